@@ -1,0 +1,80 @@
+"""Shared fixtures. Every test runs in its own project folder with a fake home, and no test can
+open a socket beyond loopback."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from wanplan.cli.main import cli
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_FILES = ("wanplan.toml", "specs", "inputs")
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("WANPLAN_SIM_LATENCY", "0.05")
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    real_connect = socket.socket.connect
+
+    def loopback_only(self: socket.socket, address: Any) -> Any:
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and host not in ("127.0.0.1", "::1", "localhost"):
+            raise RuntimeError(f"tests may not reach the network ({host})")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", loopback_only)
+    yield
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the repository's example project."""
+    root = tmp_path / "project"
+    root.mkdir()
+    for name in EXAMPLE_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, root / name)
+        else:
+            shutil.copy(source, root / name)
+    return root
+
+
+@pytest.fixture
+def empty_project(tmp_path: Path) -> Path:
+    root = tmp_path / "empty"
+    (root / "specs").mkdir(parents=True)
+    (root / "inputs").mkdir()
+    return root
+
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def run() -> Run:
+    """Run the CLI in a project: run(root, "plan", "--format", "json")."""
+
+    def invoke(root: Path, *args: str, input: str | None = None) -> Result:
+        return CliRunner().invoke(cli, ["-C", str(root), *args], input=input, catch_exceptions=False)
+
+    return invoke
+
+
+def write_spec(root: Path, name: str, text: str) -> Path:
+    path = root / "specs" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, "utf-8")
+    return path

@@ -1,0 +1,3 @@
+from wanplan.cli.main import main
+
+main()

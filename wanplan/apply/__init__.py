@@ -1,0 +1,1 @@
+"""Apply: carry out a plan through the providers, recording every step in the state."""

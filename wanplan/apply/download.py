@@ -1,0 +1,55 @@
+"""Stream a result into the blob cache: a temporary file beside it, size-capped, length-checked,
+hashed on the way; it becomes a blob only when complete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from wanplan.apply.media_types import extension_for
+from wanplan.blobs import BlobStore
+
+MAX_RESULT_BYTES = 2 * 1024**3
+
+
+class DownloadError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    sha256: str
+    size: int
+    extension: str
+    media_type: str
+
+
+async def download(
+    client: httpx.AsyncClient, url: str, blobs: BlobStore, max_bytes: int = MAX_RESULT_BYTES
+) -> Downloaded:
+    try:
+        async with client.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise DownloadError(f"result download answered HTTP {response.status_code}")
+            kind = extension_for(response.headers.get("content-type"), url)
+            if kind is None:
+                raise DownloadError(
+                    f"result is not a known media type ({response.headers.get('content-type')!r})"
+                )
+            declared = response.headers.get("content-length")
+            with blobs.stage() as staged:
+                async for chunk in response.aiter_bytes():
+                    staged.write(chunk)
+                    if staged.size > max_bytes:
+                        raise DownloadError(f"result is larger than the {max_bytes} byte cap")
+                if declared is not None and declared.isdigit() and int(declared) != staged.size:
+                    raise DownloadError(
+                        f"result download was truncated ({staged.size} of {declared} bytes)"
+                    )
+                if staged.size == 0:
+                    raise DownloadError("result download was empty")
+                sha256 = blobs.commit(staged)
+                return Downloaded(sha256, staged.size, kind[0], kind[1])
+    except httpx.HTTPError as exc:
+        raise DownloadError(f"result download failed: {type(exc).__name__}") from None

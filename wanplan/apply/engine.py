@@ -1,0 +1,324 @@
+"""The apply engine: asyncio, one task per change, providers called within their limits.
+
+For a generated asset the order is the journal's: intent recorded, submit, task id committed,
+poll, download into the cache, output materialised, and only then, in one transaction, the
+generation, the spend and the asset's new current key. A crash anywhere leaves a state from
+which the next plan resumes instead of paying again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import os
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+import httpx
+
+from wanplan.apply.download import Downloaded, DownloadError, download
+from wanplan.apply.events import ApplyEvent, ApplyResult, AssetOutcome, EventSink, ignore
+from wanplan.blobs import BlobStore
+from wanplan.config import Config
+from wanplan.errors import ProviderAuthError, ProviderError
+from wanplan.plan.model import Action, Plan, PlanChange
+from wanplan.project import OUTPUTS_DIR, Project
+from wanplan.providers.base import GenerationRequest, Provider, RequestInput, TaskState
+from wanplan.providers.registry import provider_class
+from wanplan.spec.resolve import ResolvedAsset
+from wanplan.state.base import StateWriter
+from wanplan.state.records import COLLECTED, FAILED, SUCCEEDED, AssetRecord
+
+DEFAULT_CONCURRENCY = 4
+MAX_WAIT_SECONDS = 3 * 3600
+
+
+class AssetFailed(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Collected:
+    """A finished task's result, downloaded and ready to record."""
+
+    fetched: Downloaded
+    task_id: str
+    task_ref: int
+    spent: Decimal | None
+    reported: bool
+
+
+def output_path(asset: ResolvedAsset, profile: str, extension: str) -> str:
+    """outputs/<address>.<ext> (or the spec's `output`); other profiles under outputs/<profile>/."""
+    name = asset.output or f"{asset.address}.{extension}"
+    if "." not in name.rsplit("/", 1)[-1]:
+        name = f"{name}.{extension}"
+    prefix = OUTPUTS_DIR if profile == "default" else f"{OUTPUTS_DIR}/{profile}"
+    return f"{prefix}/{name}"
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+
+
+class ApplyEngine:
+    def __init__(
+        self,
+        project: Project,
+        state: StateWriter,
+        blobs: BlobStore,
+        *,
+        concurrency: int | None = None,
+        on_event: EventSink = ignore,
+    ) -> None:
+        self.project = project
+        self.config: Config = project.config
+        self.state = state
+        self.blobs = blobs
+        self.concurrency = concurrency
+        self.emit = on_event
+        self.providers: dict[str, Provider] = {}
+        self.clients: dict[str, httpx.AsyncClient] = {}
+        self.slots: dict[str, asyncio.Semaphore] = {}
+        self.stopped_by: str | None = None
+
+    async def run(self, plan: Plan) -> ApplyResult:
+        result = ApplyResult()
+        try:
+            for change in plan.changes:
+                if change.asset is not None and change.action is not Action.DELETE:
+                    self._provider(change.asset.provider)
+            outcomes = await asyncio.gather(*(self._apply_one(plan, c) for c in plan.changes))
+            result.outcomes.extend(outcomes)
+        finally:
+            for client in self.clients.values():
+                await client.aclose()
+        self.state.save_file_stamps(plan.fresh_file_stamps)
+        return result
+
+    def _provider(self, name: str) -> Provider:
+        if name not in self.providers:
+            cls = provider_class(name)
+            settings = self.config.provider(name)
+            client = cls.make_client(settings)
+            self.clients[name] = client
+            self.providers[name] = cls(settings, client)  # type: ignore[call-arg]
+            limit = self.concurrency or settings.concurrency or DEFAULT_CONCURRENCY
+            self.slots[name] = asyncio.Semaphore(limit)
+        return self.providers[name]
+
+    async def _apply_one(self, plan: Plan, change: PlanChange) -> AssetOutcome:
+        started = time.monotonic()
+        try:
+            if change.action is Action.DELETE:
+                return self._delete(plan, change)
+            if change.source is not None:
+                return self._restore(plan, change, started)
+            return await self._generate(plan, change, started)
+        except AssetFailed as exc:
+            self.emit(ApplyEvent(change.address, "failed", str(exc), time.monotonic() - started))
+            return AssetOutcome(change.address, change.action, ok=False, error=str(exc))
+
+    # ---- no provider call ----------------------------------------------------------------
+
+    def _delete(self, plan: Plan, change: PlanChange) -> AssetOutcome:
+        record = change.previous
+        assert record is not None
+        self._remove_output(record.output_path)
+        self.state.forget_asset(change.address, plan.profile)
+        self.emit(ApplyEvent(change.address, "deleted", record.output_path))
+        return AssetOutcome(change.address, change.action, ok=True)
+
+    def _restore(self, plan: Plan, change: PlanChange, started: float) -> AssetOutcome:
+        source, asset = change.source, change.asset
+        assert source is not None and asset is not None
+        path = self._materialise(plan, change, source.blob_sha256, source.extension)
+        kind = "reused" if change.action is Action.REUSE else "repaired"
+        self.emit(ApplyEvent(change.address, kind, path, time.monotonic() - started))
+        return AssetOutcome(change.address, change.action, ok=True, output_path=path)
+
+    # ---- generation ----------------------------------------------------------------------
+
+    async def _generate(self, plan: Plan, change: PlanChange, started: float) -> AssetOutcome:
+        asset = change.asset
+        assert asset is not None
+        provider = self.providers[asset.provider]
+        async with self.slots[asset.provider]:
+            if change.action is Action.RESUME and change.task is not None and change.task.task_id:
+                task_ref, task_id = change.task.id, change.task.task_id
+                estimate = change.task.estimated_cost
+            else:
+                if self.stopped_by:
+                    raise AssetFailed(f"not submitted: {self.stopped_by}")
+                estimate = change.estimated_cost
+                task_ref = self.state.record_intent(
+                    provider=asset.provider,
+                    content_key=asset.content_key,
+                    address=asset.address,
+                    profile=plan.profile,
+                    estimated_cost=estimate,
+                )
+                task_id = await self._submit(provider, asset, task_ref)
+                self.emit(
+                    ApplyEvent(asset.address, "submitted", task_id, time.monotonic() - started)
+                )
+        url, reported_cost = await self._wait(provider, task_ref, task_id)
+        fetched = await self._download(asset, url)
+        collected = Collected(
+            fetched,
+            task_id,
+            task_ref,
+            reported_cost if reported_cost is not None else estimate,
+            reported=reported_cost is not None,
+        )
+        path = self._materialise(plan, change, fetched.sha256, fetched.extension, collected)
+        kind = {Action.CREATE: "created", Action.REPLACE: "replaced", Action.RESUME: "resumed"}.get(
+            change.action, "repaired"
+        )
+        self.emit(ApplyEvent(asset.address, kind, path, time.monotonic() - started))
+        return AssetOutcome(
+            change.address, change.action, ok=True, spent=collected.spent, output_path=path
+        )
+
+    async def _submit(self, provider: Provider, asset: ResolvedAsset, task_ref: int) -> str:
+        request = GenerationRequest(
+            address=asset.address,
+            content_key=asset.content_key,
+            model_id=asset.model_id,
+            mode=asset.mode,
+            params=asset.params,
+            inputs=tuple(RequestInput(i.field, i.source, i.sha256) for i in asset.inputs),
+        )
+        try:
+            submitted = await provider.submit(request)
+        except ProviderAuthError as exc:
+            self.stopped_by = str(exc)
+            self.state.record_task_status(task_ref, FAILED, str(exc))
+            raise AssetFailed(str(exc)) from None
+        except (ProviderError, httpx.HTTPError) as exc:
+            self.state.record_task_status(task_ref, FAILED, _reason(exc))
+            raise AssetFailed(_reason(exc)) from None
+        self.state.record_submitted(task_ref, submitted.task_id)
+        return submitted.task_id
+
+    async def _wait(
+        self, provider: Provider, task_ref: int, task_id: str
+    ) -> tuple[str, Decimal | None]:
+        deadline = time.monotonic() + MAX_WAIT_SECONDS
+        while True:
+            try:
+                status = await provider.poll(task_id)
+            except (ProviderError, httpx.HTTPError) as exc:
+                raise AssetFailed(f"polling task {task_id}: {_reason(exc)}") from None
+            if status.state is TaskState.SUCCEEDED:
+                if not status.result_urls:
+                    self.state.record_task_status(task_ref, FAILED, "succeeded without a result")
+                    raise AssetFailed(f"task {task_id} succeeded without a result URL")
+                self.state.record_task_status(task_ref, SUCCEEDED)
+                return status.result_urls[0], status.reported_cost
+            if status.state is TaskState.FAILED:
+                self.state.record_task_status(task_ref, FAILED, status.error)
+                raise AssetFailed(f"{provider.name} task {task_id} failed: {status.error}")
+            if status.state is TaskState.GONE:
+                self.state.record_task_status(task_ref, FAILED, "task expired at the provider")
+                raise AssetFailed(
+                    f"{provider.name} no longer knows task {task_id}; plan again to regenerate it"
+                )
+            if time.monotonic() > deadline:
+                raise AssetFailed(
+                    f"task {task_id} still running after {MAX_WAIT_SECONDS} s; "
+                    "apply again to resume"
+                )
+            await asyncio.sleep(provider.poll_interval)
+
+    async def _download(self, asset: ResolvedAsset, url: str) -> Downloaded:
+        try:
+            return await download(self.clients[asset.provider], url, self.blobs)
+        except DownloadError as exc:
+            raise AssetFailed(f"{exc}; apply again to retry the download") from None
+
+    # ---- outputs and records -------------------------------------------------------------
+
+    def _materialise(
+        self,
+        plan: Plan,
+        change: PlanChange,
+        blob_sha256: str,
+        extension: str,
+        collected: Collected | None = None,
+    ) -> str:
+        asset = change.asset
+        assert asset is not None
+        relative = output_path(asset, plan.profile, extension)
+        destination = self.project.root / relative
+        self.blobs.copy_to(blob_sha256, destination)
+        st = os.stat(destination)
+        with self.state.transaction():
+            if collected is not None:
+                fetched = collected.fetched
+                self.state.record_generation(
+                    content_key=asset.content_key,
+                    provider=asset.provider,
+                    model_id=asset.model_id,
+                    mode=asset.mode,
+                    material=asset.material,
+                    blob_sha256=fetched.sha256,
+                    extension=fetched.extension,
+                    media_type=fetched.media_type,
+                    size=fetched.size,
+                    task_id=collected.task_id,
+                    address=asset.address,
+                )
+                self.state.record_spend(
+                    task_ref=collected.task_ref,
+                    provider=asset.provider,
+                    address=asset.address,
+                    profile=plan.profile,
+                    content_key=asset.content_key,
+                    amount=collected.spent,
+                    source="reported" if collected.reported else "estimate",
+                )
+                self.state.record_task_status(collected.task_ref, COLLECTED)
+            self.state.set_asset(
+                AssetRecord(
+                    address=asset.address,
+                    profile=plan.profile,
+                    content_key=asset.content_key,
+                    output_path=relative,
+                    output_sha256=blob_sha256,
+                    output_size=st.st_size,
+                    output_mtime_ns=st.st_mtime_ns,
+                    updated_at=_now(),
+                )
+            )
+        if change.previous is not None and change.previous.output_path != relative:
+            self._remove_output(change.previous.output_path)
+        return relative
+
+    def _remove_output(self, relative: str) -> None:
+        path = self.project.root / relative
+        outputs = (self.project.root / OUTPUTS_DIR).resolve()
+        if path.resolve().is_relative_to(outputs):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, httpx.HTTPError):
+        return f"network error ({type(exc).__name__})"
+    return str(exc)
+
+
+def run_apply(
+    project: Project,
+    plan: Plan,
+    state: StateWriter,
+    blobs: BlobStore,
+    *,
+    concurrency: int | None = None,
+    on_event: EventSink = ignore,
+) -> ApplyResult:
+    engine = ApplyEngine(project, state, blobs, concurrency=concurrency, on_event=on_event)
+    return asyncio.run(engine.run(plan))

@@ -1,0 +1,53 @@
+"""What apply reports as it goes, and what it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from wanplan.money import total
+from wanplan.plan.model import Action
+
+
+@dataclass(frozen=True)
+class ApplyEvent:
+    address: str
+    kind: str
+    """submitted | running | downloaded | created | replaced | reused | repaired | resumed |
+    deleted | failed | skipped"""
+    message: str = ""
+    elapsed: float = 0.0
+
+
+EventSink = Callable[[ApplyEvent], None]
+
+
+def ignore(_: ApplyEvent) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class AssetOutcome:
+    address: str
+    action: Action
+    ok: bool
+    error: str | None = None
+    spent: Decimal | None = Decimal(0)
+    output_path: str | None = None
+
+
+@dataclass
+class ApplyResult:
+    outcomes: list[AssetOutcome] = field(default_factory=list)
+
+    def done(self, action: Action) -> list[AssetOutcome]:
+        return [o for o in self.outcomes if o.ok and o.action is action]
+
+    @property
+    def failed(self) -> list[AssetOutcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+    @property
+    def spent(self) -> Decimal:
+        return total([o.spent for o in self.outcomes])[0]

@@ -1,0 +1,118 @@
+"""Blob stores. Bytes arrive through `stage()` (streamed, hashed as they come) and become a blob
+only once complete and checked; a blob is never modified after that."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+
+
+class StagedBlob:
+    """A temporary file beside the cache, hashed as it is written."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=directory, prefix="incoming-", suffix=".part")
+        self.path = Path(name)
+        self._file = os.fdopen(handle, "wb")
+        self._digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self._file.write(chunk)
+        self._digest.update(chunk)
+        self.size += len(chunk)
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+
+    def discard(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> StagedBlob:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # A staged blob not committed by the end of the block is thrown away.
+        self.discard()
+
+
+class BlobStore(Protocol):
+    def stage(self) -> StagedBlob: ...
+
+    def commit(self, staged: StagedBlob) -> str:
+        """Move a complete staged file into the store; returns its sha256."""
+        ...
+
+    def has(self, sha256: str) -> bool: ...
+
+    def copy_to(self, sha256: str, destination: Path) -> None:
+        """Write the blob to `destination` atomically (a temporary file, then a rename)."""
+        ...
+
+    def add_file(self, path: Path) -> str: ...
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+class LocalBlobStore:
+    """`<root>/blobs/<first two hex>/<sha256>` with a `tmp/` for staging on the same disk."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, sha256: str) -> Path:
+        return self.root / "blobs" / sha256[:2] / sha256
+
+    def stage(self) -> StagedBlob:
+        return StagedBlob(self.root / "tmp")
+
+    def commit(self, staged: StagedBlob) -> str:
+        staged.close()
+        target = self._path(staged.sha256)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            staged.discard()
+        else:
+            os.replace(staged.path, target)
+        return staged.sha256
+
+    def has(self, sha256: str) -> bool:
+        return self._path(sha256).is_file()
+
+    def copy_to(self, sha256: str, destination: Path) -> None:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=destination.parent, prefix=".wanplan-", suffix=".part")
+        os.close(handle)
+        try:
+            shutil.copyfile(self._path(sha256), name)
+            os.chmod(name, 0o666 & ~_umask())
+            os.replace(name, destination)
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
+
+    def add_file(self, path: Path) -> str:
+        with self.stage() as staged, path.open("rb") as source:
+            while chunk := source.read(1 << 20):
+                staged.write(chunk)
+            return self.commit(staged)

@@ -1,0 +1,101 @@
+"""Catalog entries and lookups. The data lives in catalog.toml beside this module."""
+
+from __future__ import annotations
+
+import datetime
+import tomllib
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Mode = Literal["t2v", "i2v", "flf2v", "r2v", "edit", "t2i"]
+VIDEO_MODES: frozenset[str] = frozenset({"t2v", "i2v", "flf2v", "r2v", "edit"})
+
+
+class ModelEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: str
+    family: str
+    mode: Mode
+    model_id: str
+    resolutions: tuple[str, ...]
+    durations: tuple[int, ...] = ()
+    aspect_ratios: tuple[str, ...] = ()
+    default_resolution: str
+    default_duration: int | None = None
+    default_aspect_ratio: str | None = None
+    max_prompt_chars: int | None = None
+
+
+class PriceEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: str
+    model_id: str
+    mode: Mode
+    resolution: str
+    unit: Literal["second", "item"]
+    price: Decimal = Field(ge=0)
+    minimum_seconds: int = 0
+    currency: Literal["USD"]
+    source: str
+    as_of: datetime.date
+
+    def estimate(self, duration: int | None) -> Decimal:
+        if self.unit == "item":
+            return self.price
+        return self.price * max(duration or 0, self.minimum_seconds)
+
+
+class CatalogFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format_version: Literal[1]
+    models: list[ModelEntry]
+    prices: list[PriceEntry] = []
+
+
+class Catalog:
+    """Lookups over the catalog entries, indexed once."""
+
+    def __init__(self, models: list[ModelEntry], prices: list[PriceEntry]) -> None:
+        self.models = models
+        self.prices = prices
+        self._by_family: dict[tuple[str, str, str], ModelEntry] = {
+            (m.provider, m.family, m.mode): m for m in models
+        }
+        self._by_model_id = {(m.provider, m.model_id): m for m in models}
+        self._prices: dict[tuple[str, str, str, str], PriceEntry] = {
+            (p.provider, p.model_id, p.mode, p.resolution): p for p in prices
+        }
+
+    def model(self, provider: str, family: str, mode: str) -> ModelEntry | None:
+        return self._by_family.get((provider, family, mode))
+
+    def model_by_id(self, provider: str, model_id: str) -> ModelEntry | None:
+        return self._by_model_id.get((provider, model_id))
+
+    def families(self, provider: str, mode: str | None = None) -> list[str]:
+        return sorted(
+            {m.family for m in self.models if m.provider == provider and mode in (None, m.mode)}
+        )
+
+    def model_ids(self, provider: str) -> list[str]:
+        return sorted(m.model_id for m in self.models if m.provider == provider)
+
+    def providers(self) -> list[str]:
+        return sorted({m.provider for m in self.models})
+
+    def price(self, provider: str, model_id: str, mode: str, resolution: str) -> PriceEntry | None:
+        return self._prices.get((provider, model_id, mode, resolution))
+
+
+@cache
+def load_catalog() -> Catalog:
+    text = resources.files("wanplan.catalog").joinpath("catalog.toml").read_text("utf-8")
+    data = CatalogFile.model_validate(tomllib.loads(text))
+    return Catalog(data.models, data.prices)

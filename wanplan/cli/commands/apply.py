@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from wanplan.cli.options import open_project, targeting
+from wanplan.cli.output import colour_enabled, echo, style
+from wanplan.cli.progress import EventPrinter, render_summary
+
+
+@click.command()
+@targeting
+@click.option(
+    "-y", "--auto-approve", is_flag=True, help="Apply without asking (needed without a terminal)."
+)
+@click.option("--concurrency", type=click.IntRange(1, 10_000), help="Tasks in flight per provider.")
+@click.pass_obj
+def apply(
+    directory: Path,
+    profile: str,
+    targets: tuple[str, ...],
+    force_replace: tuple[str, ...],
+    auto_approve: bool,
+    concurrency: int | None,
+) -> None:
+    """Generate, reuse and delete exactly what `plan` shows, after confirmation.
+
+    Every submitted task is recorded before the next request, so an interrupted apply loses
+    nothing: the next plan shows it as `resume` and the next apply collects it without paying
+    again. Exit 0 when everything succeeded, 1 when anything failed.
+
+    \b
+    Examples:
+      wanplan apply
+      wanplan apply -y --target hero-turn
+      wanplan apply --replace forest-dolly
+    """
+    from wanplan.apply.engine import run_apply
+    from wanplan.blobs import LocalBlobStore
+    from wanplan.errors import ApplyRefused
+    from wanplan.money import format_usd
+    from wanplan.plan.planner import make_plan
+    from wanplan.render.style import colour, plain
+    from wanplan.render.text import render_text
+    from wanplan.state.sqlite import SqliteState
+
+    project = open_project(directory)
+    # Check without writing anything first: invalid specs or nothing to do must not create or
+    # touch the state. Then plan again with the state open for writing, which is authoritative.
+    first = make_plan(project, profile=profile, targets=targets, force_replace=force_replace)
+    if not first.has_changes:
+        echo(render_text(first, colour() if colour_enabled() else plain), nl=False)
+        return
+    state = SqliteState.open_writer(project.state_path)
+    try:
+        blobs = LocalBlobStore(project.cache_dir)
+        plan = make_plan(
+            project,
+            profile=profile,
+            targets=targets,
+            force_replace=force_replace,
+            state=state,
+            blobs=blobs,
+        )
+        echo(render_text(plan, colour() if colour_enabled() else plain), nl=False)
+        if not plan.has_changes:
+            return
+        count = len(plan.changes)
+        cost = format_usd(plan.estimated_cost)
+        if plan.unknown_cost:
+            cost += f" (+ {plan.unknown_cost} of unknown price)"
+        if not auto_approve:
+            if not sys.stdin.isatty() or os.environ.get("CI", "").lower() == "true":
+                raise ApplyRefused(
+                    "apply needs confirmation and there is no terminal to ask: "
+                    "review the plan and run `wanplan apply -y`"
+                )
+            echo("")
+            answer = click.prompt(
+                style(
+                    f"Apply {count} change{'s' if count != 1 else ''} for an estimated {cost}? "
+                    "Only 'yes' will be accepted:",
+                    bold=True,
+                ),
+                default="",
+                show_default=False,
+                prompt_suffix=" ",
+            )
+            if answer != "yes":
+                raise ApplyRefused("apply cancelled; nothing was changed")
+        echo("")
+        result = run_apply(
+            project, plan, state, blobs, concurrency=concurrency, on_event=EventPrinter()
+        )
+    finally:
+        state.close()
+    echo("")
+    echo(render_summary(result))
+    if result.failed:
+        sys.exit(1)

@@ -1,0 +1,97 @@
+"""The `wanplan` command group and the one place errors become exit codes.
+
+Exit codes: 0 success; 1 a user-facing error (nothing half-done); 2 `plan --detailed-exitcode`
+found changes; 3 a bug in wanplan (details in .wanplan/crash.log); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import traceback
+from pathlib import Path
+
+import click
+
+from wanplan import __version__
+from wanplan.cli.commands import COMMANDS
+from wanplan.cli.output import error
+
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+EXIT_BUG = 3
+EXIT_INTERRUPTED = 130
+
+
+class WanplanGroup(click.Group):
+    """Maps every failure to its exit code, once, for every command."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from wanplan.errors import WanplanError
+
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except WanplanError as exc:
+            error(str(exc))
+            ctx.exit(EXIT_ERROR)
+        except KeyboardInterrupt:
+            error("interrupted")
+            ctx.exit(EXIT_INTERRUPTED)
+        except Exception:
+            log = _write_crash_log(ctx.obj if isinstance(ctx.obj, Path) else Path("."))
+            error(f"wanplan crashed; this is a bug. Details: {log}")
+            ctx.exit(EXIT_BUG)
+
+
+@click.group(
+    cls=WanplanGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="wanplan")
+@click.option(
+    "-C",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    help="Run as if started in DIR (the project root).",
+    metavar="DIR",
+)
+@click.pass_context
+def cli(ctx: click.Context, directory: Path) -> None:
+    """Plan and apply generated video and images from the Wan models.
+
+    Assets are declared in specs/*.toml; `plan` shows what would be generated, reused or
+    deleted and what it would cost; `apply` does exactly that.
+
+    \b
+    Example:
+      wanplan plan
+      wanplan apply -y
+    """
+    if not directory.is_dir():
+        raise click.BadParameter(f"{directory} is not a directory", param_hint="-C")
+    ctx.obj = directory
+
+
+for command in COMMANDS:
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="wanplan")
+
+
+def _write_crash_log(root: Path) -> str:
+    try:
+        directory = root / ".wanplan"
+        directory.mkdir(exist_ok=True)
+        path = directory / "crash.log"
+        with path.open("a", encoding="utf-8") as log:
+            stamp = datetime.datetime.now().isoformat()
+            log.write(f"--- {stamp} wanplan {__version__} pid {os.getpid()}\n")
+            log.write(traceback.format_exc())
+        return str(path)
+    except OSError:
+        return "(no crash log: .wanplan is not writable)"

@@ -1,0 +1,83 @@
+"""wanplan.toml: project settings, validated like specs (one line per issue)."""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from wanplan.errors import SpecError, SpecIssue
+from wanplan.spec.locate import locate
+
+CONFIG_FILE = "wanplan.toml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ProjectSettings(_Strict):
+    default_provider: str = "sim"
+    state: str = "state/wanplan.db"
+
+
+class BudgetSettings(_Strict):
+    max_per_apply: Decimal | None = Field(default=None, ge=0)
+    max_per_asset: Decimal | None = Field(default=None, ge=0)
+    max_per_day: Decimal | None = Field(default=None, ge=0)
+
+
+class ProviderSettings(_Strict):
+    base_url: str | None = None
+    api_key_env: str | None = None
+    region: str | None = None
+    concurrency: int | None = Field(default=None, gt=0, le=10_000)
+    requests_per_minute: int | None = Field(default=None, gt=0)
+    poll_interval: float | None = Field(default=None, gt=0)
+    latency: float | None = Field(default=None, ge=0)
+    """Seconds a simulated task takes (sim and emulator only)."""
+
+
+class Config(_Strict):
+    project: ProjectSettings = ProjectSettings()
+    budget: BudgetSettings = BudgetSettings()
+    profiles: dict[str, dict[str, Any]] = {}
+    providers: dict[str, ProviderSettings] = {}
+
+    def provider(self, name: str) -> ProviderSettings:
+        return self.providers.get(name, ProviderSettings())
+
+
+def load_config(root: Path) -> Config:
+    path = root / CONFIG_FILE
+    if not path.exists():
+        return Config()
+    try:
+        text = path.read_text("utf-8")
+        data = tomllib.loads(text)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SpecError([SpecIssue(CONFIG_FILE, None, "", f"invalid TOML: {exc}")]) from None
+    _coerce_money(data)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        issues = []
+        for error in exc.errors():
+            loc = tuple(str(part) for part in error["loc"])
+            message = (
+                "unknown setting" if error["type"] == "extra_forbidden" else error["msg"]
+            ) + (f", got {error['input']!r}" if error["type"] != "extra_forbidden" else "")
+            issues.append(SpecIssue(CONFIG_FILE, locate(text, loc), ".".join(loc), message))
+        raise SpecError(issues) from None
+
+
+def _coerce_money(data: dict[str, Any]) -> None:
+    """TOML has no decimal type: budgets written as 20.0 become exact decimals of their text."""
+    budget = data.get("budget")
+    if isinstance(budget, dict):
+        for key, value in budget.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                budget[key] = Decimal(str(value))

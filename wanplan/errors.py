@@ -1,0 +1,68 @@
+"""The exceptions wanplan raises on purpose.
+
+    WanplanError            any failure a user can act on; the CLI prints it as one line, exit 1
+    ├── SpecError           specs or wanplan.toml are invalid (one SpecIssue per line)
+    ├── StateError          the state database is unreadable, locked or from a newer wanplan
+    ├── PlanError           a plan cannot be made (unknown --target, stale plan file)
+    ├── ApplyRefused        apply stopped before spending (no confirmation, no terminal)
+    └── ProviderError       a provider refused or failed; mapped once at the provider boundary
+        └── ProviderAuthError   401/402/403: stops every further submit, names the key variable
+
+Anything else reaching the CLI is a bug in wanplan: exit 3 with a crash log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class WanplanError(Exception):
+    """A failure the user can act on. `str()` is the whole message."""
+
+
+@dataclass(frozen=True)
+class SpecIssue:
+    """One problem in a specs file, located as precisely as the file allows."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
+
+
+class SpecError(WanplanError):
+    def __init__(self, issues: list[SpecIssue]) -> None:
+        self.issues = sorted(issues, key=lambda i: (i.file, i.line or 0, i.field))
+        super().__init__("\n".join(str(i) for i in self.issues))
+
+
+class StateError(WanplanError):
+    pass
+
+
+class PlanError(WanplanError):
+    pass
+
+
+class ApplyRefused(WanplanError):
+    pass
+
+
+class ProviderError(WanplanError):
+    def __init__(self, provider: str, message: str, *, retryable: bool = False) -> None:
+        self.provider = provider
+        self.retryable = retryable
+        super().__init__(f"{provider}: {message}")
+
+
+class ProviderAuthError(ProviderError):
+    def __init__(self, provider: str, message: str, key_env: str | None) -> None:
+        self.key_env = key_env
+        hint = f"; check the key in {key_env}" if key_env else ""
+        super().__init__(provider, f"{message}{hint}")

@@ -1,0 +1,1 @@
+"""Content keys: what identifies a generation, independent of how its spec is written."""

@@ -1,0 +1,27 @@
+"""Money is Decimal, formatted in one place. An unknown amount is None, never zero."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+
+def as_decimal_string(amount: Decimal | None) -> str | None:
+    """The JSON form: a decimal string with at least two places, or None."""
+    if amount is None:
+        return None
+    quantized = amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    return str(quantized if quantized == amount else amount.normalize())
+
+
+def format_usd(amount: Decimal | None) -> str:
+    if amount is None:
+        return "unknown"
+    return f"${amount.quantize(CENT, rounding=ROUND_HALF_UP)}"
+
+
+def total(amounts: list[Decimal | None]) -> tuple[Decimal, int]:
+    """Sum of the known amounts, and how many were unknown."""
+    known = [a for a in amounts if a is not None]
+    return sum(known, Decimal(0)), len(amounts) - len(known)

@@ -1,0 +1,1 @@
+"""Plans: the difference between the specs and the state, with what it would cost."""

@@ -1,0 +1,243 @@
+"""Make a plan: load and resolve the specs, read the state, classify every address.
+
+Read-only by construction: it opens the state through a reader and writes nothing anywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from wanplan.blobs import BlobStore, LocalBlobStore
+from wanplan.catalog import Catalog, load_catalog
+from wanplan.errors import PlanError
+from wanplan.key.file_hashes import FileHasher, sha256_file
+from wanplan.plan.model import Action, Plan, PlanChange
+from wanplan.project import Project
+from wanplan.providers.registry import provider_names
+from wanplan.spec.load import load_specs
+from wanplan.spec.resolve import ResolvedAsset, Resolver
+from wanplan.spec.suggest import did_you_mean
+from wanplan.state.base import StateReader
+from wanplan.state.records import INTENT, AssetRecord, GenerationRecord, TaskRecord
+from wanplan.state.sqlite import SqliteState
+
+DEFAULT_PROFILE = "default"
+UNPINNED_SEED = "seed not pinned: the result is not reproducible"
+
+
+def resolve_specs(project: Project, hasher: FileHasher, catalog: Catalog) -> list[ResolvedAsset]:
+    specs = load_specs(project.root)
+    resolver = Resolver(
+        project.root, catalog, provider_names(), project.config.project.default_provider, hasher
+    )
+    return resolver.resolve_all(specs)
+
+
+def estimate(asset: ResolvedAsset, catalog: Catalog) -> Decimal | None:
+    price = catalog.price(asset.provider, asset.model_id, asset.mode, asset.resolution)
+    return price.estimate(asset.duration) if price else None
+
+
+def make_plan(
+    project: Project,
+    *,
+    profile: str = DEFAULT_PROFILE,
+    targets: Sequence[str] = (),
+    force_replace: Sequence[str] = (),
+    state: StateReader | None = None,
+    blobs: BlobStore | None = None,
+) -> Plan:
+    _ = project.config  # settings errors first: they affect everything after
+    own_state = state is None
+    reader: StateReader = state or SqliteState.open_reader(project.state_path)
+    try:
+        catalog = load_catalog()
+        hasher = FileHasher(project.root, reader.file_stamps())
+        declared = resolve_specs(project, hasher, catalog)
+        return _Planner(
+            project,
+            reader,
+            blobs or LocalBlobStore(project.cache_dir),
+            catalog,
+            profile,
+        ).plan(declared, targets, force_replace, hasher)
+    finally:
+        if own_state:
+            reader.close()
+
+
+class _Planner:
+    def __init__(
+        self,
+        project: Project,
+        state: StateReader,
+        blobs: BlobStore,
+        catalog: Catalog,
+        profile: str,
+    ) -> None:
+        self.project = project
+        self.state = state
+        self.blobs = blobs
+        self.catalog = catalog
+        self.profile = profile
+
+    def plan(
+        self,
+        declared: list[ResolvedAsset],
+        targets: Sequence[str],
+        force_replace: Sequence[str],
+        hasher: FileHasher,
+    ) -> Plan:
+        current = self.state.assets(self.profile)
+        known = {a.address for a in declared} | set(current)
+        wanted = _check_addresses(targets, known, "--target")
+        forced = _check_addresses(force_replace, known, "--replace")
+        generations = self.state.generations()
+        open_tasks = {t.address: t for t in self.state.open_tasks() if t.profile == self.profile}
+
+        changes: list[PlanChange] = []
+        unchanged = 0
+        for asset in declared:
+            if wanted and asset.address not in wanted:
+                continue
+            change = self._classify(
+                asset,
+                current.get(asset.address),
+                generations,
+                open_tasks.get(asset.address),
+                asset.address in forced,
+            )
+            if change is None:
+                unchanged += 1
+            else:
+                changes.append(change)
+        declared_addresses = {a.address for a in declared}
+        for address, record in current.items():
+            if address not in declared_addresses and (not wanted or address in wanted):
+                changes.append(PlanChange(address, Action.DELETE, previous=record))
+        changes.sort(key=lambda c: c.address)
+        return Plan(
+            profile=self.profile,
+            lineage=self.state.lineage,
+            serial=self.state.serial,
+            changes=changes,
+            unchanged=unchanged,
+            fresh_file_stamps=hasher.fresh,
+        )
+
+    def _classify(
+        self,
+        asset: ResolvedAsset,
+        record: AssetRecord | None,
+        generations: dict[str, GenerationRecord],
+        task: TaskRecord | None,
+        forced: bool,
+    ) -> PlanChange | None:
+        key = asset.content_key
+        if forced:
+            return self._generate(asset, record, ("forced by --replace",))
+        if record is not None and record.content_key == key:
+            return self._check_output(asset, record, generations.get(key))
+        if task is not None and task.content_key == key:
+            if task.status == INTENT:
+                warning = (
+                    "an earlier apply stopped while submitting this asset; the provider may "
+                    f"have started a task (journal row {task.id}) that wanplan cannot collect"
+                )
+                change = self._generate(asset, record, self._reasons(asset, record))
+                return dataclasses.replace(change, warnings=(*change.warnings, warning))
+            return PlanChange(
+                asset.address,
+                Action.RESUME,
+                ("collect the task submitted earlier",),
+                asset=asset,
+                previous=record,
+                task=task,
+            )
+        source = generations.get(key)
+        if source is not None and self.blobs.has(source.blob_sha256):
+            reasons = ("generated before",) + (self._reasons(asset, record) if record else ())
+            return PlanChange(
+                asset.address, Action.REUSE, reasons, asset=asset, previous=record, source=source
+            )
+        return self._generate(asset, record, self._reasons(asset, record))
+
+    def _generate(
+        self, asset: ResolvedAsset, record: AssetRecord | None, reasons: tuple[str, ...]
+    ) -> PlanChange:
+        action = Action.CREATE if record is None else Action.REPLACE
+        warnings = () if asset.seed_pinned else (UNPINNED_SEED,)
+        return PlanChange(
+            asset.address,
+            action,
+            reasons if record else (),
+            estimated_cost=estimate(asset, self.catalog),
+            asset=asset,
+            previous=record,
+            warnings=warnings,
+        )
+
+    def _reasons(self, asset: ResolvedAsset, record: AssetRecord | None) -> tuple[str, ...]:
+        if record is None:
+            return ()
+        before = self.state.material(record.content_key)
+        if before is None:
+            return ("previous parameters unknown",)
+        return tuple(changed_fields(before, asset.material)) or ("content key format",)
+
+    def _check_output(
+        self, asset: ResolvedAsset, record: AssetRecord, source: GenerationRecord | None
+    ) -> PlanChange | None:
+        path = self.project.root / record.output_path
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            problem = "output file is missing"
+        else:
+            if st.st_size == record.output_size and st.st_mtime_ns == record.output_mtime_ns:
+                return None
+            if st.st_size == record.output_size and sha256_file(path) == record.output_sha256:
+                return None
+            problem = "output file was altered"
+        if source is not None and self.blobs.has(source.blob_sha256):
+            return PlanChange(
+                asset.address,
+                Action.REPAIR,
+                (problem, "restore from the cache"),
+                asset=asset,
+                previous=record,
+                source=source,
+            )
+        change = self._generate(asset, record, (problem, "not in the cache: generate again"))
+        return dataclasses.replace(change, action=Action.REPAIR)
+
+
+def _check_addresses(addresses: Iterable[str], known: set[str], option: str) -> set[str]:
+    chosen = set(addresses)
+    for address in sorted(chosen - known):
+        raise PlanError(
+            f"{option} {address}: no such asset in the specs or the state"
+            f"{did_you_mean(address, sorted(known))}"
+        )
+    return chosen
+
+
+_LABELS = {"model_id": "model", "provider": "provider", "mode": "mode"}
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The spec fields whose values differ between two key materials, in a stable order."""
+    changed: list[str] = []
+    for key in ("provider", "model_id", "mode"):
+        if before.get(key) != after.get(key):
+            changed.append(_LABELS[key])
+    for group in ("params", "inputs"):
+        old, new = before.get(group) or {}, after.get(group) or {}
+        for name in sorted(set(old) | set(new)):
+            if old.get(name) != new.get(name):
+                changed.append(name)
+    return changed

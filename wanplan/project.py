@@ -1,0 +1,40 @@
+"""A wanplan project on disk: its root, its settings and where everything lives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from wanplan.config import Config, load_config
+
+OUTPUTS_DIR = "outputs"
+CACHE_DIR = ".wanplan"
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+
+    @classmethod
+    def at(cls, directory: Path | str = ".") -> Project:
+        return cls(Path(directory).resolve())
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.root)
+
+    @property
+    def state_path(self) -> Path:
+        return self.root / self.config.project.state
+
+    @property
+    def outputs_dir(self) -> Path:
+        return self.root / OUTPUTS_DIR
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / CACHE_DIR
+
+    def relative(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()

@@ -1,0 +1,80 @@
+"""The provider interface. A provider turns a GenerationRequest into a task on its service and
+reports on it; the apply engine does everything else (journal, polling rhythm, download).
+
+A provider receives its httpx client and never builds one itself, so tests hand it a
+MockTransport or the emulator, and the engine controls limits and timeouts in one place.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, ClassVar, Protocol
+
+import httpx
+
+from wanplan.config import ProviderSettings
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInput:
+    field: str
+    """Spec field: image, first_frame, last_frame, audio, video, references[N]."""
+    source: str
+    """Project-relative path of a local file, or an https URL."""
+    sha256: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    address: str
+    content_key: str
+    model_id: str
+    mode: str
+    params: Mapping[str, Any]
+    inputs: tuple[RequestInput, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedTask:
+    task_id: str
+    quoted_cost: Decimal | None = None
+
+
+class TaskState(enum.Enum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    GONE = "gone"
+    """The provider no longer knows the task (expired): it must be generated again."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStatus:
+    state: TaskState
+    result_urls: tuple[str, ...] = ()
+    error: str | None = None
+    reported_cost: Decimal | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Provider(Protocol):
+    name: ClassVar[str]
+    key_env: ClassVar[str | None]
+    """The environment variable holding the API key by default; None when no key is needed."""
+
+    @classmethod
+    def make_client(cls, settings: ProviderSettings) -> httpx.AsyncClient:
+        """The client the engine hands to the provider (and downloads results with)."""
+        ...
+
+    @property
+    def poll_interval(self) -> float:
+        """Seconds between polls that the provider advises."""
+        ...
+
+    async def submit(self, request: GenerationRequest) -> SubmittedTask: ...
+
+    async def poll(self, task_id: str) -> TaskStatus: ...

@@ -1,0 +1,1 @@
+"""The offline `sim` provider: an in-process service with real task latency and real media."""

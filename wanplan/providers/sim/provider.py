@@ -1,0 +1,70 @@
+"""The sim provider: free, offline, deterministic; a real provider's path through apply."""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from typing import ClassVar
+
+import httpx
+
+from wanplan.config import ProviderSettings
+from wanplan.errors import ProviderError
+from wanplan.providers.base import GenerationRequest, SubmittedTask, TaskState, TaskStatus
+from wanplan.providers.sim.service import BASE_URL, SimService
+
+DEFAULT_LATENCY = 0.3
+LATENCY_ENV = "WANPLAN_SIM_LATENCY"
+
+
+def _latency(settings: ProviderSettings) -> float:
+    if settings.latency is not None:
+        return settings.latency
+    return float(os.environ.get(LATENCY_ENV, DEFAULT_LATENCY))
+
+
+class SimProvider:
+    name: ClassVar[str] = "sim"
+    key_env: ClassVar[str | None] = None
+
+    def __init__(self, settings: ProviderSettings, client: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.client = client
+        self._poll = settings.poll_interval or max(_latency(settings) / 4, 0.02)
+
+    @classmethod
+    def make_client(cls, settings: ProviderSettings) -> httpx.AsyncClient:
+        service = SimService(_latency(settings))
+        return httpx.AsyncClient(transport=service.transport(), base_url=BASE_URL)
+
+    @property
+    def poll_interval(self) -> float:
+        return self._poll
+
+    async def submit(self, request: GenerationRequest) -> SubmittedTask:
+        response = await self.client.post(
+            "/tasks",
+            json={
+                "content_key": request.content_key,
+                "model_id": request.model_id,
+                "mode": request.mode,
+                "params": dict(request.params),
+                "inputs": {i.field: i.sha256 or i.source for i in request.inputs},
+            },
+        )
+        if response.status_code != 200:
+            raise ProviderError(self.name, f"submit refused: HTTP {response.status_code}")
+        return SubmittedTask(task_id=response.json()["id"])
+
+    async def poll(self, task_id: str) -> TaskStatus:
+        response = await self.client.get(f"/tasks/{task_id}")
+        if response.status_code == 404:
+            return TaskStatus(TaskState.GONE, error="task not found")
+        body = response.json()
+        if body["status"] == "succeeded":
+            return TaskStatus(TaskState.SUCCEEDED, result_urls=(body["result_url"],))
+        if body["status"] == "failed":
+            return TaskStatus(
+                TaskState.FAILED, error=str(body.get("error")), reported_cost=Decimal(0)
+            )
+        return TaskStatus(TaskState.RUNNING)

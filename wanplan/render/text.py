@@ -1,0 +1,89 @@
+"""The terraform-like text plan."""
+
+from __future__ import annotations
+
+from wanplan.money import format_usd
+from wanplan.plan.model import SYMBOLS, Action, Plan, PlanChange
+from wanplan.render.style import Styler, plain
+
+_COLOURS = {
+    Action.CREATE: "green",
+    Action.REPLACE: "yellow",
+    Action.REUSE: "cyan",
+    Action.RESUME: "blue",
+    Action.REPAIR: "magenta",
+    Action.DELETE: "red",
+}
+_LEGEND = {
+    Action.CREATE: "create",
+    Action.REPLACE: "replace (generate again)",
+    Action.REUSE: "reuse a cached result",
+    Action.RESUME: "resume an earlier task",
+    Action.REPAIR: "repair the output file",
+    Action.DELETE: "delete",
+}
+_ORDER = (Action.CREATE, Action.REPLACE, Action.REUSE, Action.RESUME, Action.REPAIR, Action.DELETE)
+
+
+def describe(change: PlanChange) -> str:
+    asset = change.asset
+    if change.action is Action.DELETE:
+        path = change.previous.output_path if change.previous else "?"
+        return f"forget it and remove {path}"
+    if change.action is Action.RESUME and change.task is not None:
+        return f"collect task {change.task.task_id} from {change.task.provider}"
+    if change.action in (Action.REPLACE, Action.REUSE, Action.REPAIR) and change.reasons:
+        return ", ".join(change.reasons)
+    if asset is None:
+        return ""
+    shape = " ".join(
+        part
+        for part in (
+            asset.mode,
+            asset.model_id,
+            asset.resolution,
+            f"{asset.duration}s" if asset.duration else "",
+        )
+        if part
+    )
+    return f"{shape}" + (f" ({', '.join(change.reasons)})" if change.reasons else "")
+
+
+def closing_line(plan: Plan) -> str:
+    counts = [f"{plan.count(Action.CREATE)} to create", f"{plan.count(Action.REPLACE)} to replace"]
+    for action in (Action.REUSE, Action.RESUME, Action.REPAIR):
+        if plan.count(action):
+            counts.append(f"{plan.count(action)} to {action.value}")
+    counts.append(f"{plan.count(Action.DELETE)} to delete")
+    cost = format_usd(plan.estimated_cost)
+    if plan.unknown_cost:
+        cost += f" + {plan.unknown_cost} of unknown price"
+    return f"Plan: {', '.join(counts)}. Estimated cost: {cost}"
+
+
+def render_text(plan: Plan, style: Styler = plain) -> str:
+    if not plan.has_changes:
+        return (
+            style("No changes.", bold=True)
+            + f" {plan.unchanged} asset{'s' if plan.unchanged != 1 else ''} match the specs"
+            f" (profile {plan.profile}).\n"
+        )
+    width = max(len(c.address) for c in plan.changes)
+    lines = [f"wanplan will perform these actions (profile {plan.profile}):", ""]
+    for change in plan.changes:
+        colour = _COLOURS[change.action]
+        cost = "" if change.action is Action.DELETE else format_usd(change.estimated_cost)
+        head = style(f"  {SYMBOLS[change.action]} {change.address:<{width}}", fg=colour)
+        lines.append(f"{head}  {change.action.value:<8} {describe(change)}  {cost}".rstrip())
+        for warning in change.warnings:
+            lines.append(style(f"      note: {warning}", dim=True))
+    used = [a for a in _ORDER if plan.count(a)]
+    lines.append("")
+    lines.append(
+        "Legend: " + ", ".join(f"{style(SYMBOLS[a], fg=_COLOURS[a])} {_LEGEND[a]}" for a in used)
+    )
+    if plan.unchanged:
+        lines.append(f"{plan.unchanged} unchanged.")
+    lines.append("")
+    lines.append(style(closing_line(plan), bold=True))
+    return "\n".join(lines) + "\n"

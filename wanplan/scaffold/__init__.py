@@ -1,0 +1,1 @@
+"""`wanplan init`: the files of a new project, from templates in files/."""

@@ -1,0 +1,1 @@
+"""Specs: TOML asset declarations, read, validated and resolved into generation requests."""

@@ -1,0 +1,270 @@
+"""Read every specs/**/*.toml into validated AssetSpec models, or fail with every issue found."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from wanplan.errors import SpecError, SpecIssue
+from wanplan.spec.locate import locate
+from wanplan.spec.model import (
+    ASSET_FIELDS,
+    MAX_NAME_LENGTH,
+    NAME_PATTERN,
+    SPEC_FORMAT_VERSION,
+    TOP_LEVEL_KEYS,
+    AssetSpec,
+    DefaultsSpec,
+    Mode,
+)
+from wanplan.spec.suggest import did_you_mean, listing, show
+
+SPECS_DIR = "specs"
+_ASSETS = TypeAdapter(dict[str, AssetSpec])
+_DEFAULTS = TypeAdapter(DefaultsSpec)
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredAsset:
+    address: str
+    file: str
+    spec: AssetSpec
+    own_fields: frozenset[str]
+    """Fields set on the asset itself rather than inherited from [defaults]."""
+
+
+@dataclass
+class SpecSet:
+    assets: list[DeclaredAsset]
+    texts: dict[str, str]
+    """Each file's text by relative path, kept to locate later errors by line."""
+
+    def issue(self, asset: DeclaredAsset, field: str, message: str) -> SpecIssue:
+        """An issue about `field` of `asset`, at the line that set it (asset or defaults)."""
+        text = self.texts.get(asset.file, "")
+        if field and field not in asset.own_fields:
+            line = locate(text, ("defaults", field))
+            if line is not None:
+                return SpecIssue(asset.file, line, f"defaults.{field}", message)
+        path = ("assets", asset.address, *([field] if field else []))
+        return SpecIssue(asset.file, locate(text, path), ".".join(path), message)
+
+
+def spec_files(root: Path) -> list[Path]:
+    return sorted((root / SPECS_DIR).rglob("*.toml"))
+
+
+def load_specs(root: Path) -> SpecSet:
+    issues: list[SpecIssue] = []
+    assets: list[DeclaredAsset] = []
+    texts: dict[str, str] = {}
+    first_seen: dict[str, tuple[str, int | None]] = {}
+    for path in spec_files(root):
+        relative = path.relative_to(root).as_posix()
+        file_assets, text = _load_file(path, relative, issues)
+        texts[relative] = text
+        for asset in file_assets:
+            if asset.address in first_seen:
+                where, line = first_seen[asset.address]
+                issues.append(
+                    SpecIssue(
+                        relative,
+                        locate(text, ("assets", asset.address)),
+                        f"assets.{asset.address}",
+                        f"duplicate asset name; first declared at {where}:{line or '?'}; "
+                        "rename one of them",
+                    )
+                )
+                continue
+            first_seen[asset.address] = (relative, locate(text, ("assets", asset.address)))
+            assets.append(asset)
+    if issues:
+        raise SpecError(issues)
+    return SpecSet(assets, texts)
+
+
+def _load_file(
+    path: Path, relative: str, issues: list[SpecIssue]
+) -> tuple[list[DeclaredAsset], str]:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        issues.append(
+            SpecIssue(relative, None, "", f"not UTF-8 text ({exc.reason}); save it as UTF-8")
+        )
+        return [], ""
+    except OSError as exc:
+        issues.append(SpecIssue(relative, None, "", f"cannot read: {exc.strerror}"))
+        return [], ""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        issues.append(_toml_issue(relative, exc))
+        return [], text
+
+    found = len(issues)
+    for key in document:
+        if key not in TOP_LEVEL_KEYS:
+            issues.append(
+                SpecIssue(
+                    relative,
+                    locate(text, (key,)),
+                    key,
+                    f"unknown top-level key{did_you_mean(key, TOP_LEVEL_KEYS)}; "
+                    f"a specs file holds {listing(TOP_LEVEL_KEYS)}",
+                )
+            )
+    version = document.get("version", SPEC_FORMAT_VERSION)
+    if version != SPEC_FORMAT_VERSION:
+        issues.append(
+            SpecIssue(
+                relative,
+                locate(text, ("version",)),
+                "version",
+                f"spec format {show(version)} is not supported; this wanplan reads version "
+                f"{SPEC_FORMAT_VERSION}",
+            )
+        )
+    defaults = document.get("defaults", {})
+    raw_assets = document.get("assets", {})
+    for key, value, label in (
+        ("defaults", defaults, "[defaults]"),
+        ("assets", raw_assets, "[assets]"),
+    ):
+        if not isinstance(value, dict):
+            issues.append(
+                SpecIssue(relative, locate(text, (key,)), key, f"must be a table {label}")
+            )
+    if len(issues) > found:
+        return [], text
+
+    issues.extend(_defaults_issues(relative, text, defaults))
+    merged: dict[str, dict[str, Any]] = {}
+    for name, raw in raw_assets.items():
+        problem = _name_problem(name)
+        if problem:
+            issues.append(
+                SpecIssue(relative, locate(text, ("assets", name)), f"assets.{name}", problem)
+            )
+            continue
+        if not isinstance(raw, dict):
+            issues.append(
+                SpecIssue(
+                    relative,
+                    locate(text, ("assets", name)),
+                    f"assets.{name}",
+                    f"must be a table, e.g. [assets.{name}] with mode and prompt",
+                )
+            )
+            continue
+        merged[name] = _merge(defaults, raw)
+    try:
+        validated = _ASSETS.validate_python(merged)
+    except ValidationError as exc:
+        for error in exc.errors():
+            name, *rest = error["loc"]
+            field = str(rest[0]) if rest else ""
+            raw = raw_assets[name]
+            if field and field not in raw and field in defaults:
+                location: tuple[str, ...] = ("defaults", field, *map(str, rest[1:]))
+            else:
+                location = ("assets", str(name), *map(str, rest))
+            issues.append(
+                SpecIssue(relative, locate(text, location), ".".join(location), _describe(error))
+            )
+        return [], text
+    return [
+        DeclaredAsset(name, relative, spec, frozenset(raw_assets[name]))
+        for name, spec in validated.items()
+    ], text
+
+
+def _merge(defaults: dict[str, Any], asset: dict[str, Any]) -> dict[str, Any]:
+    merged = {**defaults, **asset}
+    if isinstance(defaults.get("params"), dict) and isinstance(asset.get("params"), dict):
+        merged["params"] = {**defaults["params"], **asset["params"]}
+    return merged
+
+
+def _defaults_issues(relative: str, text: str, defaults: dict[str, Any]) -> list[SpecIssue]:
+    try:
+        _DEFAULTS.validate_python(defaults)
+    except ValidationError as exc:
+        return [
+            SpecIssue(
+                relative,
+                locate(text, ("defaults", *map(str, e["loc"]))),
+                ".".join(("defaults", *map(str, e["loc"]))),
+                _describe(e),
+            )
+            for e in exc.errors()
+        ]
+    return []
+
+
+def _name_problem(name: str) -> str | None:
+    if len(name) > MAX_NAME_LENGTH:
+        return f"asset name is longer than {MAX_NAME_LENGTH} characters"
+    if NAME_PATTERN.match(name):
+        return None
+    fixed = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-._") or "asset"
+    return (
+        "asset names use lowercase letters, digits, '-', '_' and '.', starting with a letter "
+        f"or digit (did you mean '{fixed}'?)"
+    )
+
+
+def _toml_issue(relative: str, exc: tomllib.TOMLDecodeError) -> SpecIssue:
+    message = str(exc)
+    position = _TOML_POSITION.search(message)
+    line = int(position.group(1)) if position else None
+    reason = _TOML_POSITION.sub("", message).strip()
+    column = f" (column {position.group(2)})" if position else ""
+    return SpecIssue(relative, line, "", f"invalid TOML: {reason}{column}")
+
+
+_KINDS = {
+    "int_type": "a whole number",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "dict_type": "a table",
+    "model_type": "a table",
+}
+
+
+def _describe(error: Any) -> str:
+    kind = error["type"]
+    value = error.get("input")
+    loc = error["loc"]
+    field = str(loc[-1]) if loc else ""
+    if kind == "extra_forbidden":
+        hint = did_you_mean(field, ASSET_FIELDS)
+        return f"unknown field{hint}" + (
+            "" if hint else f"; allowed fields: {listing(ASSET_FIELDS)}"
+        )
+    if kind == "literal_error":
+        modes = typing.get_args(Mode)
+        return (
+            f"{show(value)} is not allowed; allowed: {listing(modes)}{did_you_mean(value, modes)}"
+        )
+    if kind == "missing":
+        return "required field is missing" + (
+            f"; allowed: {listing(typing.get_args(Mode))}" if field == "mode" else ""
+        )
+    if kind in _KINDS:
+        got = type(value).__name__ if not isinstance(value, str) else "string"
+        hint = ""
+        if kind == "int_type" and isinstance(value, str) and value.strip().isdigit():
+            hint = f" (did you mean {value.strip()} without quotes?)"
+        elif kind == "string_type" and not isinstance(value, dict | list):
+            hint = f' (did you mean "{value}"?)'
+        return f"expected {_KINDS[kind]}, got {got} {value!r}{hint}"
+    return f"{error['msg']}, got {value!r}"

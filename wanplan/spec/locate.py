@@ -1,0 +1,68 @@
+"""Find the line of a key in a TOML text, for error messages.
+
+tomllib keeps no positions, so this scans the text only when an error needs a line: table
+headers set the current path and `key = value` lines extend it. It returns the best line it can
+(the key itself, else its nearest enclosing table) and never fails.
+"""
+
+from __future__ import annotations
+
+import re
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+_KEY = re.compile(
+    r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*="""
+)
+_PART = re.compile(r"""[A-Za-z0-9_-]+|"((?:[^"\\]|\\.)*)"|'([^']*)'""")
+
+
+def split_key(dotted: str) -> tuple[str, ...]:
+    parts = []
+    for match in _PART.finditer(dotted):
+        if match.group(1) is not None:
+            parts.append(match.group(1))
+        elif match.group(2) is not None:
+            parts.append(match.group(2))
+        else:
+            parts.append(match.group(0))
+    return tuple(parts)
+
+
+def locate(text: str, path: tuple[str, ...]) -> int | None:
+    """The 1-based line where `path` (e.g. ("assets", "hero", "prompt")) is set."""
+    table: tuple[str, ...] = ()
+    best_line, best_depth = None, 0
+    in_multiline: str | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if in_multiline:
+            if line.count(in_multiline) % 2 == 1:
+                in_multiline = None
+            continue
+        header = _HEADER.match(line)
+        if header:
+            table = split_key(header.group(1))
+            full = table
+        else:
+            key = _KEY.match(line)
+            if not key:
+                continue
+            full = table + split_key(key.group(1))
+            rest = line[key.end() :]
+            for quote in ('"""', "'''"):
+                if rest.count(quote) == 1:
+                    in_multiline = quote
+        if full == path:
+            return number
+        depth = _common_prefix(full, path)
+        if depth > best_depth and depth == len(full):
+            best_line, best_depth = number, depth
+    return best_line
+
+
+def _common_prefix(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n

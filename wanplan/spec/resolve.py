@@ -1,0 +1,377 @@
+"""Resolve declared assets into generation requests with content keys.
+
+Resolution checks what pydantic cannot: the provider and model exist, the values are among the
+model's capabilities (from the catalog), inputs exist inside the project and suit the mode.
+It fills catalog defaults, so writing a default explicitly changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from wanplan.catalog import Catalog, ModelEntry
+from wanplan.catalog.model import VIDEO_MODES
+from wanplan.errors import SpecError, SpecIssue
+from wanplan.key.content_key import content_key
+from wanplan.key.file_hashes import FileHasher
+from wanplan.spec.load import DeclaredAsset, SpecSet
+from wanplan.spec.suggest import did_you_mean, listing, show
+
+
+@dataclass(frozen=True, slots=True)
+class ModeRule:
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    prompt_required: bool
+
+
+MODE_RULES: dict[str, ModeRule] = {
+    "t2v": ModeRule((), ("audio",), prompt_required=True),
+    "i2v": ModeRule(("image",), ("audio", "last_frame"), prompt_required=False),
+    "flf2v": ModeRule(("first_frame", "last_frame"), (), prompt_required=False),
+    "r2v": ModeRule(("references",), ("audio",), prompt_required=True),
+    "edit": ModeRule(("video",), ("references",), prompt_required=True),
+    "t2i": ModeRule((), ("references",), prompt_required=True),
+}
+ALL_INPUTS = ("image", "first_frame", "last_frame", "audio", "video", "references")
+
+
+@dataclass(frozen=True, slots=True)
+class InputRef:
+    field: str
+    source: str
+    """A path relative to the project root, or an https URL."""
+    sha256: str | None
+    """The file's digest; None for a URL."""
+
+    @property
+    def is_url(self) -> bool:
+        return self.sha256 is None
+
+    @property
+    def key_value(self) -> str:
+        return f"url:{self.source}" if self.sha256 is None else f"sha256:{self.sha256}"
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedAsset:
+    address: str
+    file: str
+    provider: str
+    family: str | None
+    model_id: str
+    mode: str
+    params: dict[str, Any]
+    """Normalised generation parameters: prompt, resolution, duration, seed, ... and `params`."""
+    inputs: tuple[InputRef, ...]
+    output: str | None
+    material: dict[str, Any]
+    content_key: str
+
+    @property
+    def seed_pinned(self) -> bool:
+        extra = self.params.get("params") or {}
+        return self.params.get("seed") is not None or extra.get("seed") is not None
+
+    @property
+    def resolution(self) -> str:
+        return str(self.params["resolution"])
+
+    @property
+    def duration(self) -> int | None:
+        duration = self.params.get("duration")
+        return int(duration) if duration is not None else None
+
+
+class Resolver:
+    def __init__(
+        self,
+        root: Path,
+        catalog: Catalog,
+        providers: frozenset[str],
+        default_provider: str,
+        hasher: FileHasher,
+    ) -> None:
+        self.root = root
+        self.catalog = catalog
+        self.providers = providers
+        self.default_provider = default_provider
+        self.hasher = hasher
+        self._root_resolved = root.resolve()
+
+    def resolve_all(self, specs: SpecSet) -> list[ResolvedAsset]:
+        issues: list[SpecIssue] = []
+        resolved: list[ResolvedAsset] = []
+        for asset in specs.assets:
+            found: list[tuple[str, str]] = []
+            result = self._resolve(asset, found)
+            issues.extend(specs.issue(asset, field, message) for field, message in found)
+            if result is not None and not found:
+                resolved.append(result)
+        if issues:
+            raise SpecError(issues)
+        return resolved
+
+    def _resolve(self, asset: DeclaredAsset, issues: list[tuple[str, str]]) -> ResolvedAsset | None:
+        spec = asset.spec
+        provider = spec.provider or self.default_provider
+        if provider not in self.providers:
+            issues.append(
+                (
+                    "provider",
+                    f"unknown provider {show(provider)}; "
+                    f"available: {listing(sorted(self.providers))}"
+                    f"{did_you_mean(provider, sorted(self.providers))}",
+                )
+            )
+            return None
+        entry = self._model_entry(asset, provider, issues)
+        if entry is None:
+            return None
+
+        rule = MODE_RULES[spec.mode]
+        params: dict[str, Any] = {}
+        prompt = (spec.prompt or "").strip()
+        if prompt:
+            params["prompt"] = prompt
+            if entry.max_prompt_chars and len(prompt) > entry.max_prompt_chars:
+                issues.append(
+                    (
+                        "prompt",
+                        f"is {len(prompt)} characters; {entry.model_id} takes at most "
+                        f"{entry.max_prompt_chars}",
+                    )
+                )
+        elif rule.prompt_required:
+            issues.append(("prompt", f"required for mode {spec.mode}; describe the shot"))
+        negative = (spec.negative_prompt or "").strip()
+        if negative:
+            params["negative_prompt"] = negative
+
+        params["resolution"] = self._choice(
+            asset,
+            "resolution",
+            spec.resolution,
+            entry.resolutions,
+            entry.default_resolution,
+            issues,
+            normalise=str.lower,
+        )
+        if spec.mode in VIDEO_MODES:
+            params["duration"] = self._choice(
+                asset, "duration", spec.duration, entry.durations, entry.default_duration, issues
+            )
+        else:
+            self._not_applicable(asset, "duration", f"mode {spec.mode} makes an image", issues)
+        if entry.aspect_ratios:
+            params["aspect_ratio"] = self._choice(
+                asset,
+                "aspect_ratio",
+                spec.aspect_ratio,
+                entry.aspect_ratios,
+                entry.default_aspect_ratio,
+                issues,
+                normalise=lambda v: v.replace(" ", ""),
+            )
+        else:
+            self._not_applicable(
+                asset, "aspect_ratio", f"{entry.model_id} takes the frame of its input", issues
+            )
+        if spec.seed is not None:
+            params["seed"] = spec.seed
+        if spec.prompt_expansion is not None:
+            params["prompt_expansion"] = spec.prompt_expansion
+        if spec.params:
+            params["params"] = spec.params
+
+        inputs = self._inputs(asset, rule, issues)
+        output = self._output(asset, issues)
+        if issues:
+            return None
+        material: dict[str, Any] = {
+            "provider": provider,
+            "model_id": entry.model_id,
+            "mode": spec.mode,
+            "params": params,
+        }
+        if inputs:
+            keyed: dict[str, Any] = {}
+            for ref in inputs:
+                if ref.field.startswith("references"):
+                    keyed.setdefault("references", []).append(ref.key_value)
+                else:
+                    keyed[ref.field] = ref.key_value
+            material["inputs"] = keyed
+        return ResolvedAsset(
+            address=asset.address,
+            file=asset.file,
+            provider=provider,
+            family=entry.family,
+            model_id=entry.model_id,
+            mode=spec.mode,
+            params=params,
+            inputs=tuple(inputs),
+            output=output,
+            material=material,
+            content_key=content_key(material),
+        )
+
+    def _model_entry(
+        self, asset: DeclaredAsset, provider: str, issues: list[tuple[str, str]]
+    ) -> ModelEntry | None:
+        spec = asset.spec
+        if spec.model_id:
+            entry = self.catalog.model_by_id(provider, spec.model_id)
+            if entry is None:
+                known = self.catalog.model_ids(provider)
+                issues.append(
+                    (
+                        "model_id",
+                        f"unknown model id {show(spec.model_id)} for {provider}"
+                        f"{did_you_mean(spec.model_id, known)}; see `wanplan models`",
+                    )
+                )
+            elif entry.mode != spec.mode:
+                issues.append(
+                    ("model_id", f"{spec.model_id} is a {entry.mode} model, not {spec.mode}")
+                )
+                return None
+            return entry
+        families = self.catalog.families(provider, spec.mode)
+        if not spec.model:
+            issues.append(
+                (
+                    "model",
+                    f"required: the model family, one of {listing(families)} "
+                    f"for {spec.mode} on {provider}",
+                )
+            )
+            return None
+        entry = self.catalog.model(provider, spec.model, spec.mode)
+        if entry is None:
+            if spec.model in self.catalog.families(provider):
+                message = (
+                    f"{spec.model} has no {spec.mode} mode on {provider}; "
+                    f"families with {spec.mode}: {listing(families)}"
+                )
+            else:
+                message = (
+                    f"unknown model family {show(spec.model)} for {spec.mode} on {provider}; "
+                    f"allowed: {listing(families)}{did_you_mean(spec.model, families)}"
+                )
+            issues.append(("model", message))
+        return entry
+
+    def _choice(
+        self,
+        asset: DeclaredAsset,
+        field: str,
+        value: Any,
+        allowed: tuple[Any, ...],
+        default: Any,
+        issues: list[tuple[str, str]],
+        normalise: Any = None,
+    ) -> Any:
+        if value is None:
+            return default
+        if normalise is not None:
+            value = normalise(value)
+        if value not in allowed:
+            issues.append(
+                (
+                    field,
+                    f"{show(value)} is not allowed for this model; allowed: {listing(allowed)}"
+                    f"{did_you_mean(value, allowed)}",
+                )
+            )
+        return value
+
+    def _not_applicable(
+        self, asset: DeclaredAsset, field: str, why: str, issues: list[tuple[str, str]]
+    ) -> None:
+        if getattr(asset.spec, field) is not None and field in asset.own_fields:
+            issues.append((field, f"not used here ({why}); remove it"))
+
+    def _inputs(
+        self, asset: DeclaredAsset, rule: ModeRule, issues: list[tuple[str, str]]
+    ) -> list[InputRef]:
+        spec = asset.spec
+        refs: list[InputRef] = []
+        for field in ALL_INPUTS:
+            value = getattr(spec, field)
+            wanted = field in rule.required or field in rule.optional
+            if not value:
+                if field in rule.required:
+                    issues.append((field, f"required for mode {spec.mode}"))
+                continue
+            if not wanted:
+                if field in asset.own_fields:
+                    allowed = rule.required + rule.optional
+                    issues.append(
+                        (
+                            field,
+                            f"not used by mode {spec.mode}; its inputs are "
+                            f"{listing(allowed) or 'none'}",
+                        )
+                    )
+                continue
+            sources = value if isinstance(value, list) else [value]
+            for index, source in enumerate(sources):
+                label = f"{field}[{index}]" if isinstance(value, list) else field
+                ref = self._input(label, source, issues)
+                if ref is not None:
+                    refs.append(ref)
+        return refs
+
+    def _input(self, label: str, source: str, issues: list[tuple[str, str]]) -> InputRef | None:
+        field = label.split("[")[0]
+        if source.startswith("https://"):
+            return InputRef(label, source, None)
+        if "://" in source:
+            issues.append(
+                (field, f"{show(source)}: only https URLs and project files are accepted")
+            )
+            return None
+        relative = PurePosixPath(source)
+        if relative.is_absolute() or ".." in relative.parts:
+            issues.append(
+                (
+                    field,
+                    f"{show(source)} leaves the project; use a path inside it, "
+                    "like inputs/hero.png",
+                )
+            )
+            return None
+        path = self.root / relative
+        try:
+            inside = path.resolve().is_relative_to(self._root_resolved)
+        except OSError:
+            inside = False
+        if not inside:
+            issues.append((field, f"{show(source)} links outside the project; copy the file in"))
+            return None
+        if not path.is_file():
+            siblings = (
+                sorted(
+                    p.relative_to(self.root).as_posix()
+                    for p in path.parent.iterdir()
+                    if p.is_file()
+                )
+                if path.parent.is_dir()
+                else []
+            )
+            issues.append((field, f"file not found: {source}{did_you_mean(source, siblings)}"))
+            return None
+        return InputRef(label, relative.as_posix(), self.hasher.sha256(relative.as_posix()))
+
+    def _output(self, asset: DeclaredAsset, issues: list[tuple[str, str]]) -> str | None:
+        name = asset.spec.output
+        if name is None:
+            return None
+        path = PurePosixPath(name)
+        if not name or path.is_absolute() or ".." in path.parts or "\\" in name:
+            issues.append(("output", f"{show(name)} must be a file name inside outputs/"))
+            return None
+        return path.as_posix()

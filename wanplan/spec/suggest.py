@@ -1,0 +1,36 @@
+"""'Did you mean' suggestions for misspelt names and out-of-range values."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+
+
+def nearest(value: object, allowed: Sequence[object]) -> object | None:
+    """The allowed value closest to `value`: numerically for numbers, by spelling otherwise."""
+    if not allowed:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        numbers = [a for a in allowed if isinstance(a, int | float)]
+        if numbers:
+            return min(numbers, key=lambda a: (abs(a - value), a))
+    text = str(value).lower()
+    by_text = {str(a).lower(): a for a in allowed}
+    if text in by_text:
+        return by_text[text]
+    close = difflib.get_close_matches(text, list(by_text), n=1, cutoff=0.5)
+    return by_text[close[0]] if close else None
+
+
+def did_you_mean(value: object, allowed: Sequence[object]) -> str:
+    """' (did you mean X?)' or '' when nothing is close."""
+    best = nearest(value, allowed)
+    return f" (did you mean {show(best)}?)" if best is not None else ""
+
+
+def show(value: object) -> str:
+    return f"'{value}'" if isinstance(value, str) else str(value)
+
+
+def listing(values: Iterable[object]) -> str:
+    return ", ".join(str(v) for v in values)

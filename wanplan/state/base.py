@@ -1,0 +1,96 @@
+"""The state backend interface. SQLite implements it today; PostgreSQL is planned (PRODUCT §11),
+so nothing outside this package may know which backend is in use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from decimal import Decimal
+from typing import Any, Protocol
+
+from wanplan.key.file_hashes import FileStamp
+from wanplan.state.records import AssetRecord, GenerationRecord, TaskRecord
+
+
+class StateReader(Protocol):
+    @property
+    def lineage(self) -> str | None: ...
+
+    @property
+    def serial(self) -> int: ...
+
+    def assets(self, profile: str) -> dict[str, AssetRecord]: ...
+
+    def all_assets(self) -> list[AssetRecord]: ...
+
+    def generations(self) -> dict[str, GenerationRecord]: ...
+
+    def generation_details(self, content_key: str) -> dict[str, Any] | None:
+        """The full generation row (material, model, cost, task id) for display."""
+        ...
+
+    def material(self, content_key: str) -> dict[str, Any] | None: ...
+
+    def open_tasks(self) -> list[TaskRecord]: ...
+
+    def file_stamps(self) -> dict[str, FileStamp]: ...
+
+    def close(self) -> None: ...
+
+
+class StateWriter(StateReader, Protocol):
+    def transaction(self) -> AbstractContextManager[None]:
+        """All writes inside one block commit together or not at all."""
+        ...
+
+    def record_intent(
+        self,
+        *,
+        provider: str,
+        content_key: str,
+        address: str,
+        profile: str,
+        estimated_cost: Decimal | None,
+    ) -> int: ...
+
+    def record_submitted(self, task_ref: int, task_id: str) -> None: ...
+
+    def record_task_status(self, task_ref: int, status: str, error: str | None = None) -> None: ...
+
+    def record_generation(
+        self,
+        *,
+        content_key: str,
+        provider: str,
+        model_id: str,
+        mode: str,
+        material: Mapping[str, Any],
+        blob_sha256: str,
+        extension: str,
+        media_type: str,
+        size: int,
+        task_id: str | None,
+        address: str,
+    ) -> None: ...
+
+    def record_spend(
+        self,
+        *,
+        task_ref: int,
+        provider: str,
+        address: str,
+        profile: str,
+        content_key: str,
+        amount: Decimal | None,
+        source: str,
+    ) -> None: ...
+
+    def set_asset(self, record: AssetRecord) -> None:
+        """Make `record` the current generation of its address (serial + 1)."""
+        ...
+
+    def forget_asset(self, address: str, profile: str) -> None: ...
+
+    def save_file_stamps(self, stamps: Mapping[str, FileStamp]) -> None: ...
+
+    def ledger(self) -> Iterator[dict[str, Any]]: ...

@@ -1,0 +1,126 @@
+"""Schema migrations, applied in order on open; each with its bookkeeping row in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+MIGRATIONS_TABLE = "_migrations"
+
+
+def _initial(db: sqlite_utils.Database) -> None:
+    db.table("meta").create({"key": str, "value": str}, pk="key")
+    db.table("assets").create(
+        {
+            "address": str,
+            "profile": str,
+            "content_key": str,
+            "output_path": str,
+            "output_sha256": str,
+            "output_size": int,
+            "output_mtime_ns": int,
+            "updated_at": str,
+            "serial": int,
+        },
+        pk=("address", "profile"),
+    )
+    db.table("generations").create(
+        {
+            "content_key": str,
+            "provider": str,
+            "model_id": str,
+            "mode": str,
+            "material": str,
+            "blob_sha256": str,
+            "extension": str,
+            "media_type": str,
+            "size": int,
+            "task_id": str,
+            "address": str,
+            "created_at": str,
+        },
+        pk="content_key",
+    )
+    db.table("tasks").create(
+        {
+            "id": int,
+            "provider": str,
+            "task_id": str,
+            "content_key": str,
+            "address": str,
+            "profile": str,
+            "status": str,
+            "submitted_at": str,
+            "updated_at": str,
+            "estimated_cost": str,
+            "error": str,
+        },
+        pk="id",
+    )
+    db.table("tasks").create_index(["status"])
+    db.table("tasks").create_index(["content_key"])
+    db.table("ledger").create(
+        {
+            "id": int,
+            "recorded_at": str,
+            "day": str,
+            "task_ref": int,
+            "provider": str,
+            "address": str,
+            "profile": str,
+            "content_key": str,
+            "amount": str,
+            "currency": str,
+            "source": str,
+        },
+        pk="id",
+        foreign_keys=[("task_ref", "tasks", "id")],
+    )
+    db.table("ledger").create_index(["day"])
+    db.table("file_hashes").create(
+        {
+            "path": str,
+            "size": int,
+            "mtime_ns": int,
+            "inode": int,
+            "sha256": str,
+            "hashed_at_ns": int,
+        },
+        pk="path",
+    )
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("0001_initial", _initial),
+]
+
+
+def applied(db: sqlite_utils.Database) -> list[str]:
+    if MIGRATIONS_TABLE not in db.table_names():
+        return []
+    return [row["name"] for row in db.query(f"select name from {MIGRATIONS_TABLE} order by name")]
+
+
+def pending(db: sqlite_utils.Database) -> list[str]:
+    done = set(applied(db))
+    return [name for name, _ in MIGRATIONS if name not in done]
+
+
+def unknown(db: sqlite_utils.Database) -> list[str]:
+    """Migrations in the database that this wanplan does not know: a newer wanplan wrote it."""
+    known = {name for name, _ in MIGRATIONS}
+    return [name for name in applied(db) if name not in known]
+
+
+def migrate(db: sqlite_utils.Database, now: str) -> None:
+    with db.atomic():
+        if MIGRATIONS_TABLE not in db.table_names():
+            db.table(MIGRATIONS_TABLE).create({"name": str, "applied_at": str}, pk="name")
+    done = set(applied(db))
+    for name, step in MIGRATIONS:
+        if name in done:
+            continue
+        with db.atomic():
+            step(db)
+            db.table(MIGRATIONS_TABLE).insert({"name": name, "applied_at": now})

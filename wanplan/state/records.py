@@ -1,0 +1,58 @@
+"""Rows of the state, as the rest of wanplan sees them (independent of the backend)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRecord:
+    """The current generation of one asset address in one profile."""
+
+    address: str
+    profile: str
+    content_key: str
+    output_path: str
+    """Relative to the project root."""
+    output_sha256: str
+    output_size: int
+    output_mtime_ns: int
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRecord:
+    """A content key that was generated, and where its bytes are."""
+
+    content_key: str
+    blob_sha256: str
+    extension: str
+    media_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    """A provider task in the journal."""
+
+    id: int
+    provider: str
+    task_id: str | None
+    content_key: str
+    address: str
+    profile: str
+    status: str
+    submitted_at: str
+    updated_at: str
+    estimated_cost: Decimal | None
+    error: str | None
+
+
+# Task statuses. `intent` is written before the submit request, so a crash between the
+# provider's answer and our commit leaves a visible trace instead of a silent second payment.
+INTENT = "intent"
+SUBMITTED = "submitted"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+COLLECTED = "collected"
+OPEN_STATUSES = (INTENT, SUBMITTED, SUCCEEDED)

@@ -1,0 +1,383 @@
+"""The SQLite state backend, through sqlite-utils.
+
+Readers open the file read-only (or, when it needs a migration, migrate a copy in memory), so
+`plan` never changes a byte of it. The writer runs in WAL mode while it works, so a concurrent
+`plan` can read, and goes back to a self-contained rollback-journal file when it closes: the
+file at rest is safe to commit.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, cast
+
+import sqlite_utils
+
+from wanplan.errors import StateError
+from wanplan.key.file_hashes import FileStamp
+from wanplan.money import as_decimal_string
+from wanplan.state import migrations
+from wanplan.state.records import (
+    OPEN_STATUSES,
+    SUBMITTED,
+    AssetRecord,
+    GenerationRecord,
+    TaskRecord,
+)
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def now_iso() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return Decimal(value) if value is not None else None
+
+
+class SqliteState:
+    """A reader, and with `writable=True` a writer, over one SQLite state file."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path, *, writable: bool) -> None:
+        self.db = db
+        self.path = path
+        self.writable = writable
+
+    # ---- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open_reader(cls, path: Path) -> SqliteState:
+        """Read-only; an absent file reads as an empty state and is not created."""
+        if not path.exists():
+            return cls(sqlite_utils.Database(memory=True), path, writable=False)
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            db = sqlite_utils.Database(conn)
+            cls._check_compatible(db, path)
+            if migrations.pending(db):
+                memory = sqlite3.connect(":memory:")
+                conn.backup(memory)
+                conn.close()
+                db = sqlite_utils.Database(memory)
+                migrations.migrate(db, now_iso())
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{path}: not a readable wanplan state ({exc})") from None
+        return cls(db, path, writable=False)
+
+    @classmethod
+    def open_writer(cls, path: Path) -> SqliteState:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+            db = sqlite_utils.Database(conn)
+            cls._check_compatible(db, path)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            migrations.migrate(db, now_iso())
+            state = cls(db, path, writable=True)
+            if state.lineage is None:
+                with db.atomic():
+                    db.table("meta").insert_all(
+                        [
+                            {"key": "lineage", "value": str(uuid.uuid4())},
+                            {"key": "serial", "value": "0"},
+                        ],
+                        replace=True,
+                    )
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{path}: cannot open the state for writing ({exc})") from None
+        return state
+
+    @staticmethod
+    def _check_compatible(db: sqlite_utils.Database, path: Path) -> None:
+        newer = migrations.unknown(db)
+        if newer:
+            raise StateError(
+                f"{path} was written by a newer wanplan (schema {newer[-1]}); upgrade wanplan"
+            )
+
+    def close(self) -> None:
+        if self.writable:
+            # Fold the WAL back in: the file at rest is complete on its own.
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.db.execute("PRAGMA journal_mode=DELETE")
+        self.db.close()
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def _meta(self, key: str) -> str | None:
+        if "meta" not in self.db.table_names():
+            return None
+        rows = list(self.db.query("select value from meta where key = ?", [key]))
+        return rows[0]["value"] if rows else None
+
+    @property
+    def lineage(self) -> str | None:
+        return self._meta("lineage")
+
+    @property
+    def serial(self) -> int:
+        return int(self._meta("serial") or 0)
+
+    def _has(self, table: str) -> bool:
+        return table in self.db.table_names()
+
+    def assets(self, profile: str) -> dict[str, AssetRecord]:
+        if not self._has("assets"):
+            return {}
+        rows = self.db.execute(
+            "select address, profile, content_key, output_path, output_sha256, output_size,"
+            " output_mtime_ns, updated_at from assets where profile = ?",
+            [profile],
+        ).fetchall()
+        return {row[0]: AssetRecord(*row) for row in rows}
+
+    def all_assets(self) -> list[AssetRecord]:
+        if not self._has("assets"):
+            return []
+        rows = self.db.execute(
+            "select address, profile, content_key, output_path, output_sha256, output_size,"
+            " output_mtime_ns, updated_at from assets order by profile, address"
+        ).fetchall()
+        return [AssetRecord(*row) for row in rows]
+
+    def generations(self) -> dict[str, GenerationRecord]:
+        if not self._has("generations"):
+            return {}
+        rows = self.db.execute(
+            "select content_key, blob_sha256, extension, media_type from generations"
+        ).fetchall()
+        return {row[0]: GenerationRecord(*row) for row in rows}
+
+    def generation_details(self, content_key: str) -> dict[str, Any] | None:
+        if not self._has("generations"):
+            return None
+        rows = list(self.db.query("select * from generations where content_key = ?", [content_key]))
+        if not rows:
+            return None
+        row = dict(rows[0])
+        row["material"] = json.loads(row["material"])
+        spent = list(
+            self.db.query(
+                "select amount, source from ledger where content_key = ? order by id", [content_key]
+            )
+        )
+        row["cost"] = spent[-1]["amount"] if spent else None
+        row["cost_source"] = spent[-1]["source"] if spent else None
+        return row
+
+    def material(self, content_key: str) -> dict[str, Any] | None:
+        if not self._has("generations"):
+            return None
+        row = self.db.execute(
+            "select material from generations where content_key = ?", [content_key]
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def open_tasks(self) -> list[TaskRecord]:
+        if not self._has("tasks"):
+            return []
+        marks = ",".join("?" for _ in OPEN_STATUSES)
+        rows = self.db.execute(
+            "select id, provider, task_id, content_key, address, profile, status, submitted_at,"
+            f" updated_at, estimated_cost, error from tasks where status in ({marks}) order by id",
+            list(OPEN_STATUSES),
+        ).fetchall()
+        return [
+            TaskRecord(
+                id=row[0],
+                provider=row[1],
+                task_id=row[2],
+                content_key=row[3],
+                address=row[4],
+                profile=row[5],
+                status=row[6],
+                submitted_at=row[7],
+                updated_at=row[8],
+                estimated_cost=_decimal(row[9]),
+                error=row[10],
+            )
+            for row in rows
+        ]
+
+    def file_stamps(self) -> dict[str, FileStamp]:
+        if not self._has("file_hashes"):
+            return {}
+        rows = self.db.execute(
+            "select path, size, mtime_ns, inode, sha256, hashed_at_ns from file_hashes"
+        ).fetchall()
+        return {row[0]: FileStamp(*row[1:]) for row in rows}
+
+    def ledger(self) -> Iterator[dict[str, Any]]:
+        if not self._has("ledger"):
+            return iter(())
+        return self.db.query("select * from ledger order by id")
+
+    # ---- writing -------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._require_writable()
+        with self.db.atomic():
+            yield
+
+    def _require_writable(self) -> None:
+        if not self.writable:
+            raise StateError("internal: the state was opened read-only")
+
+    def _bump_serial(self) -> None:
+        self.db.execute("update meta set value = cast(value as integer) + 1 where key = 'serial'")
+
+    def record_intent(
+        self,
+        *,
+        provider: str,
+        content_key: str,
+        address: str,
+        profile: str,
+        estimated_cost: Decimal | None,
+    ) -> int:
+        with self.transaction():
+            now = now_iso()
+            table = self.db.table("tasks")
+            table.insert(
+                {
+                    "provider": provider,
+                    "task_id": None,
+                    "content_key": content_key,
+                    "address": address,
+                    "profile": profile,
+                    "status": "intent",
+                    "submitted_at": now,
+                    "updated_at": now,
+                    "estimated_cost": as_decimal_string(estimated_cost),
+                    "error": None,
+                }
+            )
+            return int(cast(int, table.last_pk))
+
+    def record_submitted(self, task_ref: int, task_id: str) -> None:
+        with self.transaction():
+            self.db.table("tasks").update(
+                task_ref, {"task_id": task_id, "status": SUBMITTED, "updated_at": now_iso()}
+            )
+
+    def record_task_status(self, task_ref: int, status: str, error: str | None = None) -> None:
+        with self.transaction():
+            self.db.table("tasks").update(
+                task_ref, {"status": status, "error": error, "updated_at": now_iso()}
+            )
+
+    def record_generation(
+        self,
+        *,
+        content_key: str,
+        provider: str,
+        model_id: str,
+        mode: str,
+        material: Mapping[str, Any],
+        blob_sha256: str,
+        extension: str,
+        media_type: str,
+        size: int,
+        task_id: str | None,
+        address: str,
+    ) -> None:
+        with self.transaction():
+            self.db.table("generations").insert(
+                {
+                    "content_key": content_key,
+                    "provider": provider,
+                    "model_id": model_id,
+                    "mode": mode,
+                    "material": json.dumps(material, sort_keys=True, default=str),
+                    "blob_sha256": blob_sha256,
+                    "extension": extension,
+                    "media_type": media_type,
+                    "size": size,
+                    "task_id": task_id,
+                    "address": address,
+                    "created_at": now_iso(),
+                },
+                replace=True,
+            )
+
+    def record_spend(
+        self,
+        *,
+        task_ref: int,
+        provider: str,
+        address: str,
+        profile: str,
+        content_key: str,
+        amount: Decimal | None,
+        source: str,
+    ) -> None:
+        with self.transaction():
+            now = now_iso()
+            self.db.table("ledger").insert(
+                {
+                    "recorded_at": now,
+                    "day": now[:10],
+                    "task_ref": task_ref,
+                    "provider": provider,
+                    "address": address,
+                    "profile": profile,
+                    "content_key": content_key,
+                    "amount": as_decimal_string(amount),
+                    "currency": "USD",
+                    "source": source,
+                }
+            )
+
+    def set_asset(self, record: AssetRecord) -> None:
+        with self.transaction():
+            self._bump_serial()
+            self.db.table("assets").insert(
+                {
+                    "address": record.address,
+                    "profile": record.profile,
+                    "content_key": record.content_key,
+                    "output_path": record.output_path,
+                    "output_sha256": record.output_sha256,
+                    "output_size": record.output_size,
+                    "output_mtime_ns": record.output_mtime_ns,
+                    "updated_at": record.updated_at,
+                    "serial": self.serial,
+                },
+                replace=True,
+            )
+
+    def forget_asset(self, address: str, profile: str) -> None:
+        with self.transaction():
+            self._bump_serial()
+            self.db.execute(
+                "delete from assets where address = ? and profile = ?", [address, profile]
+            )
+
+    def save_file_stamps(self, stamps: Mapping[str, FileStamp]) -> None:
+        if not stamps:
+            return
+        with self.transaction():
+            self.db.table("file_hashes").insert_all(
+                [
+                    {
+                        "path": path,
+                        "size": s.size,
+                        "mtime_ns": s.mtime_ns,
+                        "inode": s.inode,
+                        "sha256": s.sha256,
+                        "hashed_at_ns": s.hashed_at_ns,
+                    }
+                    for path, s in stamps.items()
+                ],
+                replace=True,
+            )
