@@ -68,7 +68,9 @@ def run() -> Run:
     """Run the CLI in a project: run(root, "plan", "--format", "json")."""
 
     def invoke(root: Path, *args: str, input: str | None = None) -> Result:
-        return CliRunner().invoke(cli, ["-C", str(root), *args], input=input, catch_exceptions=False)
+        return CliRunner().invoke(
+            cli, ["-C", str(root), *args], input=input, catch_exceptions=False
+        )
 
     return invoke
 

@@ -85,7 +85,11 @@ def test_remove_rename_and_revert(run: Run, project: Path) -> None:
     assert (project / "outputs/forest-poster.png").exists()
 
     # Edit, apply, then revert the edit: the earlier version comes back from the cache.
-    spec.write_text(original.replace("seed = 42", "seed = 43").replace("[assets.poster]", "[assets.forest-poster]"))
+    spec.write_text(
+        original.replace("seed = 42", "seed = 43").replace(
+            "[assets.poster]", "[assets.forest-poster]"
+        )
+    )
     assert actions(plan_json(run, project))["forest-dolly"][:2] == ("replace", ["seed"])
     first = (project / "outputs/forest-dolly.gif").read_bytes()
     assert run(project, "apply", "-y").exit_code == 0

@@ -51,8 +51,8 @@ def locate(text: str, path: tuple[str, ...]) -> int | None:
             for quote in ('"""', "'''"):
                 if rest.count(quote) == 1:
                     in_multiline = quote
-        if full == path:
-            return number
+        if full[: len(path)] == path:
+            return number  # the key itself, or the first table nested in it
         depth = _common_prefix(full, path)
         if depth > best_depth and depth == len(full):
             best_line, best_depth = number, depth

@@ -1,0 +1,231 @@
+"""Apply: confirmation, partial failure, resume without paying twice, deterministic sim."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import pty
+import select
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import Run, write_spec
+from wanplan.config import ProviderSettings
+from wanplan.plan.planner import make_plan
+from wanplan.project import Project
+from wanplan.providers.base import GenerationRequest
+from wanplan.providers.sim import service
+from wanplan.providers.sim.provider import SimProvider
+from wanplan.state.sqlite import SqliteState
+
+
+def submits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Count submit requests that reach the sim service."""
+    seen: list[str] = []
+    real = service.SimService._submit
+
+    def counting(self: service.SimService, body: dict) -> httpx.Response:
+        seen.append(body["content_key"])
+        return real(self, body)
+
+    monkeypatch.setattr(service.SimService, "_submit", counting)
+    return seen
+
+
+def test_apply_without_a_terminal_refuses_and_spends_nothing(
+    run: Run, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = submits(monkeypatch)
+    result = run(project, "apply")
+    assert result.exit_code == 1
+    assert "no terminal to ask" in result.output and "wanplan apply -y" in result.output
+    assert seen == []
+    assert not (project / "outputs").exists()
+
+
+def test_ci_never_prompts(run: Run, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    assert run(project, "apply").exit_code == 1
+
+
+def _pty_apply(project: Path, answer: str) -> tuple[int, str]:
+    env = {**os.environ, "NO_COLOR": "1"}
+    wanplan = Path(sys.executable).with_name("wanplan")
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [str(wanplan), "-C", str(project), "apply"],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=env,
+        close_fds=True,
+    )
+    os.close(secondary)
+    seen = b""
+    deadline = time.monotonic() + 60
+    answered = False
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([primary], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        if not answered and b"Only 'yes' will be accepted:" in seen:
+            os.write(primary, answer.encode() + b"\n")
+            answered = True
+        if process.poll() is not None and not ready:
+            break
+    code = process.wait(timeout=30)
+    os.close(primary)
+    return code, seen.decode(errors="replace")
+
+
+def test_confirmation_on_a_terminal(project: Path) -> None:
+    code, screen = _pty_apply(project, "no")
+    assert "Apply 6 changes for an estimated $3.03? Only 'yes' will be accepted:" in screen
+    assert code == 1 and "cancelled" in screen
+    assert not (project / "outputs").exists()
+
+    code, screen = _pty_apply(project, "yes")
+    assert code == 0, screen
+    assert "6 created" in screen
+
+
+def test_one_failure_does_not_stop_the_others(run: Run, project: Path) -> None:
+    spec = project / "specs" / "launch.toml"
+    spec.write_text(
+        spec.read_text().replace(
+            "seed = 7", 'seed = 7\nparams = { sim_fail = "DataInspectionFailed" }'
+        )
+    )
+    result = run(project, "apply", "-y")
+    assert result.exit_code == 1
+    assert "5 created" in result.output and "1 failed" in result.output
+    assert "failed hero-turn: sim task" in result.output and "DataInspectionFailed" in result.output
+    assert sorted(p.stem for p in (project / "outputs").iterdir()) == [
+        "city-timelapse",
+        "forest-dolly",
+        "hero-to-forest",
+        "poster",
+        "square-loop",
+    ]
+    document = json.loads(run(project, "plan", "--format", "json").output)
+    assert [(c["address"], c["action"]) for c in document["changes"]] == [("hero-turn", "create")]
+
+
+def test_submitted_task_is_resumed_not_paid_again(
+    run: Run, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = make_plan(Project.at(project), targets=["poster"])
+    asset = plan.changes[0].asset
+    assert asset is not None
+    # An earlier apply submitted the task and was killed before collecting it.
+    state = SqliteState.open_writer(project / "state" / "wanplan.db")
+    ref = state.record_intent(
+        provider="sim",
+        content_key=asset.content_key,
+        address="poster",
+        profile="default",
+        estimated_cost=None,
+    )
+
+    async def submit() -> str:
+        settings = ProviderSettings()
+        async with SimProvider.make_client(settings) as client:
+            request = GenerationRequest(
+                "poster", asset.content_key, asset.model_id, asset.mode, asset.params
+            )
+            return (await SimProvider(settings, client).submit(request)).task_id
+
+    task_id = asyncio.run(submit())
+    state.record_submitted(ref, task_id)
+    state.close()
+
+    document = json.loads(run(project, "plan", "--format", "json", "--target", "poster").output)
+    assert document["changes"][0]["action"] == "resume"
+    assert document["changes"][0]["estimated_cost"] == "0.00"
+    text = run(project, "plan", "--target", "poster").output
+    assert "> poster" in text and task_id in text
+
+    seen = submits(monkeypatch)
+    result = run(project, "apply", "-y", "--target", "poster")
+    assert result.exit_code == 0, result.output
+    assert seen == []
+    assert (project / "outputs" / "poster.png").exists()
+    assert run(project, "plan", "--target", "poster", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_submit_that_may_have_reached_the_provider_is_reported(run: Run, project: Path) -> None:
+    plan = make_plan(Project.at(project), targets=["poster"])
+    asset = plan.changes[0].asset
+    assert asset is not None
+    state = SqliteState.open_writer(project / "state" / "wanplan.db")
+    state.record_intent(
+        provider="sim",
+        content_key=asset.content_key,
+        address="poster",
+        profile="default",
+        estimated_cost=None,
+    )
+    state.close()
+    result = run(project, "plan", "--target", "poster")
+    assert "+ poster" in result.output
+    assert "stopped while submitting this asset" in result.output
+
+
+def test_missing_or_altered_outputs_are_repaired_from_the_cache(
+    run: Run, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    good = (project / "outputs/poster.png").read_bytes()
+    (project / "outputs/poster.png").write_bytes(b"scribbled over")
+    (project / "outputs/hero-turn.gif").unlink()
+    document = json.loads(run(project, "plan", "--format", "json").output)
+    assert {(c["address"], c["action"], c["estimated_cost"]) for c in document["changes"]} == {
+        ("hero-turn", "repair", "0.00"),
+        ("poster", "repair", "0.00"),
+    }
+    seen = submits(monkeypatch)
+    assert run(project, "apply", "-y").exit_code == 0
+    assert seen == []
+    assert (project / "outputs/poster.png").read_bytes() == good
+    assert (project / "outputs/hero-turn.gif").exists()
+
+
+def test_same_content_key_gives_the_same_bytes(run: Run, project: Path) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    first = {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (project / "outputs").iterdir()
+    }
+    for folder in ("outputs", ".wanplan", "state"):
+        shutil.rmtree(project / folder)
+    assert run(project, "apply", "-y").exit_code == 0
+    second = {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (project / "outputs").iterdir()
+    }
+    assert first == second
+    assert len(set(first.values())) == len(first)  # and different keys give different media
+
+
+def test_custom_output_name(run: Run, empty_project: Path) -> None:
+    write_spec(
+        empty_project,
+        "a.toml",
+        '[assets.p]\nmode = "t2i"\nmodel = "wan-2.5"\nprompt = "x"\nseed = 1\n'
+        'output = "print/cover"\n',
+    )
+    assert run(empty_project, "apply", "-y").exit_code == 0
+    assert (empty_project / "outputs/print/cover.png").exists()
+    assert run(empty_project, "output", "p").output.strip() == "outputs/print/cover.png"

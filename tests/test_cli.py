@@ -1,0 +1,88 @@
+"""The command line as a whole: help everywhere, init, show, state list, output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from tests.conftest import Run
+from wanplan.cli.main import cli
+
+
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for name, command in group.commands.items():
+        found.append((*prefix, name))
+        if isinstance(command, click.Group):
+            found.extend(all_commands(command, (*prefix, name)))
+    return found
+
+
+@pytest.mark.parametrize("command", all_commands(cli), ids=" ".join)
+def test_every_command_has_help_with_an_example(
+    run: Run, project: Path, command: tuple[str, ...]
+) -> None:
+    result = run(project, *command, "--help")
+    assert result.exit_code == 0
+    assert "Example" in result.output
+
+
+def test_init_then_plan_and_apply(run: Run, tmp_path: Path) -> None:
+    root = tmp_path / "new"
+    root.mkdir()
+    result = run(root, "init")
+    assert result.exit_code == 0
+    assert {"wanplan.toml", "specs", "inputs", ".gitignore", "state"} <= {
+        p.name for p in root.iterdir()
+    }
+    assert ".wanplan/" in (root / ".gitignore").read_text()
+    again = run(root, "init")
+    assert "kept    wanplan.toml" in again.output
+    assert run(root, "apply", "-y").exit_code == 0
+    assert run(root, "plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_show_state_list_and_output(run: Run, project: Path) -> None:
+    assert "nothing has been applied yet" in run(project, "show").output
+    assert run(project, "apply", "-y").exit_code == 0
+    listing = run(project, "state", "list").output.split()
+    assert listing == sorted(listing) and len(listing) == 6
+    detail = json.loads(run(project, "show", "hero-turn", "--format", "json").output)
+    assert detail["provider"] == "sim" and detail["model_id"] == "sim/wan-2.5/i2v"
+    assert detail["parameters"]["seed"] == 7 and detail["inputs"]["image"].startswith("sha256:")
+    assert detail["cost"] == "0.50" and detail["cost_source"] == "estimate"
+    assert run(project, "output", "hero-turn").output.strip() == "outputs/hero-turn.gif"
+    missing = run(project, "output", "hero-tur")
+    assert missing.exit_code == 1 and "did you mean 'hero-turn'?" in missing.output
+
+
+def test_the_installed_command_runs(project: Path) -> None:
+    wanplan = Path(sys.executable).with_name("wanplan")
+    result = subprocess.run(
+        [str(wanplan), "-C", str(project), "plan", "--detailed-exitcode"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Plan: 6 to create" in result.stdout
+
+
+def test_a_bug_exits_3_with_a_crash_log_not_a_traceback(
+    run: Run, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import wanplan.plan.planner as planner
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(planner, "make_plan", broken)
+    result = run(project, "plan")
+    assert result.exit_code == 3
+    assert "this is a bug" in result.output and "Traceback" not in result.output
+    assert "ZeroDivisionError" in (project / ".wanplan" / "crash.log").read_text()

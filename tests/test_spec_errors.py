@@ -1,0 +1,190 @@
+"""Every bad input gives one line per problem, naming file, line, field, what is allowed and the
+nearest valid value; exit 1; the state is untouched (and not created)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run, write_spec
+
+GOOD = """version = 1
+
+[defaults]
+model = "wan-2.5"
+
+[assets.shot]
+mode = "t2v"
+prompt = "A lighthouse in a storm."
+seed = 1
+"""
+
+
+def error_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("error:")]
+
+
+def assert_one_error(run: Run, root: Path, expected: str) -> str:
+    result = run(root, "validate")
+    assert result.exit_code == 1, result.output
+    lines = error_lines(result.output)
+    assert len(lines) == 1, result.output
+    assert expected in lines[0], lines[0]
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            GOOD.replace('mode = "t2v"', 'mode = "t2v'),
+            "error: specs/a.toml:7: invalid TOML:",
+        ),
+        (
+            GOOD.replace("seed = 1", "sed = 1"),
+            "specs/a.toml:9: assets.shot.sed: unknown field (did you mean 'seed'?)",
+        ),
+        (
+            GOOD.replace("seed = 1", 'seed = "1"'),
+            "specs/a.toml:9: assets.shot.seed: expected a whole number, got string '1' "
+            "(did you mean 1 without quotes?)",
+        ),
+        (
+            GOOD.replace('mode = "t2v"', 'mode = "t2b"'),
+            "specs/a.toml:7: assets.shot.mode: 't2b' is not allowed; allowed: t2v, i2v, flf2v, "
+            "r2v, edit, t2i (did you mean 't2v'?)",
+        ),
+        (
+            GOOD.replace("seed = 1", 'resolution = "721p"'),
+            "specs/a.toml:9: assets.shot.resolution: '721p' is not allowed for this model; "
+            "allowed: 480p, 720p, 1080p (did you mean '720p'?)",
+        ),
+        (
+            GOOD.replace("seed = 1", "duration = 7"),
+            "specs/a.toml:9: assets.shot.duration: 7 is not allowed for this model; allowed: 5, 10 "
+            "(did you mean 5?)",
+        ),
+        (
+            GOOD.replace('model = "wan-2.5"', 'model = "wan-2.55"'),
+            "specs/a.toml:4: defaults.model: unknown model family 'wan-2.55' for t2v on sim; "
+            "allowed: wan-2.2, wan-2.5, wan-2.7 (did you mean 'wan-2.5'?)",
+        ),
+        (
+            GOOD.replace('mode = "t2v"', 'mode = "i2v"\nimage = "inputs/hero.pgn"'),
+            "specs/a.toml:8: assets.shot.image: file not found: inputs/hero.pgn "
+            "(did you mean 'inputs/hero.png'?)",
+        ),
+        (
+            GOOD.replace("[assets.shot]", "[assets.Shot]"),
+            "specs/a.toml:6: assets.Shot: asset names use lowercase letters",
+        ),
+        (
+            GOOD.replace("[defaults]", '[defaults]\nprovider = "sin"'),
+            "specs/a.toml:4: defaults.provider: unknown provider 'sin'; available: sim "
+            "(did you mean 'sim'?)",
+        ),
+        (
+            GOOD.replace("version = 1", "version = 2"),
+            "specs/a.toml:1: version: spec format 2 is not supported",
+        ),
+        (
+            GOOD + "\n[asset.other]\nmode = 't2v'\n",
+            "specs/a.toml:11: asset: unknown top-level key (did you mean 'assets'?)",
+        ),
+        (
+            GOOD.replace('mode = "t2v"', 'mode = "i2v"\nimage = "../secret.png"'),
+            "assets.shot.image: '../secret.png' leaves the project",
+        ),
+    ],
+    ids=[
+        "malformed-toml",
+        "unknown-field",
+        "wrong-type",
+        "bad-mode",
+        "bad-resolution",
+        "bad-duration",
+        "bad-family",
+        "missing-input",
+        "bad-name",
+        "bad-provider",
+        "spec-version",
+        "unknown-top-level",
+        "escaping-input",
+    ],
+)
+def test_bad_input_gives_one_located_line(
+    run: Run, project: Path, text: str, expected: str
+) -> None:
+    for spec in (project / "specs").glob("*.toml"):
+        spec.unlink()
+    write_spec(project, "a.toml", text)
+    assert_one_error(run, project, expected)
+
+
+def test_duplicate_names_across_files_name_both_places(run: Run, project: Path) -> None:
+    write_spec(project, "zz-copy.toml", GOOD.replace("[assets.shot]", "[assets.poster]"))
+    line = assert_one_error(
+        run, project, "specs/zz-copy.toml:6: assets.poster: duplicate asset name"
+    )
+    assert "first declared at specs/launch.toml:" in line
+
+
+def test_errors_in_several_assets_are_all_reported(run: Run, empty_project: Path) -> None:
+    write_spec(
+        empty_project,
+        "a.toml",
+        GOOD.replace("seed = 1", "sed = 1") + '\n[assets.two]\nmode = "t2v"\nprompt = 5\n',
+    )
+    result = run(empty_project, "validate")
+    assert result.exit_code == 1
+    lines = error_lines(result.output)
+    assert len(lines) == 2
+    assert "assets.shot.sed" in lines[0] and "assets.two.prompt" in lines[1]
+
+
+def test_mode_needs_its_inputs_and_refuses_others(run: Run, empty_project: Path) -> None:
+    write_spec(
+        empty_project,
+        "a.toml",
+        '[assets.still]\nmode = "i2v"\nmodel = "wan-2.5"\n'
+        '[assets.text]\nmode = "t2v"\nmodel = "wan-2.5"\nprompt = "x"\nimage = "inputs/a.png"\n',
+    )
+    result = run(empty_project, "validate")
+    lines = error_lines(result.output)
+    assert "specs/a.toml:1: assets.still.image: required for mode i2v" in lines[0]
+    assert "assets.text.image: not used by mode t2v; its inputs are audio" in lines[1]
+
+
+def test_inherited_fields_that_do_not_apply_are_dropped(run: Run, empty_project: Path) -> None:
+    # A file-wide duration must not break the still image declared beside the videos.
+    write_spec(
+        empty_project,
+        "a.toml",
+        '[defaults]\nmodel = "wan-2.5"\nduration = 5\n'
+        '[assets.still]\nmode = "t2i"\nprompt = "a poster"\n',
+    )
+    result = run(empty_project, "validate")
+    assert result.exit_code == 0, result.output
+
+
+def test_bad_settings_file(run: Run, project: Path) -> None:
+    (project / "wanplan.toml").write_text('[project]\ndefault_provider = "sim"\n[budgets]\nx = 1\n')
+    assert_one_error(run, project, "wanplan.toml:3: budgets: unknown setting")
+
+
+def test_errors_leave_the_state_untouched(run: Run, project: Path) -> None:
+    write_spec(project, "broken.toml", "[assets.x\n")
+    for command in (("plan",), ("apply", "-y"), ("validate",)):
+        assert run(project, *command).exit_code == 1
+    assert not (project / "state" / "wanplan.db").exists()
+
+    (project / "specs" / "broken.toml").unlink()
+    assert run(project, "apply", "-y").exit_code == 0
+    database = project / "state" / "wanplan.db"
+    before = hashlib.sha256(database.read_bytes()).hexdigest()
+    write_spec(project, "broken.toml", "[assets.x\n")
+    assert run(project, "apply", "-y").exit_code == 1
+    assert hashlib.sha256(database.read_bytes()).hexdigest() == before
