@@ -86,3 +86,15 @@ def test_a_bug_exits_3_with_a_crash_log_not_a_traceback(
     assert result.exit_code == 3
     assert "this is a bug" in result.output and "Traceback" not in result.output
     assert "ZeroDivisionError" in (project / ".wanplan" / "crash.log").read_text()
+
+
+def test_help_imports_no_heavy_module() -> None:
+    # `wanplan --help` must stay fast: the command modules import pydantic, httpx and
+    # sqlite-utils only when a command runs (bench/cli_help.py measures the time).
+    code = (
+        "import sys, wanplan.cli.main as m\n"
+        "heavy = [n for n in ('pydantic', 'httpx', 'sqlite_utils', 'PIL') if n in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == ""

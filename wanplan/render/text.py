@@ -69,12 +69,15 @@ def render_text(plan: Plan, style: Styler = plain) -> str:
             f" (profile {plan.profile}).\n"
         )
     width = max(len(c.address) for c in plan.changes)
+    details = {c.address + c.action: describe(c) for c in plan.changes}
+    detail_width = min(max(len(d) for d in details.values()), 60)
     lines = [f"wanplan will perform these actions (profile {plan.profile}):", ""]
     for change in plan.changes:
         colour = _COLOURS[change.action]
         cost = "" if change.action is Action.DELETE else format_usd(change.estimated_cost)
         head = style(f"  {SYMBOLS[change.action]} {change.address:<{width}}", fg=colour)
-        lines.append(f"{head}  {change.action.value:<8} {describe(change)}  {cost}".rstrip())
+        detail = details[change.address + change.action]
+        lines.append(f"{head}  {change.action.value:<8} {detail:<{detail_width}}  {cost}".rstrip())
         for warning in change.warnings:
             lines.append(style(f"      note: {warning}", dim=True))
     used = [a for a in _ORDER if plan.count(a)]

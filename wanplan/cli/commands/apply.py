@@ -8,7 +8,6 @@ import click
 
 from wanplan.cli.options import open_project, targeting
 from wanplan.cli.output import colour_enabled, echo, style
-from wanplan.cli.progress import EventPrinter, render_summary
 
 
 @click.command()
@@ -40,6 +39,7 @@ def apply(
     """
     from wanplan.apply.engine import run_apply
     from wanplan.blobs import LocalBlobStore
+    from wanplan.cli.progress import EventPrinter, render_summary
     from wanplan.errors import ApplyRefused
     from wanplan.money import format_usd
     from wanplan.plan.planner import make_plan
