@@ -184,6 +184,13 @@ def test_a_submit_that_may_have_reached_the_provider_is_reported(run: Run, proje
     assert "+ poster" in result.output
     assert "stopped while submitting this asset" in result.output
 
+    assert run(project, "apply", "-y", "--target", "poster").exit_code == 0
+    reader = SqliteState.open_reader(project / "state" / "wanplan.db")
+    statuses = [row["status"] for row in reader.db.query("select status from tasks order by id")]
+    reader.close()
+    assert statuses == ["abandoned", "collected"]
+    assert run(project, "plan", "--target", "poster", "--detailed-exitcode").exit_code == 0
+
 
 def test_missing_or_altered_outputs_are_repaired_from_the_cache(
     run: Run, project: Path, monkeypatch: pytest.MonkeyPatch

@@ -96,5 +96,7 @@ def test_help_imports_no_heavy_module() -> None:
         "heavy = [n for n in ('pydantic', 'httpx', 'sqlite_utils', 'PIL') if n in sys.modules]\n"
         "print(','.join(heavy))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0 and result.stdout.strip() == ""

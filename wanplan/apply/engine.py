@@ -29,7 +29,7 @@ from wanplan.providers.base import GenerationRequest, Provider, RequestInput, Ta
 from wanplan.providers.registry import provider_class
 from wanplan.spec.resolve import ResolvedAsset
 from wanplan.state.base import StateWriter
-from wanplan.state.records import COLLECTED, FAILED, SUCCEEDED, AssetRecord
+from wanplan.state.records import ABANDONED, COLLECTED, FAILED, SUCCEEDED, AssetRecord
 
 DEFAULT_CONCURRENCY = 4
 MAX_WAIT_SECONDS = 3 * 3600
@@ -152,6 +152,12 @@ class ApplyEngine:
             else:
                 if self.stopped_by:
                     raise AssetFailed(f"not submitted: {self.stopped_by}")
+                if change.task is not None:
+                    # An intent whose submit may or may not have reached the provider: the
+                    # plan showed it; it is closed now so that it is reported only once.
+                    self.state.record_task_status(
+                        change.task.id, ABANDONED, "submit unconfirmed; generated again"
+                    )
                 estimate = change.estimated_cost
                 task_ref = self.state.record_intent(
                     provider=asset.provider,

@@ -149,7 +149,7 @@ class _Planner:
                     f"have started a task (journal row {task.id}) that wanplan cannot collect"
                 )
                 change = self._generate(asset, record, self._reasons(asset, record))
-                return dataclasses.replace(change, warnings=(*change.warnings, warning))
+                return dataclasses.replace(change, task=task, warnings=(*change.warnings, warning))
             return PlanChange(
                 asset.address,
                 Action.RESUME,

@@ -55,4 +55,5 @@ SUBMITTED = "submitted"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 COLLECTED = "collected"
+ABANDONED = "abandoned"
 OPEN_STATUSES = (INTENT, SUBMITTED, SUCCEEDED)
