@@ -29,6 +29,9 @@ class ModelEntry(BaseModel):
     default_duration: int | None = None
     default_aspect_ratio: str | None = None
     max_prompt_chars: int | None = None
+    max_input_bytes: int | None = None
+    """The largest input file (image, audio, video) the provider accepts."""
+    source: str = ""
 
 
 class PriceEntry(BaseModel):
@@ -60,24 +63,46 @@ class CatalogFile(BaseModel):
 
 
 class Catalog:
-    """Lookups over the catalog entries, indexed once."""
+    """Lookups over the catalog entries, indexed once.
+
+    A (provider, family, mode) may have several entries: WaveSpeed serves Wan 2.1 and 2.2 with
+    one model id per resolution, so the resolution picks the entry.
+    """
 
     def __init__(self, models: list[ModelEntry], prices: list[PriceEntry]) -> None:
         self.models = models
         self.prices = prices
-        self._by_family: dict[tuple[str, str, str], ModelEntry] = {
-            (m.provider, m.family, m.mode): m for m in models
+        self._by_family: dict[tuple[str, str, str], list[ModelEntry]] = {}
+        for entry in models:
+            self._by_family.setdefault((entry.provider, entry.family, entry.mode), []).append(entry)
+        self._by_model_id: dict[tuple[str, str, str], ModelEntry] = {
+            (m.provider, m.model_id, m.mode): m for m in models
         }
-        self._by_model_id = {(m.provider, m.model_id): m for m in models}
         self._prices: dict[tuple[str, str, str, str], PriceEntry] = {
             (p.provider, p.model_id, p.mode, p.resolution): p for p in prices
         }
 
-    def model(self, provider: str, family: str, mode: str) -> ModelEntry | None:
-        return self._by_family.get((provider, family, mode))
+    def entries(self, provider: str, family: str, mode: str) -> list[ModelEntry]:
+        return self._by_family.get((provider, family, mode), [])
 
-    def model_by_id(self, provider: str, model_id: str) -> ModelEntry | None:
-        return self._by_model_id.get((provider, model_id))
+    def model(
+        self, provider: str, family: str, mode: str, resolution: str | None = None
+    ) -> ModelEntry | None:
+        """The entry serving `resolution` (or the family's default resolution)."""
+        entries = self.entries(provider, family, mode)
+        if not entries:
+            return None
+        wanted = resolution or entries[0].default_resolution
+        return next((e for e in entries if wanted in e.resolutions), entries[0])
+
+    def resolutions(self, provider: str, family: str, mode: str) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for entry in self.entries(provider, family, mode):
+            seen.update(dict.fromkeys(entry.resolutions))
+        return tuple(seen)
+
+    def model_by_id(self, provider: str, model_id: str, mode: str) -> ModelEntry | None:
+        return self._by_model_id.get((provider, model_id, mode))
 
     def families(self, provider: str, mode: str | None = None) -> list[str]:
         return sorted(
@@ -85,7 +110,7 @@ class Catalog:
         )
 
     def model_ids(self, provider: str) -> list[str]:
-        return sorted(m.model_id for m in self.models if m.provider == provider)
+        return sorted({m.model_id for m in self.models if m.provider == provider})
 
     def providers(self) -> list[str]:
         return sorted({m.provider for m in self.models})

@@ -130,6 +130,22 @@ class Resolver:
         entry = self._model_entry(asset, provider, issues)
         if entry is None:
             return None
+        allowed_resolutions = (
+            entry.resolutions
+            if spec.model_id
+            else self.catalog.resolutions(provider, entry.family, spec.mode)
+        )
+        resolution = self._choice(
+            asset,
+            "resolution",
+            spec.resolution,
+            allowed_resolutions,
+            entry.default_resolution,
+            issues,
+            normalise=str.lower,
+        )
+        if not spec.model_id:
+            entry = self.catalog.model(provider, entry.family, spec.mode, resolution) or entry
 
         rule = MODE_RULES[spec.mode]
         params: dict[str, Any] = {}
@@ -150,15 +166,7 @@ class Resolver:
         if negative:
             params["negative_prompt"] = negative
 
-        params["resolution"] = self._choice(
-            asset,
-            "resolution",
-            spec.resolution,
-            entry.resolutions,
-            entry.default_resolution,
-            issues,
-            normalise=str.lower,
-        )
+        params["resolution"] = resolution
         if spec.mode in VIDEO_MODES:
             params["duration"] = self._choice(
                 asset, "duration", spec.duration, entry.durations, entry.default_duration, issues
@@ -186,7 +194,7 @@ class Resolver:
         if spec.params:
             params["params"] = spec.params
 
-        inputs = self._inputs(asset, rule, issues)
+        inputs = self._inputs(asset, rule, entry, issues)
         output = self._output(asset, issues)
         if issues:
             return None
@@ -223,21 +231,16 @@ class Resolver:
     ) -> ModelEntry | None:
         spec = asset.spec
         if spec.model_id:
-            entry = self.catalog.model_by_id(provider, spec.model_id)
+            entry = self.catalog.model_by_id(provider, spec.model_id, spec.mode)
             if entry is None:
                 known = self.catalog.model_ids(provider)
-                issues.append(
-                    (
-                        "model_id",
-                        f"unknown model id {show(spec.model_id)} for {provider}"
-                        f"{did_you_mean(spec.model_id, known)}; see `wanplan models`",
-                    )
+                message = (
+                    f"{spec.model_id} has no {spec.mode} mode on {provider}"
+                    if spec.model_id in known
+                    else f"unknown model id {show(spec.model_id)} for {provider}"
+                    f"{did_you_mean(spec.model_id, known)}"
                 )
-            elif entry.mode != spec.mode:
-                issues.append(
-                    ("model_id", f"{spec.model_id} is a {entry.mode} model, not {spec.mode}")
-                )
-                return None
+                issues.append(("model_id", f"{message}; see `wanplan models`"))
             return entry
         families = self.catalog.families(provider, spec.mode)
         if not spec.model:
@@ -295,7 +298,11 @@ class Resolver:
             issues.append((field, f"not used here ({why}); remove it"))
 
     def _inputs(
-        self, asset: DeclaredAsset, rule: ModeRule, issues: list[tuple[str, str]]
+        self,
+        asset: DeclaredAsset,
+        rule: ModeRule,
+        entry: ModelEntry,
+        issues: list[tuple[str, str]],
     ) -> list[InputRef]:
         spec = asset.spec
         refs: list[InputRef] = []
@@ -320,12 +327,14 @@ class Resolver:
             sources = value if isinstance(value, list) else [value]
             for index, source in enumerate(sources):
                 label = f"{field}[{index}]" if isinstance(value, list) else field
-                ref = self._input(label, source, issues)
+                ref = self._input(label, source, entry, issues)
                 if ref is not None:
                     refs.append(ref)
         return refs
 
-    def _input(self, label: str, source: str, issues: list[tuple[str, str]]) -> InputRef | None:
+    def _input(
+        self, label: str, source: str, entry: ModelEntry, issues: list[tuple[str, str]]
+    ) -> InputRef | None:
         field = label.split("[")[0]
         if source.startswith("https://"):
             return InputRef(label, source, None)
@@ -363,6 +372,16 @@ class Resolver:
                 else []
             )
             issues.append((field, f"file not found: {source}{did_you_mean(source, siblings)}"))
+            return None
+        limit = entry.max_input_bytes
+        if limit is not None and (size := path.stat().st_size) > limit:
+            issues.append(
+                (
+                    field,
+                    f"{source} is {size / 1_048_576:.1f} MB; {entry.provider} accepts at most "
+                    f"{limit / 1_048_576:.0f} MB for {entry.model_id}",
+                )
+            )
             return None
         return InputRef(label, relative.as_posix(), self.hasher.sha256(relative.as_posix()))
 
