@@ -21,7 +21,7 @@ from tests.conftest import Run, write_spec
 from wanplan.config import ProviderSettings
 from wanplan.plan.planner import make_plan
 from wanplan.project import Project
-from wanplan.providers.base import GenerationRequest
+from wanplan.providers.base import GenerationRequest, ProviderContext
 from wanplan.providers.sim import service
 from wanplan.providers.sim.provider import SimProvider
 from wanplan.state.sqlite import SqliteState
@@ -135,6 +135,7 @@ def test_submitted_task_is_resumed_not_paid_again(
     state = SqliteState.open_writer(project / "state" / "wanplan.db")
     ref = state.record_intent(
         provider="sim",
+        model_id="sim/x",
         content_key=asset.content_key,
         address="poster",
         profile="default",
@@ -147,7 +148,8 @@ def test_submitted_task_is_resumed_not_paid_again(
             request = GenerationRequest(
                 "poster", asset.content_key, asset.model_id, asset.mode, asset.params
             )
-            return (await SimProvider(settings, client).submit(request)).task_id
+            context = ProviderContext(settings, client, "", None, None)
+            return (await SimProvider(context).submit(request)).task_id
 
     task_id = asyncio.run(submit())
     state.record_submitted(ref, task_id)
@@ -174,6 +176,7 @@ def test_a_submit_that_may_have_reached_the_provider_is_reported(run: Run, proje
     state = SqliteState.open_writer(project / "state" / "wanplan.db")
     state.record_intent(
         provider="sim",
+        model_id="sim/x",
         content_key=asset.content_key,
         address="poster",
         profile="default",

@@ -83,8 +83,8 @@ def assert_one_error(run: Run, root: Path, expected: str) -> str:
         ),
         (
             GOOD.replace("[defaults]", '[defaults]\nprovider = "sin"'),
-            "specs/a.toml:4: defaults.provider: unknown provider 'sin'; available: sim "
-            "(did you mean 'sim'?)",
+            "specs/a.toml:4: defaults.provider: unknown provider 'sin'; available: apixo, "
+            "dashscope, sim, wanapi, wavespeed (did you mean 'sim'?)",
         ),
         (
             GOOD.replace("version = 1", "version = 2"),

@@ -43,7 +43,12 @@ def test_writes_in_one_transaction_commit_together_or_not_at_all(tmp_path: Path)
     with pytest.raises(RuntimeError), state.transaction():
         state.set_asset(record("a"))
         ref = state.record_intent(
-            provider="sim", content_key="k", address="a", profile="default", estimated_cost=None
+            provider="sim",
+            model_id="sim/x",
+            content_key="k",
+            address="a",
+            profile="default",
+            estimated_cost=None,
         )
         assert ref > 0
         raise RuntimeError("crash in the middle")

@@ -55,9 +55,19 @@ class ApplyRefused(WanplanError):
 
 
 class ProviderError(WanplanError):
-    def __init__(self, provider: str, message: str, *, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
         self.provider = provider
         self.retryable = retryable
+        self.retry_after = retry_after
+        self.status = status
         super().__init__(f"{provider}: {message}")
 
 
@@ -65,4 +75,4 @@ class ProviderAuthError(ProviderError):
     def __init__(self, provider: str, message: str, key_env: str | None) -> None:
         self.key_env = key_env
         hint = f"; check the key in {key_env}" if key_env else ""
-        super().__init__(provider, f"{message}{hint}")
+        super().__init__(provider, f"{message}{hint}", status=None)

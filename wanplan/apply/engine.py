@@ -20,13 +20,13 @@ import httpx
 
 from wanplan.apply.download import Downloaded, DownloadError, download
 from wanplan.apply.events import ApplyEvent, ApplyResult, AssetOutcome, EventSink, ignore
+from wanplan.apply.providers import ProviderSetup, providers_needed, setup_providers
 from wanplan.blobs import BlobStore
 from wanplan.config import Config
 from wanplan.errors import ProviderAuthError, ProviderError
 from wanplan.plan.model import Action, Plan, PlanChange
 from wanplan.project import OUTPUTS_DIR, Project
 from wanplan.providers.base import GenerationRequest, Provider, RequestInput, TaskState
-from wanplan.providers.registry import provider_class
 from wanplan.spec.resolve import ResolvedAsset
 from wanplan.state.base import StateWriter
 from wanplan.state.records import ABANDONED, COLLECTED, FAILED, SUCCEEDED, AssetRecord
@@ -69,11 +69,13 @@ class ApplyEngine:
         project: Project,
         state: StateWriter,
         blobs: BlobStore,
+        setups: dict[str, ProviderSetup],
         *,
         concurrency: int | None = None,
         on_event: EventSink = ignore,
     ) -> None:
         self.project = project
+        self.setups = setups
         self.config: Config = project.config
         self.state = state
         self.blobs = blobs
@@ -87,9 +89,8 @@ class ApplyEngine:
     async def run(self, plan: Plan) -> ApplyResult:
         result = ApplyResult()
         try:
-            for change in plan.changes:
-                if change.asset is not None and change.action is not Action.DELETE:
-                    self._provider(change.asset.provider)
+            for setup in self.setups.values():
+                self._start(setup)
             outcomes = await asyncio.gather(*(self._apply_one(plan, c) for c in plan.changes))
             result.outcomes.extend(outcomes)
         finally:
@@ -98,16 +99,12 @@ class ApplyEngine:
         self.state.save_file_stamps(plan.fresh_file_stamps)
         return result
 
-    def _provider(self, name: str) -> Provider:
-        if name not in self.providers:
-            cls = provider_class(name)
-            settings = self.config.provider(name)
-            client = cls.make_client(settings)
-            self.clients[name] = client
-            self.providers[name] = cls(settings, client)  # type: ignore[call-arg]
-            limit = self.concurrency or settings.concurrency or DEFAULT_CONCURRENCY
-            self.slots[name] = asyncio.Semaphore(limit)
-        return self.providers[name]
+    def _start(self, setup: ProviderSetup) -> None:
+        client = setup.cls.make_client(setup.settings)
+        self.clients[setup.name] = client
+        self.providers[setup.name] = setup.build(client)
+        limit = self.concurrency or setup.settings.concurrency or DEFAULT_CONCURRENCY
+        self.slots[setup.name] = asyncio.Semaphore(limit)
 
     async def _apply_one(self, plan: Plan, change: PlanChange) -> AssetOutcome:
         started = time.monotonic()
@@ -161,6 +158,7 @@ class ApplyEngine:
                 estimate = change.estimated_cost
                 task_ref = self.state.record_intent(
                     provider=asset.provider,
+                    model_id=asset.model_id,
                     content_key=asset.content_key,
                     address=asset.address,
                     profile=plan.profile,
@@ -170,7 +168,8 @@ class ApplyEngine:
                 self.emit(
                     ApplyEvent(asset.address, "submitted", task_id, time.monotonic() - started)
                 )
-        url, reported_cost = await self._wait(provider, task_ref, task_id)
+            # The slot covers the task's whole life: the cap is on tasks in flight.
+            url, reported_cost = await self._wait(provider, task_ref, task_id, asset.model_id)
         fetched = await self._download(asset, url)
         collected = Collected(
             fetched,
@@ -195,7 +194,15 @@ class ApplyEngine:
             model_id=asset.model_id,
             mode=asset.mode,
             params=asset.params,
-            inputs=tuple(RequestInput(i.field, i.source, i.sha256) for i in asset.inputs),
+            inputs=tuple(
+                RequestInput(
+                    i.field,
+                    i.source,
+                    i.sha256,
+                    None if i.is_url else self.project.root / i.source,
+                )
+                for i in asset.inputs
+            ),
         )
         try:
             submitted = await provider.submit(request)
@@ -210,12 +217,15 @@ class ApplyEngine:
         return submitted.task_id
 
     async def _wait(
-        self, provider: Provider, task_ref: int, task_id: str
+        self, provider: Provider, task_ref: int, task_id: str, model_id: str
     ) -> tuple[str, Decimal | None]:
         deadline = time.monotonic() + MAX_WAIT_SECONDS
+        attempt = 0
         while True:
+            await asyncio.sleep(provider.poll_delay(attempt))
+            attempt += 1
             try:
-                status = await provider.poll(task_id)
+                status = await provider.poll(task_id, model_id)
             except (ProviderError, httpx.HTTPError) as exc:
                 raise AssetFailed(f"polling task {task_id}: {_reason(exc)}") from None
             if status.state is TaskState.SUCCEEDED:
@@ -237,7 +247,6 @@ class ApplyEngine:
                     f"task {task_id} still running after {MAX_WAIT_SECONDS} s; "
                     "apply again to resume"
                 )
-            await asyncio.sleep(provider.poll_interval)
 
     async def _download(self, asset: ResolvedAsset, url: str) -> Downloaded:
         try:
@@ -323,8 +332,11 @@ def run_apply(
     state: StateWriter,
     blobs: BlobStore,
     *,
+    setups: dict[str, ProviderSetup] | None = None,
     concurrency: int | None = None,
     on_event: EventSink = ignore,
 ) -> ApplyResult:
-    engine = ApplyEngine(project, state, blobs, concurrency=concurrency, on_event=on_event)
+    if setups is None:
+        setups = setup_providers(project.config, providers_needed(plan))
+    engine = ApplyEngine(project, state, blobs, setups, concurrency=concurrency, on_event=on_event)
     return asyncio.run(engine.run(plan))

@@ -2,7 +2,9 @@
 reports on it; the apply engine does everything else (journal, polling rhythm, download).
 
 A provider receives its httpx client and never builds one itself, so tests hand it a
-MockTransport or the emulator, and the engine controls limits and timeouts in one place.
+MockTransport or the emulator, and the engine controls limits and timeouts in one place. The
+client carries no credentials: a provider adds its key to its own API calls only, so the key
+never travels to an upload host or a result URL on another host.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import httpx
@@ -25,6 +28,8 @@ class RequestInput:
     source: str
     """Project-relative path of a local file, or an https URL."""
     sha256: str | None
+    path: Path | None = None
+    """The local file to upload; None for a URL."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +40,9 @@ class GenerationRequest:
     mode: str
     params: Mapping[str, Any]
     inputs: tuple[RequestInput, ...] = ()
+
+    def input(self, name: str) -> RequestInput | None:
+        return next((i for i in self.inputs if i.field == name), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,21 +68,38 @@ class TaskStatus:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ProviderContext:
+    """What the engine hands a provider."""
+
+    settings: ProviderSettings
+    client: httpx.AsyncClient
+    base_url: str
+    api_key: str | None
+    key_env: str | None
+
+
 class Provider(Protocol):
     name: ClassVar[str]
     key_env: ClassVar[str | None]
     """The environment variable holding the API key by default; None when no key is needed."""
+
+    def __init__(self, context: ProviderContext) -> None: ...
+
+    @classmethod
+    def default_base_url(cls, settings: ProviderSettings) -> str:
+        """The base URL when neither WANPLAN_<P>_BASE_URL nor wanplan.toml names one."""
+        ...
 
     @classmethod
     def make_client(cls, settings: ProviderSettings) -> httpx.AsyncClient:
         """The client the engine hands to the provider (and downloads results with)."""
         ...
 
-    @property
-    def poll_interval(self) -> float:
-        """Seconds between polls that the provider advises."""
+    def poll_delay(self, attempt: int) -> float:
+        """Seconds to wait before poll number `attempt` (0 = the first), as the provider advises."""
         ...
 
     async def submit(self, request: GenerationRequest) -> SubmittedTask: ...
 
-    async def poll(self, task_id: str) -> TaskStatus: ...
+    async def poll(self, task_id: str, model_id: str) -> TaskStatus: ...

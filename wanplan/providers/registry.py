@@ -17,6 +17,10 @@ ENTRY_POINT_GROUP = "wanplan.providers"
 
 BUILTIN: dict[str, str] = {
     "sim": "wanplan.providers.sim.provider:SimProvider",
+    "wavespeed": "wanplan.providers.wavespeed:WaveSpeedProvider",
+    "dashscope": "wanplan.providers.dashscope:DashScopeProvider",
+    "apixo": "wanplan.providers.apixo:ApixoProvider",
+    "wanapi": "wanplan.providers.wanapi:WanapiProvider",
 }
 
 

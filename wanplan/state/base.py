@@ -47,6 +47,7 @@ class StateWriter(StateReader, Protocol):
         self,
         *,
         provider: str,
+        model_id: str,
         content_key: str,
         address: str,
         profile: str,

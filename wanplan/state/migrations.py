@@ -91,8 +91,14 @@ def _initial(db: sqlite_utils.Database) -> None:
     )
 
 
+def _task_model_id(db: sqlite_utils.Database) -> None:
+    # Some providers (APIXO) poll a task under its model's path.
+    db.table("tasks").add_column("model_id", str)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _initial),
+    ("0002_task_model_id", _task_model_id),
 ]
 
 

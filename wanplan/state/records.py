@@ -37,6 +37,7 @@ class TaskRecord:
 
     id: int
     provider: str
+    model_id: str
     task_id: str | None
     content_key: str
     address: str

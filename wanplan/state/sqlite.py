@@ -188,13 +188,15 @@ class SqliteState:
         marks = ",".join("?" for _ in OPEN_STATUSES)
         rows = self.db.execute(
             "select id, provider, task_id, content_key, address, profile, status, submitted_at,"
-            f" updated_at, estimated_cost, error from tasks where status in ({marks}) order by id",
+            " updated_at, estimated_cost, error, model_id"
+            f" from tasks where status in ({marks}) order by id",
             list(OPEN_STATUSES),
         ).fetchall()
         return [
             TaskRecord(
                 id=row[0],
                 provider=row[1],
+                model_id=row[11] or "",
                 task_id=row[2],
                 content_key=row[3],
                 address=row[4],
@@ -240,6 +242,7 @@ class SqliteState:
         self,
         *,
         provider: str,
+        model_id: str,
         content_key: str,
         address: str,
         profile: str,
@@ -251,6 +254,7 @@ class SqliteState:
             table.insert(
                 {
                     "provider": provider,
+                    "model_id": model_id,
                     "task_id": None,
                     "content_key": content_key,
                     "address": address,

@@ -38,6 +38,7 @@ def apply(
       wanplan apply --replace forest-dolly
     """
     from wanplan.apply.engine import run_apply
+    from wanplan.apply.providers import providers_needed, setup_providers
     from wanplan.blobs import LocalBlobStore
     from wanplan.cli.progress import EventPrinter, render_summary
     from wanplan.errors import ApplyRefused
@@ -68,6 +69,7 @@ def apply(
         echo(render_text(plan, colour() if colour_enabled() else plain), nl=False)
         if not plan.has_changes:
             return
+        setups = setup_providers(project.config, providers_needed(plan))
         count = len(plan.changes)
         cost = format_usd(plan.estimated_cost)
         if plan.unknown_cost:
@@ -93,7 +95,13 @@ def apply(
                 raise ApplyRefused("apply cancelled; nothing was changed")
         echo("")
         result = run_apply(
-            project, plan, state, blobs, concurrency=concurrency, on_event=EventPrinter()
+            project,
+            plan,
+            state,
+            blobs,
+            setups=setups,
+            concurrency=concurrency,
+            on_event=EventPrinter(),
         )
     finally:
         state.close()

@@ -10,7 +10,13 @@ import httpx
 
 from wanplan.config import ProviderSettings
 from wanplan.errors import ProviderError
-from wanplan.providers.base import GenerationRequest, SubmittedTask, TaskState, TaskStatus
+from wanplan.providers.base import (
+    GenerationRequest,
+    ProviderContext,
+    SubmittedTask,
+    TaskState,
+    TaskStatus,
+)
 from wanplan.providers.sim.service import BASE_URL, SimService
 
 DEFAULT_LATENCY = 0.3
@@ -27,23 +33,27 @@ class SimProvider:
     name: ClassVar[str] = "sim"
     key_env: ClassVar[str | None] = None
 
-    def __init__(self, settings: ProviderSettings, client: httpx.AsyncClient) -> None:
-        self.settings = settings
-        self.client = client
+    def __init__(self, context: ProviderContext) -> None:
+        self.context = context
+        self.client = context.client
+        settings = context.settings
         self._poll = settings.poll_interval or max(_latency(settings) / 4, 0.02)
+
+    @classmethod
+    def default_base_url(cls, settings: ProviderSettings) -> str:
+        return BASE_URL
 
     @classmethod
     def make_client(cls, settings: ProviderSettings) -> httpx.AsyncClient:
         service = SimService(_latency(settings))
-        return httpx.AsyncClient(transport=service.transport(), base_url=BASE_URL)
+        return httpx.AsyncClient(transport=service.transport())
 
-    @property
-    def poll_interval(self) -> float:
+    def poll_delay(self, attempt: int) -> float:
         return self._poll
 
     async def submit(self, request: GenerationRequest) -> SubmittedTask:
         response = await self.client.post(
-            "/tasks",
+            f"{BASE_URL}/tasks",
             json={
                 "content_key": request.content_key,
                 "model_id": request.model_id,
@@ -56,8 +66,8 @@ class SimProvider:
             raise ProviderError(self.name, f"submit refused: HTTP {response.status_code}")
         return SubmittedTask(task_id=response.json()["id"])
 
-    async def poll(self, task_id: str) -> TaskStatus:
-        response = await self.client.get(f"/tasks/{task_id}")
+    async def poll(self, task_id: str, model_id: str) -> TaskStatus:
+        response = await self.client.get(f"{BASE_URL}/tasks/{task_id}")
         if response.status_code == 404:
             return TaskStatus(TaskState.GONE, error="task not found")
         body = response.json()

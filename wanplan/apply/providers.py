@@ -1,0 +1,63 @@
+"""Which providers an apply needs, with their base URLs and keys, settled before any request.
+
+A missing key fails here, naming its variable, before anything is sent or asked."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import httpx
+
+from wanplan.config import Config, ProviderSettings
+from wanplan.errors import ApplyRefused
+from wanplan.plan.model import Action, Plan
+from wanplan.providers import wire
+from wanplan.providers.base import Provider, ProviderContext
+from wanplan.providers.registry import provider_class
+
+# Actions that talk to a provider (a resume polls the task it collects).
+_CALLS_PROVIDER = frozenset({Action.CREATE, Action.REPLACE, Action.RESUME, Action.REPAIR})
+
+
+@dataclass(frozen=True)
+class ProviderSetup:
+    name: str
+    cls: type[Provider]
+    settings: ProviderSettings
+    base_url: str
+    key_env: str | None
+    api_key: str | None = None
+
+    def build(self, client: httpx.AsyncClient) -> Provider:
+        return self.cls(
+            ProviderContext(self.settings, client, self.base_url, self.api_key, self.key_env)
+        )
+
+
+def providers_needed(plan: Plan) -> list[str]:
+    names = {
+        c.asset.provider
+        for c in plan.changes
+        if c.asset is not None and c.action in _CALLS_PROVIDER and c.source is None
+    }
+    return sorted(names)
+
+
+def setup_providers(config: Config, names: list[str]) -> dict[str, ProviderSetup]:
+    setups: dict[str, ProviderSetup] = {}
+    missing: list[str] = []
+    for name in names:
+        cls = provider_class(name)
+        settings = config.provider(name)
+        key_env = wire.key_variable(settings, cls.key_env)
+        api_key = os.environ.get(key_env) if key_env else None
+        if key_env and not api_key:
+            missing.append(f"set {key_env} to your {name} API key")
+        base_url = wire.resolve_base_url(name, settings, cls.default_base_url(settings))
+        setups[name] = ProviderSetup(name, cls, settings, base_url, key_env, api_key)
+    if missing:
+        raise ApplyRefused(
+            "missing API key: " + "; ".join(missing) + " (nothing was sent; `plan` needs no key)"
+        )
+    return setups

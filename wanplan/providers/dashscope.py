@@ -1,0 +1,197 @@
+"""Alibaba Cloud Model Studio / DashScope (PROVIDERS.md §2).
+
+Three protocols share one task API: Wan 2.7 takes `input.media[]`; 2.1–2.6 take `size` (t2v) or
+`img_url` + `resolution` (i2v); the first+last-frame `*kf2v*` models post to another path.
+Local files go through the upload policy (an OSS form upload, then `oss://` with the
+`X-DashScope-OssResourceResolve` header).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import httpx
+
+from wanplan.config import ProviderSettings
+from wanplan.errors import ProviderError, WanplanError
+from wanplan.providers import wire
+from wanplan.providers.base import (
+    GenerationRequest,
+    ProviderContext,
+    RequestInput,
+    SubmittedTask,
+    TaskState,
+    TaskStatus,
+)
+
+REGIONS = {
+    "singapore": "https://dashscope-intl.aliyuncs.com/api/v1",
+    "beijing": "https://dashscope.aliyuncs.com/api/v1",
+    "virginia": "https://dashscope-us.aliyuncs.com/api/v1",
+}
+VIDEO_PATH = "/services/aigc/video-generation/video-synthesis"
+KEYFRAME_PATH = "/services/aigc/image2video/video-synthesis"
+# The docs suggest polling every 15 s; ramp up to it, as the SDK does.
+_POLL_RAMP = (2.0, 3.0, 5.0, 8.0, 10.0, 15.0)
+
+
+def region_base_url(settings: ProviderSettings) -> str:
+    region = settings.region or "singapore"
+    if region not in REGIONS:
+        raise WanplanError(
+            f"[providers.dashscope] region {region!r} is unknown; choose one of "
+            f"{', '.join(REGIONS)}"
+        )
+    return REGIONS[region]
+
+
+class DashScopeProvider:
+    name: ClassVar[str] = "dashscope"
+    key_env: ClassVar[str | None] = "DASHSCOPE_API_KEY"
+
+    def __init__(self, context: ProviderContext) -> None:
+        self.context = context
+        self.client = context.client
+        self.api = context.base_url
+
+    @classmethod
+    def default_base_url(cls, settings: ProviderSettings) -> str:
+        return region_base_url(settings)
+
+    @classmethod
+    def make_client(cls, settings: ProviderSettings) -> httpx.AsyncClient:
+        return wire.make_client(settings)
+
+    def poll_delay(self, attempt: int) -> float:
+        if self.context.settings.poll_interval:
+            return self.context.settings.poll_interval
+        return _POLL_RAMP[min(attempt, len(_POLL_RAMP) - 1)]
+
+    def _headers(self) -> dict[str, str]:
+        return wire.bearer(self.context.api_key)
+
+    def _check(self, response: httpx.Response, what: str) -> dict[str, Any]:
+        body = wire.json_body(response)
+        message = " ".join(str(body[k]) for k in ("code", "message") if body.get(k))
+        wire.raise_for_status(self.name, response, self.context.key_env, f"{what}: {message}")
+        return body
+
+    async def upload(self, item: RequestInput, model_id: str) -> str:
+        """The upload policy: a signed OSS form upload; the input becomes `oss://<key>`."""
+        assert item.path is not None
+        answer = await self.client.get(
+            f"{self.api}/uploads",
+            params={"action": "getPolicy", "model": model_id},
+            headers=self._headers(),
+        )
+        policy = self._check(answer, f"upload policy for {item.source}").get("data") or {}
+        host, directory = policy.get("upload_host"), policy.get("upload_dir")
+        if not isinstance(host, str) or not isinstance(directory, str):
+            raise ProviderError(self.name, f"upload policy for {item.source} is incomplete")
+        key = f"{directory.rstrip('/')}/{item.sha256 or 'input'}{item.path.suffix.lower()}"
+        fields = {
+            "OSSAccessKeyId": policy.get("oss_access_key_id", ""),
+            "Signature": policy.get("signature", ""),
+            "policy": policy.get("policy", ""),
+            "key": key,
+            "x-oss-object-acl": policy.get("x_oss_object_acl", "private"),
+            "x-oss-forbid-overwrite": policy.get("x_oss_forbid_overwrite", "true"),
+            "success_action_status": "200",
+        }
+        # The OSS host is not DashScope: the form carries its own signature, never our key.
+        form = self.client.build_request(
+            "POST",
+            host,
+            data=fields,
+            files={"file": (item.path.name, item.path.read_bytes(), wire.media_type(item.path))},
+        )
+        sent = await self.client.send(form)
+        if not 200 <= sent.status_code < 300:
+            raise ProviderError(
+                self.name, f"upload of {item.source}: HTTP {sent.status_code}", retryable=True
+            )
+        return f"oss://{key}"
+
+    async def _url(self, item: RequestInput | None, model_id: str) -> str | None:
+        if item is None:
+            return None
+        return await self.upload(item, model_id) if item.path is not None else item.source
+
+    async def payload(self, request: GenerationRequest) -> tuple[str, dict[str, Any]]:
+        """(path, body) for this request's protocol."""
+        params, model = request.params, request.model_id
+        resolution = str(params["resolution"]).upper()
+        inputs: dict[str, Any] = {}
+        parameters: dict[str, Any] = {}
+        if params.get("prompt"):
+            inputs["prompt"] = params["prompt"]
+        if params.get("negative_prompt"):
+            inputs["negative_prompt"] = params["negative_prompt"]
+        path = VIDEO_PATH
+        if model.startswith("wan2.7-"):
+            parameters["resolution"] = resolution
+            if request.mode == "t2v":
+                parameters["ratio"] = params.get("aspect_ratio", "16:9")
+                audio = await self._url(request.input("audio"), model)
+                if audio:
+                    inputs["audio_url"] = audio
+            else:
+                media = []
+                for field, kind in (
+                    ("image", "first_frame"),
+                    ("first_frame", "first_frame"),
+                    ("last_frame", "last_frame"),
+                    ("audio", "driving_audio"),
+                ):
+                    url = await self._url(request.input(field), model)
+                    if url:
+                        media.append({"type": kind, "url": url})
+                inputs["media"] = media
+        elif "kf2v" in model:
+            path = KEYFRAME_PATH
+            inputs["first_frame_url"] = await self._url(request.input("first_frame"), model)
+            inputs["last_frame_url"] = await self._url(request.input("last_frame"), model)
+            parameters["resolution"] = resolution
+        elif request.mode == "t2v":
+            parameters["size"] = wire.size(str(params["resolution"]), params.get("aspect_ratio"))
+        else:
+            inputs["img_url"] = await self._url(request.input("image"), model)
+            parameters["resolution"] = resolution
+        if params.get("duration") is not None:
+            parameters["duration"] = params["duration"]
+        if params.get("prompt_expansion") is not None:
+            parameters["prompt_extend"] = params["prompt_expansion"]
+        if params.get("seed") is not None:
+            parameters["seed"] = params["seed"]
+        parameters.update(params.get("params") or {})
+        return path, {"model": model, "input": inputs, "parameters": parameters}
+
+    async def submit(self, request: GenerationRequest) -> SubmittedTask:
+        path, body = await self.payload(request)
+        headers = {**self._headers(), "X-DashScope-Async": "enable"}
+        if "oss://" in str(body["input"]):
+            headers["X-DashScope-OssResourceResolve"] = "enable"
+        response = await self.client.post(f"{self.api}{path}", headers=headers, json=body)
+        output = self._check(response, "submit").get("output") or {}
+        task_id = output.get("task_id")
+        if not isinstance(task_id, str) or not task_id:
+            raise ProviderError(self.name, "submit answered without output.task_id")
+        return SubmittedTask(task_id)
+
+    async def poll(self, task_id: str, model_id: str) -> TaskStatus:
+        response = await self.client.get(f"{self.api}/tasks/{task_id}", headers=self._headers())
+        output = self._check(response, "poll").get("output") or {}
+        status = str(output.get("task_status", ""))
+        if status == "SUCCEEDED":
+            url = output.get("video_url")
+            urls = (url,) if isinstance(url, str) and url else ()
+            usage = wire.json_body(response).get("usage") or {}
+            return TaskStatus(TaskState.SUCCEEDED, result_urls=urls, extra={"usage": usage})
+        if status in ("FAILED", "CANCELED"):
+            reason = " ".join(str(output[k]) for k in ("code", "message") if output.get(k))
+            return TaskStatus(TaskState.FAILED, error=reason or status)
+        if status == "UNKNOWN":
+            return TaskStatus(TaskState.GONE, error="task unknown or expired (24 h)")
+        if status in ("PENDING", "RUNNING"):
+            return TaskStatus(TaskState.RUNNING)
+        raise ProviderError(self.name, f"poll answered an unknown task_status {status!r}")

@@ -1,0 +1,95 @@
+"""wanapi.io (PROVIDERS.md §4), an OpenAI-shaped proxy: POST /video/generations, poll
+/video/generations/{id}."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import httpx
+
+from wanplan.config import ProviderSettings
+from wanplan.errors import ProviderError
+from wanplan.providers import wire
+from wanplan.providers.base import (
+    GenerationRequest,
+    ProviderContext,
+    SubmittedTask,
+    TaskState,
+    TaskStatus,
+)
+
+
+class WanapiProvider:
+    name: ClassVar[str] = "wanapi"
+    key_env: ClassVar[str | None] = "WANAPI_API_KEY"
+
+    def __init__(self, context: ProviderContext) -> None:
+        self.context = context
+        self.client = context.client
+        self.api = context.base_url
+
+    @classmethod
+    def default_base_url(cls, settings: ProviderSettings) -> str:
+        return "https://api.wanapi.io/v1"
+
+    @classmethod
+    def make_client(cls, settings: ProviderSettings) -> httpx.AsyncClient:
+        return wire.make_client(settings)
+
+    def poll_delay(self, attempt: int) -> float:
+        return self.context.settings.poll_interval or 5.0
+
+    def _check(self, response: httpx.Response, what: str) -> dict[str, Any]:
+        body = wire.json_body(response)
+        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        message = " ".join(str(error[k]) for k in ("code", "message") if error and error.get(k))
+        wire.raise_for_status(self.name, response, self.context.key_env, f"{what}: {message}")
+        return body
+
+    def body(self, request: GenerationRequest) -> dict[str, Any]:
+        params = request.params
+        body: dict[str, Any] = {"model": request.model_id, "prompt": params.get("prompt", "")}
+        image = request.input("image")
+        if image is not None:
+            # No upload flow: a local file travels as a data: URL.
+            body["image"] = wire.data_url(image.path) if image.path is not None else image.source
+        if params.get("duration") is not None:
+            body["duration"] = params["duration"]
+        if params.get("aspect_ratio"):
+            body["aspect_ratio"] = params["aspect_ratio"]
+        if params.get("seed") is not None:
+            body["seed"] = params["seed"]
+        body.update(params.get("params") or {})
+        return body
+
+    async def submit(self, request: GenerationRequest) -> SubmittedTask:
+        response = await self.client.post(
+            f"{self.api}/video/generations",
+            headers=wire.bearer(self.context.api_key),
+            json=self.body(request),
+        )
+        task_id = self._check(response, "submit").get("id")
+        if not isinstance(task_id, str) or not task_id:
+            raise ProviderError(self.name, "submit answered without an id")
+        return SubmittedTask(task_id)
+
+    async def poll(self, task_id: str, model_id: str) -> TaskStatus:
+        response = await self.client.get(
+            f"{self.api}/video/generations/{task_id}", headers=wire.bearer(self.context.api_key)
+        )
+        if response.status_code == 404:
+            return TaskStatus(TaskState.GONE, error="generation not found (expired)")
+        body = self._check(response, "poll")
+        status = str(body.get("status", ""))
+        if status == "succeeded":
+            url = body.get("video_url")
+            return TaskStatus(
+                TaskState.SUCCEEDED, result_urls=(url,) if isinstance(url, str) and url else ()
+            )
+        if status == "failed":
+            error = body.get("error")
+            reason = error.get("message") if isinstance(error, dict) else error
+            return TaskStatus(TaskState.FAILED, error=str(reason or "failed"))
+        if status in ("queued", "processing", "running", "pending"):
+            return TaskStatus(TaskState.RUNNING)
+        raise ProviderError(self.name, f"poll answered an unknown status {status!r}")

@@ -1,0 +1,153 @@
+"""WaveSpeed v3 (PROVIDERS.md §1): a flat body posted to /api/v3/{model_id}, polled at
+/api/v3/predictions/{id}/result; local files go through the media upload ticket."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import httpx
+
+from wanplan.config import ProviderSettings
+from wanplan.errors import ProviderError
+from wanplan.providers import wire
+from wanplan.providers.base import (
+    GenerationRequest,
+    ProviderContext,
+    RequestInput,
+    SubmittedTask,
+    TaskState,
+    TaskStatus,
+)
+
+_RUNNING = {"created", "processing", "queued", "pending"}
+_FAILED = {"failed", "cancelled", "timeout", "deleted"}
+# Wan 2.1 and 2.2 take the frame as "W*H"; from 2.5 on, image-to-video takes a resolution.
+_SIZED_IMAGE_TO_VIDEO = ("wavespeed-ai/wan-2.2/image-to-video",)
+
+
+class WaveSpeedProvider:
+    name: ClassVar[str] = "wavespeed"
+    key_env: ClassVar[str | None] = "WAVESPEED_API_KEY"
+
+    def __init__(self, context: ProviderContext) -> None:
+        self.context = context
+        self.client = context.client
+        self.api = f"{context.base_url}/api/v3"
+
+    @classmethod
+    def default_base_url(cls, settings: ProviderSettings) -> str:
+        return "https://api.wavespeed.ai"
+
+    @classmethod
+    def make_client(cls, settings: ProviderSettings) -> httpx.AsyncClient:
+        return wire.make_client(settings)
+
+    def poll_delay(self, attempt: int) -> float:
+        # The docs ask for at least 5 s between polls of a video task.
+        return self.context.settings.poll_interval or 5.0
+
+    def _headers(self) -> dict[str, str]:
+        return wire.bearer(self.context.api_key)
+
+    def _check(self, response: httpx.Response, what: str) -> dict[str, Any]:
+        body = wire.json_body(response)
+        message = str(body.get("message") or "")
+        wire.raise_for_status(self.name, response, self.context.key_env, f"{what}: {message}")
+        return body
+
+    async def upload(self, item: RequestInput) -> str:
+        """The media upload ticket: announce the file, PUT its bytes, use its download URL."""
+        assert item.path is not None
+        ticket = await self.client.post(
+            f"{self.api}/media/uploads",
+            headers=self._headers(),
+            json={
+                "filename": item.path.name,
+                "size": item.path.stat().st_size,
+                "content_type": wire.media_type(item.path),
+            },
+        )
+        data = self._check(ticket, f"upload of {item.source}").get("data") or {}
+        upload = data.get("upload") or {}
+        if str(upload.get("method", "")).upper() != "PUT" or not upload.get("url"):
+            raise ProviderError(self.name, f"upload of {item.source}: no upload instruction")
+        put = self.client.build_request(
+            "PUT",
+            upload["url"],
+            content=item.path.read_bytes(),
+            headers=upload.get("headers") or {},
+        )
+        answer = await self.client.send(put)
+        if not 200 <= answer.status_code < 300:
+            raise ProviderError(
+                self.name, f"upload of {item.source}: HTTP {answer.status_code}", retryable=True
+            )
+        url = data.get("download_url")
+        if not isinstance(url, str) or not url:
+            raise ProviderError(self.name, f"upload of {item.source}: no download_url")
+        return url
+
+    async def _url(self, item: RequestInput | None) -> str | None:
+        if item is None:
+            return None
+        return await self.upload(item) if item.path is not None else item.source
+
+    async def body(self, request: GenerationRequest) -> dict[str, Any]:
+        """The model's inputs, flat, as WaveSpeed takes them."""
+        params = request.params
+        body: dict[str, Any] = {"prompt": params.get("prompt", "")}
+        if "negative_prompt" in params:
+            body["negative_prompt"] = params["negative_prompt"]
+        resolution = str(params["resolution"])
+        if request.mode == "t2v":
+            body["size"] = wire.size(resolution, params.get("aspect_ratio"))
+        else:
+            first = request.input("image") or request.input("first_frame")
+            body["image"] = await self._url(first)
+            if request.model_id in _SIZED_IMAGE_TO_VIDEO:
+                body["size"] = wire.size(resolution, "16:9")
+            elif not request.model_id.startswith("wavespeed-ai/wan-2.1/"):
+                body["resolution"] = resolution
+            last = await self._url(request.input("last_frame"))
+            if last:
+                body["last_image"] = last
+        audio = await self._url(request.input("audio"))
+        if audio:
+            body["audio"] = audio
+        if params.get("duration") is not None:
+            body["duration"] = params["duration"]
+        if params.get("prompt_expansion") is not None:
+            body["enable_prompt_expansion"] = params["prompt_expansion"]
+        body["seed"] = params["seed"] if params.get("seed") is not None else -1
+        body.update(params.get("params") or {})
+        return body
+
+    async def submit(self, request: GenerationRequest) -> SubmittedTask:
+        body = await self.body(request)
+        response = await self.client.post(
+            f"{self.api}/{request.model_id}", headers=self._headers(), json=body
+        )
+        data = self._check(response, "submit").get("data") or {}
+        task_id = data.get("id")
+        if not isinstance(task_id, str) or not task_id:
+            raise ProviderError(self.name, "submit answered without a task id")
+        return SubmittedTask(task_id)
+
+    async def poll(self, task_id: str, model_id: str) -> TaskStatus:
+        response = await self.client.get(
+            f"{self.api}/predictions/{task_id}/result", headers=self._headers()
+        )
+        if response.status_code == 404:
+            return TaskStatus(TaskState.GONE, error="task not found (expired)")
+        data = self._check(response, "poll").get("data") or {}
+        status = str(data.get("status", ""))
+        if status == "completed":
+            outputs = data.get("outputs") or []
+            return TaskStatus(
+                TaskState.SUCCEEDED, result_urls=tuple(u for u in outputs if isinstance(u, str))
+            )
+        if status in _FAILED:
+            return TaskStatus(TaskState.FAILED, error=str(data.get("error") or status))
+        if status in _RUNNING:
+            return TaskStatus(TaskState.RUNNING)
+        raise ProviderError(self.name, f"poll answered an unknown status {status!r}")
