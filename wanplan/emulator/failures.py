@@ -35,7 +35,7 @@ class FailureRule:
 
 
 def marked_code(prompt: str, marker: str) -> str | None:
-    """"" when the plain marker is in the prompt, the code of `[fail:CODE]`, else None."""
+    """ "" when the plain marker is in the prompt, the code of `[fail:CODE]`, else None."""
     if marker in prompt:
         return ""
     if marker.endswith("]"):

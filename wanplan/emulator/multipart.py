@@ -59,12 +59,12 @@ def _part(head: str, data: bytes) -> FormPart | None:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
     disposition = _params("content-disposition", headers.get("content-disposition", ""))
-    name = disposition.get_param("name", header="content-disposition")
-    if not isinstance(name, str):
+    field = disposition.get_param("name", header="content-disposition")
+    if not isinstance(field, str):
         return None
     filename = disposition.get_param("filename", header="content-disposition")
     return FormPart(
-        name,
+        field,
         filename if isinstance(filename, str) else None,
         headers.get("content-type"),
         data,

@@ -47,7 +47,7 @@ def nearest_ratio(width: float, height: float) -> str | None:
 
 
 def ratio_of_size(size: Any) -> str | None:
-    """"1280*720" (or "1280x720") -> "16:9"; None when it is not a size."""
+    """ "1280*720" (or "1280x720") -> "16:9"; None when it is not a size."""
     if not isinstance(size, str):
         return None
     for separator in ("*", "x", "X"):

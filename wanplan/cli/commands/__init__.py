@@ -2,10 +2,11 @@
 
 from wanplan.cli.commands.apply import apply
 from wanplan.cli.commands.init import init
+from wanplan.cli.commands.models import models
 from wanplan.cli.commands.output import output
 from wanplan.cli.commands.plan import plan
 from wanplan.cli.commands.show import show
 from wanplan.cli.commands.state import state
 from wanplan.cli.commands.validate import validate
 
-COMMANDS = [init, validate, plan, apply, show, state, output]
+COMMANDS = [init, validate, plan, apply, show, state, output, models]

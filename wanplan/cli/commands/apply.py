@@ -55,6 +55,7 @@ def apply(
     if not first.has_changes:
         echo(render_text(first, colour() if colour_enabled() else plain), nl=False)
         return
+    setup_providers(project.config, providers_needed(first))  # keys first: fail before writing
     state = SqliteState.open_writer(project.state_path)
     try:
         blobs = LocalBlobStore(project.cache_dir)

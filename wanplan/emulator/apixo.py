@@ -1,0 +1,185 @@
+"""APIXO aggregator (PROVIDERS.md §3), under `/api/v1`.
+
+Submit `POST /generateTask/{model}` `{"request_type","callback_url","provider","input"}` →
+`data.taskId`; poll `GET /statusTask/{model}?taskId=` → `data.state` pending | processing |
+success | failed, `resultJson` a JSON *string* holding `{"resultUrls": [...]}` ("" until
+success), `failCode`/`failMsg` ("" unless failed), `createTime`/`completeTime`/`costTime` in ms
+(null until the task ends). A task polled under another model, unknown or expired is 404. Over
+the concurrency cap tasks wait in `pending` (the documented 1000-task limit reads as a queue).
+An image the emulator cannot see fails the task with `INVALID_IMAGE_URL`; one over 10 MB with
+`IMAGE_TOO_LARGE`. With `callback_url`, the poll envelope is POSTed there when the task ends.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from wanplan.emulator import results, times
+from wanplan.emulator.backend import Backend
+from wanplan.emulator.faults import Fault
+from wanplan.emulator.protocol import retry_after_headers
+from wanplan.emulator.tasks import Failure, Phase, Task
+from wanplan.emulator.wire import Request, Response, json_response
+
+SUBMIT = "/api/v1/generateTask/"
+STATUS = "/api/v1/statusTask/"
+MODELS = ("wan-2-5", "wan-2-5-video", "wan-2-6-video", "wan-2-7-video")
+MODES = {"text-to-video": "t2v", "image-to-video": "i2v"}
+MAX_PROMPT = 800
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+_STATE = {
+    Phase.QUEUED: "pending",
+    Phase.RUNNING: "processing",
+    Phase.SUCCEEDED: "success",
+    Phase.FAILED: "failed",
+    Phase.CANCELED: "failed",
+}
+DEFAULT_FAILURE = ("CONTENT_VIOLATION", "The content was rejected by the moderation system.")
+_SERVER_ERRORS = {500: "Internal server error", 503: "Service unavailable"}
+
+
+def envelope(data: Any) -> Response:
+    return json_response(200, {"code": 200, "message": "success", "data": data})
+
+
+def error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return json_response(status, {"code": status, "message": message, "data": None}, headers)
+
+
+class Apixo:
+    name = "apixo"
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def owns(self, path: str) -> bool:
+        return path.startswith((SUBMIT, STATUS))
+
+    def unauthorized(self, request: Request) -> Response:
+        return error(401, "Unauthorized: invalid or missing API key")
+
+    def fault(self, request: Request, fault: Fault) -> Response:
+        message = (
+            "Too many requests, rate limit exceeded"
+            if fault.status == 429
+            else _SERVER_ERRORS.get(fault.status, "Server error")
+        )
+        return error(fault.status, message, retry_after_headers(fault))
+
+    def bad_request(self, request: Request, message: str) -> Response:
+        return error(400, message)
+
+    def handle(self, request: Request, key_id: str) -> Response:
+        if request.method == "POST" and request.path.startswith(SUBMIT):
+            return self._submit(request, request.path.removeprefix(SUBMIT), key_id)
+        if request.method == "GET" and request.path.startswith(STATUS):
+            return self._status(request, request.path.removeprefix(STATUS))
+        return error(404, f"Not found: {request.method} {request.path}")
+
+    def _submit(self, request: Request, model: str, key_id: str) -> Response:
+        if model not in MODELS:
+            return error(404, f"Model not found: {model}")
+        body = request.json_object()
+        payload = body.get("input")
+        if not isinstance(payload, dict):
+            return error(400, "input is required")
+        request_type = body.get("request_type", "async")
+        callback_url = body.get("callback_url")
+        if request_type not in ("async", "callback"):
+            return error(400, "request_type must be async or callback")
+        if request_type == "callback" and not callback_url:
+            return error(400, "callback_url is required when request_type is callback")
+        if body.get("provider", "auto") not in ("auto", "value", "official"):
+            return error(400, "provider must be auto, value or official")
+        problem = _check_input(payload)
+        if problem is not None:
+            return error(400, problem)
+        images = [url for url in payload.get("image_urls") or [] if isinstance(url, str)]
+        mode = MODES[payload.get("mode") or ("image-to-video" if images else "text-to-video")]
+        image = self.backend.input_bytes(images[0]) if images else None
+        task = self.backend.create_task(
+            task_id=uuid.uuid4().hex,
+            provider=self.name,
+            model=model,
+            key_id=key_id,
+            media=results.media_spec(
+                "video",
+                payload.get("duration"),
+                payload.get("aspect_ratio") or results.ratio_of_image(image),
+                results.request_seed(self.name, model, body, request.origin),
+            ),
+            origin=request.origin,
+            prompt=payload.get("prompt"),
+            details={"callback_url": callback_url if request_type == "callback" else None},
+            failure=_image_failure(images, image) if mode == "i2v" else None,
+        )
+        return envelope({"taskId": task.id})
+
+    def _status(self, request: Request, model: str) -> Response:
+        task_id = request.query.get("taskId")
+        if not task_id:
+            return error(400, "taskId is required")
+        task = self.backend.find(task_id, self.name)
+        if task is None or task.model != model:
+            return error(404, f"Task not found: {task_id}")
+        return envelope(self.record(task))
+
+    def record(self, task: Task) -> dict[str, Any]:
+        phase = self.backend.phase(task)
+        ended = phase.terminal and task.ends_at is not None
+        result = ""
+        if phase is Phase.SUCCEEDED:
+            result = json.dumps({"resultUrls": [self.backend.result_url(task)]})
+        failure = task.failure or Failure()
+        failed = phase in (Phase.FAILED, Phase.CANCELED)
+        return {
+            "taskId": task.id,
+            "model": task.model,
+            "state": _STATE[phase],
+            "resultJson": result,
+            "failCode": (failure.code or DEFAULT_FAILURE[0]) if failed else "",
+            "failMsg": (failure.message or DEFAULT_FAILURE[1]) if failed else "",
+            "createTime": times.millis(task.created_at),
+            "completeTime": times.millis(task.ends_at) if ended and task.ends_at else None,
+            "costTime": (
+                times.millis(task.ends_at - task.created_at) if ended and task.ends_at else None
+            ),
+        }
+
+    def notification(self, task: Task) -> tuple[str, Any] | None:
+        url = task.details.get("callback_url")
+        if not url:
+            return None
+        return url, {"code": 200, "message": "success", "data": self.record(task)}
+
+
+def _check_input(payload: dict[str, Any]) -> str | None:
+    mode = payload.get("mode")
+    if mode is not None and mode not in MODES:
+        return "input.mode must be text-to-video or image-to-video"
+    prompt = payload.get("prompt")
+    if not isinstance(prompt, str) or not prompt:
+        return "input.prompt is required"
+    if len(prompt) > MAX_PROMPT:
+        return f"input.prompt must be at most {MAX_PROMPT} characters"
+    images = payload.get("image_urls")
+    if mode == "image-to-video" and (not isinstance(images, list) or not images):
+        return "input.image_urls is required for image-to-video"
+    if payload.get("resolution", "720p") not in ("480p", "720p", "1080p"):
+        return "input.resolution must be 720p or 1080p"
+    if payload.get("aspect_ratio", "16:9") not in ("16:9", "9:16", "1:1"):
+        return "input.aspect_ratio must be 16:9, 9:16 or 1:1"
+    duration = payload.get("duration", 5)
+    if not isinstance(duration, int) or not 1 <= duration <= results.MAX_SECONDS:
+        return "input.duration must be 5 or 10"
+    return None
+
+
+def _image_failure(urls: list[str], data: bytes | None) -> Failure | None:
+    if not urls or (data is None and not urls[0].startswith(("http://", "https://"))):
+        return Failure("INVALID_IMAGE_URL", "The image URL could not be downloaded.")
+    if data is not None and len(data) > MAX_IMAGE_BYTES:
+        return Failure("IMAGE_TOO_LARGE", "The image is larger than 10 MB.")
+    return None

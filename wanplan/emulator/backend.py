@@ -1,0 +1,92 @@
+"""What the four protocol modules share: the knobs and clock, the task store, uploads, result
+files and their links. A protocol module turns its wire format into calls on the `Backend` and
+its answers back into that format; the backend knows no provider's shape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from wanplan.emulator.failures import FailureRule
+from wanplan.emulator.files import FileService, ResultLinks
+from wanplan.emulator.knobs import Knobs
+from wanplan.emulator.oss import OssBucket
+from wanplan.emulator.results import ResultFiles
+from wanplan.emulator.tasks import Failure, MediaSpec, Phase, Task, TaskStore
+from wanplan.emulator.uploads import UploadStore
+
+
+class Backend:
+    def __init__(self, knobs: Knobs, clock: Callable[[], float], secret: bytes) -> None:
+        self.knobs = knobs
+        self.clock = clock
+        self.tasks = TaskStore()
+        self.results = ResultFiles()
+        self.uploads = UploadStore(secret)
+        self.oss = OssBucket(secret, self.uploads)
+        self.links = ResultLinks(secret)
+        self.failures = FailureRule()
+        self.files = FileService(self.results, self.uploads, self.links, self.find)
+
+    def clear(self) -> None:
+        self.tasks = TaskStore()
+        self.results.clear()
+        self.uploads.clear()
+        self.oss.clear()
+        self.failures.reset()
+        self.files.downloads.clear()
+
+    def now(self) -> float:
+        return self.clock()
+
+    def create_task(
+        self,
+        *,
+        task_id: str,
+        provider: str,
+        model: str,
+        key_id: str,
+        media: MediaSpec,
+        origin: str,
+        prompt: str | None,
+        details: dict[str, Any] | None = None,
+        failure: Failure | None = None,
+        latency: float | None = None,
+    ) -> Task:
+        """A new task; it fails when `failure` is given or the failure rule says so."""
+        now = self.now()
+        task = Task(
+            id=task_id,
+            provider=provider,
+            model=model,
+            key_id=key_id,
+            media=media,
+            created_at=now,
+            latency=self.knobs.latency if latency is None else latency,
+            origin=origin,
+            failure=failure or self.failures.decide(prompt, self.knobs),
+            details=dict(details or {}),
+        )
+        self.tasks.add(task, now, self.knobs.concurrency_cap)
+        return task
+
+    def find(self, task_id: str, provider: str | None = None) -> Task | None:
+        """The task (of that provider), or None when it is unknown or has expired."""
+        task = self.tasks.get(task_id, self.now(), self.knobs.concurrency_cap, self.knobs.task_ttl)
+        if task is None or (provider is not None and task.provider != provider):
+            return None
+        return task
+
+    def phase(self, task: Task) -> Phase:
+        return task.phase(self.now())
+
+    def in_flight(self, key_id: str) -> int:
+        return self.tasks.in_flight(key_id, self.now(), self.knobs.concurrency_cap)
+
+    def result_url(self, task: Task) -> str:
+        """A (possibly expiring) URL of the task's result; the file is made and recorded."""
+        record, _ = self.results.make(task)
+        return self.links.url(task, record.extension, self.now(), self.knobs.url_ttl)
+
+    def input_bytes(self, url: Any) -> bytes | None:
+        return self.uploads.read(url) if isinstance(url, str) else None

@@ -1,0 +1,266 @@
+"""Alibaba Cloud Model Studio / DashScope (PROVIDERS.md §2), under `/api/v1`.
+
+Create with `POST /services/aigc/video-generation/video-synthesis` (first+last-frame `kf2v`
+models: `/services/aigc/image2video/video-synthesis`) and the header `X-DashScope-Async: enable`
+(without it: 403 `AccessDenied`, as the service answers synchronous calls). Query with
+`GET /tasks/{id}`; cancel a PENDING task with `POST /tasks/{id}/cancel`. Every answer has a
+top-level `request_id`; task answers always have `output.task_id` and `output.task_status`:
+PENDING → RUNNING → SUCCEEDED | FAILED | CANCELED, and UNKNOWN (HTTP 200) for an unknown or
+expired id. Errors are top-level `{"request_id","code","message"}`. Over the concurrency cap a
+submit gets 429 `Throttling.AllocationQuota`. A text-to-video task without a prompt is accepted
+and fails as a FAILED task. Local files arrive as `oss://` keys (see oss.py; the header
+`X-DashScope-OssResourceResolve: enable` is then required) or `data:` base64 URLs.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from wanplan.emulator import results, times
+from wanplan.emulator.backend import Backend
+from wanplan.emulator.faults import Fault
+from wanplan.emulator.protocol import retry_after_headers
+from wanplan.emulator.tasks import Failure, Phase, Task
+from wanplan.emulator.wire import Request, Response, json_response
+
+PREFIX = "/api/v1/"
+SYNTHESIS = {
+    "services/aigc/video-generation/video-synthesis": False,
+    "services/aigc/image2video/video-synthesis": True,
+}
+"""Create paths, and whether they serve the first+last-frame (kf2v) models."""
+MODEL = re.compile(r"^wanx?2\.[1-7]-(t2v|i2v|kf2v|r2v|videoedit)(-[a-z]+)?$")
+URL_FIELDS = ("img_url", "first_frame_url", "last_frame_url", "audio_url", "reference_url")
+LIST_FIELDS = ("reference_video_urls", "reference_urls")
+_STATUS = {
+    Phase.QUEUED: "PENDING",
+    Phase.RUNNING: "RUNNING",
+    Phase.SUCCEEDED: "SUCCEEDED",
+    Phase.FAILED: "FAILED",
+    Phase.CANCELED: "CANCELED",
+}
+DEFAULT_FAILURE = ("DataInspectionFailed", "Input data may contain inappropriate content.")
+_SERVER_ERRORS = {
+    500: ("InternalError", "An internal error has occured, please try again later."),
+    502: ("BadGateway", "Bad gateway, please try again later."),
+    503: ("ServiceUnavailable", "The service is temporarily unavailable, please retry."),
+    504: ("RequestTimeOut", "Request timed out, please try again later."),
+}
+MISSING_PROMPT = Failure("InvalidParameter", "Field required: input.prompt")
+BAD_URL = "The provided URL does not appear to be valid. Ensure it is correctly formatted."
+
+
+def _request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    payload = {"request_id": _request_id(), "code": code, "message": message}
+    return json_response(status, payload, headers)
+
+
+def _not_found(request: Request) -> Response:
+    return error(404, "NotFound", f"Not found: {request.method} {request.path}")
+
+
+def mode_of(model: str, payload: dict[str, Any]) -> str:
+    kind = MODEL.match(model)
+    family = kind.group(1) if kind else "t2v"
+    if family == "i2v":
+        media = payload.get("media")
+        has_last = payload.get("last_frame_url") or (
+            isinstance(media, list)
+            and any(isinstance(m, dict) and m.get("type") == "last_frame" for m in media)
+        )
+        return "flf2v" if has_last else "i2v"
+    return {"kf2v": "flf2v", "videoedit": "edit"}.get(family, family)
+
+
+def input_urls(payload: dict[str, Any]) -> list[str]:
+    """Every URL in `input`: the single fields, the lists and `media[].url`."""
+    urls = [payload[name] for name in URL_FIELDS if isinstance(payload.get(name), str)]
+    for name in LIST_FIELDS:
+        urls += [url for url in payload.get(name) or [] if isinstance(url, str)]
+    for item in payload.get("media") or []:
+        if isinstance(item, dict) and isinstance(item.get("url"), str):
+            urls.append(item["url"])
+    return urls
+
+
+class DashScope:
+    name = "dashscope"
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def owns(self, path: str) -> bool:
+        return path.startswith((f"{PREFIX}services/", f"{PREFIX}tasks/", f"{PREFIX}uploads"))
+
+    def unauthorized(self, request: Request) -> Response:
+        return error(401, "InvalidApiKey", "Invalid API-key provided.")
+
+    def fault(self, request: Request, fault: Fault) -> Response:
+        if fault.status == 429:
+            code, message = (
+                "Throttling.RateQuota",
+                "Requests rate limit exceeded, please try again later.",
+            )
+        else:
+            code, message = _SERVER_ERRORS[fault.status]
+        return error(fault.status, code, message, retry_after_headers(fault))
+
+    def bad_request(self, request: Request, message: str) -> Response:
+        return error(400, "InvalidParameter", message)
+
+    def handle(self, request: Request, key_id: str) -> Response:
+        route = request.path.removeprefix(PREFIX).rstrip("/")
+        if request.method == "POST" and route in SYNTHESIS:
+            return self._create(request, route, key_id)
+        parts = route.split("/")
+        if parts[0] == "tasks" and len(parts) == 2 and request.method == "GET":
+            return self._query(parts[1])
+        if parts[0] == "tasks" and len(parts) == 3 and parts[2] == "cancel":
+            return self._cancel(parts[1]) if request.method == "POST" else _not_found(request)
+        if route == "uploads" and request.method == "GET":
+            return self._policy(request)
+        return _not_found(request)
+
+    def _create(self, request: Request, route: str, key_id: str) -> Response:
+        if (request.header("x-dashscope-async") or "").lower() != "enable":
+            return error(403, "AccessDenied", "current user api does not support synchronous calls")
+        body = request.json_object()
+        model = body.get("model")
+        if not isinstance(model, str) or not MODEL.match(model):
+            return error(400, "InvalidParameter", "Model not exist.")
+        if ("kf2v" in model) != SYNTHESIS[route]:
+            return error(400, "InvalidParameter", "Model not exist.")
+        payload = body.get("input")
+        parameters = body.get("parameters") or {}
+        if not isinstance(payload, dict) or not isinstance(parameters, dict):
+            return error(400, "InvalidParameter", "input and parameters must be JSON objects")
+        refusal = self._check_urls(request, payload)
+        if refusal is not None:
+            return refusal
+        cap = self.backend.knobs.concurrency_cap
+        if cap is not None and self.backend.in_flight(key_id) >= cap:
+            return error(
+                429,
+                "Throttling.AllocationQuota",
+                "Allocated quota exceeded, please increase your quota limit.",
+                {"Retry-After": str(self.backend.knobs.retry_after)},
+            )
+        mode = mode_of(model, payload)
+        prompt = payload.get("prompt")
+        missing = MISSING_PROMPT if mode == "t2v" and not prompt else None
+        task = self.backend.create_task(
+            task_id=str(uuid.uuid4()),
+            provider=self.name,
+            model=model,
+            key_id=key_id,
+            media=results.media_spec(
+                "video",
+                parameters.get("duration"),
+                self._aspect(payload, parameters),
+                results.request_seed(self.name, model, body, request.origin),
+            ),
+            origin=request.origin,
+            prompt=prompt if isinstance(prompt, str) else None,
+            details={"prompt": prompt, "resolution": _sr(parameters)},
+            failure=Failure("InvalidParameter", "Field required: input.prompt")
+            if missing
+            else None,
+        )
+        return json_response(
+            200,
+            {"request_id": _request_id(), "output": {"task_id": task.id, "task_status": "PENDING"}},
+        )
+
+    def _check_urls(self, request: Request, payload: dict[str, Any]) -> Response | None:
+        resolve = (request.header("x-dashscope-ossresourceresolve") or "").lower() == "enable"
+        for url in input_urls(payload):
+            if url.startswith("oss://"):
+                if not resolve or self.backend.input_bytes(url) is None:
+                    return error(400, "InvalidParameter", BAD_URL)
+            elif url.startswith("data:"):
+                if self.backend.input_bytes(url) is None:
+                    return error(400, "InvalidParameter", "The data URL is not valid base64.")
+            elif not url.startswith(("http://", "https://")):
+                return error(400, "InvalidParameter", BAD_URL)
+        return None
+
+    def _aspect(self, payload: dict[str, Any], parameters: dict[str, Any]) -> str | None:
+        ratio = parameters.get("ratio")
+        if isinstance(ratio, str):
+            return ratio
+        from_size = results.ratio_of_size(parameters.get("size"))
+        if from_size is not None:
+            return from_size
+        for url in input_urls(payload):
+            found = results.ratio_of_image(self.backend.input_bytes(url))
+            if found is not None:
+                return found
+        return None
+
+    def _query(self, task_id: str) -> Response:
+        task = self.backend.find(task_id, self.name)
+        if task is None:
+            output = {"task_id": task_id, "task_status": "UNKNOWN"}
+            return json_response(200, {"request_id": _request_id(), "output": output})
+        return json_response(200, self.answer(task))
+
+    def answer(self, task: Task) -> dict[str, Any]:
+        phase = self.backend.phase(task)
+        output: dict[str, Any] = {
+            "task_id": task.id,
+            "task_status": _STATUS[phase],
+            "submit_time": times.dashscope(task.created_at),
+        }
+        if task.started_at is not None and phase is not Phase.QUEUED:
+            output["scheduled_time"] = times.dashscope(task.started_at)
+        answer: dict[str, Any] = {"request_id": _request_id(), "output": output}
+        if phase.terminal and task.ends_at is not None:
+            output["end_time"] = times.dashscope(task.ends_at)
+        if phase is Phase.SUCCEEDED:
+            output["video_url"] = self.backend.result_url(task)
+            if isinstance(task.details.get("prompt"), str):
+                output["orig_prompt"] = task.details["prompt"]
+            answer["usage"] = {
+                "video_duration": task.media.seconds,
+                "video_count": 1,
+                "SR": task.details.get("resolution", 720),
+            }
+        if phase is Phase.FAILED and task.failure is not None:
+            output["code"] = task.failure.code or DEFAULT_FAILURE[0]
+            output["message"] = task.failure.message or DEFAULT_FAILURE[1]
+        return answer
+
+    def _cancel(self, task_id: str) -> Response:
+        task = self.backend.find(task_id, self.name)
+        if task is None or self.backend.phase(task) is not Phase.QUEUED:
+            return error(
+                400,
+                "UnsupportedOperation",
+                "Failed to cancel the task, please confirm if the task is in PENDING status.",
+            )
+        task.canceled_at = self.backend.now()
+        return json_response(200, {"request_id": _request_id()})
+
+    def _policy(self, request: Request) -> Response:
+        model = request.query.get("model")
+        if request.query.get("action") != "getPolicy" or not model:
+            return error(400, "InvalidParameter", "action=getPolicy and model are required")
+        data = self.backend.oss.policy(model, request.origin, self.backend.now())
+        return json_response(200, {"request_id": _request_id(), "data": data})
+
+    def notification(self, task: Task) -> tuple[str, Any] | None:
+        return None
+
+
+def _sr(parameters: dict[str, Any]) -> int:
+    resolution = str(parameters.get("resolution") or "").upper().removesuffix("P")
+    if resolution.isdigit():
+        return int(resolution)
+    sides = [int(side) for side in str(parameters.get("size") or "").split("*") if side.isdigit()]
+    return min(sides) if len(sides) == 2 else 720
