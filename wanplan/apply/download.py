@@ -14,7 +14,11 @@ MAX_RESULT_BYTES = 2 * 1024**3
 
 
 class DownloadError(Exception):
-    pass
+    def __init__(self, message: str, *, retryable: bool = False, expired: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.expired = expired
+        """The URL no longer serves the file (403/404/410): ask the provider for a fresh one."""
 
 
 @dataclass(frozen=True)
@@ -30,8 +34,13 @@ async def download(
 ) -> Downloaded:
     try:
         async with client.stream("GET", url) as response:
-            if response.status_code != 200:
-                raise DownloadError(f"result download answered HTTP {response.status_code}")
+            status = response.status_code
+            if status != 200:
+                raise DownloadError(
+                    f"result download answered HTTP {status}",
+                    retryable=status == 429 or status >= 500,
+                    expired=status in (403, 404, 410),
+                )
             kind = extension_for(response.headers.get("content-type"), url)
             if kind is None:
                 raise DownloadError(
@@ -45,11 +54,14 @@ async def download(
                         raise DownloadError(f"result is larger than the {max_bytes} byte cap")
                 if declared is not None and declared.isdigit() and int(declared) != staged.size:
                     raise DownloadError(
-                        f"result download was truncated ({staged.size} of {declared} bytes)"
+                        f"result download was truncated ({staged.size} of {declared} bytes)",
+                        retryable=True,
                     )
                 if staged.size == 0:
                     raise DownloadError("result download was empty")
                 sha256 = blobs.commit(staged)
                 return Downloaded(sha256, staged.size, kind[0], kind[1])
     except httpx.HTTPError as exc:
-        raise DownloadError(f"result download failed: {type(exc).__name__}") from None
+        raise DownloadError(
+            f"result download failed: {type(exc).__name__}", retryable=True
+        ) from None

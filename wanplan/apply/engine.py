@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import datetime
 import os
+import random
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,6 +22,7 @@ import httpx
 from wanplan.apply.download import Downloaded, DownloadError, download
 from wanplan.apply.events import ApplyEvent, ApplyResult, AssetOutcome, EventSink, ignore
 from wanplan.apply.providers import ProviderSetup, providers_needed, setup_providers
+from wanplan.apply.retry import Backoff, read_is_retryable, submit_is_retryable, with_retries
 from wanplan.blobs import BlobStore
 from wanplan.config import Config
 from wanplan.errors import ProviderAuthError, ProviderError
@@ -85,6 +87,7 @@ class ApplyEngine:
         self.clients: dict[str, httpx.AsyncClient] = {}
         self.slots: dict[str, asyncio.Semaphore] = {}
         self.stopped_by: str | None = None
+        self.backoff = Backoff()
 
     async def run(self, plan: Plan) -> ApplyResult:
         result = ApplyResult()
@@ -170,7 +173,7 @@ class ApplyEngine:
                 )
             # The slot covers the task's whole life: the cap is on tasks in flight.
             url, reported_cost = await self._wait(provider, task_ref, task_id, asset.model_id)
-        fetched = await self._download(asset, url)
+            fetched = await self._download(provider, task_ref, task_id, asset, url)
         collected = Collected(
             fetched,
             task_id,
@@ -205,7 +208,9 @@ class ApplyEngine:
             ),
         )
         try:
-            submitted = await provider.submit(request)
+            submitted = await with_retries(
+                lambda: provider.submit(request), submit_is_retryable, self.backoff
+            )
         except ProviderAuthError as exc:
             self.stopped_by = str(exc)
             self.state.record_task_status(task_ref, FAILED, str(exc))
@@ -217,17 +222,30 @@ class ApplyEngine:
         return submitted.task_id
 
     async def _wait(
-        self, provider: Provider, task_ref: int, task_id: str, model_id: str
+        self,
+        provider: Provider,
+        task_ref: int,
+        task_id: str,
+        model_id: str,
+        first_delay: float | None = None,
     ) -> tuple[str, Decimal | None]:
         deadline = time.monotonic() + MAX_WAIT_SECONDS
         attempt = 0
         while True:
-            await asyncio.sleep(provider.poll_delay(attempt))
+            delay = provider.poll_delay(attempt)
+            await asyncio.sleep(first_delay if attempt == 0 and first_delay is not None else delay)
             attempt += 1
             try:
-                status = await provider.poll(task_id, model_id)
+                status = await with_retries(
+                    lambda: provider.poll(task_id, model_id), read_is_retryable, self.backoff
+                )
+            except ProviderAuthError as exc:
+                self.stopped_by = str(exc)
+                raise AssetFailed(f"polling task {task_id}: {exc}") from None
             except (ProviderError, httpx.HTTPError) as exc:
-                raise AssetFailed(f"polling task {task_id}: {_reason(exc)}") from None
+                raise AssetFailed(
+                    f"polling task {task_id}: {_reason(exc)}; apply again to resume"
+                ) from None
             if status.state is TaskState.SUCCEEDED:
                 if not status.result_urls:
                     self.state.record_task_status(task_ref, FAILED, "succeeded without a result")
@@ -248,11 +266,24 @@ class ApplyEngine:
                     "apply again to resume"
                 )
 
-    async def _download(self, asset: ResolvedAsset, url: str) -> Downloaded:
-        try:
-            return await download(self.clients[asset.provider], url, self.blobs)
-        except DownloadError as exc:
-            raise AssetFailed(f"{exc}; apply again to retry the download") from None
+    async def _download(
+        self, provider: Provider, task_ref: int, task_id: str, asset: ResolvedAsset, url: str
+    ) -> Downloaded:
+        """Download with retries; an expired URL is replaced by polling the task again."""
+        rng = random.Random()
+        refreshed = False
+        for attempt in range(self.backoff.attempts):
+            try:
+                return await download(self.clients[asset.provider], url, self.blobs)
+            except DownloadError as exc:
+                if exc.expired and not refreshed:
+                    refreshed = True
+                    url, _ = await self._wait(provider, task_ref, task_id, asset.model_id, 0)
+                    continue
+                if not exc.retryable or attempt + 1 >= self.backoff.attempts:
+                    raise AssetFailed(f"{exc}; apply again to retry the download") from None
+                await asyncio.sleep(self.backoff.delay(attempt, rng))
+        raise AssetFailed("result download kept failing; apply again to retry it")
 
     # ---- outputs and records -------------------------------------------------------------
 

@@ -1,0 +1,73 @@
+"""Retries within a provider's limits.
+
+Backoff is exponential with full jitter (1 s base, ×2, 30 s cap) unless the provider says how
+long to wait (`Retry-After`). Reads (polls, downloads, uploads) are retried on 429, 5xx and
+network errors. A submit is retried only when the provider surely created no task: a 429, or
+a connection that never reached it. Anything else on a submit is final, because a second try
+could pay twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import httpx
+
+from wanplan.errors import ProviderAuthError, ProviderError
+
+T = TypeVar("T")
+
+# Errors raised before a request reached the server: no task can exist.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    base: float = 1.0
+    factor: float = 2.0
+    cap: float = 30.0
+    attempts: int = 6
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        return rng.uniform(0, min(self.cap, self.base * self.factor**attempt))
+
+
+def read_is_retryable(error: BaseException) -> bool:
+    if isinstance(error, ProviderAuthError):
+        return False
+    if isinstance(error, ProviderError):
+        return error.retryable
+    return isinstance(error, httpx.TransportError)
+
+
+def submit_is_retryable(error: BaseException) -> bool:
+    if isinstance(error, ProviderAuthError):
+        return False
+    if isinstance(error, ProviderError):
+        return error.status == 429
+    return isinstance(error, _NOT_SENT)
+
+
+async def with_retries(
+    call: Callable[[], Awaitable[T]],
+    retryable: Callable[[BaseException], bool],
+    backoff: Backoff = Backoff(),
+    rng: random.Random | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> T:
+    rng = rng or random.Random()
+    attempt = 0
+    while True:
+        try:
+            return await call()
+        except (ProviderError, httpx.HTTPError) as error:
+            attempt += 1
+            if attempt >= backoff.attempts or not retryable(error):
+                raise
+            hinted = error.retry_after if isinstance(error, ProviderError) else None
+            delay = hinted if hinted is not None else backoff.delay(attempt - 1, rng)
+            await sleep(min(delay, backoff.cap * 4))
