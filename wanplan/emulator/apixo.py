@@ -96,7 +96,7 @@ class Apixo:
         problem = _check_input(payload)
         if problem is not None:
             return error(400, problem)
-        images = [url for url in payload.get("image_urls") or [] if isinstance(url, str)]
+        images: list[str] = payload.get("image_urls") or []
         mode = MODES[payload.get("mode") or ("image-to-video" if images else "text-to-video")]
         image = self.backend.input_bytes(images[0]) if images else None
         task = self.backend.create_task(
@@ -157,7 +157,7 @@ class Apixo:
 
 def _check_input(payload: dict[str, Any]) -> str | None:
     mode = payload.get("mode")
-    if mode is not None and mode not in MODES:
+    if mode is not None and (not isinstance(mode, str) or mode not in MODES):
         return "input.mode must be text-to-video or image-to-video"
     prompt = payload.get("prompt")
     if not isinstance(prompt, str) or not prompt:
@@ -165,7 +165,11 @@ def _check_input(payload: dict[str, Any]) -> str | None:
     if len(prompt) > MAX_PROMPT:
         return f"input.prompt must be at most {MAX_PROMPT} characters"
     images = payload.get("image_urls")
-    if mode == "image-to-video" and (not isinstance(images, list) or not images):
+    if images is not None and (
+        not isinstance(images, list) or not all(isinstance(url, str) for url in images)
+    ):
+        return "input.image_urls must be a list of URLs"
+    if mode == "image-to-video" and not images:
         return "input.image_urls is required for image-to-video"
     if payload.get("resolution", "720p") not in ("480p", "720p", "1080p"):
         return "input.resolution must be 720p or 1080p"

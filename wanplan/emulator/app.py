@@ -26,7 +26,13 @@ from wanplan.emulator.dashscope import DashScope
 from wanplan.emulator.faults import FaultInjector
 from wanplan.emulator.files import Download
 from wanplan.emulator.knobs import Knobs
-from wanplan.emulator.log import LoggedRequest, RequestLog, logged_headers, logged_json
+from wanplan.emulator.log import (
+    LoggedRequest,
+    RequestLog,
+    logged_headers,
+    logged_json,
+    logged_query,
+)
 from wanplan.emulator.oss import OSS_PATH
 from wanplan.emulator.protocol import WireProtocol
 from wanplan.emulator.results import ResultFile
@@ -85,7 +91,7 @@ class Emulator:
                 provider=provider,
                 method=request.method,
                 path=request.path,
-                query=dict(request.query),
+                query=logged_query(request),
                 headers=logged_headers(request),
                 json=logged_json(request),
                 status=response.status,

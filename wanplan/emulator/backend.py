@@ -48,7 +48,7 @@ class Backend:
         key_id: str,
         media: MediaSpec,
         origin: str,
-        prompt: str | None,
+        prompt: Any,
         details: dict[str, Any] | None = None,
         failure: Failure | None = None,
         latency: float | None = None,
@@ -64,7 +64,8 @@ class Backend:
             created_at=now,
             latency=self.knobs.latency if latency is None else latency,
             origin=origin,
-            failure=failure or self.failures.decide(prompt, self.knobs),
+            failure=failure
+            or self.failures.decide(prompt if isinstance(prompt, str) else None, self.knobs),
             details=dict(details or {}),
         )
         self.tasks.add(task, now, self.knobs.concurrency_cap)

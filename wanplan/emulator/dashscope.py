@@ -69,10 +69,9 @@ def mode_of(model: str, payload: dict[str, Any]) -> str:
     kind = MODEL.match(model)
     family = kind.group(1) if kind else "t2v"
     if family == "i2v":
-        media = payload.get("media")
-        has_last = payload.get("last_frame_url") or (
-            isinstance(media, list)
-            and any(isinstance(m, dict) and m.get("type") == "last_frame" for m in media)
+        has_last = payload.get("last_frame_url") or any(
+            isinstance(m, dict) and m.get("type") == "last_frame"
+            for m in _items(payload.get("media"))
         )
         return "flf2v" if has_last else "i2v"
     return {"kf2v": "flf2v", "videoedit": "edit"}.get(family, family)
@@ -82,11 +81,15 @@ def input_urls(payload: dict[str, Any]) -> list[str]:
     """Every URL in `input`: the single fields, the lists and `media[].url`."""
     urls = [payload[name] for name in URL_FIELDS if isinstance(payload.get(name), str)]
     for name in LIST_FIELDS:
-        urls += [url for url in payload.get(name) or [] if isinstance(url, str)]
-    for item in payload.get("media") or []:
+        urls += [url for url in _items(payload.get(name)) if isinstance(url, str)]
+    for item in _items(payload.get("media")):
         if isinstance(item, dict) and isinstance(item.get("url"), str):
             urls.append(item["url"])
     return urls
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 class DashScope:

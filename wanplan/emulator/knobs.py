@@ -20,7 +20,8 @@ class Knobs(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     latency: float = Field(0.2, ge=0)
-    """Seconds from a task's start to its end; the first quarter is spent queued."""
+    """Seconds from a task's start to its end (fixed when it is submitted); the first quarter
+    is spent queued."""
 
     fail_marker: str = Field("[fail]", min_length=1)
     """A prompt containing it fails; `[fail:CODE]` fails with that provider code."""
@@ -31,12 +32,13 @@ class Knobs(BaseModel):
     rate_limit_burst: int = Field(0, ge=0)
     """The next N API requests answer 429 (counts down)."""
     rate_limit_every: int = Field(0, ge=0)
-    """Every Kth API request answers 429 (0: never)."""
+    """Every Kth API request, counted from when this knob was set, answers 429 (0: never)."""
     retry_after: int = Field(1, ge=0)
     """Seconds announced in `Retry-After` on 429 (and 503)."""
     server_error_burst: int = Field(0, ge=0)
     """The next N API requests answer `server_error_status` (counts down)."""
     server_error_every: int = Field(0, ge=0)
+    """Every Kth API request, counted from when this knob was set, answers 5xx (0: never)."""
     server_error_status: int = 500
     fault_methods: list[str] | None = None
     """Limit 429 and 5xx injection to these HTTP methods (e.g. ["GET"]: polls only)."""

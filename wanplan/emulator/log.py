@@ -1,7 +1,8 @@
 """The request log: every request the emulator answered, for tests to assert on.
 
 The Authorization header is redacted before anything is stored (its scheme is kept, so a test
-can still see that a Bearer key was sent); no key is ever stored or printed. Long strings in
+can still see that a Bearer key was sent), and so are query parameters that carry credentials;
+no key is ever stored or printed. Long strings in
 JSON bodies (data: URLs) are shortened so the log stays readable.
 """
 
@@ -25,6 +26,8 @@ LOGGED_HEADERS = (
     "x-dashscope-workspace",
     "x-client-name",
 )
+SECRET_QUERY = ("token", "key", "api_key", "apikey", "access_token")
+"""Query parameters whose values are never logged (the upload ticket's token, stray keys)."""
 _LONG = 200
 
 
@@ -69,6 +72,13 @@ def logged_headers(request: Request) -> dict[str, str]:
     return headers
 
 
+def logged_query(request: Request) -> dict[str, str]:
+    return {
+        name: REDACTED if name.lower() in SECRET_QUERY else value
+        for name, value in request.query.items()
+    }
+
+
 def shorten(value: Any) -> Any:
     if isinstance(value, str) and len(value) > _LONG:
         return f"{value[:_LONG]}…({len(value)} chars)"
@@ -80,8 +90,8 @@ def shorten(value: Any) -> Any:
 
 
 def logged_json(request: Request) -> Any:
-    content_type = request.header("content-type") or ""
-    if not request.body or "json" not in content_type:
+    content_type = request.header("content-type")
+    if not request.body or (content_type is not None and "json" not in content_type):
         return None
     try:
         return shorten(request.json())

@@ -75,8 +75,9 @@ def seconds(value: Any, default: int = 5) -> int:
     return max(1, min(number, MAX_SECONDS))
 
 
-def media_spec(kind: str, duration: Any, aspect_ratio: str | None, seed: bytes) -> MediaSpec:
-    ratio = aspect_ratio if aspect_ratio in RATIOS else None
+def media_spec(kind: str, duration: Any, aspect_ratio: Any, seed: bytes) -> MediaSpec:
+    """Request values are as sent: anything not a known ratio falls back to the default."""
+    ratio = aspect_ratio if isinstance(aspect_ratio, str) and aspect_ratio in RATIOS else None
     return MediaSpec(kind, seconds(duration) if kind == "video" else 0, ratio, seed)
 
 

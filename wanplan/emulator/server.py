@@ -36,6 +36,7 @@ def provider_base_urls(base_url: str) -> dict[str, str]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
     server: LoopbackServer
 
     def _serve(self) -> None:

@@ -126,7 +126,7 @@ class TaskStore:
         for key_id, queue in waiting.items():
             if cap is None:
                 for task in queue:
-                    task.started_at = task.created_at
+                    task.started_at = now  # at submit, or when a cap was lifted
                 continue
             self._start_in_turn(key_id, sorted(queue, key=lambda t: t.created_at), now, cap)
 

@@ -1,6 +1,7 @@
 """One module per command; each holds only parsing and rendering."""
 
 from wanplan.cli.commands.apply import apply
+from wanplan.cli.commands.emulator import emulator
 from wanplan.cli.commands.init import init
 from wanplan.cli.commands.models import models
 from wanplan.cli.commands.output import output
@@ -9,4 +10,4 @@ from wanplan.cli.commands.show import show
 from wanplan.cli.commands.state import state
 from wanplan.cli.commands.validate import validate
 
-COMMANDS = [init, validate, plan, apply, show, state, output, models]
+COMMANDS = [init, validate, plan, apply, show, state, output, models, emulator]

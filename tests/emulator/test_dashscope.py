@@ -1,0 +1,146 @@
+"""DashScope's protocol through plain HTTP, in process on a fake clock."""
+
+from __future__ import annotations
+
+import base64
+
+import httpx
+
+from tests.emulator.conftest import DASHSCOPE, LATENCY, FakeClock, error_code, sha256
+from wanplan.emulator import Emulator
+from wanplan.providers.sim import media
+
+CREATE = DASHSCOPE.submit_path
+ASYNC = {"X-DashScope-Async": "enable"}
+
+
+def create(client: httpx.Client, body: dict, **headers: str) -> httpx.Response:
+    return client.post(CREATE, json=body, headers={**ASYNC, **headers})
+
+
+def test_task_moves_pending_running_succeeded(
+    client: httpx.Client, clock: FakeClock, emulator: Emulator
+) -> None:
+    answer = create(
+        client,
+        {
+            "model": "wan2.7-t2v",
+            "input": {"prompt": "a heron", "extend_prompt": True, "function": "video-synthesis"},
+            "parameters": {"resolution": "1080P", "ratio": "1:1", "duration": 3},
+        },
+    )
+    assert answer.status_code == 200
+    body = answer.json()
+    assert set(body) == {"request_id", "output"}
+    assert body["output"]["task_status"] == "PENDING"
+    task_id = body["output"]["task_id"]
+    assert DASHSCOPE.poll(client, task_id).json()["output"]["task_status"] == "PENDING"
+    clock.advance(LATENCY / 2)
+    running = DASHSCOPE.poll(client, task_id).json()["output"]
+    assert running["task_status"] == "RUNNING" and "scheduled_time" in running
+    assert "video_url" not in running and "end_time" not in running
+    clock.advance(LATENCY)
+    done = DASHSCOPE.poll(client, task_id).json()
+    output = done["output"]
+    assert output["task_status"] == "SUCCEEDED" and output["task_id"] == task_id
+    assert {"submit_time", "end_time", "video_url", "request_id"} <= set(output) | set(done)
+    assert done["usage"] == {"video_duration": 3, "video_count": 1, "SR": 1080}
+    file = client.get(output["video_url"])
+    assert sha256(file.content) == emulator.results[task_id].sha256
+    assert emulator.task(task_id).media.aspect_ratio == "1:1"
+
+
+def test_failed_task_carries_code_and_message(client: httpx.Client, clock: FakeClock) -> None:
+    flagged = DASHSCOPE.submit(client, "a heron [fail]")
+    chosen = DASHSCOPE.submit(client, "a heron [fail:InternalError.Timeout]")
+    no_prompt = create(client, {"model": "wan2.5-t2v-preview", "input": {}}).json()
+    clock.advance(LATENCY)
+    output = DASHSCOPE.poll(client, flagged).json()["output"]
+    assert output["task_status"] == "FAILED"
+    assert output["code"] == "DataInspectionFailed" and output["message"]
+    assert DASHSCOPE.poll(client, chosen).json()["output"]["code"] == "InternalError.Timeout"
+    missing = DASHSCOPE.poll(client, no_prompt["output"]["task_id"]).json()["output"]
+    assert (missing["task_status"], missing["code"]) == ("FAILED", "InvalidParameter")
+
+
+def test_unknown_task_is_unknown_with_http_200(client: httpx.Client) -> None:
+    answer = DASHSCOPE.poll(client, "no-such-task")
+    assert answer.status_code == 200
+    assert answer.json()["output"] == {"task_id": "no-such-task", "task_status": "UNKNOWN"}
+    assert "request_id" in answer.json()
+
+
+def test_create_needs_the_async_header_and_a_known_model(client: httpx.Client) -> None:
+    body = DASHSCOPE.body("x")
+    sync = client.post(CREATE, json=body)
+    assert sync.status_code == 403 and error_code(DASHSCOPE, sync) == "AccessDenied"
+    unknown = create(client, {**body, "model": "wan9-t2v"})
+    assert unknown.status_code == 400 and unknown.json()["message"] == "Model not exist."
+    kf2v_on_wrong_path = create(client, {**body, "model": "wan2.1-kf2v-plus"})
+    assert kf2v_on_wrong_path.status_code == 400
+    kf2v = client.post(
+        "/api/v1/services/aigc/image2video/video-synthesis",
+        json={
+            "model": "wan2.1-kf2v-plus",
+            "input": {
+                "first_frame_url": "https://example.com/a.png",
+                "last_frame_url": "https://example.com/b.png",
+            },
+        },
+        headers=ASYNC,
+    )
+    assert kf2v.status_code == 200
+
+
+def test_cancel_only_while_pending(client: httpx.Client, clock: FakeClock) -> None:
+    pending = DASHSCOPE.submit(client)
+    cancel = client.post(f"/api/v1/tasks/{pending}/cancel")
+    assert cancel.status_code == 200 and set(cancel.json()) == {"request_id"}
+    assert DASHSCOPE.poll(client, pending).json()["output"]["task_status"] == "CANCELED"
+    running = DASHSCOPE.submit(client)
+    clock.advance(LATENCY / 2)
+    refused = client.post(f"/api/v1/tasks/{running}/cancel")
+    assert refused.status_code == 400 and error_code(DASHSCOPE, refused) == "UnsupportedOperation"
+
+
+def test_inputs_as_data_urls_and_oss_keys(client: httpx.Client) -> None:
+    square = media.still(b"square", "1:1")
+    data_url = "data:image/png;base64," + base64.b64encode(square).decode()
+    body = {"model": "wan2.6-i2v", "input": {"prompt": "x", "img_url": data_url}}
+    assert create(client, body).status_code == 200
+    broken = {**body, "input": {"img_url": "data:image/png;base64,@@@"}}
+    assert create(client, broken).status_code == 400
+    local = {**body, "input": {"img_url": "/home/me/a.png"}}
+    assert error_code(DASHSCOPE, create(client, local)) == "InvalidParameter"
+    policy = client.get("/api/v1/uploads", params={"action": "getPolicy", "model": "wan2.6-i2v"})
+    data = policy.json()["data"]
+    key = f"{data['upload_dir']}/a.png"
+    form = {
+        "OSSAccessKeyId": data["oss_access_key_id"],
+        "Signature": data["signature"],
+        "policy": data["policy"],
+        "key": key,
+        "x-oss-object-acl": data["x_oss_object_acl"],
+        "x-oss-forbid-overwrite": data["x_oss_forbid_overwrite"],
+        "success_action_status": "200",
+    }
+    posted = client.post(data["upload_host"], data=form, files={"file": ("a.png", square)})
+    assert posted.status_code == 200
+    again = client.post(data["upload_host"], data=form, files={"file": ("a.png", square)})
+    assert again.status_code == 409  # x-oss-forbid-overwrite
+    forged = client.post(
+        data["upload_host"], data={**form, "Signature": "forged"}, files={"file": ("b", b"")}
+    )
+    assert forged.status_code == 403 and b"SignatureDoesNotMatch" in forged.content
+    oss = {**body, "input": {"prompt": "x", "img_url": f"oss://{key}"}}
+    assert create(client, oss).status_code == 400  # without the resolve header
+    resolved = create(client, oss, **{"X-DashScope-OssResourceResolve": "enable"})
+    assert resolved.status_code == 200
+    missing = {**body, "input": {"img_url": f"oss://{data['upload_dir']}/other.png"}}
+    refused = create(client, missing, **{"X-DashScope-OssResourceResolve": "enable"})
+    assert refused.status_code == 400
+
+
+def test_policy_needs_action_and_model(client: httpx.Client) -> None:
+    answer = client.get("/api/v1/uploads", params={"action": "getPolicy"})
+    assert answer.status_code == 400 and error_code(DASHSCOPE, answer) == "InvalidParameter"
