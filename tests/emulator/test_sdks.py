@@ -7,15 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import dashscope  # test-only dependencies (pyproject: dev); a missing one must fail, not skip
 import httpx
 import pytest
+import wavespeed
 
 from tests.emulator.conftest import KEY, sha256
 from wanplan.emulator import Emulator
 from wanplan.providers.sim import media
-
-wavespeed = pytest.importorskip("wavespeed")
-dashscope = pytest.importorskip("dashscope")
 
 
 @pytest.fixture
