@@ -290,3 +290,13 @@ def test_every_catalog_model_applies(
 ) -> None:
     apply(run, project, spec)
     outputs_match_what_was_served(project, emulator)
+
+
+def test_unknown_prices_are_not_reported_as_free(
+    run: Run, project: Path, emulator: Emulator
+) -> None:
+    write_spec(project, "a.toml", T2V.format(provider="wavespeed", family="wan-2.5"))
+    result = run(project, "apply", "-y")
+    assert result.exit_code == 0, result.output
+    assert "Estimated cost: $0.00 + 1 of unknown price" in result.output
+    assert "Spent: $0.00 + 1 of unknown price" in result.output

@@ -51,6 +51,13 @@ class Collected:
     spent: Decimal | None
     reported: bool
 
+    @property
+    def spend_source(self) -> str:
+        """How the ledger knows the amount: the provider said, the catalog estimated, or not."""
+        if self.reported:
+            return "reported"
+        return "estimate" if self.spent is not None else "unknown"
+
 
 def output_path(asset: ResolvedAsset, profile: str, extension: str) -> str:
     """outputs/<address>.<ext> (or the spec's `output`); other profiles under outputs/<profile>/."""
@@ -324,7 +331,7 @@ class ApplyEngine:
                     profile=plan.profile,
                     content_key=asset.content_key,
                     amount=collected.spent,
-                    source="reported" if collected.reported else "estimate",
+                    source=collected.spend_source,
                 )
                 self.state.record_task_status(collected.task_ref, COLLECTED)
             self.state.set_asset(

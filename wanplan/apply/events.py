@@ -50,4 +50,9 @@ class ApplyResult:
 
     @property
     def spent(self) -> Decimal:
-        return total([o.spent for o in self.outcomes])[0]
+        """Known spend; see `unknown_spend` for generations whose price is not known."""
+        return total([o.spent for o in self.outcomes if o.ok])[0]
+
+    @property
+    def unknown_spend(self) -> int:
+        return total([o.spent for o in self.outcomes if o.ok])[1]

@@ -36,7 +36,10 @@ def render_summary(result: ApplyResult) -> str:
             parts.append(f"{len(result.done(action))} {word}")
     parts.append(f"{len(result.done(Action.DELETE))} deleted")
     parts.append(f"{len(result.failed)} failed")
-    line = f"Apply complete: {', '.join(parts)}. Spent: {format_usd(result.spent)}"
+    spent = format_usd(result.spent)
+    if result.unknown_spend:
+        spent += f" + {result.unknown_spend} of unknown price"
+    line = f"Apply complete: {', '.join(parts)}. Spent: {spent}"
     if not result.failed:
         return style(line, fg="green", bold=True)
     lines = [style(line.replace("complete", "finished with failures"), fg="red", bold=True)]
