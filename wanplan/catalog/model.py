@@ -121,6 +121,10 @@ class Catalog:
 
 @cache
 def load_catalog() -> Catalog:
+    """The built-in catalog, plus the entries third-party providers bring."""
+    from wanplan.providers.registry import plugin_catalogs
+
     text = resources.files("wanplan.catalog").joinpath("catalog.toml").read_text("utf-8")
-    data = CatalogFile.model_validate(tomllib.loads(text))
-    return Catalog(data.models, data.prices)
+    files = [CatalogFile.model_validate(tomllib.loads(text))]
+    files += [CatalogFile.model_validate(tomllib.loads(extra)) for extra in plugin_catalogs()]
+    return Catalog([m for f in files for m in f.models], [p for f in files for p in f.prices])

@@ -28,15 +28,17 @@ def _encode_extra(value: Any) -> str:
     raise TypeError(f"cannot encode {type(value).__name__} in a content key")
 
 
+_ENCODER = json.JSONEncoder(
+    sort_keys=True,
+    separators=(",", ":"),
+    ensure_ascii=False,
+    allow_nan=False,
+    default=_encode_extra,
+)
+
+
 def canonical_json(material: Any) -> str:
-    return json.dumps(
-        material,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-        default=_encode_extra,
-    )
+    return _ENCODER.encode(material)
 
 
 def content_key(material: dict[str, Any]) -> str:

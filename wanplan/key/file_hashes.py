@@ -6,16 +6,15 @@ import hashlib
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 # A file modified within this window of its hashing could change again within the same
 # mtime tick; such a stamp is not trusted (git's "racily clean" rule).
 _RACY_WINDOW_NS = 2_000_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class FileStamp:
+class FileStamp(NamedTuple):
     size: int
     mtime_ns: int
     inode: int

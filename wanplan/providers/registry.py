@@ -33,6 +33,16 @@ def provider_names() -> frozenset[str]:
     return frozenset(BUILTIN) | frozenset(_plugins())
 
 
+def plugin_catalogs() -> list[str]:
+    """Catalog TOML texts that third-party providers bring (`catalog_toml()` on their class)."""
+    texts = []
+    for name in sorted(_plugins()):
+        source = getattr(provider_class(name), "catalog_toml", None)
+        if callable(source):
+            texts.append(str(source()))
+    return texts
+
+
 def provider_class(name: str) -> type[Provider]:
     target = BUILTIN.get(name) or _plugins().get(name)
     if target is None:

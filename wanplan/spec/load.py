@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import tomllib
 import typing
+from collections.abc import KeysView
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -31,12 +32,11 @@ _DEFAULTS = TypeAdapter(DefaultsSpec)
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
-@dataclass(frozen=True, slots=True)
-class DeclaredAsset:
+class DeclaredAsset(NamedTuple):
     address: str
     file: str
     spec: AssetSpec
-    own_fields: frozenset[str]
+    own_fields: KeysView[str]
     """Fields set on the asset itself rather than inherited from [defaults]."""
 
 
@@ -65,14 +65,16 @@ def load_specs(root: Path) -> SpecSet:
     issues: list[SpecIssue] = []
     assets: list[DeclaredAsset] = []
     texts: dict[str, str] = {}
-    first_seen: dict[str, tuple[str, int | None]] = {}
+    first_seen: dict[str, str] = {}
     for path in spec_files(root):
         relative = path.relative_to(root).as_posix()
         file_assets, text = _load_file(path, relative, issues)
         texts[relative] = text
         for asset in file_assets:
             if asset.address in first_seen:
-                where, line = first_seen[asset.address]
+                # Lines are looked up only here, on error: locating costs a scan of the file.
+                where = first_seen[asset.address]
+                line = locate(texts[where], ("assets", asset.address))
                 issues.append(
                     SpecIssue(
                         relative,
@@ -83,7 +85,7 @@ def load_specs(root: Path) -> SpecSet:
                     )
                 )
                 continue
-            first_seen[asset.address] = (relative, locate(text, ("assets", asset.address)))
+            first_seen[asset.address] = relative
             assets.append(asset)
     if issues:
         raise SpecError(issues)
@@ -181,7 +183,7 @@ def _load_file(
             )
         return [], text
     return [
-        DeclaredAsset(name, relative, spec, frozenset(raw_assets[name]))
+        DeclaredAsset(name, relative, spec, raw_assets[name].keys())
         for name, spec in validated.items()
     ], text
 

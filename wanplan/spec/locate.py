@@ -8,6 +8,7 @@ headers set the current path and `key = value` lines extend it. It returns the b
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 _KEY = re.compile(
@@ -29,9 +30,22 @@ def split_key(dotted: str) -> tuple[str, ...]:
 
 
 def locate(text: str, path: tuple[str, ...]) -> int | None:
-    """The 1-based line where `path` (e.g. ("assets", "hero", "prompt")) is set."""
+    """The 1-based line where `path` (e.g. ("assets", "hero", "prompt")) is set, else the line
+    of its nearest enclosing table or key."""
+    index = _index(text)
+    for length in range(len(path), 0, -1):
+        line = index.get(path[:length])
+        if line is not None:
+            return line
+    return None
+
+
+@lru_cache(maxsize=8)
+def _index(text: str) -> dict[tuple[str, ...], int]:
+    """Every key path in `text` (and every prefix of one) with the first line it appears on:
+    one pass, so locating many errors in a large file stays linear."""
+    index: dict[tuple[str, ...], int] = {}
     table: tuple[str, ...] = ()
-    best_line, best_depth = None, 0
     in_multiline: str | None = None
     for number, line in enumerate(text.splitlines(), start=1):
         if in_multiline:
@@ -51,18 +65,6 @@ def locate(text: str, path: tuple[str, ...]) -> int | None:
             for quote in ('"""', "'''"):
                 if rest.count(quote) == 1:
                     in_multiline = quote
-        if full[: len(path)] == path:
-            return number  # the key itself, or the first table nested in it
-        depth = _common_prefix(full, path)
-        if depth > best_depth and depth == len(full):
-            best_line, best_depth = number, depth
-    return best_line
-
-
-def _common_prefix(a: tuple[str, ...], b: tuple[str, ...]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
+        for length in range(1, len(full) + 1):
+            index.setdefault(full[:length], number)
+    return index

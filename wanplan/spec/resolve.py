@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from wanplan.catalog import Catalog, ModelEntry
 from wanplan.catalog.model import VIDEO_MODES
@@ -38,8 +38,7 @@ MODE_RULES: dict[str, ModeRule] = {
 ALL_INPUTS = ("image", "first_frame", "last_frame", "audio", "video", "references")
 
 
-@dataclass(frozen=True, slots=True)
-class InputRef:
+class InputRef(NamedTuple):
     field: str
     source: str
     """A path relative to the project root, or an https URL."""
@@ -55,8 +54,7 @@ class InputRef:
         return f"url:{self.source}" if self.sha256 is None else f"sha256:{self.sha256}"
 
 
-@dataclass(frozen=True, slots=True)
-class ResolvedAsset:
+class ResolvedAsset(NamedTuple):
     address: str
     file: str
     provider: str
@@ -85,6 +83,10 @@ class ResolvedAsset:
         return int(duration) if duration is not None else None
 
 
+def _no_spaces(value: str) -> str:
+    return value.replace(" ", "")
+
+
 class Resolver:
     def __init__(
         self,
@@ -100,6 +102,8 @@ class Resolver:
         self.default_provider = default_provider
         self.hasher = hasher
         self._root_resolved = root.resolve()
+        self._models: dict[tuple[Any, ...], tuple[tuple[ModelEntry, str] | None, list[Any]]] = {}
+        self._files: dict[str, tuple[str, int, str] | str] = {}
 
     def resolve_all(self, specs: SpecSet) -> list[ResolvedAsset]:
         issues: list[SpecIssue] = []
@@ -116,7 +120,9 @@ class Resolver:
 
     def _resolve(self, asset: DeclaredAsset, issues: list[tuple[str, str]]) -> ResolvedAsset | None:
         spec = asset.spec
-        provider = spec.provider or self.default_provider
+        get = spec.get  # a local: this runs once per asset, thousands of times
+        mode = spec["mode"]
+        provider = get("provider") or self.default_provider
         if provider not in self.providers:
             issues.append(
                 (
@@ -127,29 +133,25 @@ class Resolver:
                 )
             )
             return None
-        entry = self._model_entry(asset, provider, issues)
-        if entry is None:
+        choice = (
+            provider,
+            get("model"),
+            get("model_id"),
+            mode,
+            get("resolution"),
+        )
+        if choice not in self._models:
+            found: list[tuple[str, str]] = []
+            self._models[choice] = (self._model_and_resolution(asset, provider, found), found)
+        chosen, found = self._models[choice]
+        issues.extend(found)
+        if chosen is None:
             return None
-        allowed_resolutions = (
-            entry.resolutions
-            if spec.model_id
-            else self.catalog.resolutions(provider, entry.family, spec.mode)
-        )
-        resolution = self._choice(
-            asset,
-            "resolution",
-            spec.resolution,
-            allowed_resolutions,
-            entry.default_resolution,
-            issues,
-            normalise=str.lower,
-        )
-        if not spec.model_id:
-            entry = self.catalog.model(provider, entry.family, spec.mode, resolution) or entry
+        entry, resolution = chosen
 
-        rule = MODE_RULES[spec.mode]
+        rule = MODE_RULES[mode]
         params: dict[str, Any] = {}
-        prompt = (spec.prompt or "").strip()
+        prompt = (spec.get("prompt") or "").strip()
         if prompt:
             params["prompt"] = prompt
             if entry.max_prompt_chars and len(prompt) > entry.max_prompt_chars:
@@ -161,38 +163,40 @@ class Resolver:
                     )
                 )
         elif rule.prompt_required:
-            issues.append(("prompt", f"required for mode {spec.mode}; describe the shot"))
-        negative = (spec.negative_prompt or "").strip()
+            issues.append(("prompt", f"required for mode {mode}; describe the shot"))
+        negative = (spec.get("negative_prompt") or "").strip()
         if negative:
             params["negative_prompt"] = negative
 
         params["resolution"] = resolution
-        if spec.mode in VIDEO_MODES:
+        if mode in VIDEO_MODES:
             params["duration"] = self._choice(
-                asset, "duration", spec.duration, entry.durations, entry.default_duration, issues
+                asset,
+                "duration",
+                get("duration"),
+                entry.durations,
+                entry.default_duration,
+                issues,
             )
-        else:
-            self._not_applicable(asset, "duration", f"mode {spec.mode} makes an image", issues)
+        elif "duration" in asset.own_fields:
+            self._not_applicable(asset, "duration", f"mode {mode} makes an image", issues)
         if entry.aspect_ratios:
             params["aspect_ratio"] = self._choice(
                 asset,
                 "aspect_ratio",
-                spec.aspect_ratio,
+                get("aspect_ratio"),
                 entry.aspect_ratios,
                 entry.default_aspect_ratio,
                 issues,
-                normalise=lambda v: v.replace(" ", ""),
+                normalise=_no_spaces,
             )
-        else:
+        elif "aspect_ratio" in asset.own_fields:
             self._not_applicable(
                 asset, "aspect_ratio", f"{entry.model_id} takes the frame of its input", issues
             )
-        if spec.seed is not None:
-            params["seed"] = spec.seed
-        if spec.prompt_expansion is not None:
-            params["prompt_expansion"] = spec.prompt_expansion
-        if spec.params:
-            params["params"] = spec.params
+        for field in ("seed", "prompt_expansion", "params"):
+            if get(field) is not None:
+                params[field] = spec[field]
 
         inputs = self._inputs(asset, rule, entry, issues)
         output = self._output(asset, issues)
@@ -201,7 +205,7 @@ class Resolver:
         material: dict[str, Any] = {
             "provider": provider,
             "model_id": entry.model_id,
-            "mode": spec.mode,
+            "mode": mode,
             "params": params,
         }
         if inputs:
@@ -218,7 +222,7 @@ class Resolver:
             provider=provider,
             family=entry.family,
             model_id=entry.model_id,
-            mode=spec.mode,
+            mode=mode,
             params=params,
             inputs=tuple(inputs),
             output=output,
@@ -226,43 +230,74 @@ class Resolver:
             content_key=content_key(material),
         )
 
+    def _model_and_resolution(
+        self, asset: DeclaredAsset, provider: str, issues: list[tuple[str, str]]
+    ) -> tuple[ModelEntry, str] | None:
+        """The catalog entry and resolution for these values (the same for every asset that
+        has them, so the resolver remembers the answer)."""
+        spec = asset.spec
+        entry = self._model_entry(asset, provider, issues)
+        if entry is None:
+            return None
+        allowed = (
+            entry.resolutions
+            if spec.get("model_id")
+            else self.catalog.resolutions(provider, entry.family, spec["mode"])
+        )
+        resolution = self._choice(
+            asset,
+            "resolution",
+            spec.get("resolution"),
+            allowed,
+            entry.default_resolution,
+            issues,
+            normalise=str.lower,
+        )
+        if not spec.get("model_id"):
+            entry = self.catalog.model(provider, entry.family, spec["mode"], resolution) or entry
+        return entry, resolution
+
     def _model_entry(
         self, asset: DeclaredAsset, provider: str, issues: list[tuple[str, str]]
     ) -> ModelEntry | None:
-        spec = asset.spec
-        if spec.model_id:
-            entry = self.catalog.model_by_id(provider, spec.model_id, spec.mode)
+        mode, model, model_id = (
+            asset.spec["mode"],
+            asset.spec.get("model"),
+            asset.spec.get("model_id"),
+        )
+        if model_id:
+            entry = self.catalog.model_by_id(provider, model_id, mode)
             if entry is None:
                 known = self.catalog.model_ids(provider)
                 message = (
-                    f"{spec.model_id} has no {spec.mode} mode on {provider}"
-                    if spec.model_id in known
-                    else f"unknown model id {show(spec.model_id)} for {provider}"
-                    f"{did_you_mean(spec.model_id, known)}"
+                    f"{model_id} has no {mode} mode on {provider}"
+                    if model_id in known
+                    else f"unknown model id {show(model_id)} for {provider}"
+                    f"{did_you_mean(model_id, known)}"
                 )
                 issues.append(("model_id", f"{message}; see `wanplan models`"))
             return entry
-        families = self.catalog.families(provider, spec.mode)
-        if not spec.model:
+        families = self.catalog.families(provider, mode)
+        if not model:
             issues.append(
                 (
                     "model",
                     f"required: the model family, one of {listing(families)} "
-                    f"for {spec.mode} on {provider}",
+                    f"for {mode} on {provider}",
                 )
             )
             return None
-        entry = self.catalog.model(provider, spec.model, spec.mode)
+        entry = self.catalog.model(provider, model, mode)
         if entry is None:
-            if spec.model in self.catalog.families(provider):
+            if model in self.catalog.families(provider):
                 message = (
-                    f"{spec.model} has no {spec.mode} mode on {provider}; "
-                    f"families with {spec.mode}: {listing(families)}"
+                    f"{model} has no {mode} mode on {provider}; "
+                    f"families with {mode}: {listing(families)}"
                 )
             else:
                 message = (
-                    f"unknown model family {show(spec.model)} for {spec.mode} on {provider}; "
-                    f"allowed: {listing(families)}{did_you_mean(spec.model, families)}"
+                    f"unknown model family {show(model)} for {mode} on {provider}; "
+                    f"allowed: {listing(families)}{did_you_mean(model, families)}"
                 )
             issues.append(("model", message))
         return entry
@@ -294,7 +329,7 @@ class Resolver:
     def _not_applicable(
         self, asset: DeclaredAsset, field: str, why: str, issues: list[tuple[str, str]]
     ) -> None:
-        if getattr(asset.spec, field) is not None and field in asset.own_fields:
+        if asset.spec.get(field) is not None and field in asset.own_fields:
             issues.append((field, f"not used here ({why}); remove it"))
 
     def _inputs(
@@ -306,20 +341,21 @@ class Resolver:
     ) -> list[InputRef]:
         spec = asset.spec
         refs: list[InputRef] = []
+        for field in rule.required:
+            if not spec.get(field):
+                issues.append((field, f"required for mode {spec['mode']}"))
         for field in ALL_INPUTS:
-            value = getattr(spec, field)
-            wanted = field in rule.required or field in rule.optional
+            value = spec.get(field)
             if not value:
-                if field in rule.required:
-                    issues.append((field, f"required for mode {spec.mode}"))
                 continue
+            wanted = field in rule.required or field in rule.optional
             if not wanted:
                 if field in asset.own_fields:
                     allowed = rule.required + rule.optional
                     issues.append(
                         (
                             field,
-                            f"not used by mode {spec.mode}; its inputs are "
+                            f"not used by mode {spec['mode']}; its inputs are "
                             f"{listing(allowed) or 'none'}",
                         )
                     )
@@ -343,24 +379,37 @@ class Resolver:
                 (field, f"{show(source)}: only https URLs and project files are accepted")
             )
             return None
-        relative = PurePosixPath(source)
-        if relative.is_absolute() or ".." in relative.parts:
+        if source not in self._files:
+            self._files[source] = self._local_file(source)
+        checked = self._files[source]
+        if isinstance(checked, str):
+            issues.append((field, checked))
+            return None
+        relative, size, digest = checked
+        limit = entry.max_input_bytes
+        if limit is not None and size > limit:
             issues.append(
                 (
                     field,
-                    f"{show(source)} leaves the project; use a path inside it, "
-                    "like inputs/hero.png",
+                    f"{source} is {size / 1_048_576:.1f} MB; {entry.provider} accepts at most "
+                    f"{limit / 1_048_576:.0f} MB for {entry.model_id}",
                 )
             )
             return None
+        return InputRef(label, relative, digest)
+
+    def _local_file(self, source: str) -> tuple[str, int, str] | str:
+        """(relative path, size, sha256) of a project file, or what is wrong with it."""
+        relative = PurePosixPath(source)
+        if relative.is_absolute() or ".." in relative.parts:
+            return f"{show(source)} leaves the project; use a path inside it, like inputs/hero.png"
         path = self.root / relative
         try:
             inside = path.resolve().is_relative_to(self._root_resolved)
         except OSError:
             inside = False
         if not inside:
-            issues.append((field, f"{show(source)} links outside the project; copy the file in"))
-            return None
+            return f"{show(source)} links outside the project; copy the file in"
         if not path.is_file():
             siblings = (
                 sorted(
@@ -371,22 +420,12 @@ class Resolver:
                 if path.parent.is_dir()
                 else []
             )
-            issues.append((field, f"file not found: {source}{did_you_mean(source, siblings)}"))
-            return None
-        limit = entry.max_input_bytes
-        if limit is not None and (size := path.stat().st_size) > limit:
-            issues.append(
-                (
-                    field,
-                    f"{source} is {size / 1_048_576:.1f} MB; {entry.provider} accepts at most "
-                    f"{limit / 1_048_576:.0f} MB for {entry.model_id}",
-                )
-            )
-            return None
-        return InputRef(label, relative.as_posix(), self.hasher.sha256(relative.as_posix()))
+            return f"file not found: {source}{did_you_mean(source, siblings)}"
+        posix = relative.as_posix()
+        return posix, path.stat().st_size, self.hasher.sha256(posix)
 
     def _output(self, asset: DeclaredAsset, issues: list[tuple[str, str]]) -> str | None:
-        name = asset.spec.output
+        name = asset.spec.get("output")
         if name is None:
             return None
         path = PurePosixPath(name)

@@ -23,7 +23,9 @@ class StateReader(Protocol):
 
     def all_assets(self) -> list[AssetRecord]: ...
 
-    def generations(self) -> dict[str, GenerationRecord]: ...
+    def generation(self, content_key: str) -> GenerationRecord | None:
+        """Where the bytes of a generated content key are, if it was generated."""
+        ...
 
     def generation_details(self, content_key: str) -> dict[str, Any] | None:
         """The full generation row (material, model, cost, task id) for display."""

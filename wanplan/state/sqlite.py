@@ -50,6 +50,7 @@ class SqliteState:
         self.db = db
         self.path = path
         self.writable = writable
+        self._tables: frozenset[str] | None = None
 
     # ---- opening -------------------------------------------------------------------------
 
@@ -128,7 +129,9 @@ class SqliteState:
         return int(self._meta("serial") or 0)
 
     def _has(self, table: str) -> bool:
-        return table in self.db.table_names()
+        if self._tables is None:
+            self._tables = frozenset(self.db.table_names())
+        return table in self._tables
 
     def assets(self, profile: str) -> dict[str, AssetRecord]:
         if not self._has("assets"):
@@ -149,13 +152,15 @@ class SqliteState:
         ).fetchall()
         return [AssetRecord(*row) for row in rows]
 
-    def generations(self) -> dict[str, GenerationRecord]:
+    def generation(self, content_key: str) -> GenerationRecord | None:
         if not self._has("generations"):
-            return {}
-        rows = self.db.execute(
+            return None
+        row = self.db.execute(
             "select content_key, blob_sha256, extension, media_type from generations"
-        ).fetchall()
-        return {row[0]: GenerationRecord(*row) for row in rows}
+            " where content_key = ?",
+            [content_key],
+        ).fetchone()
+        return GenerationRecord(*row) if row else None
 
     def generation_details(self, content_key: str) -> dict[str, Any] | None:
         if not self._has("generations"):
