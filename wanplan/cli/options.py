@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import click
 
@@ -35,3 +35,36 @@ def open_project(directory: Any) -> Any:
     from wanplan.project import Project
 
     return Project.at(directory)
+
+
+class Duration(click.ParamType):  # type: ignore[type-arg]
+    """Seconds, written as 30, 30s, 2m or 1h."""
+
+    name = "duration"
+    _UNITS: ClassVar[dict[str, float]] = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        text = str(value).strip().lower()
+        unit = self._UNITS.get(text[-1:], None)
+        number = text[:-1] if unit else text
+        try:
+            seconds = float(number) * (unit or 1.0)
+        except ValueError:
+            self.fail(f"{value!r} is not a duration; write 30, 30s, 2m or 1h", param, ctx)
+        if seconds < 0:
+            self.fail("a duration cannot be negative", param, ctx)
+        return seconds
+
+
+def lock_timeout(f: F) -> F:
+    return click.option(
+        "--lock-timeout",
+        type=Duration(),
+        default="0s",
+        show_default=True,
+        help="How long to wait for another wanplan holding the state lock (30s, 2m).",
+    )(f)

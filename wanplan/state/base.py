@@ -3,12 +3,13 @@ so nothing outside this package may know which backend is in use."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any, Protocol
 
 from wanplan.key.file_hashes import FileStamp
+from wanplan.state.lock import LockHolder
 from wanplan.state.records import AssetRecord, GenerationRecord, TaskRecord
 
 
@@ -37,10 +38,26 @@ class StateReader(Protocol):
 
     def file_stamps(self) -> dict[str, FileStamp]: ...
 
+    def lock_holder(self) -> LockHolder | None: ...
+
     def close(self) -> None: ...
 
 
 class StateWriter(StateReader, Protocol):
+    def acquire_lock(
+        self,
+        holder: LockHolder,
+        timeout: float,
+        on_wait: Callable[[LockHolder], None] | None = None,
+    ) -> list[str]:
+        """Take the state lock within `timeout` seconds or raise StateError naming the holder;
+        returns warnings (a dead local holder broken)."""
+        ...
+
+    def release_lock(self, lock_id: str) -> None: ...
+
+    def force_unlock(self, lock_id: str) -> LockHolder: ...
+
     def transaction(self) -> AbstractContextManager[None]:
         """All writes inside one block commit together or not at all."""
         ...

@@ -96,9 +96,25 @@ def _task_model_id(db: sqlite_utils.Database) -> None:
     db.table("tasks").add_column("model_id", str)
 
 
+def _locks(db: sqlite_utils.Database) -> None:
+    db.table("locks").create(
+        {
+            "name": str,
+            "id": str,
+            "pid": int,
+            "host": str,
+            "command": str,
+            "started_at": str,
+            "process_start": str,
+        },
+        pk="name",
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _initial),
     ("0002_task_model_id", _task_model_id),
+    ("0003_locks", _locks),
 ]
 
 
@@ -120,13 +136,19 @@ def unknown(db: sqlite_utils.Database) -> list[str]:
 
 
 def migrate(db: sqlite_utils.Database, now: str) -> None:
-    with db.atomic():
-        if MIGRATIONS_TABLE not in db.table_names():
-            db.table(MIGRATIONS_TABLE).create({"name": str, "applied_at": str}, pk="name")
-    done = set(applied(db))
+    """Apply the pending migrations, each in its own IMMEDIATE transaction that checks again
+    whether it is still pending: two processes opening an old state at once migrate it once."""
+    if not pending(db):
+        return
     for name, step in MIGRATIONS:
-        if name in done:
-            continue
-        with db.atomic():
-            step(db)
-            db.table(MIGRATIONS_TABLE).insert({"name": name, "applied_at": now})
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if MIGRATIONS_TABLE not in db.table_names():
+                db.table(MIGRATIONS_TABLE).create({"name": str, "applied_at": str}, pk="name")
+            if name not in applied(db):
+                step(db)
+                db.table(MIGRATIONS_TABLE).insert({"name": name, "applied_at": now})
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise

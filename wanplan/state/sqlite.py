@@ -8,11 +8,13 @@ file at rest is safe to commit.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import sqlite3
+import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +26,7 @@ from wanplan.errors import StateError
 from wanplan.key.file_hashes import FileStamp
 from wanplan.money import as_decimal_string
 from wanplan.state import migrations
+from wanplan.state.lock import LockHolder, is_alive
 from wanplan.state.records import (
     OPEN_STATUSES,
     SUBMITTED,
@@ -33,6 +36,7 @@ from wanplan.state.records import (
 )
 
 BUSY_TIMEOUT_MS = 10_000
+LOCK_POLL_SECONDS = 0.25
 
 
 def now_iso() -> str:
@@ -75,27 +79,43 @@ class SqliteState:
 
     @classmethod
     def open_writer(cls, path: Path) -> SqliteState:
+        """Open (creating and migrating as needed) for writing. Two processes opening a new
+        state at once race for its first schema: the loser waits and tries again."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                return cls._open_writer_once(path)
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or time.monotonic() >= deadline:
+                    raise StateError(f"{path}: cannot open the state for writing ({exc})") from None
+                time.sleep(0.05)
+            except sqlite3.DatabaseError as exc:
+                raise StateError(f"{path}: cannot open the state for writing ({exc})") from None
+
+    @classmethod
+    def _open_writer_once(cls, path: Path) -> SqliteState:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
             db = sqlite_utils.Database(conn)
             cls._check_compatible(db, path)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA foreign_keys=ON")
             migrations.migrate(db, now_iso())
-            state = cls(db, path, writable=True)
-            if state.lineage is None:
-                with db.atomic():
-                    db.table("meta").insert_all(
-                        [
-                            {"key": "lineage", "value": str(uuid.uuid4())},
-                            {"key": "serial", "value": "0"},
-                        ],
-                        replace=True,
-                    )
-        except sqlite3.DatabaseError as exc:
-            raise StateError(f"{path}: cannot open the state for writing ({exc})") from None
-        return state
+            with db.atomic():
+                # `ignore`: when two writers create the state at once, the first lineage stays.
+                db.table("meta").insert_all(
+                    [
+                        {"key": "lineage", "value": str(uuid.uuid4())},
+                        {"key": "serial", "value": "0"},
+                    ],
+                    ignore=True,
+                )
+        except BaseException:
+            conn.close()
+            raise
+        return cls(db, path, writable=True)
 
     @staticmethod
     def _check_compatible(db: sqlite_utils.Database, path: Path) -> None:
@@ -107,9 +127,12 @@ class SqliteState:
 
     def close(self) -> None:
         if self.writable:
-            # Fold the WAL back in: the file at rest is complete on its own.
-            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self.db.execute("PRAGMA journal_mode=DELETE")
+            # Fold the WAL back in, so the file at rest is complete on its own. When another
+            # connection still has the database open, it cannot be done now: the last writer
+            # to close does it.
+            with contextlib.suppress(sqlite3.OperationalError):
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self.db.execute("PRAGMA journal_mode=DELETE")
         self.db.close()
 
     # ---- reading -------------------------------------------------------------------------
@@ -227,6 +250,77 @@ class SqliteState:
         if not self._has("ledger"):
             return iter(())
         return self.db.query("select * from ledger order by id")
+
+    # ---- the lock ------------------------------------------------------------------------
+
+    def lock_holder(self) -> LockHolder | None:
+        if not self._has("locks"):
+            return None
+        row = self.db.execute(
+            "select id, pid, host, command, started_at, process_start from locks"
+            " where name = 'state'"
+        ).fetchone()
+        return LockHolder(*row) if row else None
+
+    def acquire_lock(
+        self,
+        holder: LockHolder,
+        timeout: float,
+        on_wait: Callable[[LockHolder], None] | None = None,
+    ) -> list[str]:
+        """Take the state lock, waiting up to `timeout` seconds; returns warnings (a dead
+        holder broken). Check and take happen in one IMMEDIATE transaction, so two processes
+        can never both succeed."""
+        self._require_writable()
+        deadline = time.monotonic() + timeout
+        warned = False
+        while True:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                current = self.lock_holder()
+                warnings: list[str] = []
+                if current is not None and is_alive(current) is False:
+                    warnings.append(
+                        f"broke the state lock of {current.describe()}: that process is gone"
+                    )
+                    current = None
+                if current is None:
+                    self.db.execute(
+                        "insert or replace into locks (name, id, pid, host, command, started_at,"
+                        " process_start) values ('state', ?, ?, ?, ?, ?, ?)",
+                        list(holder),
+                    )
+                    self.db.execute("COMMIT")
+                    return warnings
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            if time.monotonic() >= deadline:
+                raise StateError(
+                    f"the state is locked by {current.describe()}; wait for it (--lock-timeout), "
+                    f"or if it is gone, run `wanplan force-unlock {current.id}`"
+                )
+            if on_wait is not None and not warned:
+                on_wait(current)
+                warned = True
+            time.sleep(min(LOCK_POLL_SECONDS, max(deadline - time.monotonic(), 0.01)))
+
+    def release_lock(self, lock_id: str) -> None:
+        with self.transaction():
+            self.db.execute("delete from locks where name = 'state' and id = ?", [lock_id])
+
+    def force_unlock(self, lock_id: str) -> LockHolder:
+        with self.transaction():
+            current = self.lock_holder()
+            if current is None:
+                raise StateError("the state is not locked")
+            if current.id != lock_id:
+                raise StateError(
+                    f"lock ID {lock_id} does not match: the state is locked by {current.describe()}"
+                )
+            self.db.execute("delete from locks where name = 'state' and id = ?", [lock_id])
+            return current
 
     # ---- writing -------------------------------------------------------------------------
 

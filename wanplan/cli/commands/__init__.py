@@ -2,6 +2,7 @@
 
 from wanplan.cli.commands.apply import apply
 from wanplan.cli.commands.emulator import emulator
+from wanplan.cli.commands.force_unlock import force_unlock
 from wanplan.cli.commands.init import init
 from wanplan.cli.commands.models import models
 from wanplan.cli.commands.output import output
@@ -10,4 +11,4 @@ from wanplan.cli.commands.show import show
 from wanplan.cli.commands.state import state
 from wanplan.cli.commands.validate import validate
 
-COMMANDS = [init, validate, plan, apply, show, state, output, models, emulator]
+COMMANDS = [init, validate, plan, apply, show, state, output, models, force_unlock, emulator]

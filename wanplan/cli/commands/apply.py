@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from wanplan.cli.options import open_project, targeting
-from wanplan.cli.output import colour_enabled, echo, style
+from wanplan.cli.options import lock_timeout, open_project, targeting
+from wanplan.cli.output import colour_enabled, echo, style, warn
 
 
 @click.command()
@@ -16,6 +16,7 @@ from wanplan.cli.output import colour_enabled, echo, style
     "-y", "--auto-approve", is_flag=True, help="Apply without asking (needed without a terminal)."
 )
 @click.option("--concurrency", type=click.IntRange(1, 10_000), help="Tasks in flight per provider.")
+@lock_timeout
 @click.pass_obj
 def apply(
     directory: Path,
@@ -24,6 +25,7 @@ def apply(
     force_replace: tuple[str, ...],
     auto_approve: bool,
     concurrency: int | None,
+    lock_timeout: float,
 ) -> None:
     """Generate, reuse and delete exactly what `plan` shows, after confirmation.
 
@@ -46,6 +48,7 @@ def apply(
     from wanplan.plan.planner import make_plan
     from wanplan.render.style import colour, plain
     from wanplan.render.text import render_text
+    from wanplan.state.lock import this_process
     from wanplan.state.sqlite import SqliteState
 
     project = open_project(directory)
@@ -57,6 +60,13 @@ def apply(
         return
     setup_providers(project.config, providers_needed(first))  # keys first: fail before writing
     state = SqliteState.open_writer(project.state_path)
+    holder = this_process()
+    try:
+        for warning in state.acquire_lock(holder, lock_timeout, on_wait=_waiting):
+            warn(warning)
+    except BaseException:
+        state.close()
+        raise
     try:
         blobs = LocalBlobStore(project.cache_dir)
         plan = make_plan(
@@ -105,8 +115,16 @@ def apply(
             on_event=EventPrinter(),
         )
     finally:
+        state.release_lock(holder.id)
         state.close()
     echo("")
     echo(render_summary(result))
     if result.failed:
         sys.exit(1)
+
+
+def _waiting(holder: object) -> None:
+    from wanplan.state.lock import LockHolder
+
+    if isinstance(holder, LockHolder):
+        warn(f"waiting for the state lock held by {holder.describe()}")

@@ -1,0 +1,68 @@
+"""Who holds the state lock, and whether that process is still alive.
+
+The lock itself is a row in the state (see SqliteState.acquire_lock), so a future PostgreSQL
+backend can keep the same semantics with an advisory lock. A holder on this host whose process is
+gone (kill -9, a crashed CI runner) is broken with a warning; one on another host can only be
+broken by `wanplan force-unlock ID`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import socket
+import sys
+import uuid
+from pathlib import Path
+from typing import NamedTuple
+
+
+class LockHolder(NamedTuple):
+    id: str
+    pid: int
+    host: str
+    command: str
+    started_at: str
+    process_start: str
+    """The process's start time from /proc (Linux), so a reused pid is not taken for alive."""
+
+    def describe(self) -> str:
+        return (
+            f"`{self.command}` (pid {self.pid} on {self.host}, since {self.started_at}, "
+            f"lock ID {self.id})"
+        )
+
+
+def _process_start(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+    return stat.rpartition(")")[2].split()[19]
+
+
+def this_process(command: str | None = None) -> LockHolder:
+    pid = os.getpid()
+    return LockHolder(
+        id=uuid.uuid4().hex[:12],
+        pid=pid,
+        host=socket.gethostname(),
+        command=command or " ".join(["wanplan", *sys.argv[1:]])[:200],
+        started_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        process_start=_process_start(pid),
+    )
+
+
+def is_alive(holder: LockHolder) -> bool | None:
+    """True or False for a holder on this host; None when it runs elsewhere (unknowable)."""
+    if holder.host != socket.gethostname():
+        return None
+    try:
+        os.kill(holder.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A different start time means the pid was reused by another process.
+    return not holder.process_start or _process_start(holder.pid) == holder.process_start
