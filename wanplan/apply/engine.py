@@ -13,6 +13,7 @@ import contextlib
 import datetime
 import os
 import random
+import signal
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -34,11 +35,16 @@ from wanplan.state.base import StateWriter
 from wanplan.state.records import ABANDONED, COLLECTED, FAILED, SUCCEEDED, AssetRecord
 
 DEFAULT_CONCURRENCY = 4
+EXIT_INTERRUPTED = 130
 MAX_WAIT_SECONDS = 3 * 3600
 
 
 class AssetFailed(Exception):
     pass
+
+
+class Interrupted(Exception):
+    """Ctrl-C: this asset stops here; what it did so far is recorded."""
 
 
 @dataclass(frozen=True)
@@ -94,20 +100,59 @@ class ApplyEngine:
         self.clients: dict[str, httpx.AsyncClient] = {}
         self.slots: dict[str, asyncio.Semaphore] = {}
         self.stopped_by: str | None = None
+        self.interrupted = False
+        self._submitting: set[str] = set()
+        self._signals: list[signal.Signals] = []
         self.backoff = Backoff()
 
     async def run(self, plan: Plan) -> ApplyResult:
         result = ApplyResult()
+        tasks = [
+            asyncio.create_task(self._apply_one(plan, change), name=change.address)
+            for change in plan.changes
+        ]
+        self._watch_interrupts(tasks)
         try:
             for setup in self.setups.values():
                 self._start(setup)
-            outcomes = await asyncio.gather(*(self._apply_one(plan, c) for c in plan.changes))
-            result.outcomes.extend(outcomes)
+            result.outcomes.extend(await asyncio.gather(*tasks))
         finally:
+            self._unwatch_interrupts()
             for client in self.clients.values():
                 await client.aclose()
         self.state.save_file_stamps(plan.fresh_file_stamps)
         return result
+
+    # ---- Ctrl-C --------------------------------------------------------------------------
+
+    def _watch_interrupts(self, tasks: list[asyncio.Task[AssetOutcome]]) -> None:
+        """First Ctrl-C (or SIGTERM): no new submits; a submit under way finishes and records
+        its task id; everything else stops where it is, already recorded. Second: exit now,
+        which is still safe, since every step is committed in one transaction."""
+        loop = asyncio.get_running_loop()
+
+        def interrupt() -> None:
+            if self.interrupted:
+                os.write(2, b"\nwanplan: interrupted again, exiting now; the state is safe\n")
+                os._exit(EXIT_INTERRUPTED)
+            self.interrupted = True
+            self.emit(ApplyEvent("", "interrupted", "stopping: no new submits"))
+            for task in tasks:
+                if task.get_name() not in self._submitting:
+                    task.cancel()
+
+        self._signals = []
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, interrupt)
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue  # not the main thread, or no signals here: Ctrl-C stays Python's
+            self._signals.append(signum)
+
+    def _unwatch_interrupts(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in self._signals:
+            loop.remove_signal_handler(signum)
 
     def _start(self, setup: ProviderSetup) -> None:
         client = setup.cls.make_client(setup.settings)
@@ -127,6 +172,12 @@ class ApplyEngine:
         except AssetFailed as exc:
             self.emit(ApplyEvent(change.address, "failed", str(exc), time.monotonic() - started))
             return AssetOutcome(change.address, change.action, ok=False, error=str(exc))
+        except (asyncio.CancelledError, Interrupted):
+            if not self.interrupted:
+                raise
+            return AssetOutcome(
+                change.address, change.action, ok=False, error="interrupted", interrupted=True
+            )
 
     # ---- no provider call ----------------------------------------------------------------
 
@@ -159,6 +210,8 @@ class ApplyEngine:
             else:
                 if self.stopped_by:
                     raise AssetFailed(f"not submitted: {self.stopped_by}")
+                if self.interrupted:
+                    raise Interrupted
                 if change.task is not None:
                     # An intent whose submit may or may not have reached the provider: the
                     # plan showed it; it is closed now so that it is reported only once.
@@ -174,10 +227,17 @@ class ApplyEngine:
                     profile=plan.profile,
                     estimated_cost=estimate,
                 )
-                task_id = await self._submit(provider, asset, task_ref)
+                # A submit under way is not cancelled by Ctrl-C: its task id must be recorded.
+                self._submitting.add(asset.address)
+                try:
+                    task_id = await self._submit(provider, asset, task_ref)
+                finally:
+                    self._submitting.discard(asset.address)
                 self.emit(
                     ApplyEvent(asset.address, "submitted", task_id, time.monotonic() - started)
                 )
+                if self.interrupted:
+                    raise Interrupted
             # The slot covers the task's whole life: the cap is on tasks in flight.
             url, reported_cost = await self._wait(provider, task_ref, task_id, asset.model_id)
             fetched = await self._download(provider, task_ref, task_id, asset, url)

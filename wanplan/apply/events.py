@@ -35,6 +35,7 @@ class AssetOutcome:
     error: str | None = None
     spent: Decimal | None = Decimal(0)
     output_path: str | None = None
+    interrupted: bool = False
 
 
 @dataclass
@@ -46,7 +47,11 @@ class ApplyResult:
 
     @property
     def failed(self) -> list[AssetOutcome]:
-        return [o for o in self.outcomes if not o.ok]
+        return [o for o in self.outcomes if not o.ok and not o.interrupted]
+
+    @property
+    def interrupted(self) -> list[AssetOutcome]:
+        return [o for o in self.outcomes if o.interrupted]
 
     @property
     def spent(self) -> Decimal:

@@ -31,8 +31,11 @@ class WanplanGroup(click.Group):
 
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+        except (click.exceptions.Exit, click.ClickException):
             raise
+        except click.exceptions.Abort:  # Ctrl-C at a prompt
+            error("interrupted; nothing was changed")
+            ctx.exit(EXIT_INTERRUPTED)
         except WanplanError as exc:
             error(str(exc))
             ctx.exit(EXIT_ERROR)

@@ -20,6 +20,9 @@ _COLOURS = {
 
 class EventPrinter:
     def __call__(self, event: ApplyEvent) -> None:
+        if not event.address:
+            echo(style(f"{event.kind}: {event.message}", bold=True))
+            return
         kind = style(f"{event.kind:<9}", fg=_COLOURS.get(event.kind), bold=event.kind == "failed")
         elapsed = f" [{event.elapsed:.1f}s]" if event.elapsed else ""
         echo(f"{event.address}: {kind} {event.message}{elapsed}".rstrip())
@@ -36,11 +39,13 @@ def render_summary(result: ApplyResult) -> str:
             parts.append(f"{len(result.done(action))} {word}")
     parts.append(f"{len(result.done(Action.DELETE))} deleted")
     parts.append(f"{len(result.failed)} failed")
+    if result.interrupted:
+        parts.append(f"{len(result.interrupted)} interrupted")
     spent = format_usd(result.spent)
     if result.unknown_spend:
         spent += f" + {result.unknown_spend} of unknown price"
     line = f"Apply complete: {', '.join(parts)}. Spent: {spent}"
-    if not result.failed:
+    if not result.failed and not result.interrupted:
         return style(line, fg="green", bold=True)
     lines = [style(line.replace("complete", "finished with failures"), fg="red", bold=True)]
     lines += [f"  failed {o.address}: {o.error}" for o in result.failed]

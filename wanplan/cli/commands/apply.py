@@ -119,6 +119,13 @@ def apply(
         state.close()
     echo("")
     echo(render_summary(result))
+    if result.interrupted:
+        warn(
+            f"interrupted: {len(result.interrupted)} asset(s) did not finish. Every submitted "
+            "task is recorded: run `wanplan apply` again to collect them without paying again "
+            "(`wanplan plan` shows them as resume)."
+        )
+        sys.exit(130)
     if result.failed:
         sys.exit(1)
 

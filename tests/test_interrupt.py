@@ -1,0 +1,95 @@
+"""Ctrl-C during apply: no new submits, what was submitted is recorded, exit 130 with a line on
+how to resume; the next apply collects instead of paying again. A second Ctrl-C exits at once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from wanplan.state.sqlite import SqliteState
+
+WANPLAN = str(Path(sys.executable).with_name("wanplan"))
+
+
+def start_apply(project: Path, latency: str) -> subprocess.Popen[str]:
+    environment = {**os.environ, "WANPLAN_SIM_LATENCY": latency, "NO_COLOR": "1"}
+    return subprocess.Popen(
+        [WANPLAN, "-C", str(project), "apply", "-y", "--concurrency", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment,
+    )
+
+
+def wait_for(process: subprocess.Popen[str], text: str, timeout: float = 60) -> str:
+    assert process.stdout is not None
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen += line
+        if text in line:
+            return seen
+    raise AssertionError(f"never saw {text!r} in:\n{seen}")
+
+
+def task_rows(project: Path) -> list[dict[str, object]]:
+    reader = SqliteState.open_reader(project / "state" / "wanplan.db")
+    rows = [dict(r) for r in reader.db.query("select content_key, status, task_id from tasks")]
+    reader.close()
+    return rows
+
+
+def test_ctrl_c_stops_submitting_and_the_next_apply_resumes(project: Path) -> None:
+    process = start_apply(project, latency="30")
+    wait_for(process, "submitted")
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    assert "interrupted" in output and "run `wanplan apply` again" in output
+
+    rows = task_rows(project)
+    # Concurrency 2: two tasks went out; the other four were never submitted.
+    assert len(rows) == 2 and all(r["task_id"] and r["status"] == "submitted" for r in rows)
+    plan = subprocess.run(
+        [WANPLAN, "-C", str(project), "plan"], capture_output=True, text=True, env=os.environ
+    )
+    assert "4 to create, 0 to replace, 2 to resume" in plan.stdout
+
+    environment = {**os.environ, "WANPLAN_SIM_LATENCY": "0.05"}
+    done = subprocess.run(
+        [WANPLAN, "-C", str(project), "apply", "-y"],
+        capture_output=True,
+        text=True,
+        env=environment,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "4 created" in done.stdout and "2 resumed" in done.stdout
+    keys = [r["content_key"] for r in task_rows(project)]
+    assert len(keys) == len(set(keys)) == 6  # nothing paid twice
+
+
+def test_a_second_ctrl_c_exits_at_once_and_is_still_safe(project: Path) -> None:
+    process = start_apply(project, latency="30")
+    wait_for(process, "submitted")
+    process.send_signal(signal.SIGINT)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    environment = {**os.environ, "WANPLAN_SIM_LATENCY": "0.05"}
+    done = subprocess.run(
+        [WANPLAN, "-C", str(project), "apply", "-y"],
+        capture_output=True,
+        text=True,
+        env=environment,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    keys = [r["content_key"] for r in task_rows(project)]
+    assert len(keys) == len(set(keys)) == 6
