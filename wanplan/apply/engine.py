@@ -15,13 +15,17 @@ import os
 import random
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import httpx
 
 from wanplan.apply.download import Downloaded, DownloadError, download
 from wanplan.apply.events import ApplyEvent, ApplyResult, AssetOutcome, EventSink, ignore
+from wanplan.apply.limits import TokenBucket, Unlimited
+from wanplan.apply.polling import PollSchedule
 from wanplan.apply.providers import ProviderSetup, providers_needed, setup_providers
 from wanplan.apply.retry import Backoff, read_is_retryable, submit_is_retryable, with_retries
 from wanplan.blobs import BlobStore
@@ -29,13 +33,22 @@ from wanplan.config import Config
 from wanplan.errors import ProviderAuthError, ProviderError
 from wanplan.plan.model import Action, Plan, PlanChange
 from wanplan.project import OUTPUTS_DIR, Project
-from wanplan.providers.base import GenerationRequest, Provider, RequestInput, TaskState
+from wanplan.providers import wire
+from wanplan.providers.base import (
+    GenerationRequest,
+    Provider,
+    RequestInput,
+    SubmittedTask,
+    TaskState,
+    TaskStatus,
+)
 from wanplan.spec.resolve import ResolvedAsset
 from wanplan.state.base import StateWriter
 from wanplan.state.records import ABANDONED, COLLECTED, FAILED, SUCCEEDED, AssetRecord
 
 DEFAULT_CONCURRENCY = 4
 EXIT_INTERRUPTED = 130
+TIME_SCALE_HEADER = "x-wanplan-time-scale"
 MAX_WAIT_SECONDS = 3 * 3600
 
 
@@ -101,6 +114,9 @@ class ApplyEngine:
         self.slots: dict[str, asyncio.Semaphore] = {}
         self.stopped_by: str | None = None
         self.interrupted = False
+        self.rates: dict[str, TokenBucket | Unlimited] = {}
+        self.time_scale: dict[str, float] = {}
+        self.schedules: dict[tuple[str, str], PollSchedule] = {}
         self._submitting: set[str] = set()
         self._signals: list[signal.Signals] = []
         self.backoff = Backoff()
@@ -149,6 +165,23 @@ class ApplyEngine:
                 continue  # not the main thread, or no signals here: Ctrl-C stays Python's
             self._signals.append(signum)
 
+    def _time_scale_hook(self, name: str) -> Callable[[httpx.Response], Awaitable[None]]:
+        """The emulator runs faster than real time and says how much (PRODUCT §9): the advised
+        polling rhythm shrinks with it. Honoured on loopback only, and never to poll slower."""
+
+        async def hook(response: httpx.Response) -> None:
+            value = response.headers.get(TIME_SCALE_HEADER)
+            if value is None:
+                return
+            try:
+                scale = float(value)
+            except ValueError:
+                return
+            if 0 < scale <= 1:
+                self.time_scale[name] = scale
+
+        return hook
+
     def _unwatch_interrupts(self) -> None:
         loop = asyncio.get_running_loop()
         for signum in self._signals:
@@ -156,6 +189,11 @@ class ApplyEngine:
 
     def _start(self, setup: ProviderSetup) -> None:
         client = setup.cls.make_client(setup.settings)
+        per_minute = setup.settings.requests_per_minute
+        self.rates[setup.name] = TokenBucket(per_minute) if per_minute else Unlimited()
+        self.time_scale[setup.name] = 1.0
+        if wire.is_loopback(urlsplit(setup.base_url).hostname or ""):
+            client.event_hooks["response"].append(self._time_scale_hook(setup.name))
         self.clients[setup.name] = client
         self.providers[setup.name] = setup.build(client)
         limit = self.concurrency or setup.settings.concurrency or DEFAULT_CONCURRENCY
@@ -207,6 +245,7 @@ class ApplyEngine:
             if change.action is Action.RESUME and change.task is not None and change.task.task_id:
                 task_ref, task_id = change.task.id, change.task.task_id
                 estimate = change.task.estimated_cost
+                submitted_at: float | None = None
             else:
                 if self.stopped_by:
                     raise AssetFailed(f"not submitted: {self.stopped_by}")
@@ -233,13 +272,16 @@ class ApplyEngine:
                     task_id = await self._submit(provider, asset, task_ref)
                 finally:
                     self._submitting.discard(asset.address)
+                submitted_at = time.monotonic()
                 self.emit(
                     ApplyEvent(asset.address, "submitted", task_id, time.monotonic() - started)
                 )
                 if self.interrupted:
                     raise Interrupted
             # The slot covers the task's whole life: the cap is on tasks in flight.
-            url, reported_cost = await self._wait(provider, task_ref, task_id, asset.model_id)
+            url, reported_cost = await self._wait(
+                provider, task_ref, task_id, asset.model_id, submitted_at
+            )
             fetched = await self._download(provider, task_ref, task_id, asset, url)
         collected = Collected(
             fetched,
@@ -275,9 +317,13 @@ class ApplyEngine:
             ),
         )
         try:
-            submitted = await with_retries(
-                lambda: provider.submit(request), submit_is_retryable, self.backoff
-            )
+            rate = self.rates[provider.name]
+
+            async def submit() -> SubmittedTask:
+                await rate.acquire()
+                return await provider.submit(request)
+
+            submitted = await with_retries(submit, submit_is_retryable, self.backoff)
         except ProviderAuthError as exc:
             self.stopped_by = str(exc)
             self.state.record_task_status(task_ref, FAILED, str(exc))
@@ -294,18 +340,23 @@ class ApplyEngine:
         task_ref: int,
         task_id: str,
         model_id: str,
-        first_delay: float | None = None,
+        submitted_at: float | None = None,
     ) -> tuple[str, Decimal | None]:
-        deadline = time.monotonic() + MAX_WAIT_SECONDS
-        attempt = 0
+        """Poll until the task ends. `submitted_at` (monotonic) is known for tasks submitted in
+        this run: only those teach the schedule how long this model's tasks take."""
+        started = submitted_at if submitted_at is not None else time.monotonic()
+        schedule = self.schedules.setdefault((provider.name, model_id), PollSchedule())
+        timer = schedule.timer(provider.poll_delay, lambda: self.time_scale[provider.name])
+        deadline = started + MAX_WAIT_SECONDS
         while True:
-            delay = provider.poll_delay(attempt)
-            await asyncio.sleep(first_delay if attempt == 0 and first_delay is not None else delay)
-            attempt += 1
+            await asyncio.sleep(timer.next_delay(time.monotonic() - started))
+
+            async def poll() -> TaskStatus:
+                await self.rates[provider.name].acquire()
+                return await provider.poll(task_id, model_id)
+
             try:
-                status = await with_retries(
-                    lambda: provider.poll(task_id, model_id), read_is_retryable, self.backoff
-                )
+                status = await with_retries(poll, read_is_retryable, self.backoff)
             except ProviderAuthError as exc:
                 self.stopped_by = str(exc)
                 raise AssetFailed(f"polling task {task_id}: {exc}") from None
@@ -313,16 +364,21 @@ class ApplyEngine:
                 raise AssetFailed(
                     f"polling task {task_id}: {_reason(exc)}; apply again to resume"
                 ) from None
-            if status.state is TaskState.SUCCEEDED:
+            waited = time.monotonic() - started
+            if status.state is TaskState.RUNNING:
+                timer.running(waited)
+            elif status.state is TaskState.SUCCEEDED:
                 if not status.result_urls:
                     self.state.record_task_status(task_ref, FAILED, "succeeded without a result")
                     raise AssetFailed(f"task {task_id} succeeded without a result URL")
+                if submitted_at is not None:
+                    timer.done(waited)
                 self.state.record_task_status(task_ref, SUCCEEDED)
                 return status.result_urls[0], status.reported_cost
-            if status.state is TaskState.FAILED:
+            elif status.state is TaskState.FAILED:
                 self.state.record_task_status(task_ref, FAILED, status.error)
                 raise AssetFailed(f"{provider.name} task {task_id} failed: {status.error}")
-            if status.state is TaskState.GONE:
+            else:
                 self.state.record_task_status(task_ref, FAILED, "task expired at the provider")
                 raise AssetFailed(
                     f"{provider.name} no longer knows task {task_id}; plan again to regenerate it"
@@ -332,6 +388,21 @@ class ApplyEngine:
                     f"task {task_id} still running after {MAX_WAIT_SECONDS} s; "
                     "apply again to resume"
                 )
+
+    async def _fresh_url(
+        self, provider: Provider, task_id: str, model_id: str
+    ) -> tuple[str, Decimal | None]:
+        """Poll a finished task again: providers hand out a fresh result URL."""
+        await self.rates[provider.name].acquire()
+        status = await with_retries(
+            lambda: provider.poll(task_id, model_id), read_is_retryable, self.backoff
+        )
+        if status.state is not TaskState.SUCCEEDED or not status.result_urls:
+            raise AssetFailed(
+                f"the result URL of task {task_id} expired and no fresh one is given; "
+                "plan again to regenerate it"
+            )
+        return status.result_urls[0], status.reported_cost
 
     async def _download(
         self, provider: Provider, task_ref: int, task_id: str, asset: ResolvedAsset, url: str
@@ -345,7 +416,7 @@ class ApplyEngine:
             except DownloadError as exc:
                 if exc.expired and not refreshed:
                     refreshed = True
-                    url, _ = await self._wait(provider, task_ref, task_id, asset.model_id, 0)
+                    url, _ = await self._fresh_url(provider, task_id, asset.model_id)
                     continue
                 if not exc.retryable or attempt + 1 >= self.backoff.attempts:
                     raise AssetFailed(f"{exc}; apply again to retry the download") from None

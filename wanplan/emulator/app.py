@@ -11,6 +11,7 @@ All state sits behind one lock, so the threaded server may call `handle` from ma
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import threading
@@ -42,6 +43,9 @@ from wanplan.emulator.wavespeed import WaveSpeed
 from wanplan.emulator.wire import BadJson, Request, Response, json_response
 
 FILES_PREFIX = "/files/"
+
+
+TIME_SCALE_HEADER = "X-Wanplan-Time-Scale"
 
 
 class Emulator:
@@ -85,6 +89,9 @@ class Emulator:
         with self._lock:
             provider, response, fault = self._route(request)
             now = self._backend.now()
+            if provider in self.protocols:
+                scale = {TIME_SCALE_HEADER: f"{self.knobs.time_scale:g}"}
+                response = dataclasses.replace(response, headers={**response.headers, **scale})
         self._log.add(
             LoggedRequest(
                 time=now,

@@ -22,6 +22,10 @@ class Knobs(BaseModel):
     latency: float = Field(0.2, ge=0)
     """Seconds from a task's start to its end (fixed when it is submitted); the first quarter
     is spent queued."""
+    time_scale: float = Field(0.01, gt=0, le=1)
+    """How much faster than real time the emulator runs. Every API answer says it in the
+    `X-Wanplan-Time-Scale` header, and wanplan scales the providers' advised polling rhythm by
+    it (a 50 s first wait becomes 0.5 s at 0.01)."""
 
     fail_marker: str = Field("[fail]", min_length=1)
     """A prompt containing it fails; `[fail:CODE]` fails with that provider code."""

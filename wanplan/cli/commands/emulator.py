@@ -25,6 +25,11 @@ _COUNT = click.IntRange(min=0)
     help="Loopback address to bind: 127.0.0.1, ::1 or localhost; nothing else.",
 )
 @click.option("--latency", type=_SECONDS, help="Seconds a task takes from start to end.")
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(0, 1, min_open=True),
+    help="How much faster than real time it runs (default 0.01): clients scale their polling.",
+)
 @click.option("--failure-rate", type=click.FloatRange(0, 1), help="Share of tasks that fail.")
 @click.option("--failure-seed", type=int, help="Seed of the failure draw (repeatable runs).")
 @click.option(
