@@ -39,7 +39,7 @@ VARIANTS: dict[str, tuple[dict[str, str], set[str]]] = {
 @pytest.fixture(scope="module")
 def emulator_url() -> Iterator[str]:
     process = subprocess.Popen(
-        [WANPLAN, "emulator", "--port", "0", "--latency", "0.2"],
+        [WANPLAN, "emulator", "--port", "0", "--latency", "0.2", "--quiet"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -346,7 +346,11 @@ class ApplyEngine:
         this run: only those teach the schedule how long this model's tasks take."""
         started = submitted_at if submitted_at is not None else time.monotonic()
         schedule = self.schedules.setdefault((provider.name, model_id), PollSchedule())
-        timer = schedule.timer(provider.poll_delay, lambda: self.time_scale[provider.name])
+        configured = self.setups[provider.name].settings.poll_interval
+        if configured:
+            timer = schedule.timer(lambda attempt: configured, lambda: 1.0)
+        else:
+            timer = schedule.timer(provider.poll_delay, lambda: self.time_scale[provider.name])
         deadline = started + MAX_WAIT_SECONDS
         while True:
             await asyncio.sleep(timer.next_delay(time.monotonic() - started))

@@ -44,8 +44,6 @@ class ApixoProvider:
         return wire.make_client(settings)
 
     def poll_delay(self, attempt: int) -> float:
-        if self.context.settings.poll_interval:
-            return self.context.settings.poll_interval
         return _FIRST_POLL if attempt == 0 else _THEN
 
     def _check(self, response: httpx.Response, what: str) -> dict[str, Any]:

@@ -97,7 +97,8 @@ class Provider(Protocol):
         ...
 
     def poll_delay(self, attempt: int) -> float:
-        """Seconds to wait before poll number `attempt` (0 = the first), as the provider advises."""
+        """Seconds to wait before poll number `attempt` (0 = the first), as the provider advises.
+        (A `poll_interval` in wanplan.toml overrides it; the engine applies that.)"""
         ...
 
     async def submit(self, request: GenerationRequest) -> SubmittedTask: ...

@@ -63,8 +63,6 @@ class DashScopeProvider:
         return wire.make_client(settings)
 
     def poll_delay(self, attempt: int) -> float:
-        if self.context.settings.poll_interval:
-            return self.context.settings.poll_interval
         return _POLL_RAMP[min(attempt, len(_POLL_RAMP) - 1)]
 
     def _headers(self) -> dict[str, str]:

@@ -37,7 +37,7 @@ class WanapiProvider:
         return wire.make_client(settings)
 
     def poll_delay(self, attempt: int) -> float:
-        return self.context.settings.poll_interval or 5.0
+        return 5.0
 
     def _check(self, response: httpx.Response, what: str) -> dict[str, Any]:
         body = wire.json_body(response)

@@ -44,7 +44,7 @@ class WaveSpeedProvider:
 
     def poll_delay(self, attempt: int) -> float:
         # The docs ask for at least 5 s between polls of a video task.
-        return self.context.settings.poll_interval or 5.0
+        return 5.0
 
     def _headers(self) -> dict[str, str]:
         return wire.bearer(self.context.api_key)

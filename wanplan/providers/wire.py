@@ -16,6 +16,7 @@ import httpx
 
 from wanplan.config import ProviderSettings
 from wanplan.errors import ProviderAuthError, ProviderError, WanplanError
+from wanplan.providers.transport import PooledTransport
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
@@ -81,7 +82,12 @@ def bearer(api_key: str | None) -> dict[str, str]:
 
 def make_client(settings: ProviderSettings) -> httpx.AsyncClient:
     # No credentials here and no redirects followed: see base.py.
-    return httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, follow_redirects=False)
+    connections = max(settings.concurrency or 0, 16) + 8
+    return httpx.AsyncClient(
+        timeout=DEFAULT_TIMEOUT,
+        follow_redirects=False,
+        transport=PooledTransport(connections),
+    )
 
 
 def media_type(path: Path) -> str:

@@ -337,6 +337,18 @@ class SqliteState:
     def _bump_serial(self) -> None:
         self.db.execute("update meta set value = cast(value as integer) + 1 where key = 'serial'")
 
+    # The journal's writes are plain SQL: they run several times per asset on apply's hot
+    # path, where sqlite-utils' table introspection costs more than the writes themselves.
+
+    def _insert(self, table: str, row: Mapping[str, Any], *, replace: bool = False) -> int:
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        verb = "insert or replace" if replace else "insert"
+        cursor = self.db.execute(
+            f"{verb} into {table} ({columns}) values ({marks})", list(row.values())
+        )
+        return int(cast(int, cursor.lastrowid))
+
     def record_intent(
         self,
         *,
@@ -349,8 +361,8 @@ class SqliteState:
     ) -> int:
         with self.transaction():
             now = now_iso()
-            table = self.db.table("tasks")
-            table.insert(
+            return self._insert(
+                "tasks",
                 {
                     "provider": provider,
                     "model_id": model_id,
@@ -363,20 +375,21 @@ class SqliteState:
                     "updated_at": now,
                     "estimated_cost": as_decimal_string(estimated_cost),
                     "error": None,
-                }
+                },
             )
-            return int(cast(int, table.last_pk))
 
     def record_submitted(self, task_ref: int, task_id: str) -> None:
         with self.transaction():
-            self.db.table("tasks").update(
-                task_ref, {"task_id": task_id, "status": SUBMITTED, "updated_at": now_iso()}
+            self.db.execute(
+                "update tasks set task_id = ?, status = ?, updated_at = ? where id = ?",
+                [task_id, SUBMITTED, now_iso(), task_ref],
             )
 
     def record_task_status(self, task_ref: int, status: str, error: str | None = None) -> None:
         with self.transaction():
-            self.db.table("tasks").update(
-                task_ref, {"status": status, "error": error, "updated_at": now_iso()}
+            self.db.execute(
+                "update tasks set status = ?, error = ?, updated_at = ? where id = ?",
+                [status, error, now_iso(), task_ref],
             )
 
     def record_generation(
@@ -395,7 +408,8 @@ class SqliteState:
         address: str,
     ) -> None:
         with self.transaction():
-            self.db.table("generations").insert(
+            self._insert(
+                "generations",
                 {
                     "content_key": content_key,
                     "provider": provider,
@@ -426,7 +440,8 @@ class SqliteState:
     ) -> None:
         with self.transaction():
             now = now_iso()
-            self.db.table("ledger").insert(
+            self._insert(
+                "ledger",
                 {
                     "recorded_at": now,
                     "day": now[:10],
@@ -438,24 +453,15 @@ class SqliteState:
                     "amount": as_decimal_string(amount),
                     "currency": "USD",
                     "source": source,
-                }
+                },
             )
 
     def set_asset(self, record: AssetRecord) -> None:
         with self.transaction():
             self._bump_serial()
-            self.db.table("assets").insert(
-                {
-                    "address": record.address,
-                    "profile": record.profile,
-                    "content_key": record.content_key,
-                    "output_path": record.output_path,
-                    "output_sha256": record.output_sha256,
-                    "output_size": record.output_size,
-                    "output_mtime_ns": record.output_mtime_ns,
-                    "updated_at": record.updated_at,
-                    "serial": self.serial,
-                },
+            self._insert(
+                "assets",
+                {**record._asdict(), "serial": self.serial},
                 replace=True,
             )
 

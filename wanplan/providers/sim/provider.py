@@ -37,7 +37,7 @@ class SimProvider:
         self.context = context
         self.client = context.client
         settings = context.settings
-        self._poll = settings.poll_interval or max(_latency(settings) / 4, 0.02)
+        self._poll = max(_latency(settings) / 4, 0.02)
 
     @classmethod
     def default_base_url(cls, settings: ProviderSettings) -> str:
