@@ -42,9 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import wanplan
-import wanplan.spec.load as spec_load
 from wanplan.blobs import LocalBlobStore
-from wanplan.catalog.model import load_catalog
 from wanplan.plan.model import Action, Plan
 from wanplan.plan.planner import make_plan
 from wanplan.project import CACHE_DIR, Project
@@ -266,29 +264,6 @@ def deadline(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _no_line(text: str, path: tuple[str, ...]) -> int | None:
-    return None
-
-
-@contextmanager
-def lazy_locate(enabled: bool = True) -> Iterator[None]:
-    """What-if: `load_specs` without its eager `locate()` per asset.
-
-    `locate` only finds line numbers for error messages, so a valid project resolves to the
-    same assets and the same plan with it stubbed out. This simulates the fix (locate only when
-    a duplicate is found) without touching wanplan's code.
-    """
-    if not enabled:
-        yield
-        return
-    original = spec_load.locate
-    spec_load.locate = _no_line  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        spec_load.locate = original  # type: ignore[assignment]
-
-
 def baseline(root: Path) -> int:
     """Read and parse every specs file, hash each asset's canonical JSON. Returns the count."""
     count = 0
@@ -301,9 +276,23 @@ def baseline(root: Path) -> int:
     return count
 
 
+def clear_wanplan_caches() -> int:
+    """Clear every functools cache in wanplan's loaded modules (catalog, plugins, ...), as a
+    fresh `wanplan plan` process would start. Returns how many were cleared."""
+    cleared = 0
+    for name, module in list(sys.modules.items()):
+        if name != "wanplan" and not name.startswith("wanplan."):
+            continue
+        for value in list(vars(module).values()):
+            if callable(getattr(value, "cache_clear", None)):
+                value.cache_clear()
+                cleared += 1
+    return cleared
+
+
 def noop_plan(root: Path) -> int:
     """One no-op plan as `wanplan plan` does it: a new Project, nothing cached from before."""
-    load_catalog.cache_clear()  # a CLI run loads the catalog once per process
+    clear_wanplan_caches()
     plan = make_plan(Project.at(root))
     return plan.unchanged
 
@@ -364,12 +353,12 @@ def peak_rss_kib() -> int:
     return peak // 1024 if sys.platform == "darwin" else peak
 
 
-def measure_memory_here(root: Path, lazy: bool, limit: float | None) -> None:
+def measure_memory_here(root: Path, limit: float | None) -> None:
     """Child-process mode: print RSS peaks (KiB) after imports and after one no-op plan."""
     after_imports = peak_rss_kib()
     unchanged: int | None = None
     try:
-        with deadline(limit), lazy_locate(lazy):
+        with deadline(limit):
             unchanged = make_plan(Project.at(root)).unchanged
     except PlanTimeout:
         pass
@@ -385,10 +374,8 @@ class Memory:
     finished: bool
 
 
-def measure_memory(root: Path, lazy: bool, limit: float | None) -> Memory:
+def measure_memory(root: Path, limit: float | None) -> Memory:
     command = [sys.executable, str(Path(__file__).resolve()), "--measure-memory-only", str(root)]
-    if lazy:
-        command.append("--what-if-lazy-locate")
     if limit:
         command += ["--plan-timeout", str(limit)]
     completed = subprocess.run(command, check=True, capture_output=True, text=True)
@@ -419,26 +406,23 @@ def cli_plan_seconds(root: Path, limit: float | None) -> float | None:
     return elapsed
 
 
-def profile_plan(root: Path, out: Path, lazy: bool, limit: float | None, top: int = 25) -> None:
-    """cProfile one no-op plan; an interrupted run (over `limit`) is still reported."""
-    with lazy_locate(lazy):
-        if lazy:
-            noop_plan(root)  # warm up; the timed runs already warmed the real one
-        profiler = cProfile.Profile()
-        note = ""
-        started = time.perf_counter()
-        try:
-            with deadline(limit):
-                profiler.enable()
-                noop_plan(root)
-        except PlanTimeout:
-            note = f" (INTERRUPTED after {time.perf_counter() - started:.0f} s)"
-        finally:
-            profiler.disable()
+def profile_plan(root: Path, out: Path, limit: float | None, top: int = 25) -> None:
+    """cProfile one no-op plan; a run interrupted at `limit` seconds is still reported."""
+    profiler = cProfile.Profile()
+    note = ""
+    started = time.perf_counter()
+    try:
+        with deadline(limit):
+            clear_wanplan_caches()
+            profiler.enable()
+            make_plan(Project.at(root))
+    except PlanTimeout:
+        note = f" (INTERRUPTED after {time.perf_counter() - started:.0f} s)"
+    finally:
+        profiler.disable()
     text = io.StringIO()
-    what = "what-if lazy locate" if lazy else "wanplan as is"
     for order in ("cumulative", "tottime"):
-        text.write(f"==== no-op make_plan, {what}{note}, sorted by {order} (top {top}) ====\n")
+        text.write(f"==== no-op make_plan{note}, sorted by {order} (top {top}) ====\n")
         stats = pstats.Stats(profiler, stream=text)
         stats.sort_stats(order).print_stats(top)
     out.write_text(_shorten_paths(text.getvalue()), "utf-8")
@@ -467,12 +451,12 @@ def describe_plan(timing: Timing, base: float) -> tuple[str, str]:
         ratio = limit / base
         return (
             f"did not finish within {limit:g} s",
-            f"ratio > {ratio:.1f} (target <= {RATIO_TARGET}) MISSED",
+            f"ratio > {ratio:.3f} (target <= {RATIO_TARGET}) MISSED",
         )
     ratio = timing.best / base
     return (
         f"{timing.best:.3f} s (median {timing.median:.3f}, {len(timing.runs)} runs)",
-        f"ratio {ratio:.2f} (target <= {RATIO_TARGET}) {verdict(ratio <= RATIO_TARGET)}",
+        f"ratio {ratio:.3f} (target <= {RATIO_TARGET}) {verdict(ratio <= RATIO_TARGET)}",
     )
 
 
@@ -498,31 +482,21 @@ def main() -> None:
         metavar="S",
         help="give up on a plan run after S seconds, 0 for no limit (900)",
     )
-    parser.add_argument(
-        "--no-what-if",
-        action="store_true",
-        help="skip the what-if figures (plan with load_specs' eager locate() stubbed out)",
-    )
     parser.add_argument("--cli", action="store_true", help="also time `wanplan plan` once")
-    parser.add_argument(
-        "--profile",
-        type=Path,
-        metavar="FILE",
-        help="write a cProfile report (and FILE's what-if twin, *.lazy-locate.txt)",
-    )
+    parser.add_argument("--profile", type=Path, metavar="FILE", help="write a cProfile report")
     parser.add_argument("--keep", action="store_true", help="keep the generated project")
     parser.add_argument("--measure-memory-only", type=Path, metavar="ROOT", help=argparse.SUPPRESS)
-    parser.add_argument("--what-if-lazy-locate", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     limit: float | None = args.plan_timeout or None
     if args.measure_memory_only:
-        measure_memory_here(args.measure_memory_only, args.what_if_lazy_locate, limit)
+        measure_memory_here(args.measure_memory_only, limit)
         return
     if args.assets < 1 or args.files < 1 or args.files > args.assets:
         parser.error("need 1 <= --files <= --assets")
     repeat = args.repeat or (5 if args.assets <= 20_000 else 3)
-    what_if = not args.no_what_if
     n = args.assets
+    # `kill` (SIGTERM) ends the run through the `finally` below, which removes the project.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
     root = Path(tempfile.mkdtemp(prefix="wanplan-bench-")).resolve()
     try:
@@ -531,29 +505,20 @@ def main() -> None:
         started = time.perf_counter()
         write_project(root, n, args.files)
         print(f"  specs written in {time.perf_counter() - started:.2f} s", flush=True)
-        # Setup plans skip the eager locate(): it changes no resolved asset, only the time.
-        # The timed runs below use wanplan as is and check the no-op again.
-        with lazy_locate():
-            count, seconds = fake_apply(root)
-            print(f"  state written for {count} assets in {seconds:.2f} s (no real apply)")
-            check_noop(root, n)
+        count, seconds = fake_apply(root)
+        print(f"  state written for {count} assets in {seconds:.2f} s (no real apply)")
+        check_noop(root, n)
         print("  checked: make_plan reports 0 changes", flush=True)
 
         print(f"timing, best of {repeat}:", flush=True)
         base = timed(baseline, root, repeat, n)
         assert base.best is not None
-        print(f"  baseline (tomllib + sha256 per asset): best {base.best:.3f} s", flush=True)
-        lazy = Timing([])
-        if what_if:
-            with lazy_locate():
-                lazy = timed(noop_plan, root, repeat, n, limit)
-            print(f"  what-if, lazy locate:  {describe_plan(lazy, base.best)[0]}", flush=True)
+        print(f"  baseline (tomllib + sha256 per asset): {base.best:.3f} s", flush=True)
         plan = timed(noop_plan, root, repeat, n, limit)
-        print(f"  no-op make_plan:       {describe_plan(plan, base.best)[0]}", flush=True)
+        print(f"  no-op make_plan:                       {describe_plan(plan, base.best)[0]}")
         cli = cli_plan_seconds(root, limit) if args.cli else None
-        print("memory (a fresh subprocess per figure)...", flush=True)
-        memory = measure_memory(root, False, limit)
-        lazy_memory = measure_memory(root, True, limit) if what_if else None
+        print("memory (a fresh subprocess)...", flush=True)
+        memory = measure_memory(root, limit)
 
         print()
         print("=" * 78)
@@ -567,22 +532,11 @@ def main() -> None:
         if args.cli:
             took = f"{cli:.3f} s" if cli is not None else f"did not finish within {limit or 0:g} s"
             print(f"  `wanplan plan` end to end (one run, subprocess): {took}")
-        if lazy_memory is not None:
-            lazy_time, lazy_ratio = describe_plan(lazy, base.best)
-            print(
-                "what-if, load_specs without its eager locate() (simulated here, not in wanplan):"
-            )
-            print(f"  {lazy_time}; {lazy_ratio}")
-            print(f"  {describe_memory(lazy_memory)}")
         print("=" * 78, flush=True)
 
         if args.profile:
-            profile_plan(root, args.profile, False, limit)
+            profile_plan(root, args.profile, limit)
             print(f"cProfile report written to {args.profile}")
-            if what_if:
-                twin = args.profile.with_suffix(".lazy-locate.txt")
-                profile_plan(root, twin, True, limit)
-                print(f"cProfile report (what-if) written to {twin}")
     finally:
         if args.keep:
             print(f"kept {root}")

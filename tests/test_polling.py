@@ -13,7 +13,7 @@ def advice(attempt: int) -> float:
     return 5.0
 
 
-def run_task(schedule: PollSchedule, duration: float) -> int:
+def run_task(schedule: PollSchedule, duration: float, reported: bool = False) -> int:
     """Poll a simulated task that ends after `duration` s; returns the polls it took."""
     timer = schedule.timer(advice, lambda: 1.0)
     waited, polls = 0.0, 0
@@ -21,7 +21,7 @@ def run_task(schedule: PollSchedule, duration: float) -> int:
         waited += timer.next_delay(waited)
         polls += 1
         if waited >= duration:
-            timer.done(waited)
+            timer.done(waited, duration if reported else None)
             return polls
         timer.running(waited)
 
@@ -38,14 +38,20 @@ def test_the_time_scale_shrinks_the_advice() -> None:
     assert 0.045 <= timer.next_delay(0) <= 0.055
 
 
-def test_learned_durations_bring_polls_down_to_one_or_two() -> None:
+def test_reported_durations_time_the_first_poll_right_after_the_end() -> None:
     schedule = PollSchedule(random.Random(1))
-    first = run_task(schedule, 62.0)
-    assert first == 13  # 5 s steps until done, as advised
-    later = [run_task(schedule, 62.0) for _ in range(40)]
-    assert all(p <= 1 + QUICK_POLLS for p in later)
-    assert sum(later[10:]) / len(later[10:]) <= 2.0
-    assert abs((schedule.estimate or 0) - 62.0) < 2.5
+    assert run_task(schedule, 62.0, reported=True) == 13  # 5 s steps until done, as advised
+    assert schedule.estimate == 62.0
+    later = [run_task(schedule, 62.0, reported=True) for _ in range(20)]
+    assert later == [1] * 20  # one poll, at the end
+
+
+def test_without_reports_the_interval_still_cuts_polls() -> None:
+    schedule = PollSchedule(random.Random(1))
+    run_task(schedule, 62.0)
+    later = [run_task(schedule, 62.0) for _ in range(20)]
+    assert max(later) <= 1 + QUICK_POLLS and sum(later) / len(later) < 2
+    assert 61.0 < (schedule.estimate or 0) < 66.0
 
 
 def test_a_task_that_runs_long_falls_back_to_the_advice() -> None:

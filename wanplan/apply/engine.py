@@ -47,6 +47,7 @@ from wanplan.state.base import StateWriter
 from wanplan.state.records import ABANDONED, COLLECTED, FAILED, SUCCEEDED, AssetRecord
 
 DEFAULT_CONCURRENCY = 4
+MAX_DOWNLOADS = 32
 EXIT_INTERRUPTED = 130
 TIME_SCALE_HEADER = "x-wanplan-time-scale"
 MAX_WAIT_SECONDS = 3 * 3600
@@ -117,6 +118,8 @@ class ApplyEngine:
         self.rates: dict[str, TokenBucket | Unlimited] = {}
         self.time_scale: dict[str, float] = {}
         self.schedules: dict[tuple[str, str], PollSchedule] = {}
+        self.learned: dict[tuple[str, str], asyncio.Event] = {}
+        self.downloads = asyncio.Semaphore(MAX_DOWNLOADS)
         self._submitting: set[str] = set()
         self._signals: list[signal.Signals] = []
         self.backoff = Backoff()
@@ -278,10 +281,12 @@ class ApplyEngine:
                 )
                 if self.interrupted:
                     raise Interrupted
-            # The slot covers the task's whole life: the cap is on tasks in flight.
+            # The slot is the provider's: held while the task runs there, given back as soon as
+            # it ends, so the next submit does not wait for this download.
             url, reported_cost = await self._wait(
                 provider, task_ref, task_id, asset.model_id, submitted_at
             )
+        async with self.downloads:
             fetched = await self._download(provider, task_ref, task_id, asset, url)
         collected = Collected(
             fetched,
@@ -352,8 +357,19 @@ class ApplyEngine:
         else:
             timer = schedule.timer(provider.poll_delay, lambda: self.time_scale[provider.name])
         deadline = started + MAX_WAIT_SECONDS
+        learned = self.learned.setdefault((provider.name, model_id), asyncio.Event())
         while True:
-            await asyncio.sleep(timer.next_delay(time.monotonic() - started))
+            delay = timer.next_delay(time.monotonic() - started)
+            if learned.is_set():
+                await asyncio.sleep(delay)
+            else:
+                # Until a first task of this model ends, tasks poll on the advised rhythm; when
+                # one does, the others stop waiting and poll at the learned duration instead.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(learned.wait(), delay)
+                    left = timer.until_estimate(time.monotonic() - started)
+                    await asyncio.sleep(left or 0.0)
+            sent_at = time.monotonic() - started
 
             async def poll() -> TaskStatus:
                 await self.rates[provider.name].acquire()
@@ -368,15 +384,15 @@ class ApplyEngine:
                 raise AssetFailed(
                     f"polling task {task_id}: {_reason(exc)}; apply again to resume"
                 ) from None
-            waited = time.monotonic() - started
             if status.state is TaskState.RUNNING:
-                timer.running(waited)
+                timer.running(sent_at)
             elif status.state is TaskState.SUCCEEDED:
                 if not status.result_urls:
                     self.state.record_task_status(task_ref, FAILED, "succeeded without a result")
                     raise AssetFailed(f"task {task_id} succeeded without a result URL")
                 if submitted_at is not None:
-                    timer.done(waited)
+                    timer.done(sent_at, status.duration)
+                    learned.set()
                 self.state.record_task_status(task_ref, SUCCEEDED)
                 return status.result_urls[0], status.reported_cost
             elif status.state is TaskState.FAILED:

@@ -2,12 +2,13 @@
 the same model take so that later tasks are polled about when they finish, not every few
 seconds before.
 
-A provider's rhythm (`poll_delay(attempt)`) is advice for a task of unknown length. Once tasks of
-a model have finished, their observed durations give an estimate: the first poll waits for it,
-then a few quick polls follow (a small fraction of the estimate), then the advised rhythm again
-for a task that runs long. The estimate is an average that creeps down while the first poll
-keeps finding tasks done, and up when it finds them still running, so it settles where a task
-usually needs one or two polls.
+A provider's rhythm (`poll_delay(attempt)`) is advice for a task of unknown length. Once tasks
+of a model have finished, their durations give an estimate: as the provider reports them
+(`TaskStatus.duration`) where it does, else the middle of the interval between the last poll
+that found the task running and the first that found it done. The first poll then waits for the
+estimate (timed from the submit's answer, so a little after the provider's own start), a few
+quick polls follow (a small fraction of the estimate), then the
+advised rhythm again for a task that runs long.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ JITTER = 0.1
 QUICK_POLLS = 3
 QUICK_FRACTION = 0.02
 QUICK_MINIMUM = 0.01
-WEIGHT = 0.3
+WEIGHT = 0.2
 
 
 class PollSchedule:
@@ -33,21 +34,17 @@ class PollSchedule:
     def timer(self, advice: Callable[[int], float], scale: Callable[[], float]) -> PollTimer:
         return PollTimer(self, advice, scale)
 
-    def observe(self, running_at: float | None, done_at: float) -> None:
-        """A task was last seen running at `running_at` (None: never) and done at `done_at`."""
-        if running_at is None:
-            # Done at the first look: it may have finished well before, so guess a bit earlier.
-            sample = done_at - max(done_at * QUICK_FRACTION, QUICK_MINIMUM)
-        else:
-            sample = (running_at + done_at) / 2
+    def observe(self, duration: float) -> None:
+        if duration <= 0:
+            return
         if self.estimate is None:
-            self.estimate = sample
+            self.estimate = duration
         else:
-            self.estimate += WEIGHT * (sample - self.estimate)
+            self.estimate += WEIGHT * (duration - self.estimate)
 
 
 class PollTimer:
-    """The polls of one task."""
+    """The polls of one task. Times are seconds since the submit, taken when a poll is sent."""
 
     def __init__(
         self, schedule: PollSchedule, advice: Callable[[int], float], scale: Callable[[], float]
@@ -74,8 +71,20 @@ class PollTimer:
             return min(max(estimate * QUICK_FRACTION, QUICK_MINIMUM), advised)
         return advised
 
-    def running(self, waited: float) -> None:
-        self.last_running = waited
+    def until_estimate(self, waited: float) -> float | None:
+        """Seconds left until the estimate, once there is one (0 when already past it)."""
+        estimate = self.schedule.estimate
+        return None if estimate is None else max(estimate - waited, 0.0)
 
-    def done(self, waited: float) -> None:
-        self.schedule.observe(self.last_running, waited)
+    def running(self, sent_at: float) -> None:
+        self.last_running = sent_at
+
+    def done(self, sent_at: float, reported: float | None) -> None:
+        """The task was seen done by the poll sent at `sent_at`; `reported` is the duration
+        the provider gave, if any."""
+        if reported is not None:
+            self.schedule.observe(reported)
+        elif self.last_running is not None:
+            self.schedule.observe((self.last_running + sent_at) / 2)
+        else:
+            self.schedule.observe(sent_at)

@@ -33,9 +33,9 @@ class StagedBlob:
         return self._digest.hexdigest()
 
     def close(self) -> None:
+        # No fsync: like the state (synchronous=NORMAL), blobs outlive a killed process, not
+        # a power loss; a blob lost that way shows in the next plan as a repair.
         if not self._file.closed:
-            self._file.flush()
-            os.fsync(self._file.fileno())
             self._file.close()
 
     def discard(self) -> None:

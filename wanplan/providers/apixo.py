@@ -109,6 +109,7 @@ class ApixoProvider:
             return TaskStatus(
                 TaskState.SUCCEEDED,
                 result_urls=tuple(u for u in urls or [] if isinstance(u, str)),
+                duration=_seconds_between(data.get("createTime"), data.get("completeTime")),
             )
         if state == "failed":
             reason = " ".join(str(data[k]) for k in ("failCode", "failMsg") if data.get(k))
@@ -116,3 +117,9 @@ class ApixoProvider:
         if state in ("pending", "processing"):
             return TaskStatus(TaskState.RUNNING)
         raise ProviderError(self.name, f"poll answered an unknown state {state!r}")
+
+
+def _seconds_between(start_ms: object, end_ms: object) -> float | None:
+    if isinstance(start_ms, int | float) and isinstance(end_ms, int | float) and end_ms > start_ms:
+        return (end_ms - start_ms) / 1000
+    return None

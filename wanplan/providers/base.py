@@ -65,6 +65,8 @@ class TaskStatus:
     result_urls: tuple[str, ...] = ()
     error: str | None = None
     reported_cost: Decimal | None = None
+    duration: float | None = None
+    """Seconds the task took at the provider, when it says (polling learns from it)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -8,6 +8,7 @@ Local files go through the upload policy (an OSS form upload, then `oss://` with
 
 from __future__ import annotations
 
+import datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -184,7 +185,12 @@ class DashScopeProvider:
             url = output.get("video_url")
             urls = (url,) if isinstance(url, str) and url else ()
             usage = wire.json_body(response).get("usage") or {}
-            return TaskStatus(TaskState.SUCCEEDED, result_urls=urls, extra={"usage": usage})
+            return TaskStatus(
+                TaskState.SUCCEEDED,
+                result_urls=urls,
+                duration=_seconds_between(output.get("submit_time"), output.get("end_time")),
+                extra={"usage": usage},
+            )
         if status in ("FAILED", "CANCELED"):
             reason = " ".join(str(output[k]) for k in ("code", "message") if output.get(k))
             return TaskStatus(TaskState.FAILED, error=reason or status)
@@ -193,3 +199,14 @@ class DashScopeProvider:
         if status in ("PENDING", "RUNNING"):
             return TaskStatus(TaskState.RUNNING)
         raise ProviderError(self.name, f"poll answered an unknown task_status {status!r}")
+
+
+def _seconds_between(start: object, end: object) -> float | None:
+    """DashScope writes times as "2025-09-01 12:00:00.123"."""
+    try:
+        begun = datetime.datetime.fromisoformat(str(start))
+        ended = datetime.datetime.fromisoformat(str(end))
+    except ValueError:
+        return None
+    seconds = (ended - begun).total_seconds()
+    return seconds if seconds > 0 else None

@@ -143,8 +143,12 @@ class WaveSpeedProvider:
         status = str(data.get("status", ""))
         if status == "completed":
             outputs = data.get("outputs") or []
+            timings = data.get("timings") if isinstance(data.get("timings"), dict) else {}
+            inference = timings.get("inference") if timings else None
             return TaskStatus(
-                TaskState.SUCCEEDED, result_urls=tuple(u for u in outputs if isinstance(u, str))
+                TaskState.SUCCEEDED,
+                result_urls=tuple(u for u in outputs if isinstance(u, str)),
+                duration=inference / 1000 if isinstance(inference, int | float) else None,
             )
         if status in _FAILED:
             return TaskStatus(TaskState.FAILED, error=str(data.get("error") or status))
