@@ -101,9 +101,9 @@ class SqliteState:
             db = sqlite_utils.Database(conn)
             cls._check_compatible(db, path)
             db.execute("PRAGMA journal_mode=WAL")
-            # In WAL mode NORMAL still survives a killed process (kill -9, a cancelled CI job), which
-            # is what the journal must outlive; only an OS crash or power loss may lose the last
-            # commits. FULL would fsync each of the journal's several commits per asset.
+            # In WAL mode NORMAL still survives a killed process (kill -9, a cancelled CI
+            # job), which is what the journal must outlive; only an OS crash or power loss may
+            # lose the last commits. FULL would fsync each of the journal's commits per asset.
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
             migrations.migrate(db, now_iso())
