@@ -61,6 +61,11 @@ async def download(
                     raise DownloadError("result download was empty")
                 sha256 = blobs.commit(staged)
                 return Downloaded(sha256, staged.size, kind[0], kind[1])
+    except httpx.RemoteProtocolError:
+        raise DownloadError(
+            "result download was truncated (the connection closed before the end)",
+            retryable=True,
+        ) from None
     except httpx.HTTPError as exc:
         raise DownloadError(
             f"result download failed: {type(exc).__name__}", retryable=True

@@ -69,5 +69,6 @@ async def with_retries(
             if attempt >= backoff.attempts or not retryable(error):
                 raise
             hinted = error.retry_after if isinstance(error, ProviderError) else None
-            delay = hinted if hinted is not None else backoff.delay(attempt - 1, rng)
+            # Retry-After when the provider gives a wait; 0 or none: our own backoff.
+            delay = hinted if hinted else backoff.delay(attempt - 1, rng)
             await sleep(min(delay, backoff.cap * 4))

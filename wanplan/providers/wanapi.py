@@ -88,7 +88,11 @@ class WanapiProvider:
             )
         if status == "failed":
             error = body.get("error")
-            reason = error.get("message") if isinstance(error, dict) else error
+            reason = (
+                " ".join(str(error[k]) for k in ("code", "message") if error.get(k))
+                if isinstance(error, dict)
+                else error
+            )
             return TaskStatus(TaskState.FAILED, error=str(reason or "failed"))
         if status in ("queued", "processing", "running", "pending"):
             return TaskStatus(TaskState.RUNNING)
