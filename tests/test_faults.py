@@ -162,7 +162,6 @@ def test_an_expired_task_needs_regeneration(
     emulator.set_knobs(latency=30)
     # An apply submits, then is stopped before collecting (a CI job cancelled)...
 
-
     process = start_apply(empty_project, latency="0")
     assert process.stdout is not None
     for line in process.stdout:

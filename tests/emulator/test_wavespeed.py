@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from tests.emulator.conftest import LATENCY, WAVESPEED, FakeClock, Receiver, sha256
-from wanplan.emulator import Emulator
+from wanplan.emulator import Delivery, Emulator
 
 SUBMIT = WAVESPEED.submit_path
 
@@ -122,5 +124,13 @@ def test_webhook_gets_the_bare_prediction(live: tuple[Emulator, str], receiver: 
     (payload,) = receiver.wait()
     assert payload["id"] == task_id and payload["status"] == "completed"
     assert "code" not in payload  # the bare prediction, no envelope
-    (delivery,) = emulator.callbacks
+    (delivery,) = recorded_deliveries(emulator)
     assert delivery.delivered and delivery.url == receiver.url
+
+
+def recorded_deliveries(emulator: Emulator, timeout: float = 10.0) -> list[Delivery]:
+    """The emulator records a delivery just after the receiver got it: wait for the record."""
+    deadline = time.monotonic() + timeout
+    while not emulator.callbacks and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return emulator.callbacks
