@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -239,3 +240,16 @@ def test_custom_output_name(run: Run, empty_project: Path) -> None:
     assert run(empty_project, "apply", "-y").exit_code == 0
     assert (empty_project / "outputs/print/cover.png").exists()
     assert run(empty_project, "output", "p").output.strip() == "outputs/print/cover.png"
+
+
+def test_json_log_is_one_object_per_line(run: Run, project: Path) -> None:
+    result = run(project, "apply", "-y", "--log-format", "json")
+    assert result.exit_code == 0, result.output
+    documents = [json.loads(line) for line in result.output.splitlines()]
+    assert documents[0]["event"] == "plan" and documents[0]["summary"]["create"] == 6
+    assert [d["event"] for d in documents].count("submitted") == 6
+    created = [d for d in documents if d["event"] == "created"]
+    assert len(created) == 6 and all(d["address"] and d["elapsed"] > 0 for d in created)
+    assert sum(Decimal(d["spent"]) for d in created) == Decimal("3.03")
+    summary = documents[-1]
+    assert summary["event"] == "summary" and summary["created"] == 6 and summary["spent"] == "3.03"

@@ -299,7 +299,9 @@ class ApplyEngine:
         kind = {Action.CREATE: "created", Action.REPLACE: "replaced", Action.RESUME: "resumed"}.get(
             change.action, "repaired"
         )
-        self.emit(ApplyEvent(asset.address, kind, path, time.monotonic() - started))
+        self.emit(
+            ApplyEvent(asset.address, kind, path, time.monotonic() - started, collected.spent)
+        )
         return AssetOutcome(
             change.address, change.action, ok=True, spent=collected.spent, output_path=path
         )

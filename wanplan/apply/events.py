@@ -18,6 +18,8 @@ class ApplyEvent:
     deleted | failed | skipped"""
     message: str = ""
     elapsed: float = 0.0
+    spent: Decimal | None = None
+    """On a completed generation: what it cost (None when the price is unknown)."""
 
 
 EventSink = Callable[[ApplyEvent], None]

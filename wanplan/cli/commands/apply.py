@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from wanplan.cli.options import lock_timeout, open_project, targeting
+
+if TYPE_CHECKING:
+    from wanplan.plan.model import Plan
 from wanplan.cli.output import colour_enabled, echo, style, warn
 
 
@@ -17,6 +22,13 @@ from wanplan.cli.output import colour_enabled, echo, style, warn
 )
 @click.option("--concurrency", type=click.IntRange(1, 10_000), help="Tasks in flight per provider.")
 @lock_timeout
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: the plan, each event and the summary as one JSON object per line.",
+)
 @click.pass_obj
 def apply(
     directory: Path,
@@ -26,6 +38,7 @@ def apply(
     auto_approve: bool,
     concurrency: int | None,
     lock_timeout: float,
+    log_format: str,
 ) -> None:
     """Generate, reuse and delete exactly what `plan` shows, after confirmation.
 
@@ -42,10 +55,17 @@ def apply(
     from wanplan.apply.engine import run_apply
     from wanplan.apply.providers import providers_needed, setup_providers
     from wanplan.blobs import LocalBlobStore
-    from wanplan.cli.progress import EventPrinter, render_summary
+    from wanplan.cli.progress import (
+        EventPrinter,
+        JsonEvents,
+        LiveView,
+        render_summary,
+        summary_document,
+    )
     from wanplan.errors import ApplyRefused
     from wanplan.money import format_usd
     from wanplan.plan.planner import make_plan
+    from wanplan.render.json_plan import plan_document
     from wanplan.render.style import colour, plain
     from wanplan.render.text import render_text
     from wanplan.state.lock import this_process
@@ -54,9 +74,17 @@ def apply(
     project = open_project(directory)
     # Check without writing anything first: invalid specs or nothing to do must not create or
     # touch the state. Then plan again with the state open for writing, which is authoritative.
+    json_log = JsonEvents() if log_format == "json" else None
+
+    def show(plan: Plan) -> None:
+        if json_log is not None:
+            json_log.write({"event": "plan", **plan_document(plan)})
+        else:
+            echo(render_text(plan, colour() if colour_enabled() else plain), nl=False)
+
     first = make_plan(project, profile=profile, targets=targets, force_replace=force_replace)
     if not first.has_changes:
-        echo(render_text(first, colour() if colour_enabled() else plain), nl=False)
+        show(first)
         return
     setup_providers(project.config, providers_needed(first))  # keys first: fail before writing
     state = SqliteState.open_writer(project.state_path)
@@ -77,7 +105,7 @@ def apply(
             state=state,
             blobs=blobs,
         )
-        echo(render_text(plan, colour() if colour_enabled() else plain), nl=False)
+        show(plan)
         if not plan.has_changes:
             return
         setups = setup_providers(project.config, providers_needed(plan))
@@ -104,21 +132,27 @@ def apply(
             )
             if answer != "yes":
                 raise ApplyRefused("apply cancelled; nothing was changed")
-        echo("")
-        result = run_apply(
-            project,
-            plan,
-            state,
-            blobs,
-            setups=setups,
-            concurrency=concurrency,
-            on_event=EventPrinter(),
-        )
+        if json_log is None:
+            echo("")
+        live = json_log is None and colour_enabled()  # a terminal, colour allowed
+        with LiveView(plan) if live else contextlib.nullcontext() as view:
+            result = run_apply(
+                project,
+                plan,
+                state,
+                blobs,
+                setups=setups,
+                concurrency=concurrency,
+                on_event=json_log or view or EventPrinter(),
+            )
     finally:
         state.release_lock(holder.id)
         state.close()
-    echo("")
-    echo(render_summary(result))
+    if json_log is not None:
+        json_log.write(summary_document(result))
+    else:
+        echo("")
+        echo(render_summary(result))
     if result.interrupted:
         warn(
             f"interrupted: {len(result.interrupted)} asset(s) did not finish. Every submitted "
