@@ -25,7 +25,7 @@ from wanplan.emulator.backend import Backend
 from wanplan.emulator.callbacks import Delivery, Poster, deliver, post_json
 from wanplan.emulator.dashscope import DashScope
 from wanplan.emulator.faults import FaultInjector
-from wanplan.emulator.files import Download
+from wanplan.emulator.files import RESULTS_PATH, Download
 from wanplan.emulator.knobs import Knobs
 from wanplan.emulator.log import (
     LoggedRequest,
@@ -86,6 +86,7 @@ class Emulator:
     def handle(self, request: Request) -> Response:
         if request.path == admin.PREFIX or request.path.startswith(admin.PREFIX + "/"):
             return admin.handle(self, request)
+        self._make_result_outside_lock(request)
         with self._lock:
             provider, response, fault = self._route(request)
             now = self._backend.now()
@@ -106,6 +107,18 @@ class Emulator:
             )
         )
         return response
+
+    def _make_result_outside_lock(self, request: Request) -> None:
+        """Make a requested result file before taking the lock: drawing a clip takes a few
+        milliseconds, and every other request would wait for it. Made twice at worst (the
+        bytes are deterministic); routing then finds it made."""
+        if not request.path.startswith(RESULTS_PATH):
+            return
+        task_id = request.path.removeprefix(RESULTS_PATH).rpartition(".")[0]
+        with self._lock:
+            task = self._backend.find(task_id)
+        if task is not None:
+            self._backend.results.make(task)
 
     def _route(self, request: Request) -> tuple[str, Response, str | None]:
         backend = self._backend

@@ -85,9 +85,8 @@ class Backend:
         return self.tasks.in_flight(key_id, self.now(), self.knobs.concurrency_cap)
 
     def result_url(self, task: Task) -> str:
-        """A (possibly expiring) URL of the task's result; the file is made and recorded."""
-        record, _ = self.results.make(task)
-        return self.links.url(task, record.extension, self.now(), self.knobs.url_ttl)
+        """A (possibly expiring) URL of the task's result (the file is made when fetched)."""
+        return self.links.url(task, self.results.extension(task), self.now(), self.knobs.url_ttl)
 
     def input_bytes(self, url: Any) -> bytes | None:
         return self.uploads.read(url) if isinstance(url, str) else None
