@@ -47,7 +47,7 @@ from wanplan.state.base import StateWriter
 from wanplan.state.records import ABANDONED, COLLECTED, FAILED, SUCCEEDED, AssetRecord
 
 DEFAULT_CONCURRENCY = 4
-MAX_DOWNLOADS = 32
+MAX_DOWNLOADS = 16
 EXIT_INTERRUPTED = 130
 TIME_SCALE_HEADER = "x-wanplan-time-scale"
 MAX_WAIT_SECONDS = 3 * 3600
