@@ -6,19 +6,16 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-import httpx
-
-from wanplan.config import ProviderSettings
 from wanplan.errors import ProviderError
 from wanplan.providers import wire
 from wanplan.providers.base import (
     GenerationRequest,
-    ProviderContext,
     RequestInput,
     SubmittedTask,
     TaskState,
     TaskStatus,
 )
+from wanplan.providers.http import HttpProvider
 
 _MODES = {"t2v": "text-to-video", "i2v": "image-to-video"}
 # A video takes 50–90 s: wait 50 s before the first poll, then every 5 s.
@@ -26,31 +23,13 @@ _FIRST_POLL = 50.0
 _THEN = 5.0
 
 
-class ApixoProvider:
+class ApixoProvider(HttpProvider):
     name: ClassVar[str] = "apixo"
     key_env: ClassVar[str | None] = "APIXO_API_KEY"
-
-    def __init__(self, context: ProviderContext) -> None:
-        self.context = context
-        self.client = context.client
-        self.api = context.base_url
-
-    @classmethod
-    def default_base_url(cls, settings: ProviderSettings) -> str:
-        return "https://api.apixo.ai/api/v1"
-
-    @classmethod
-    def make_client(cls, settings: ProviderSettings) -> httpx.AsyncClient:
-        return wire.make_client(settings)
+    DEFAULT_BASE_URL: ClassVar[str] = "https://api.apixo.ai/api/v1"
 
     def poll_delay(self, attempt: int) -> float:
         return _FIRST_POLL if attempt == 0 else _THEN
-
-    def _check(self, response: httpx.Response, what: str) -> dict[str, Any]:
-        body = wire.json_body(response)
-        message = str(body.get("message") or "")
-        wire.raise_for_status(self.name, response, self.context.key_env, f"{what}: {message}")
-        return body
 
     @staticmethod
     def _url(item: RequestInput) -> str:

@@ -11,19 +11,17 @@ from __future__ import annotations
 import datetime
 from typing import Any, ClassVar
 
-import httpx
-
 from wanplan.config import ProviderSettings
 from wanplan.errors import ProviderError, WanplanError
 from wanplan.providers import wire
 from wanplan.providers.base import (
     GenerationRequest,
-    ProviderContext,
     RequestInput,
     SubmittedTask,
     TaskState,
     TaskStatus,
 )
+from wanplan.providers.http import HttpProvider
 
 REGIONS = {
     "singapore": "https://dashscope-intl.aliyuncs.com/api/v1",
@@ -46,34 +44,19 @@ def region_base_url(settings: ProviderSettings) -> str:
     return REGIONS[region]
 
 
-class DashScopeProvider:
+class DashScopeProvider(HttpProvider):
     name: ClassVar[str] = "dashscope"
     key_env: ClassVar[str | None] = "DASHSCOPE_API_KEY"
-
-    def __init__(self, context: ProviderContext) -> None:
-        self.context = context
-        self.client = context.client
-        self.api = context.base_url
 
     @classmethod
     def default_base_url(cls, settings: ProviderSettings) -> str:
         return region_base_url(settings)
 
-    @classmethod
-    def make_client(cls, settings: ProviderSettings) -> httpx.AsyncClient:
-        return wire.make_client(settings)
-
     def poll_delay(self, attempt: int) -> float:
         return _POLL_RAMP[min(attempt, len(_POLL_RAMP) - 1)]
 
-    def _headers(self) -> dict[str, str]:
-        return wire.bearer(self.context.api_key)
-
-    def _check(self, response: httpx.Response, what: str) -> dict[str, Any]:
-        body = wire.json_body(response)
-        message = " ".join(str(body[k]) for k in ("code", "message") if body.get(k))
-        wire.raise_for_status(self.name, response, self.context.key_env, f"{what}: {message}")
-        return body
+    def _message(self, body: dict[str, Any]) -> str:
+        return " ".join(str(body[k]) for k in ("code", "message") if body.get(k))
 
     async def upload(self, item: RequestInput, model_id: str) -> str:
         """The upload policy: a signed OSS form upload; the input becomes `oss://<key>`."""

@@ -5,46 +5,30 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import httpx
-
-from wanplan.config import ProviderSettings
 from wanplan.errors import ProviderError
 from wanplan.providers import wire
 from wanplan.providers.base import (
     GenerationRequest,
-    ProviderContext,
     SubmittedTask,
     TaskState,
     TaskStatus,
 )
+from wanplan.providers.http import HttpProvider
 
 
-class WanapiProvider:
+class WanapiProvider(HttpProvider):
     name: ClassVar[str] = "wanapi"
     key_env: ClassVar[str | None] = "WANAPI_API_KEY"
-
-    def __init__(self, context: ProviderContext) -> None:
-        self.context = context
-        self.client = context.client
-        self.api = context.base_url
-
-    @classmethod
-    def default_base_url(cls, settings: ProviderSettings) -> str:
-        return "https://api.wanapi.io/v1"
-
-    @classmethod
-    def make_client(cls, settings: ProviderSettings) -> httpx.AsyncClient:
-        return wire.make_client(settings)
+    DEFAULT_BASE_URL: ClassVar[str] = "https://api.wanapi.io/v1"
 
     def poll_delay(self, attempt: int) -> float:
         return 5.0
 
-    def _check(self, response: httpx.Response, what: str) -> dict[str, Any]:
-        body = wire.json_body(response)
-        error = body.get("error") if isinstance(body.get("error"), dict) else {}
-        message = " ".join(str(error[k]) for k in ("code", "message") if error and error.get(k))
-        wire.raise_for_status(self.name, response, self.context.key_env, f"{what}: {message}")
-        return body
+    def _message(self, body: dict[str, Any]) -> str:
+        error = body.get("error")
+        if not isinstance(error, dict):
+            return ""
+        return " ".join(str(error[k]) for k in ("code", "message") if error.get(k))
 
     def body(self, request: GenerationRequest) -> dict[str, Any]:
         params = request.params

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import httpx
-
-from wanplan.config import ProviderSettings
 from wanplan.errors import ProviderError
 from wanplan.providers import wire
 from wanplan.providers.base import (
     GenerationRequest,
-    ProviderContext,
     RequestInput,
     SubmittedTask,
     TaskState,
     TaskStatus,
 )
+from wanplan.providers.http import HttpProvider
 
 _RUNNING = {"created", "processing", "queued", "pending"}
 _FAILED = {"failed", "cancelled", "timeout", "deleted"}
@@ -25,35 +22,15 @@ _FAILED = {"failed", "cancelled", "timeout", "deleted"}
 _SIZED_IMAGE_TO_VIDEO = ("wavespeed-ai/wan-2.2/image-to-video",)
 
 
-class WaveSpeedProvider:
+class WaveSpeedProvider(HttpProvider):
     name: ClassVar[str] = "wavespeed"
     key_env: ClassVar[str | None] = "WAVESPEED_API_KEY"
-
-    def __init__(self, context: ProviderContext) -> None:
-        self.context = context
-        self.client = context.client
-        self.api = f"{context.base_url}/api/v3"
-
-    @classmethod
-    def default_base_url(cls, settings: ProviderSettings) -> str:
-        return "https://api.wavespeed.ai"
-
-    @classmethod
-    def make_client(cls, settings: ProviderSettings) -> httpx.AsyncClient:
-        return wire.make_client(settings)
+    DEFAULT_BASE_URL: ClassVar[str] = "https://api.wavespeed.ai"
+    API_PATH: ClassVar[str] = "/api/v3"
 
     def poll_delay(self, attempt: int) -> float:
         # The docs ask for at least 5 s between polls of a video task.
         return 5.0
-
-    def _headers(self) -> dict[str, str]:
-        return wire.bearer(self.context.api_key)
-
-    def _check(self, response: httpx.Response, what: str) -> dict[str, Any]:
-        body = wire.json_body(response)
-        message = str(body.get("message") or "")
-        wire.raise_for_status(self.name, response, self.context.key_env, f"{what}: {message}")
-        return body
 
     async def upload(self, item: RequestInput) -> str:
         """The media upload ticket: announce the file, PUT its bytes, use its download URL."""
