@@ -32,7 +32,8 @@ class BudgetSettings(_Strict):
 
 class ProviderSettings(_Strict):
     base_url: str | None = None
-    api_key_env: str | None = None
+    api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """The NAME of the variable holding the key (never the key itself)."""
     region: str | None = None
     concurrency: int | None = Field(default=None, gt=0, le=10_000)
     requests_per_minute: int | None = Field(default=None, gt=0)
@@ -58,6 +59,10 @@ def load_config(root: Path) -> Config:
     try:
         text = path.read_text("utf-8")
         data = tomllib.loads(text)
+    except OSError as exc:
+        raise SpecError(
+            [SpecIssue(CONFIG_FILE, None, "", f"cannot read: {exc.strerror}")]
+        ) from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SpecError([SpecIssue(CONFIG_FILE, None, "", f"invalid TOML: {exc}")]) from None
     _coerce_money(data)
@@ -67,9 +72,13 @@ def load_config(root: Path) -> Config:
         issues = []
         for error in exc.errors():
             loc = tuple(str(part) for part in error["loc"])
-            message = (
-                "unknown setting" if error["type"] == "extra_forbidden" else error["msg"]
-            ) + (f", got {error['input']!r}" if error["type"] != "extra_forbidden" else "")
+            if error["type"] == "extra_forbidden":
+                message = "unknown setting"
+            elif loc[-1] == "api_key_env":
+                # Never echo the value: it may be a key pasted where its variable's name goes.
+                message = "must be the name of an environment variable, like WAVESPEED_API_KEY"
+            else:
+                message = f"{error['msg']}, got {error['input']!r}"
             issues.append(SpecIssue(CONFIG_FILE, locate(text, loc), ".".join(loc), message))
         raise SpecError(issues) from None
 

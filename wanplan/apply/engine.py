@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime
 import os
 import random
@@ -25,9 +26,15 @@ import httpx
 from wanplan.apply.download import Downloaded, DownloadError, download
 from wanplan.apply.events import ApplyEvent, ApplyResult, AssetOutcome, EventSink, ignore
 from wanplan.apply.limits import TokenBucket, Unlimited
-from wanplan.apply.polling import PollSchedule
+from wanplan.apply.polling import JITTER, PollSchedule
 from wanplan.apply.providers import ProviderSetup, providers_needed, setup_providers
-from wanplan.apply.retry import Backoff, read_is_retryable, submit_is_retryable, with_retries
+from wanplan.apply.retry import (
+    Backoff,
+    read_is_retryable,
+    submit_is_retryable,
+    surely_refused,
+    with_retries,
+)
 from wanplan.blobs import BlobStore
 from wanplan.config import Config
 from wanplan.errors import ProviderAuthError, ProviderError
@@ -44,7 +51,7 @@ from wanplan.providers.base import (
 )
 from wanplan.spec.resolve import ResolvedAsset
 from wanplan.state.base import StateWriter
-from wanplan.state.records import ABANDONED, COLLECTED, FAILED, SUCCEEDED, AssetRecord
+from wanplan.state.records import ABANDONED, COLLECTED, FAILED, INTENT, SUCCEEDED, AssetRecord
 
 DEFAULT_CONCURRENCY = 4
 MAX_DOWNLOADS = 16
@@ -120,20 +127,21 @@ class ApplyEngine:
         self.schedules: dict[tuple[str, str], PollSchedule] = {}
         self.learned: dict[tuple[str, str], asyncio.Event] = {}
         self.downloads = asyncio.Semaphore(MAX_DOWNLOADS)
+        self._generated: dict[str, asyncio.Event] = {}
         self._submitting: set[str] = set()
         self._signals: list[signal.Signals] = []
         self.backoff = Backoff()
 
     async def run(self, plan: Plan) -> ApplyResult:
         result = ApplyResult()
-        tasks = [
-            asyncio.create_task(self._apply_one(plan, change), name=change.address)
-            for change in plan.changes
-        ]
-        self._watch_interrupts(tasks)
         try:
             for setup in self.setups.values():
                 self._start(setup)
+            tasks = [
+                asyncio.create_task(self._apply_one(plan, change), name=change.address)
+                for change in plan.changes
+            ]
+            self._watch_interrupts(tasks)
             result.outcomes.extend(await asyncio.gather(*tasks))
         finally:
             self._unwatch_interrupts()
@@ -209,7 +217,13 @@ class ApplyEngine:
                 return self._delete(plan, change)
             if change.source is not None:
                 return self._restore(plan, change, started)
-            return await self._generate(plan, change, started)
+            if change.waits_for is not None:
+                return await self._copy_when_generated(plan, change, started)
+            try:
+                return await self._generate(plan, change, started)
+            finally:
+                if change.asset is not None:
+                    self._finished(change.asset.content_key).set()
         except AssetFailed as exc:
             self.emit(ApplyEvent(change.address, "failed", str(exc), time.monotonic() - started))
             return AssetOutcome(change.address, change.action, ok=False, error=str(exc))
@@ -219,6 +233,10 @@ class ApplyEngine:
             return AssetOutcome(
                 change.address, change.action, ok=False, error="interrupted", interrupted=True
             )
+        except Exception as exc:  # a bug or an unforeseen answer: this asset fails, not all
+            reason = f"unexpected {type(exc).__name__}: {exc}"
+            self.emit(ApplyEvent(change.address, "failed", reason, time.monotonic() - started))
+            return AssetOutcome(change.address, change.action, ok=False, error=reason)
 
     # ---- no provider call ----------------------------------------------------------------
 
@@ -237,6 +255,21 @@ class ApplyEngine:
         kind = "reused" if change.action is Action.REUSE else "repaired"
         self.emit(ApplyEvent(change.address, kind, path, time.monotonic() - started))
         return AssetOutcome(change.address, change.action, ok=True, output_path=path)
+
+    def _finished(self, content_key: str) -> asyncio.Event:
+        return self._generated.setdefault(content_key, asyncio.Event())
+
+    async def _copy_when_generated(
+        self, plan: Plan, change: PlanChange, started: float
+    ) -> AssetOutcome:
+        """Another change of this plan makes the same content: wait for it, copy its bytes."""
+        asset = change.asset
+        assert asset is not None
+        await self._finished(asset.content_key).wait()
+        source = self.state.generation(asset.content_key)
+        if source is None or not self.blobs.has(source.blob_sha256):
+            raise AssetFailed(f"skipped: {change.waits_for}, which makes the same content, failed")
+        return self._restore(plan, dataclasses.replace(change, source=source), started)
 
     # ---- generation ----------------------------------------------------------------------
 
@@ -336,7 +369,12 @@ class ApplyEngine:
             self.state.record_task_status(task_ref, FAILED, str(exc))
             raise AssetFailed(str(exc)) from None
         except (ProviderError, httpx.HTTPError) as exc:
-            self.state.record_task_status(task_ref, FAILED, _reason(exc))
+            if surely_refused(exc):
+                self.state.record_task_status(task_ref, FAILED, _reason(exc))
+            else:
+                # The provider may have made (and will charge) a task: the intent stays open,
+                # so the next plan says so instead of silently submitting again.
+                self.state.record_task_status(task_ref, INTENT, f"unconfirmed: {_reason(exc)}")
             raise AssetFailed(_reason(exc)) from None
         self.state.record_submitted(task_ref, submitted.task_id)
         return submitted.task_id
@@ -369,8 +407,8 @@ class ApplyEngine:
                 # one does, the others stop waiting and poll at the learned duration instead.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(learned.wait(), delay)
-                    left = timer.until_estimate(time.monotonic() - started)
-                    await asyncio.sleep(left or 0.0)
+                    left = timer.until_estimate(time.monotonic() - started) or 0.0
+                    await asyncio.sleep(left * schedule.rng.uniform(1.0, 1.0 + JITTER))
             sent_at = time.monotonic() - started
 
             async def poll() -> TaskStatus:
@@ -416,9 +454,12 @@ class ApplyEngine:
     ) -> tuple[str, Decimal | None]:
         """Poll a finished task again: providers hand out a fresh result URL."""
         await self.rates[provider.name].acquire()
-        status = await with_retries(
-            lambda: provider.poll(task_id, model_id), read_is_retryable, self.backoff
-        )
+        try:
+            status = await with_retries(
+                lambda: provider.poll(task_id, model_id), read_is_retryable, self.backoff
+            )
+        except (ProviderError, httpx.HTTPError) as exc:
+            raise AssetFailed(f"asking for a fresh result URL: {_reason(exc)}") from None
         if status.state is not TaskState.SUCCEEDED or not status.result_urls:
             raise AssetFailed(
                 f"the result URL of task {task_id} expired and no fresh one is given; "

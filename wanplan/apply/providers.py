@@ -5,7 +5,7 @@ A missing key fails here, naming its variable, before anything is sent or asked.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -27,7 +27,7 @@ class ProviderSetup:
     settings: ProviderSettings
     base_url: str
     key_env: str | None
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # never in a repr or a log
 
     def build(self, client: httpx.AsyncClient) -> Provider:
         return self.cls(

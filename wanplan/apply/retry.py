@@ -44,6 +44,15 @@ def read_is_retryable(error: BaseException) -> bool:
     return isinstance(error, httpx.TransportError)
 
 
+def surely_refused(error: BaseException) -> bool:
+    """The provider made no task: it answered 4xx, or the request never reached it."""
+    if isinstance(error, ProviderError):
+        return (error.status is not None and 400 <= error.status < 500) or isinstance(
+            error, ProviderAuthError
+        )
+    return isinstance(error, _NOT_SENT)
+
+
 def submit_is_retryable(error: BaseException) -> bool:
     if isinstance(error, ProviderAuthError):
         return False

@@ -49,6 +49,18 @@ class PlanChange:
     task: TaskRecord | None = None
     """The earlier task a resume collects."""
     warnings: tuple[str, ...] = ()
+    waits_for: str | None = None
+    """A reuse of content that another change of this plan generates."""
+
+    @property
+    def generates(self) -> bool:
+        """Whether this change has a provider make something (or collect what it made)."""
+        return self.source is None and self.action in (
+            Action.CREATE,
+            Action.REPLACE,
+            Action.RESUME,
+            Action.REPAIR,
+        )
 
     @property
     def content_key(self) -> str | None:

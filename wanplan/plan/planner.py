@@ -114,7 +114,12 @@ class _Planner:
         known = {a.address for a in declared} | set(current)
         wanted = _check_addresses(targets, known, "--target")
         forced = _check_addresses(force_replace, known, "--replace")
-        open_tasks = {t.address: t for t in self.state.open_tasks() if t.profile == self.profile}
+        # Open tasks by content key: a task in flight for an asset since renamed still serves it.
+        open_tasks = {
+            t.content_key: t for t in self.state.open_tasks() if t.profile == self.profile
+        }
+        generating: dict[str, str] = {}
+        """Content key -> the address that generates it in this plan."""
 
         changes: list[PlanChange] = []
         unchanged = 0
@@ -124,9 +129,21 @@ class _Planner:
             change = self._classify(
                 asset,
                 current.get(asset.address),
-                open_tasks.get(asset.address),
+                open_tasks.pop(asset.content_key, None),
                 asset.address in forced,
             )
+            if change is not None and change.generates:
+                first = generating.setdefault(asset.content_key, asset.address)
+                if first != asset.address:
+                    # The same content twice in one plan is paid once: this one copies it.
+                    change = PlanChange(
+                        asset.address,
+                        Action.REUSE,
+                        (f"same content as {first}",),
+                        asset=asset,
+                        previous=change.previous,
+                        waits_for=first,
+                    )
             if change is None:
                 unchanged += 1
             else:

@@ -77,7 +77,7 @@ class ProviderContext:
     settings: ProviderSettings
     client: httpx.AsyncClient
     base_url: str
-    api_key: str | None
+    api_key: str | None = field(repr=False)  # never in a repr or a log
     key_env: str | None
 
 

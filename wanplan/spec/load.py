@@ -62,6 +62,19 @@ def spec_files(root: Path) -> list[Path]:
 
 
 def load_specs(root: Path) -> SpecSet:
+    if not (root / SPECS_DIR).is_dir():
+        # Reading "no assets" here would plan to delete every output: refuse instead.
+        raise SpecError(
+            [
+                SpecIssue(
+                    SPECS_DIR,
+                    None,
+                    "",
+                    f"no {SPECS_DIR}/ folder in {root}; is this the project root "
+                    "(-C DIR)? `wanplan init` makes one",
+                )
+            ]
+        )
     issues: list[SpecIssue] = []
     assets: list[DeclaredAsset] = []
     texts: dict[str, str] = {}

@@ -83,6 +83,23 @@ class ResolvedAsset(NamedTuple):
         return int(duration) if duration is not None else None
 
 
+def _not_json(value: Any, path: str = "params") -> str | None:
+    """The path of the first value in `params` that JSON cannot carry (TOML dates, times)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _not_json(item, f"{path}.{key}")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _not_json(item, f"{path}[{index}]")
+            if found:
+                return found
+    elif not isinstance(value, str | int | float | bool) and value is not None:
+        return path
+    return None
+
+
 def _no_spaces(value: str) -> str:
     return value.replace(" ", "")
 
@@ -114,6 +131,7 @@ class Resolver:
             issues.extend(specs.issue(asset, field, message) for field, message in found)
             if result is not None and not found:
                 resolved.append(result)
+        issues.extend(_shared_outputs(specs, resolved))
         if issues:
             raise SpecError(issues)
         return resolved
@@ -197,6 +215,10 @@ class Resolver:
         for field in ("seed", "prompt_expansion", "params"):
             if get(field) is not None:
                 params[field] = spec[field]
+        if "params" in params and (bad := _not_json(params["params"])):
+            issues.append(
+                ("params", f"{bad}: dates and times cannot be sent to a provider; quote them")
+            )
 
         inputs = self._inputs(asset, rule, entry, issues)
         output = self._output(asset, issues)
@@ -433,3 +455,24 @@ class Resolver:
             issues.append(("output", f"{show(name)} must be a file name inside outputs/"))
             return None
         return path.as_posix()
+
+
+def _shared_outputs(specs: SpecSet, resolved: list[ResolvedAsset]) -> list[SpecIssue]:
+    """Two assets writing one file would overwrite (and delete) each other's output."""
+    owners: dict[str, str] = {}
+    clashes: list[SpecIssue] = []
+    declared = {a.address: a for a in specs.assets}
+    for asset in resolved:
+        stem = asset.output.rsplit(".", 1)[0] if asset.output else asset.address
+        if stem in owners:
+            clashes.append(
+                specs.issue(
+                    declared[asset.address],
+                    "output" if asset.output else "",
+                    f"writes the same output file as {owners[stem]}; give one an `output` of "
+                    "its own",
+                )
+            )
+        else:
+            owners[stem] = asset.address
+    return clashes

@@ -63,6 +63,8 @@ class SqliteState:
         """Read-only; an absent file reads as an empty state and is not created."""
         if not path.exists():
             return cls(sqlite_utils.Database(memory=True), path, writable=False)
+        if not path.is_file():
+            raise StateError(f"{path} is not a file; the state is one SQLite file")
         try:
             conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
             db = sqlite_utils.Database(conn)
