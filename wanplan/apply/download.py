@@ -30,8 +30,9 @@ class Downloaded:
 
 
 async def download(
-    client: httpx.AsyncClient, url: str, blobs: BlobStore, max_bytes: int = MAX_RESULT_BYTES
+    client: httpx.AsyncClient, url: str, blobs: BlobStore, max_bytes: int | None = None
 ) -> Downloaded:
+    max_bytes = MAX_RESULT_BYTES if max_bytes is None else max_bytes
     try:
         async with client.stream("GET", url) as response:
             status = response.status_code
