@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import socket
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from wanplan.cli.main import cli
+from wanplan.emulator import Emulator, Knobs, provider_base_urls, running
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_FILES = ("wanplan.toml", "specs", "inputs")
@@ -73,6 +75,29 @@ def run() -> Run:
         )
 
     return invoke
+
+
+KEY_VARIABLES = {
+    "wavespeed": "WAVESPEED_API_KEY",
+    "dashscope": "DASHSCOPE_API_KEY",
+    "apixo": "APIXO_API_KEY",
+    "wanapi": "WANAPI_API_KEY",
+}
+
+
+@contextmanager
+def emulator_for_wanplan(
+    monkeypatch: pytest.MonkeyPatch, knobs: Knobs, key: str
+) -> Iterator[Emulator]:
+    """The emulator on a loopback port, with every provider's base URL and key variable set
+    for the wanplan commands that the test runs."""
+    emulator = Emulator(knobs)
+    with running(emulator) as base_url:
+        for variable, url in provider_base_urls(base_url).items():
+            monkeypatch.setenv(variable, url)
+        for variable in KEY_VARIABLES.values():
+            monkeypatch.setenv(variable, key)
+        yield emulator
 
 
 def write_spec(root: Path, name: str, text: str) -> Path:

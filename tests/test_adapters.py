@@ -11,29 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, Run, write_spec
+from tests.conftest import REPO, Run, emulator_for_wanplan, write_spec
 from wanplan.catalog import load_catalog
-from wanplan.emulator import Emulator, Knobs, LoggedRequest, provider_base_urls, running
+from wanplan.emulator import Emulator, Knobs, LoggedRequest
 
 KEY = "sk-test-adapter-key"
 PROVIDERS = ("wavespeed", "dashscope", "apixo", "wanapi")
-KEY_VARIABLES = {
-    "wavespeed": "WAVESPEED_API_KEY",
-    "dashscope": "DASHSCOPE_API_KEY",
-    "apixo": "APIXO_API_KEY",
-    "wanapi": "WANAPI_API_KEY",
-}
 FAST_POLLING = "".join(f"[providers.{p}]\npoll_interval = 0.02\n" for p in PROVIDERS)
 
 
 @pytest.fixture
 def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    emulator = Emulator(Knobs(latency=0.05))
-    with running(emulator) as base_url:
-        for variable, url in provider_base_urls(base_url).items():
-            monkeypatch.setenv(variable, url)
-        for variable in KEY_VARIABLES.values():
-            monkeypatch.setenv(variable, KEY)
+    with emulator_for_wanplan(monkeypatch, Knobs(latency=0.05), KEY) as emulator:
         yield emulator
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_spec
-from wanplan.emulator import Emulator, Knobs, provider_base_urls, running
+from tests.conftest import emulator_for_wanplan, write_spec
+from wanplan.emulator import Emulator, Knobs
 from wanplan.state.sqlite import SqliteState
 
 WANPLAN = str(Path(sys.executable).with_name("wanplan"))
@@ -28,11 +28,9 @@ ROUNDS = 20
 
 @pytest.fixture
 def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    emulator = Emulator(Knobs(latency=0.4, time_scale=0.01))
-    with running(emulator) as base_url:
-        for variable, url in provider_base_urls(base_url).items():
-            monkeypatch.setenv(variable, url)
-        monkeypatch.setenv("WAVESPEED_API_KEY", "chaos-key")
+    with emulator_for_wanplan(
+        monkeypatch, Knobs(latency=0.4, time_scale=0.01), "chaos-key"
+    ) as emulator:
         yield emulator
 
 

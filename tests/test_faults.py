@@ -12,28 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run, write_spec
+from tests.conftest import Run, emulator_for_wanplan, write_spec
 from tests.test_interrupt import start_apply
-from wanplan.emulator import Emulator, Knobs, provider_base_urls, running
+from wanplan.emulator import Emulator, Knobs
 from wanplan.state.sqlite import SqliteState
 
 KEY = "sk-fault-test"
-VARIABLES = {
-    "wavespeed": "WAVESPEED_API_KEY",
-    "dashscope": "DASHSCOPE_API_KEY",
-    "apixo": "APIXO_API_KEY",
-    "wanapi": "WANAPI_API_KEY",
-}
 
 
 @pytest.fixture
 def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    emulator = Emulator(Knobs(latency=0.1, time_scale=0.01))
-    with running(emulator) as base_url:
-        for variable, url in provider_base_urls(base_url).items():
-            monkeypatch.setenv(variable, url)
-        for variable in VARIABLES.values():
-            monkeypatch.setenv(variable, KEY)
+    with emulator_for_wanplan(monkeypatch, Knobs(latency=0.1, time_scale=0.01), KEY) as emulator:
         yield emulator
 
 
