@@ -100,3 +100,16 @@ def test_help_imports_no_heavy_module() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0 and result.stdout.strip() == ""
+
+
+def test_models_lists_the_catalog_as_json(run: Run, project: Path) -> None:
+    document = json.loads(
+        run(project, "models", "--provider", "dashscope", "--format", "json").output
+    )
+    entry = next(m for m in document["models"] if m["model_id"] == "wan2.1-t2v-turbo")
+    assert entry["mode"] == "t2v" and entry["durations"] == [5]
+    price = next(p for p in entry["prices"] if p["resolution"] == "720p")
+    assert price["price"] == "0.036" and price["unit"] == "second" and price["as_of"]
+    unknown = next(m for m in document["models"] if m["model_id"] == "wan2.5-t2v-preview")
+    assert all(p["price"] is None for p in unknown["prices"])  # unknown, never $0
+    assert {m["provider"] for m in document["models"]} == {"dashscope"}
