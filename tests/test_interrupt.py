@@ -47,6 +47,21 @@ def task_rows(project: Path) -> list[dict[str, object]]:
     return rows
 
 
+def finish(project: Path) -> str:
+    """Apply to completion; every asset must have been paid once. Returns the output."""
+    environment = {**os.environ, "WANPLAN_SIM_LATENCY": "0.05"}
+    done = subprocess.run(
+        [WANPLAN, "-C", str(project), "apply", "-y"],
+        capture_output=True,
+        text=True,
+        env=environment,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    keys = [r["content_key"] for r in task_rows(project)]
+    assert len(keys) == len(set(keys)) == 6  # nothing paid twice
+    return done.stdout
+
+
 def test_ctrl_c_stops_submitting_and_the_next_apply_resumes(project: Path) -> None:
     process = start_apply(project, latency="30")
     wait_for(process, "submitted")
@@ -63,17 +78,8 @@ def test_ctrl_c_stops_submitting_and_the_next_apply_resumes(project: Path) -> No
     )
     assert "4 to create, 0 to replace, 2 to resume" in plan.stdout
 
-    environment = {**os.environ, "WANPLAN_SIM_LATENCY": "0.05"}
-    done = subprocess.run(
-        [WANPLAN, "-C", str(project), "apply", "-y"],
-        capture_output=True,
-        text=True,
-        env=environment,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "4 created" in done.stdout and "2 resumed" in done.stdout
-    keys = [r["content_key"] for r in task_rows(project)]
-    assert len(keys) == len(set(keys)) == 6  # nothing paid twice
+    done = finish(project)
+    assert "4 created" in done and "2 resumed" in done
 
 
 def test_a_second_ctrl_c_exits_at_once_and_is_still_safe(project: Path) -> None:
@@ -83,13 +89,4 @@ def test_a_second_ctrl_c_exits_at_once_and_is_still_safe(project: Path) -> None:
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 130, output
-    environment = {**os.environ, "WANPLAN_SIM_LATENCY": "0.05"}
-    done = subprocess.run(
-        [WANPLAN, "-C", str(project), "apply", "-y"],
-        capture_output=True,
-        text=True,
-        env=environment,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    keys = [r["content_key"] for r in task_rows(project)]
-    assert len(keys) == len(set(keys)) == 6
+    finish(project)
