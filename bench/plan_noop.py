@@ -46,8 +46,8 @@ from wanplan.blobs import LocalBlobStore
 from wanplan.plan.model import Action, Plan
 from wanplan.plan.planner import make_plan
 from wanplan.project import CACHE_DIR, Project
-from wanplan.state.records import AssetRecord
-from wanplan.state.sqlite import SqliteState, now_iso
+from wanplan.state.records import AssetRecord, now_iso
+from wanplan.state.sqlite import SqliteState
 
 RATIO_TARGET = 1.5
 MEMORY_TARGET_MB = 500.0

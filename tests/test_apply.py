@@ -25,6 +25,7 @@ from wanplan.project import Project
 from wanplan.providers.base import GenerationRequest, ProviderContext
 from wanplan.providers.sim import service
 from wanplan.providers.sim.provider import SimProvider
+from wanplan.spec.resolve import ResolvedAsset
 from wanplan.state.sqlite import SqliteState
 
 
@@ -126,22 +127,27 @@ def test_one_failure_does_not_stop_the_others(run: Run, project: Path) -> None:
     assert [(c["address"], c["action"]) for c in document["changes"]] == [("hero-turn", "create")]
 
 
-def test_submitted_task_is_resumed_not_paid_again(
-    run: Run, project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    plan = make_plan(Project.at(project), targets=["poster"])
-    asset = plan.changes[0].asset
+def poster_intent(project: Path) -> tuple[SqliteState, int, ResolvedAsset]:
+    """The journal as an apply leaves it just before submitting the poster: an intent."""
+    asset = make_plan(Project.at(project), targets=["poster"]).changes[0].asset
     assert asset is not None
-    # An earlier apply submitted the task and was killed before collecting it.
     state = SqliteState.open_writer(project / "state" / "wanplan.db")
     ref = state.record_intent(
         provider="sim",
-        model_id="sim/x",
+        model_id=asset.model_id,
         content_key=asset.content_key,
         address="poster",
         profile="default",
         estimated_cost=None,
     )
+    return state, ref, asset
+
+
+def test_submitted_task_is_resumed_not_paid_again(
+    run: Run, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An earlier apply submitted the task and was killed before collecting it.
+    state, ref, asset = poster_intent(project)
 
     async def submit() -> str:
         settings = ProviderSettings()
@@ -171,18 +177,7 @@ def test_submitted_task_is_resumed_not_paid_again(
 
 
 def test_a_submit_that_may_have_reached_the_provider_is_reported(run: Run, project: Path) -> None:
-    plan = make_plan(Project.at(project), targets=["poster"])
-    asset = plan.changes[0].asset
-    assert asset is not None
-    state = SqliteState.open_writer(project / "state" / "wanplan.db")
-    state.record_intent(
-        provider="sim",
-        model_id="sim/x",
-        content_key=asset.content_key,
-        address="poster",
-        profile="default",
-        estimated_cost=None,
-    )
+    state, _, _ = poster_intent(project)
     state.close()
     result = run(project, "plan", "--target", "poster")
     assert "+ poster" in result.output

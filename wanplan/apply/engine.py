@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import datetime
 import os
 import random
 import signal
@@ -36,7 +35,6 @@ from wanplan.apply.retry import (
     with_retries,
 )
 from wanplan.blobs import BlobStore
-from wanplan.config import Config
 from wanplan.errors import ProviderAuthError, ProviderError
 from wanplan.plan.model import Action, Plan, PlanChange
 from wanplan.project import OUTPUTS_DIR, Project
@@ -51,7 +49,15 @@ from wanplan.providers.base import (
 )
 from wanplan.spec.resolve import ResolvedAsset
 from wanplan.state.base import StateWriter
-from wanplan.state.records import ABANDONED, COLLECTED, FAILED, INTENT, SUCCEEDED, AssetRecord
+from wanplan.state.records import (
+    ABANDONED,
+    COLLECTED,
+    FAILED,
+    INTENT,
+    SUCCEEDED,
+    AssetRecord,
+    now_iso,
+)
 
 DEFAULT_CONCURRENCY = 4
 MAX_DOWNLOADS = 16
@@ -95,10 +101,6 @@ def output_path(asset: ResolvedAsset, profile: str, extension: str) -> str:
     return f"{prefix}/{name}"
 
 
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
-
-
 class ApplyEngine:
     def __init__(
         self,
@@ -112,7 +114,6 @@ class ApplyEngine:
     ) -> None:
         self.project = project
         self.setups = setups
-        self.config: Config = project.config
         self.state = state
         self.blobs = blobs
         self.concurrency = concurrency
@@ -537,7 +538,7 @@ class ApplyEngine:
                     output_sha256=blob_sha256,
                     output_size=st.st_size,
                     output_mtime_ns=st.st_mtime_ns,
-                    updated_at=_now(),
+                    updated_at=now_iso(),
                 )
             )
         if change.previous is not None and change.previous.output_path != relative:

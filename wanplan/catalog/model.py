@@ -112,9 +112,6 @@ class Catalog:
     def model_ids(self, provider: str) -> list[str]:
         return sorted({m.model_id for m in self.models if m.provider == provider})
 
-    def providers(self) -> list[str]:
-        return sorted({m.provider for m in self.models})
-
     def price(self, provider: str, model_id: str, mode: str, resolution: str) -> PriceEntry | None:
         return self._prices.get((provider, model_id, mode, resolution))
 

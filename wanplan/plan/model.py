@@ -30,8 +30,6 @@ SYMBOLS: dict[Action, str] = {
     Action.REPAIR: "!",
     Action.DELETE: "-",
 }
-# Actions that send a paid request to a provider.
-PAID_ACTIONS = frozenset({Action.CREATE, Action.REPLACE})
 
 
 @dataclass(frozen=True, slots=True)

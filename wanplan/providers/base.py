@@ -48,7 +48,6 @@ class GenerationRequest:
 @dataclass(frozen=True, slots=True)
 class SubmittedTask:
     task_id: str
-    quoted_cost: Decimal | None = None
 
 
 class TaskState(enum.Enum):

@@ -19,10 +19,6 @@ MAX_NAME_LENGTH = 100
 Mode = Literal["t2v", "i2v", "flf2v", "r2v", "edit", "t2i"]
 
 TOP_LEVEL_KEYS = ("version", "defaults", "assets")
-# Inputs are files or URLs; their bytes, not their names, go into the content key.
-INPUT_FIELDS = ("image", "first_frame", "last_frame", "audio", "video")
-# Fields that describe an asset without shaping its output: never part of the content key.
-DESCRIPTIVE_FIELDS = ("output", "tags", "description")
 
 
 @with_config(ConfigDict(extra="forbid", strict=True))

@@ -5,6 +5,7 @@ matters at one record per asset in a plan of 100,000 assets."""
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -58,3 +59,8 @@ FAILED = "failed"
 COLLECTED = "collected"
 ABANDONED = "abandoned"
 OPEN_STATUSES = (INTENT, SUBMITTED, SUCCEEDED)
+
+
+def now_iso() -> str:
+    """The state's timestamps: UTC, ISO 8601, milliseconds."""
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")

@@ -9,7 +9,6 @@ file at rest is safe to commit.
 from __future__ import annotations
 
 import contextlib
-import datetime
 import json
 import sqlite3
 import time
@@ -33,14 +32,11 @@ from wanplan.state.records import (
     AssetRecord,
     GenerationRecord,
     TaskRecord,
+    now_iso,
 )
 
 BUSY_TIMEOUT_MS = 10_000
 LOCK_POLL_SECONDS = 0.25
-
-
-def now_iso() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
 
 
 def _decimal(value: str | None) -> Decimal | None:
