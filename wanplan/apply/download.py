@@ -3,6 +3,7 @@ hashed on the way; it becomes a blob only when complete."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import httpx
@@ -48,7 +49,8 @@ async def download(
                     f"result is not a known media type ({response.headers.get('content-type')!r})"
                 )
             declared = response.headers.get("content-length")
-            with blobs.stage() as staged:
+            staged = await asyncio.to_thread(blobs.stage)
+            with staged:
                 async for chunk in response.aiter_bytes():
                     staged.write(chunk)
                     if staged.size > max_bytes:
@@ -60,7 +62,7 @@ async def download(
                     )
                 if staged.size == 0:
                     raise DownloadError("result download was empty")
-                sha256 = blobs.commit(staged)
+                sha256 = await asyncio.to_thread(blobs.commit, staged)
                 return Downloaded(sha256, staged.size, kind[0], kind[1])
     except httpx.RemoteProtocolError:
         raise DownloadError(

@@ -61,6 +61,7 @@ from wanplan.state.records import (
 
 DEFAULT_CONCURRENCY = 4
 MAX_DOWNLOADS = 16
+SUBMITS_FIRST_SECONDS = 1.0
 EXIT_INTERRUPTED = 130
 TIME_SCALE_HEADER = "x-wanplan-time-scale"
 MAX_WAIT_SECONDS = 3 * 3600
@@ -130,6 +131,8 @@ class ApplyEngine:
         self.downloads = asyncio.Semaphore(MAX_DOWNLOADS)
         self._generated: dict[str, asyncio.Event] = {}
         self._submitting: set[str] = set()
+        self._no_submits = asyncio.Event()
+        self._no_submits.set()
         self._signals: list[signal.Signals] = []
         self.backoff = Backoff()
 
@@ -217,7 +220,7 @@ class ApplyEngine:
             if change.action is Action.DELETE:
                 return self._delete(plan, change)
             if change.source is not None:
-                return self._restore(plan, change, started)
+                return await self._restore(plan, change, started)
             if change.waits_for is not None:
                 return await self._copy_when_generated(plan, change, started)
             try:
@@ -249,10 +252,10 @@ class ApplyEngine:
         self.emit(ApplyEvent(change.address, "deleted", record.output_path))
         return AssetOutcome(change.address, change.action, ok=True)
 
-    def _restore(self, plan: Plan, change: PlanChange, started: float) -> AssetOutcome:
+    async def _restore(self, plan: Plan, change: PlanChange, started: float) -> AssetOutcome:
         source, asset = change.source, change.asset
         assert source is not None and asset is not None
-        path = self._materialise(plan, change, source.blob_sha256, source.extension)
+        path = await self._materialise(plan, change, source.blob_sha256, source.extension)
         kind = "reused" if change.action is Action.REUSE else "repaired"
         self.emit(ApplyEvent(change.address, kind, path, time.monotonic() - started))
         return AssetOutcome(change.address, change.action, ok=True, output_path=path)
@@ -270,7 +273,7 @@ class ApplyEngine:
         source = self.state.generation(asset.content_key)
         if source is None or not self.blobs.has(source.blob_sha256):
             raise AssetFailed(f"skipped: {change.waits_for}, which makes the same content, failed")
-        return self._restore(plan, dataclasses.replace(change, source=source), started)
+        return await self._restore(plan, dataclasses.replace(change, source=source), started)
 
     # ---- generation ----------------------------------------------------------------------
 
@@ -305,10 +308,13 @@ class ApplyEngine:
                 )
                 # A submit under way is not cancelled by Ctrl-C: its task id must be recorded.
                 self._submitting.add(asset.address)
+                self._no_submits.clear()
                 try:
                     task_id = await self._submit(provider, asset, task_ref)
                 finally:
                     self._submitting.discard(asset.address)
+                    if not self._submitting:
+                        self._no_submits.set()
                 submitted_at = time.monotonic()
                 self.emit(
                     ApplyEvent(asset.address, "submitted", task_id, time.monotonic() - started)
@@ -320,6 +326,7 @@ class ApplyEngine:
             url, reported_cost = await self._wait(
                 provider, task_ref, task_id, asset.model_id, submitted_at
             )
+        await self._let_submits_go_first()
         async with self.downloads:
             fetched = await self._download(provider, task_ref, task_id, asset, url)
         collected = Collected(
@@ -329,7 +336,7 @@ class ApplyEngine:
             reported_cost if reported_cost is not None else estimate,
             reported=reported_cost is not None,
         )
-        path = self._materialise(plan, change, fetched.sha256, fetched.extension, collected)
+        path = await self._materialise(plan, change, fetched.sha256, fetched.extension, collected)
         kind = {Action.CREATE: "created", Action.REPLACE: "replaced", Action.RESUME: "resumed"}.get(
             change.action, "repaired"
         )
@@ -339,6 +346,16 @@ class ApplyEngine:
         return AssetOutcome(
             change.address, change.action, ok=True, spent=collected.spent, output_path=path
         )
+
+    async def _let_submits_go_first(self) -> None:
+        """When a wave of tasks ends together, their next submits refill the provider's slots
+        before the downloads take the event loop's time: a slot idle while results download is
+        lost throughput, a download a moment later is not. Bounded, so that a submit waiting for
+        its rate limit does not hold the downloads back."""
+        await asyncio.sleep(0)  # the task woken by the slot just given back reaches its submit
+        if not self._no_submits.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._no_submits.wait(), SUBMITS_FIRST_SECONDS)
 
     async def _submit(self, provider: Provider, asset: ResolvedAsset, task_ref: int) -> str:
         request = GenerationRequest(
@@ -489,7 +506,7 @@ class ApplyEngine:
 
     # ---- outputs and records -------------------------------------------------------------
 
-    def _materialise(
+    async def _materialise(
         self,
         plan: Plan,
         change: PlanChange,
@@ -501,7 +518,9 @@ class ApplyEngine:
         assert asset is not None
         relative = output_path(asset, plan.profile, extension)
         destination = self.project.root / relative
-        self.blobs.copy_to(blob_sha256, destination)
+        # File creation is slow on some disks; in a thread, it does not hold up the polls and
+        # submits of other assets.
+        await asyncio.to_thread(self.blobs.copy_to, blob_sha256, destination)
         st = os.stat(destination)
         with self.state.transaction():
             if collected is not None:
