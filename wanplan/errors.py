@@ -5,6 +5,7 @@
     ├── StateError          the state database is unreadable, locked or from a newer wanplan
     ├── PlanError           a plan cannot be made (unknown --target, stale plan file)
     ├── ApplyRefused        apply stopped before spending (no confirmation, no terminal)
+    ├── OverBudget          a budget cap or a cost gate refused the plan: exit 4
     └── ProviderError       a provider refused or failed; mapped once at the provider boundary
         └── ProviderAuthError   401/402/403: stops every further submit, names the key variable
 
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 
 class WanplanError(Exception):
     """A failure the user can act on. `str()` is the whole message."""
+
+    exit_code = 1
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,12 @@ class PlanError(WanplanError):
 
 class ApplyRefused(WanplanError):
     pass
+
+
+class OverBudget(WanplanError):
+    """Over a budget cap (apply, before any request) or a cost gate (plan in CI)."""
+
+    exit_code = 4
 
 
 class ProviderError(WanplanError):

@@ -1,7 +1,8 @@
 """The `wanplan` command group and the one place errors become exit codes.
 
 Exit codes: 0 success; 1 a user-facing error (nothing half-done); 2 `plan --detailed-exitcode`
-found changes; 3 a bug in wanplan (details in .wanplan/crash.log); 130 interrupted.
+found changes; 3 a bug in wanplan (details in .wanplan/crash.log); 4 over a budget cap or a cost
+gate (nothing was spent); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from wanplan import __version__
 from wanplan.cli.commands import COMMANDS
 from wanplan.cli.output import error
 
-EXIT_ERROR = 1
 EXIT_CHANGES = 2
 EXIT_BUG = 3
 EXIT_INTERRUPTED = 130
@@ -38,7 +38,7 @@ class WanplanGroup(click.Group):
             ctx.exit(EXIT_INTERRUPTED)
         except WanplanError as exc:
             error(str(exc))
-            ctx.exit(EXIT_ERROR)
+            ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             error("interrupted")
             ctx.exit(EXIT_INTERRUPTED)
