@@ -52,7 +52,13 @@ def test_json_plan_follows_the_contract(run: Run, project: Path) -> None:
         "unchanged": 0,
         "estimated_cost": "3.03",
         "unknown_cost": 0,
+        "rebuild": {
+            "before": {"estimated_cost": "0.00", "unknown_cost": 0},
+            "after": {"estimated_cost": "3.03", "unknown_cost": 0},
+        },
     }
+    assert len(document["declared"]) == 6
+    assert {d["address"]: d["rebuild_cost"] for d in document["declared"]}["forest-dolly"] == "0.50"
 
 
 def test_unknown_price_is_null_and_counted_never_zero(run: Run, project: Path) -> None:

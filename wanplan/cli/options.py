@@ -68,3 +68,31 @@ def lock_timeout(f: F) -> F:
         show_default=True,
         help="How long to wait for another wanplan holding the state lock (30s, 2m).",
     )(f)
+
+
+class Money(click.ParamType):  # type: ignore[type-arg]
+    """US dollars, written as 20, 20.50 or $20: an exact decimal, never a float."""
+
+    name = "usd"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from decimal import Decimal, InvalidOperation
+
+        if isinstance(value, Decimal):
+            return value
+        text = str(value).strip().removeprefix("$")
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            self.fail(f"{value!r} is not an amount in USD; write 20 or 20.50", param, ctx)
+        if not amount.is_finite() or amount < 0:
+            self.fail(f"{value!r} is not an amount in USD; write 20 or 20.50", param, ctx)
+        return amount
+
+
+def allow_unknown_cost(f: F) -> F:
+    return click.option(
+        "--allow-unknown-cost",
+        is_flag=True,
+        help="Let changes of unknown price through a budget cap or cost gate.",
+    )(f)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
+from typing import NamedTuple
 
 from wanplan.key.file_hashes import FileStamp
 from wanplan.money import total
@@ -73,6 +76,14 @@ class PlanChange:
         return self.asset.provider if self.asset else None
 
 
+class DeclaredCost(NamedTuple):
+    """A declared asset and what generating it from scratch would cost (None: unknown)."""
+
+    address: str
+    content_key: str
+    rebuild_cost: Decimal | None
+
+
 @dataclass
 class Plan:
     profile: str
@@ -83,6 +94,15 @@ class Plan:
     unchanged: int
     fresh_file_stamps: dict[str, FileStamp] = field(default_factory=dict)
     """Input hashes computed while planning, for apply to remember."""
+    targets: tuple[str, ...] = ()
+    force_replace: tuple[str, ...] = ()
+    declared_assets: Sequence[ResolvedAsset] = ()
+    """Every declared asset, in and out of the plan's scope (`targets`)."""
+    recorded: Mapping[str, AssetRecord] = field(default_factory=dict)
+    """What the state holds for this profile, in and out of scope."""
+    recorded_costs: dict[str, Decimal | None] = field(default_factory=dict)
+    """The rebuild cost of the state's version of each changed or deleted address."""
+    estimator: Callable[[ResolvedAsset], Decimal | None] | None = None
 
     def count(self, action: Action) -> int:
         if action is Action.UNCHANGED:
@@ -100,3 +120,47 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return bool(self.changes)
+
+    # Computed on demand: a plain `plan` needs none of it, and it costs per asset.
+
+    def in_scope(self, address: str) -> bool:
+        return not self.targets or address in self.targets
+
+    @cached_property
+    def declared(self) -> list[DeclaredCost]:
+        """Every declared asset in scope, with what generating it from scratch would cost."""
+        estimator = self.estimator or (lambda asset: None)
+        return [
+            DeclaredCost(a.address, a.content_key, estimator(a))
+            for a in self.declared_assets
+            if self.in_scope(a.address)
+        ]
+
+    @property
+    def inputs(self) -> dict[str, str]:
+        """Every local input file the specs use, with its sha256."""
+        return {
+            ref.source: ref.sha256
+            for asset in self.declared_assets
+            for ref in asset.inputs
+            if ref.sha256 is not None
+        }
+
+    @property
+    def rebuild_cost_after(self) -> tuple[Decimal, int]:
+        """The full rebuild cost of the declared assets in scope: (known, unknown count)."""
+        return total([d.rebuild_cost for d in self.declared])
+
+    @property
+    def rebuild_cost_before(self) -> tuple[Decimal, int]:
+        """The same for what the state holds now."""
+        declared = {d.address: d.rebuild_cost for d in self.declared}
+        return total(
+            [
+                self.recorded_costs[address]
+                if address in self.recorded_costs
+                else declared[address]
+                for address in self.recorded
+                if self.in_scope(address)
+            ]
+        )

@@ -45,6 +45,19 @@ def estimate(asset: ResolvedAsset, catalog: Catalog) -> Decimal | None:
     return price.estimate(asset.duration) if price else None
 
 
+def estimate_material(material: dict[str, Any], catalog: Catalog) -> Decimal | None:
+    """The estimate for a recorded generation, from its key material."""
+    params = material.get("params") or {}
+    resolution, duration = params.get("resolution"), params.get("duration")
+    price = catalog.price(
+        str(material.get("provider")),
+        str(material.get("model_id")),
+        str(material.get("mode")),
+        str(resolution),
+    )
+    return price.estimate(int(duration) if duration is not None else None) if price else None
+
+
 def make_plan(
     project: Project,
     *,
@@ -62,13 +75,15 @@ def make_plan(
             catalog = load_catalog()
             hasher = FileHasher(project.root, reader.file_stamps())
             declared = resolve_specs(project, hasher, catalog)
-            return _Planner(
+            plan = _Planner(
                 project,
                 reader,
                 blobs or LocalBlobStore(project.cache_dir),
                 catalog,
                 profile,
             ).plan(declared, targets, force_replace, hasher)
+            plan.targets, plan.force_replace = tuple(targets), tuple(force_replace)
+            return plan
     finally:
         if own_state:
             reader.close()
@@ -102,6 +117,17 @@ class _Planner:
         self.catalog = catalog
         self.profile = profile
         self.root = str(project.root)
+        self._estimates: dict[tuple[str, str, str, str, int | None], Decimal | None] = {}
+
+    def _rebuild_cost(self, asset: ResolvedAsset) -> Decimal | None:
+        shape = (asset.provider, asset.model_id, asset.mode, asset.resolution, asset.duration)
+        if shape not in self._estimates:
+            self._estimates[shape] = estimate(asset, self.catalog)
+        return self._estimates[shape]
+
+    def _recorded_cost(self, record: AssetRecord) -> Decimal | None:
+        material = self.state.material(record.content_key)
+        return estimate_material(material, self.catalog) if material else None
 
     def plan(
         self,
@@ -123,12 +149,16 @@ class _Planner:
 
         changes: list[PlanChange] = []
         unchanged = 0
+        recorded_costs: dict[str, Decimal | None] = {}
         for asset in declared:
             if wanted and asset.address not in wanted:
                 continue
+            record = current.get(asset.address)
+            if record is not None and record.content_key != asset.content_key:
+                recorded_costs[asset.address] = self._recorded_cost(record)
             change = self._classify(
                 asset,
-                current.get(asset.address),
+                record,
                 open_tasks.pop(asset.content_key, None),
                 asset.address in forced,
             )
@@ -152,6 +182,7 @@ class _Planner:
         for address, record in current.items():
             if address not in declared_addresses and (not wanted or address in wanted):
                 changes.append(PlanChange(address, Action.DELETE, previous=record))
+                recorded_costs[address] = self._recorded_cost(record)
         changes.sort(key=lambda c: c.address)
         return Plan(
             profile=self.profile,
@@ -160,6 +191,10 @@ class _Planner:
             changes=changes,
             unchanged=unchanged,
             fresh_file_stamps=hasher.fresh,
+            declared_assets=declared,
+            recorded=current,
+            recorded_costs=recorded_costs,
+            estimator=self._rebuild_cost,
         )
 
     def _classify(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from wanplan.money import as_decimal_string
+from wanplan.plan.compare import Comparison
 from wanplan.plan.model import Action, Plan, PlanChange
 
 FORMAT_VERSION = "1"
@@ -28,18 +30,49 @@ def change_document(change: PlanChange) -> dict[str, Any]:
     }
 
 
-def plan_document(plan: Plan) -> dict[str, Any]:
+def _money(amount: tuple[Decimal, int]) -> dict[str, Any]:
+    return {"estimated_cost": as_decimal_string(amount[0]), "unknown_cost": amount[1]}
+
+
+def plan_document(plan: Plan, comparison: Comparison | None = None) -> dict[str, Any]:
     summary: dict[str, Any] = {action.value: plan.count(action) for action in Action}
     summary["estimated_cost"] = as_decimal_string(plan.estimated_cost)
     summary["unknown_cost"] = plan.unknown_cost
-    return {
+    summary["rebuild"] = {
+        "before": _money(plan.rebuild_cost_before),
+        "after": _money(plan.rebuild_cost_after),
+    }
+    document: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "profile": plan.profile,
         "state": {"lineage": plan.lineage, "serial": plan.serial},
         "changes": [change_document(c) for c in plan.changes],
         "summary": summary,
+        "declared": [
+            {
+                "address": d.address,
+                "content_key": d.content_key,
+                "rebuild_cost": as_decimal_string(d.rebuild_cost),
+            }
+            for d in plan.declared
+        ],
     }
+    if comparison is not None:
+        document["compare"] = {
+            "base": comparison.label,
+            "added": list(comparison.added),
+            "changed": list(comparison.changed),
+            "removed": list(comparison.removed),
+            "cost": _money(comparison.cost),
+            "other_changes": len(comparison.others),
+            "other_cost": _money(comparison.others_cost),
+            "rebuild": {
+                "before": _money(comparison.rebuild_before),
+                "after": _money(plan.rebuild_cost_after),
+            },
+        }
+    return document
 
 
-def render_json(plan: Plan) -> str:
-    return json.dumps(plan_document(plan), indent=2) + "\n"
+def render_json(plan: Plan, comparison: Comparison | None = None) -> str:
+    return json.dumps(plan_document(plan, comparison), indent=2) + "\n"

@@ -1,47 +1,138 @@
-"""The plan as a pull-request comment. The hidden marker lets a bot find and update it."""
+"""The plan as a pull-request comment. The hidden marker lets a bot find and update it.
+
+It leads with what a reviewer decides on: the cost of this change and the full rebuild cost of
+the catalog before and after it. It stays under GitHub's comment limit by summarising the middle
+of a long table of changes (the first and last rows stay, with the count and cost of the rest).
+"""
 
 from __future__ import annotations
 
-from wanplan.money import format_usd
-from wanplan.plan.model import SYMBOLS, Action, Plan
-from wanplan.render.text import closing_line, describe
+from collections import Counter
+from collections.abc import Sequence
+from decimal import Decimal
+
+from wanplan.money import format_usd, total
+from wanplan.plan.compare import Comparison
+from wanplan.plan.model import SYMBOLS, Action, Plan, PlanChange
+from wanplan.render.text import count_line, describe
 
 MARKER = "<!-- wanplan -->"
+GITHUB_COMMENT_LIMIT = 65_536
+MAX_CHARS = 60_000
+"""Our own ceiling: below GitHub's limit with room for a bot's header or footer."""
+MAX_DETAILS = 200
+"""Characters of one change's details; longer ones are cut with an ellipsis."""
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    text = text.replace("\n", " ")
+    if len(text) > MAX_DETAILS:
+        text = text[: MAX_DETAILS - 1] + "…"
+    return text.replace("|", "\\|")
 
 
-def render_markdown(plan: Plan) -> str:
+def _cost(amount: tuple[Decimal, int]) -> str:
+    known, unknown = amount
+    return format_usd(known) + (f" + {unknown} of unknown price" if unknown else "")
+
+
+def _delta(before: tuple[Decimal, int], after: tuple[Decimal, int]) -> str:
+    change = after[0] - before[0]
+    sign = "+" if change >= 0 else "-"
+    return f"{_cost(before)} → {_cost(after)} ({sign}{format_usd(abs(change))})"
+
+
+def _row(change: PlanChange) -> str:
+    cost = "" if change.action is Action.DELETE else format_usd(change.estimated_cost)
+    details = describe(change)
+    if change.warnings:
+        details += " — " + "; ".join(change.warnings)
+    return (
+        f"| `{SYMBOLS[change.action]}` | `{_cell(change.address)}` | {change.action.value} "
+        f"| {_cell(details)} | {cost} |"
+    )
+
+
+def _elided(changes: Sequence[PlanChange]) -> str:
+    tally = Counter(c.action.value for c in changes)
+    counts = ", ".join(f"{n} {action}" for action, n in sorted(tally.items()))
+    cost = _cost(total([c.estimated_cost for c in changes]))
+    return (
+        f"| | … | | *{len(changes)} more changes not shown ({counts}); the full plan is in "
+        f"`wanplan plan` or its JSON* | {cost} |"
+    )
+
+
+def _table(changes: Sequence[PlanChange], total_row: str, room: int) -> list[str]:
+    """The table of changes within `room` characters: all rows, or the first and last ones
+    around a summary of the middle."""
+    head = ["| | asset | action | details | estimated cost |", "|---|---|---|---|---:|"]
+    rows = [_row(c) for c in changes]
+    if sum(len(r) + 1 for r in rows) + len(total_row) + 200 <= room:
+        return [*head, *rows, total_row]
+    # Keep as many rows at each end as fit; the cut is found by halving.
+    low, high = 0, len(rows) // 2
+    while low < high:
+        keep = (low + high + 1) // 2
+        size = sum(len(r) + 1 for r in rows[:keep] + rows[-keep:]) + len(total_row) + 400
+        if size <= room:
+            low = keep
+        else:
+            high = keep - 1
+    keep = low
+    middle = changes[keep : len(changes) - keep]
+    kept = rows[:keep] + [_elided(middle)] + (rows[-keep:] if keep else [])
+    return [*head, *kept, total_row]
+
+
+def render_markdown(plan: Plan, comparison: Comparison | None = None) -> str:
     lines = [MARKER, f"### wanplan plan (profile `{plan.profile}`)", ""]
-    if plan.lineage:
+    changes: Sequence[PlanChange] = comparison.own if comparison else plan.changes
+    if comparison is not None:
+        label = "This change"
+        added, changed, removed = (
+            len(comparison.added),
+            len(comparison.changed),
+            len(comparison.removed),
+        )
         lines.append(
-            f"Compared with the last applied state: serial {plan.serial}, "
-            f"lineage `{plan.lineage[:8]}`."
+            f"Compared with the base branch's plan `{comparison.label}`: {added} added, "
+            f"{changed} changed, {removed} removed."
         )
     else:
-        lines.append("Compared with an empty state: nothing has been applied yet.")
+        label = "Plan"
+        if plan.lineage:
+            lines.append(
+                f"Compared with the last applied state: serial {plan.serial}, "
+                f"lineage `{plan.lineage[:8]}`."
+            )
+        else:
+            lines.append("Compared with an empty state: nothing has been applied yet.")
     lines.append("")
-    if not plan.has_changes:
+    before = comparison.rebuild_before if comparison else plan.rebuild_cost_before
+    after = plan.rebuild_cost_after
+    cost = total([c.estimated_cost for c in changes])
+    if not changes:
         lines.append(f"**No changes.** {plan.unchanged} assets match the specs.")
-        return "\n".join(lines) + "\n"
-    lines.append(f"**{closing_line(plan)}**")
+    else:
+        lines.append(f"**{count_line(label, changes)}**")
     lines.append("")
-    lines.append("| | asset | action | details | estimated cost |")
-    lines.append("|---|---|---|---|---:|")
-    for change in plan.changes:
-        cost = "" if change.action is Action.DELETE else format_usd(change.estimated_cost)
-        details = describe(change)
-        if change.warnings:
-            details += " — " + "; ".join(change.warnings)
+    lines.append("| | cost |")
+    lines.append("|---|---:|")
+    lines.append(f"| {'This change' if comparison else 'This plan'} | **{_cost(cost)}** |")
+    lines.append(f"| Full rebuild of the catalog | {_delta(before, after)} |")
+    if comparison is not None and comparison.others:
         lines.append(
-            f"| `{SYMBOLS[change.action]}` | `{_cell(change.address)}` | {change.action.value} "
-            f"| {_cell(details)} | {cost} |"
+            f"| Also in the plan, from the base branch (not applied yet): "
+            f"{len(comparison.others)} changes | {_cost(comparison.others_cost)} |"
         )
-    unknown = f" (+ {plan.unknown_cost} of unknown price)" if plan.unknown_cost else ""
-    lines.append(f"| | **total** | | | **{format_usd(plan.estimated_cost)}**{unknown} |")
-    if plan.unchanged:
-        lines.append("")
-        lines.append(f"{plan.unchanged} assets unchanged.")
-    return "\n".join(lines) + "\n"
+    lines.append("")
+    if changes:
+        total_row = f"| | **total** | | | **{_cost(cost)}** |"
+        footer = [""]
+        if plan.unchanged:
+            footer.append(f"{plan.unchanged} assets unchanged.")
+        room = MAX_CHARS - sum(len(line) + 1 for line in lines + footer)
+        lines.extend(_table(changes, total_row, room))
+        lines.extend(footer)
+    return "\n".join(lines).rstrip("\n") + "\n"

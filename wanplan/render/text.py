@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from wanplan.money import format_usd
+from collections import Counter
+from collections.abc import Sequence
+
+from wanplan.money import format_usd, total
 from wanplan.plan.model import SYMBOLS, Action, Plan, PlanChange
 from wanplan.render.style import Styler, plain
 
@@ -49,16 +52,23 @@ def describe(change: PlanChange) -> str:
     return f"{shape}" + (f" ({', '.join(change.reasons)})" if change.reasons else "")
 
 
-def closing_line(plan: Plan) -> str:
-    counts = [f"{plan.count(Action.CREATE)} to create", f"{plan.count(Action.REPLACE)} to replace"]
+def count_line(label: str, changes: Sequence[PlanChange]) -> str:
+    """`Plan: 2 to create, 1 to replace, 0 to delete. Estimated cost: $1.50`"""
+    tally = Counter(c.action for c in changes)
+    counts = [f"{tally[Action.CREATE]} to create", f"{tally[Action.REPLACE]} to replace"]
     for action in (Action.REUSE, Action.RESUME, Action.REPAIR):
-        if plan.count(action):
-            counts.append(f"{plan.count(action)} to {action.value}")
-    counts.append(f"{plan.count(Action.DELETE)} to delete")
-    cost = format_usd(plan.estimated_cost)
-    if plan.unknown_cost:
-        cost += f" + {plan.unknown_cost} of unknown price"
-    return f"Plan: {', '.join(counts)}. Estimated cost: {cost}"
+        if tally[action]:
+            counts.append(f"{tally[action]} to {action.value}")
+    counts.append(f"{tally[Action.DELETE]} to delete")
+    known, unknown = total([c.estimated_cost for c in changes])
+    cost = format_usd(known)
+    if unknown:
+        cost += f" + {unknown} of unknown price"
+    return f"{label}: {', '.join(counts)}. Estimated cost: {cost}"
+
+
+def closing_line(plan: Plan) -> str:
+    return count_line("Plan", plan.changes)
 
 
 def render_text(plan: Plan, style: Styler = plain) -> str:

@@ -3,23 +3,38 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from wanplan.cli.options import lock_timeout, open_project, targeting
+from wanplan.cli.options import Money, allow_unknown_cost, lock_timeout, open_project, targeting
+from wanplan.cli.output import colour_enabled, echo, style, warn
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from wanplan.plan.model import Plan
-from wanplan.cli.output import colour_enabled, echo, style, warn
+    from wanplan.plan.saved import SavedPlan
+    from wanplan.project import Project
 
 
 @click.command()
+@click.argument(
+    "plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path), metavar="[FILE]"
+)
 @targeting
 @click.option(
     "-y", "--auto-approve", is_flag=True, help="Apply without asking (needed without a terminal)."
 )
+@click.option(
+    "--max-cost",
+    type=Money(),
+    metavar="USD",
+    help="Refuse, before any request, a plan estimated above USD (with [budget] caps).",
+)
+@allow_unknown_cost
 @click.option("--concurrency", type=click.IntRange(1, 10_000), help="Tasks in flight per provider.")
 @lock_timeout
 @click.option(
@@ -32,10 +47,13 @@ from wanplan.cli.output import colour_enabled, echo, style, warn
 @click.pass_obj
 def apply(
     directory: Path,
+    plan_file: Path | None,
     profile: str,
     targets: tuple[str, ...],
     force_replace: tuple[str, ...],
     auto_approve: bool,
+    max_cost: Decimal | None,
+    allow_unknown_cost: bool,
     concurrency: int | None,
     lock_timeout: float,
     log_format: str,
@@ -44,13 +62,24 @@ def apply(
 
     Every submitted task is recorded before the next request, so an interrupted apply loses
     nothing: the next plan shows it as `resume` and the next apply collects it without paying
-    again. Exit 0 when everything succeeded, 1 when anything failed.
+    again.
+
+    With FILE, a plan saved by `wanplan plan --out FILE`, it applies exactly that plan without
+    asking, and refuses it when the state, the specs, wanplan.toml or the inputs changed since.
+
+    Budget caps (--max-cost and [budget] in wanplan.toml) are checked before the first
+    request; a plan over one is refused whole. With a cap set, a change of unknown price needs
+    --allow-unknown-cost.
+
+    Exit 0 when everything succeeded, 1 when anything failed or was refused, 4 over a budget
+    cap, 130 interrupted.
 
     \b
     Examples:
       wanplan apply
-      wanplan apply -y --target hero-turn
+      wanplan apply -y --target hero-turn --max-cost 5
       wanplan apply --replace forest-dolly
+      wanplan plan --out plan.json && wanplan apply plan.json
     """
     from wanplan.apply.engine import run_apply
     from wanplan.apply.providers import providers_needed, setup_providers
@@ -72,6 +101,36 @@ def apply(
     from wanplan.state.sqlite import SqliteState
 
     project = open_project(directory)
+    saved: SavedPlan | None = None
+    if plan_file is not None:
+        from wanplan.plan.saved import load_saved_plan
+
+        if targets or force_replace or profile != "default":
+            raise click.UsageError(
+                "--target, --replace and --profile come from the saved plan; plan again to "
+                "change them"
+            )
+        saved = load_saved_plan(plan_file)
+        profile, targets, force_replace = saved.profile, saved.targets, saved.force_replace
+        auto_approve = True  # it was reviewed when it was saved
+
+    def check(plan: Plan, ledger: Iterable[Mapping[str, Any]]) -> None:
+        """Refuse a stale saved plan or one over budget, before anything is written or sent."""
+        if saved is not None:
+            from wanplan.plan.saved import check_fresh
+
+            check_fresh(saved, project, plan)
+        from wanplan.cost.budget import check_budget, spent_on, today
+
+        for warning in check_budget(
+            plan,
+            project.config.budget,
+            max_cost=max_cost,
+            spent_today=spent_on(ledger, today()),
+            allow_unknown_cost=allow_unknown_cost,
+        ):
+            warn(warning)
+
     # Check without writing anything first: invalid specs or nothing to do must not create or
     # touch the state. Then plan again with the state open for writing, which is authoritative.
     json_log = JsonEvents() if log_format == "json" else None
@@ -84,8 +143,11 @@ def apply(
 
     first = make_plan(project, profile=profile, targets=targets, force_replace=force_replace)
     if not first.has_changes:
+        if saved is not None:
+            check(first, ())
         show(first)
         return
+    check(first, _ledger(project))
     setup_providers(project.config, providers_needed(first))  # keys first: fail before writing
     state = SqliteState.open_writer(project.state_path)
     holder = this_process()
@@ -108,6 +170,7 @@ def apply(
         show(plan)
         if not plan.has_changes:
             return
+        check(plan, state.ledger())
         setups = setup_providers(project.config, providers_needed(plan))
         count = len(plan.changes)
         cost = format_usd(plan.estimated_cost)
@@ -162,6 +225,16 @@ def apply(
         sys.exit(130)
     if result.failed:
         sys.exit(1)
+
+
+def _ledger(project: Project) -> list[dict[str, Any]]:
+    from wanplan.state.sqlite import SqliteState
+
+    reader = SqliteState.open_reader(project.state_path)
+    try:
+        return list(reader.ledger())
+    finally:
+        reader.close()
 
 
 def _waiting(holder: object) -> None:

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import click
 
-from wanplan.cli.options import open_project, targeting
+from wanplan.cli.options import Money, allow_unknown_cost, open_project, targeting
 from wanplan.cli.output import colour_enabled, echo
 
 FORMATS = ("text", "json", "markdown")
@@ -14,6 +15,25 @@ FORMATS = ("text", "json", "markdown")
 @click.command()
 @targeting
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Also save the plan to FILE, for `wanplan apply FILE`.",
+)
+@click.option(
+    "--compare-to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Count as this change only what differs from FILE, a JSON plan of the base branch.",
+)
+@click.option(
+    "--fail-on-cost-increase",
+    type=Money(),
+    metavar="USD",
+    help="Exit 4 (after printing the plan) when this change would spend more than USD.",
+)
+@allow_unknown_cost
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -26,6 +46,10 @@ def plan(
     targets: tuple[str, ...],
     force_replace: tuple[str, ...],
     fmt: str,
+    out: Path | None,
+    compare_to: Path | None,
+    fail_on_cost_increase: Decimal | None,
+    allow_unknown_cost: bool,
     detailed_exitcode: bool,
 ) -> None:
     """Show what apply would generate, reuse or delete, and what it would cost.
@@ -33,29 +57,60 @@ def plan(
     Read-only: it never writes the state, sends no request to a provider and needs no API key,
     so it is safe on pull requests from forks.
 
+    The cost of this change is what apply would spend: the estimate of every change, or with
+    --compare-to, of the changes to assets that differ from the base branch's plan. The
+    markdown format is a pull-request comment: this change's cost, the full rebuild cost of
+    the catalog before and after, and the table of changes.
+
     \b
     Examples:
       wanplan plan
       wanplan plan --target hero-turn --format json
-      wanplan plan --format markdown > plan.md
+      wanplan plan --out plan.json && wanplan apply plan.json
+      wanplan -C base plan --format json > base.json
+      wanplan plan --compare-to base.json --format markdown --fail-on-cost-increase 20
       wanplan plan --detailed-exitcode || [ $? -eq 2 ]
     """
     from wanplan.plan.planner import make_plan
 
     project = open_project(directory)
     result = make_plan(project, profile=profile, targets=targets, force_replace=force_replace)
+    comparison = None
+    if compare_to is not None:
+        from wanplan.plan.compare import compare
+
+        comparison = compare(result, compare_to)
     if fmt == "json":
         from wanplan.render.json_plan import render_json
 
-        echo(render_json(result), nl=False)
+        echo(render_json(result, comparison), nl=False)
     elif fmt == "markdown":
         from wanplan.render.markdown import render_markdown
 
-        echo(render_markdown(result), nl=False)
+        echo(render_markdown(result, comparison), nl=False)
     else:
         from wanplan.render.style import colour, plain
         from wanplan.render.text import render_text
 
         echo(render_text(result, colour() if colour_enabled() else plain), nl=False)
+        if comparison is not None:
+            from wanplan.render.text import count_line
+
+            echo(f"Against {comparison.label}: " + count_line("this change", comparison.own))
+    if out is not None:
+        from wanplan.plan.saved import saved_document, write_saved_plan
+
+        write_saved_plan(out, saved_document(project, result))
+        echo(f"Saved the plan to {out}; apply exactly it with `wanplan apply {out}`.", err=True)
+    if fail_on_cost_increase is not None:
+        from wanplan.cost.budget import check_cost_gate
+        from wanplan.money import total
+
+        changes = comparison.own if comparison is not None else result.changes
+        check_cost_gate(
+            total([c.estimated_cost for c in changes]),
+            fail_on_cost_increase,
+            allow_unknown_cost=allow_unknown_cost,
+        )
     if detailed_exitcode and result.has_changes:
         sys.exit(2)

@@ -1,0 +1,121 @@
+"""Budget caps, checked against a plan before apply sends its first request.
+
+Caps come from `[budget]` in wanplan.toml and `apply --max-cost`. A plan over any of them is
+refused as a whole, naming each cap it exceeds with the estimate against it. An unknown price
+cannot be checked against a cap: with any cap set, it needs `--allow-unknown-cost`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from wanplan.config import BudgetSettings
+from wanplan.errors import OverBudget
+from wanplan.money import format_usd, total
+from wanplan.plan.model import Plan
+
+SHOWN = 5
+"""How many assets a refusal names before it says "and N more"."""
+
+
+def today() -> str:
+    """The ledger's day: the UTC date, as `max_per_day` counts it."""
+    return datetime.datetime.now(datetime.UTC).date().isoformat()
+
+
+def spent_on(ledger: Iterable[Mapping[str, Any]], day: str) -> tuple[Decimal, int]:
+    """Recorded spend on one day: (known amount, count of unknown amounts)."""
+    amounts = [row["amount"] for row in ledger if row["day"] == day]
+    return total([Decimal(a) if a is not None else None for a in amounts])
+
+
+def _names(addresses: list[str]) -> str:
+    shown = ", ".join(addresses[:SHOWN])
+    more = len(addresses) - SHOWN
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def check_budget(
+    plan: Plan,
+    budget: BudgetSettings,
+    *,
+    max_cost: Decimal | None = None,
+    spent_today: tuple[Decimal, int] = (Decimal(0), 0),
+    allow_unknown_cost: bool = False,
+) -> list[str]:
+    """Raise OverBudget when the plan exceeds a cap; returns warnings (unknown prices allowed
+    through with --allow-unknown-cost)."""
+    caps: list[tuple[str, Decimal]] = []
+    if max_cost is not None:
+        caps.append(("--max-cost", max_cost))
+    if budget.max_per_apply is not None:
+        caps.append(("[budget] max_per_apply", budget.max_per_apply))
+    any_cap = bool(caps) or budget.max_per_asset is not None or budget.max_per_day is not None
+    if not any_cap:
+        return []
+
+    problems: list[str] = []
+    estimate = plan.estimated_cost
+    for name, cap in caps:
+        if estimate > cap:
+            problems.append(
+                f"the estimated {format_usd(estimate)} of this apply exceeds {name} "
+                f"{format_usd(cap)}"
+            )
+    if budget.max_per_asset is not None:
+        over = [
+            c
+            for c in plan.changes
+            if c.estimated_cost is not None and c.estimated_cost > budget.max_per_asset
+        ]
+        for change in over[:SHOWN]:
+            problems.append(
+                f"asset {change.address}: the estimated {format_usd(change.estimated_cost)} "
+                f"exceeds [budget] max_per_asset {format_usd(budget.max_per_asset)}"
+            )
+        if len(over) > SHOWN:
+            problems.append(f"and {len(over) - SHOWN} more assets over max_per_asset")
+    if budget.max_per_day is not None:
+        spent, _ = spent_today
+        if spent + estimate > budget.max_per_day:
+            problems.append(
+                f"{format_usd(spent)} already spent today (UTC) + the estimated "
+                f"{format_usd(estimate)} = {format_usd(spent + estimate)} exceeds "
+                f"[budget] max_per_day {format_usd(budget.max_per_day)}"
+            )
+
+    warnings: list[str] = []
+    unknown = [c.address for c in plan.changes if c.generates and c.estimated_cost is None]
+    if unknown:
+        described = f"{len(unknown)} change(s) of unknown price ({_names(unknown)})"
+        if allow_unknown_cost:
+            warnings.append(f"{described}: not counted against the budget (--allow-unknown-cost)")
+        else:
+            problems.append(
+                f"{described} cannot be checked against the budget; pass "
+                "--allow-unknown-cost to apply them anyway"
+            )
+    if problems:
+        raise OverBudget("over budget, nothing was sent to a provider:\n  " + "\n  ".join(problems))
+    return warnings
+
+
+def check_cost_gate(
+    cost: tuple[Decimal, int], limit: Decimal, *, allow_unknown_cost: bool = False
+) -> None:
+    """`plan --fail-on-cost-increase`: refuse a change that would spend more than `limit`."""
+    known, unknown = cost
+    if known > limit:
+        raise OverBudget(
+            f"cost gate: this change would spend an estimated {format_usd(known)}, over "
+            f"--fail-on-cost-increase {format_usd(limit)}"
+        )
+    if unknown and not allow_unknown_cost:
+        raise OverBudget(
+            f"cost gate: {unknown} change(s) of unknown price cannot be checked against "
+            f"--fail-on-cost-increase {format_usd(limit)}; pass --allow-unknown-cost to let "
+            "them through"
+        )

@@ -1,0 +1,175 @@
+"""Saved plans: `plan --out FILE` and `apply FILE`.
+
+A saved plan is the JSON plan (PRODUCT §5) plus a `saved` section: the options it was made with,
+the state's lineage and serial, and a sha256 of every specs file, of wanplan.toml and of every
+input file. `apply FILE` plans again with the same options and applies only if nothing moved:
+the same state (lineage and serial), the same files, and the very same changes (addresses,
+actions, content keys, estimates). Otherwise it refuses the plan as stale and says why.
+It holds no secret: API keys are never part of a plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wanplan.config import CONFIG_FILE
+from wanplan.errors import PlanError
+from wanplan.plan.model import Plan
+from wanplan.project import Project
+from wanplan.render.json_plan import plan_document
+from wanplan.spec.load import spec_files
+
+SAVED_FORMAT = "wanplan.saved-plan/1"
+SHOWN = 5
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def fingerprint(project: Project, plan: Plan) -> dict[str, Any]:
+    """What the plan was made from, file by file."""
+    root = project.root
+    settings = root / CONFIG_FILE
+    return {
+        "settings": _sha256(settings) if settings.is_file() else None,
+        "specs": {path.relative_to(root).as_posix(): _sha256(path) for path in spec_files(root)},
+        "inputs": dict(sorted(plan.inputs.items())),
+    }
+
+
+def _change_identity(document: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [
+        (c["address"], c["action"], c["content_key"], c["estimated_cost"])
+        for c in document["changes"]
+    ]
+
+
+def saved_document(project: Project, plan: Plan) -> dict[str, Any]:
+    document = plan_document(plan)
+    document["saved"] = {
+        "format": SAVED_FORMAT,
+        "options": {
+            "profile": plan.profile,
+            "targets": list(plan.targets),
+            "replace": list(plan.force_replace),
+        },
+        "files": fingerprint(project, plan),
+    }
+    return document
+
+
+def write_saved_plan(path: Path, document: dict[str, Any]) -> None:
+    """Write atomically: a half-written plan file must never be applied."""
+    path = path.resolve()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=".wanplan-plan-", suffix=".part")
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(document, file, indent=2)
+            file.write("\n")
+        os.replace(name, path)
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot write the plan ({exc.strerror})") from None
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    path: Path
+    document: dict[str, Any]
+
+    @property
+    def profile(self) -> str:
+        return str(self.document["saved"]["options"]["profile"])
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return tuple(self.document["saved"]["options"]["targets"])
+
+    @property
+    def force_replace(self) -> tuple[str, ...]:
+        return tuple(self.document["saved"]["options"]["replace"])
+
+
+def load_saved_plan(path: Path) -> SavedPlan:
+    try:
+        document = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise PlanError(f"{path}: no such plan file; save one with `wanplan plan --out`") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PlanError(f"{path}: not a saved plan ({exc})") from None
+    saved = document.get("saved") if isinstance(document, dict) else None
+    if not isinstance(saved, dict) or saved.get("format") != SAVED_FORMAT:
+        raise PlanError(
+            f"{path}: not a plan saved by `wanplan plan --out` (a --format json plan cannot be "
+            "applied: it carries no check against a stale state)"
+        )
+    try:
+        options, files = saved["options"], saved["files"]
+        if not (
+            isinstance(options["profile"], str)
+            and all(isinstance(t, str) for t in options["targets"])
+            and all(isinstance(t, str) for t in options["replace"])
+            and isinstance(files["specs"], dict)
+            and isinstance(files["inputs"], dict)
+            and isinstance(document["changes"], list)
+            and isinstance(document["state"], dict)
+        ):
+            raise TypeError
+        _change_identity(document)
+    except (KeyError, TypeError):
+        raise PlanError(f"{path}: the saved plan is damaged; save it again") from None
+    return SavedPlan(path, document)
+
+
+def _listed(names: list[str]) -> str:
+    more = len(names) - SHOWN
+    return ", ".join(names[:SHOWN]) + (f" and {more} more" if more > 0 else "")
+
+
+def _changed_files(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    return sorted(
+        [f"{n} (changed)" for n in before.keys() & after.keys() if before[n] != after[n]]
+        + [f"{n} (added)" for n in after.keys() - before.keys()]
+        + [f"{n} (removed)" for n in before.keys() - after.keys()]
+    )
+
+
+def check_fresh(saved: SavedPlan, project: Project, plan: Plan) -> None:
+    """Refuse a saved plan that is not exactly what planning again now gives."""
+    document = saved.document
+    reasons: list[str] = []
+    state = document["state"]
+    if state.get("lineage") is not None and state.get("lineage") != plan.lineage:
+        reasons.append(
+            f"it was made against another state (lineage {str(state.get('lineage'))[:8]}, "
+            f"this one is {str(plan.lineage)[:8]})"
+        )
+    elif state.get("serial") != plan.serial:
+        reasons.append(
+            f"the state changed since (serial {state.get('serial')} then, {plan.serial} now)"
+        )
+    files = document["saved"]["files"]
+    now = fingerprint(project, plan)
+    if files.get("settings") != now["settings"]:
+        reasons.append(f"{CONFIG_FILE} changed")
+    specs = _changed_files(files["specs"], now["specs"])
+    if specs:
+        reasons.append(f"specs changed: {_listed(specs)}")
+    inputs = _changed_files(files["inputs"], now["inputs"])
+    if inputs:
+        reasons.append(f"inputs changed: {_listed(inputs)}")
+    if not reasons and _change_identity(document) != _change_identity(plan_document(plan)):
+        reasons.append("planning again gives other changes (outputs or the cache changed)")
+    if reasons:
+        raise PlanError(
+            f"{saved.path}: the saved plan is stale, nothing was applied: "
+            + "; ".join(reasons)
+            + ". Run `wanplan plan --out` again and review it."
+        )
