@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -12,6 +13,11 @@ TEMPLATES = (
     ("specs/example.toml", "specs/example.toml"),
 )
 EXAMPLE_INPUT = "inputs/example.png"
+# CI files by system: plan on pull requests, apply on the main branch.
+CI_TEMPLATES = {
+    "github": ("github-workflow.yml", ".github/workflows/wanplan.yml"),
+    "gitlab": ("gitlab-ci.yml", ".gitlab-ci.wanplan.yml"),
+}
 
 
 @dataclass
@@ -20,10 +26,11 @@ class InitResult:
     kept: list[str]
 
 
-def init_project(root: Path) -> InitResult:
+def init_project(root: Path, ci: Iterable[str] = tuple(CI_TEMPLATES)) -> InitResult:
+    """`ci` names the systems in CI_TEMPLATES to write a workflow for."""
     result = InitResult([], [])
     files = resources.files("wanplan.scaffold").joinpath("files")
-    for template, destination in TEMPLATES:
+    for template, destination in (*TEMPLATES, *(CI_TEMPLATES[system] for system in ci)):
         _write(root, destination, files.joinpath(template).read_bytes(), result)
     _append_gitignore(root, files.joinpath("gitignore").read_text("utf-8"), result)
     if not (root / EXAMPLE_INPUT).exists():
