@@ -383,3 +383,63 @@ def test_github_apply_commits_the_state_back_to_the_branch(
     again = run_step(step, project, GITHUB_REF_NAME="main")  # nothing changed: no commit
     assert again.returncode == 0
     assert git("rev-list", "--count", "main", cwd=remote).strip() == "3"
+
+
+def run_comment_script(cwd: Path, comments: list[dict[str, Any]]) -> list[Any]:
+    """Runs the workflow's github-script with a fake GitHub client; returns the calls it made."""
+    step = next(
+        s
+        for s in load(GITHUB)["jobs"]["plan"]["steps"]
+        if s.get("uses") == "actions/github-script@v7"
+    )
+    harness = (
+        "const calls = [];\n"
+        "const github = {\n"
+        "  paginate: async (method, params) => {\n"
+        "    calls.push(['list', params]);\n"
+        "    return COMMENTS;\n"
+        "  },\n"
+        "  rest: { issues: {\n"
+        "    listComments: 'listComments',\n"
+        "    updateComment: async (params) => calls.push(['update', params]),\n"
+        "    createComment: async (params) => calls.push(['create', params]),\n"
+        "  } },\n"
+        "};\n"
+        "const context = { repo: { owner: 'o', repo: 'r' }, issue: { number: 3 } };\n"
+        f"const COMMENTS = {json.dumps(comments)};\n"
+        f"(async () => {{\n{step['with']['script']}\n}})()"
+        ".then(() => console.log(JSON.stringify(calls)));\n"
+    )
+    done = subprocess.run(
+        ["node", "-e", harness],
+        cwd=cwd,
+        env={**os.environ, "PLAN_EXIT_CODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    calls: list[Any] = json.loads(done.stdout)
+    return calls
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_github_comment_script_updates_its_own_comment_or_creates_one(tmp_path: Path) -> None:
+    (tmp_path / "plan.md").write_text(f"{MARKER}\n### wanplan plan\n", "utf-8")
+    (tmp_path / "plan.err").write_text("", "utf-8")
+    bot, human = {"type": "Bot"}, {"type": "User"}
+    ours = {"id": 7, "user": bot, "body": f"{MARKER}\nan older plan"}
+    quoted = {"id": 8, "user": human, "body": f"> {MARKER} what is this?"}
+    calls = run_comment_script(tmp_path, [{"id": 1, "user": bot, "body": "CI passed"}, ours])
+    assert calls[0] == ["list", {"owner": "o", "repo": "r", "issue_number": 3, "per_page": 100}]
+    assert calls[1] == [
+        "update",
+        {"owner": "o", "repo": "r", "comment_id": 7, "body": f"{MARKER}\n### wanplan plan\n"},
+    ]
+    assert run_comment_script(tmp_path, [quoted])[1][0] == "create"  # a human's is not ours
+
+    (tmp_path / "plan.md").write_text("", "utf-8")  # the plan failed before printing
+    (tmp_path / "plan.err").write_text("error: specs/a.toml:3: assets.x.sed: unknown field\n")
+    (_, (action, params)) = run_comment_script(tmp_path, [])
+    assert action == "create" and params["body"].startswith(MARKER)
+    assert "plan failed (exit 1)" in params["body"] and "unknown field" in params["body"]
