@@ -43,7 +43,7 @@ def check_budget(
     budget: BudgetSettings,
     *,
     max_cost: Decimal | None = None,
-    spent_today: tuple[Decimal, int] = (Decimal(0), 0),
+    spent_today: tuple[Decimal, int] | None = None,
     allow_unknown_cost: bool = False,
 ) -> list[str]:
     """Raise OverBudget when the plan exceeds a cap; returns warnings (unknown prices allowed
@@ -79,7 +79,7 @@ def check_budget(
         if len(over) > SHOWN:
             problems.append(f"and {len(over) - SHOWN} more assets over max_per_asset")
     if budget.max_per_day is not None:
-        spent, _ = spent_today
+        spent = spent_today[0] if spent_today else Decimal(0)
         if spent + estimate > budget.max_per_day:
             problems.append(
                 f"{format_usd(spent)} already spent today (UTC) + the estimated "

@@ -3,7 +3,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -114,7 +114,7 @@ def apply(
         profile, targets, force_replace = saved.profile, saved.targets, saved.force_replace
         auto_approve = True  # it was reviewed when it was saved
 
-    def check(plan: Plan, ledger: Iterable[Mapping[str, Any]]) -> None:
+    def check(plan: Plan, ledger: Callable[[], Iterable[Mapping[str, Any]]]) -> None:
         """Refuse a stale saved plan or one over budget, before anything is written or sent."""
         if saved is not None:
             from wanplan.plan.saved import check_fresh
@@ -122,11 +122,12 @@ def apply(
             check_fresh(saved, project, plan)
         from wanplan.cost.budget import check_budget, spent_on, today
 
+        caps = project.config.budget
         for warning in check_budget(
             plan,
-            project.config.budget,
+            caps,
             max_cost=max_cost,
-            spent_today=spent_on(ledger, today()),
+            spent_today=spent_on(ledger(), today()) if caps.max_per_day is not None else None,
             allow_unknown_cost=allow_unknown_cost,
         ):
             warn(warning)
@@ -144,10 +145,10 @@ def apply(
     first = make_plan(project, profile=profile, targets=targets, force_replace=force_replace)
     if not first.has_changes:
         if saved is not None:
-            check(first, ())
+            check(first, tuple)
         show(first)
         return
-    check(first, _ledger(project))
+    check(first, lambda: _ledger(project))
     setup_providers(project.config, providers_needed(first))  # keys first: fail before writing
     state = SqliteState.open_writer(project.state_path)
     holder = this_process()
@@ -170,7 +171,7 @@ def apply(
         show(plan)
         if not plan.has_changes:
             return
-        check(plan, state.ledger())
+        check(plan, state.ledger)
         setups = setup_providers(project.config, providers_needed(plan))
         count = len(plan.changes)
         cost = format_usd(plan.estimated_cost)
