@@ -7,9 +7,12 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import NamedTuple, Protocol
+
+from wanplan.key.file_hashes import sha256_file
 
 
 class StagedBlob:
@@ -52,6 +55,11 @@ class StagedBlob:
         self.discard()
 
 
+class StoredFile(NamedTuple):
+    name: str
+    size: int
+
+
 class BlobStore(Protocol):
     def stage(self) -> StagedBlob: ...
 
@@ -66,6 +74,23 @@ class BlobStore(Protocol):
         ...
 
     def add_file(self, path: Path) -> str: ...
+
+    def blobs(self) -> Iterator[StoredFile]:
+        """Every blob in the store, named by its sha256."""
+        ...
+
+    def is_intact(self, sha256: str) -> bool:
+        """Whether the blob is there and its bytes still hash to its name."""
+        ...
+
+    def remove(self, sha256: str) -> None: ...
+
+    def leftovers(self) -> list[StoredFile]:
+        """Staged files never committed (an interrupted write). Only safe to remove while no
+        writer runs: under the state lock."""
+        ...
+
+    def remove_leftover(self, name: str) -> None: ...
 
 
 def _umask() -> int:
@@ -116,3 +141,31 @@ class LocalBlobStore:
             while chunk := source.read(1 << 20):
                 staged.write(chunk)
             return self.commit(staged)
+
+    def blobs(self) -> Iterator[StoredFile]:
+        for folder in sorted((self.root / "blobs").glob("??")):
+            for path in sorted(folder.iterdir()):
+                if path.is_file() and path.name.startswith(folder.name):
+                    yield StoredFile(path.name, path.stat().st_size)
+
+    def is_intact(self, sha256: str) -> bool:
+        try:
+            return sha256_file(self._path(sha256)) == sha256
+        except FileNotFoundError:
+            return False
+
+    def remove(self, sha256: str) -> None:
+        self._path(sha256).unlink(missing_ok=True)
+
+    def leftovers(self) -> list[StoredFile]:
+        staging = self.root / "tmp"
+        if not staging.is_dir():
+            return []
+        return [
+            StoredFile(path.name, path.stat().st_size)
+            for path in sorted(staging.iterdir())
+            if path.is_file()
+        ]
+
+    def remove_leftover(self, name: str) -> None:
+        (self.root / "tmp" / name).unlink(missing_ok=True)

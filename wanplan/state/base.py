@@ -3,7 +3,7 @@ so nothing outside this package may know which backend is in use."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any, Protocol
@@ -34,7 +34,15 @@ class StateReader(Protocol):
 
     def material(self, content_key: str) -> dict[str, Any] | None: ...
 
+    def all_generations(self) -> list[GenerationRecord]:
+        """Every generated content key and its blob, for checking and collecting the cache."""
+        ...
+
     def open_tasks(self) -> list[TaskRecord]: ...
+
+    def task(self, task_ref: int) -> TaskRecord | None:
+        """One journal row, whatever its status."""
+        ...
 
     def file_stamps(self) -> dict[str, FileStamp]: ...
 
@@ -110,6 +118,22 @@ class StateWriter(StateReader, Protocol):
         ...
 
     def forget_asset(self, address: str, profile: str) -> None: ...
+
+    def forget_assets(self, profile: str, addresses: Sequence[str]) -> None:
+        """Drop these records (serial + 1); generations, blobs and outputs stay."""
+        ...
+
+    def move_asset(self, profile: str, source: str, destination: str, output_path: str) -> None:
+        """Rename an address with its open journal tasks (serial + 1)."""
+        ...
+
+    def restamp_outputs(self, records: Sequence[AssetRecord]) -> None:
+        """Record these assets' output size and mtime (serial + 1 when any)."""
+        ...
+
+    def discard_task(self, task_ref: int) -> None:
+        """Delete a journal row that recorded nothing: no spend refers to it."""
+        ...
 
     def save_file_stamps(self, stamps: Mapping[str, FileStamp]) -> None: ...
 

@@ -13,7 +13,7 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -212,33 +212,51 @@ class SqliteState:
         ).fetchone()
         return json.loads(row[0]) if row else None
 
+    def all_generations(self) -> list[GenerationRecord]:
+        if not self._has("generations"):
+            return []
+        rows = self.db.execute(
+            "select content_key, blob_sha256, extension, media_type from generations"
+            " order by content_key"
+        ).fetchall()
+        return [GenerationRecord(*row) for row in rows]
+
+    _TASK_COLUMNS = (
+        "select id, provider, task_id, content_key, address, profile, status, submitted_at,"
+        " updated_at, estimated_cost, error, model_id from tasks"
+    )
+
+    @staticmethod
+    def _task_record(row: Any) -> TaskRecord:
+        return TaskRecord(
+            id=row[0],
+            provider=row[1],
+            model_id=row[11] or "",
+            task_id=row[2],
+            content_key=row[3],
+            address=row[4],
+            profile=row[5],
+            status=row[6],
+            submitted_at=row[7],
+            updated_at=row[8],
+            estimated_cost=_decimal(row[9]),
+            error=row[10],
+        )
+
     def open_tasks(self) -> list[TaskRecord]:
         if not self._has("tasks"):
             return []
         marks = ",".join("?" for _ in OPEN_STATUSES)
         rows = self.db.execute(
-            "select id, provider, task_id, content_key, address, profile, status, submitted_at,"
-            " updated_at, estimated_cost, error, model_id"
-            f" from tasks where status in ({marks}) order by id",
-            list(OPEN_STATUSES),
+            f"{self._TASK_COLUMNS} where status in ({marks}) order by id", list(OPEN_STATUSES)
         ).fetchall()
-        return [
-            TaskRecord(
-                id=row[0],
-                provider=row[1],
-                model_id=row[11] or "",
-                task_id=row[2],
-                content_key=row[3],
-                address=row[4],
-                profile=row[5],
-                status=row[6],
-                submitted_at=row[7],
-                updated_at=row[8],
-                estimated_cost=_decimal(row[9]),
-                error=row[10],
-            )
-            for row in rows
-        ]
+        return [self._task_record(row) for row in rows]
+
+    def task(self, task_ref: int) -> TaskRecord | None:
+        if not self._has("tasks"):
+            return None
+        row = self.db.execute(f"{self._TASK_COLUMNS} where id = ?", [task_ref]).fetchone()
+        return self._task_record(row) if row else None
 
     def file_stamps(self) -> dict[str, FileStamp]:
         if not self._has("file_hashes"):
@@ -473,6 +491,45 @@ class SqliteState:
             self.db.execute(
                 "delete from assets where address = ? and profile = ?", [address, profile]
             )
+
+    def forget_assets(self, profile: str, addresses: Sequence[str]) -> None:
+        with self.transaction():
+            self._bump_serial()
+            self.db.conn.executemany(
+                "delete from assets where address = ? and profile = ?",
+                [(address, profile) for address in addresses],
+            )
+
+    def move_asset(self, profile: str, source: str, destination: str, output_path: str) -> None:
+        with self.transaction():
+            self._bump_serial()
+            self.db.execute(
+                "update assets set address = ?, output_path = ?, serial = ?"
+                " where address = ? and profile = ?",
+                [destination, output_path, self.serial, source, profile],
+            )
+            marks = ",".join("?" for _ in OPEN_STATUSES)
+            self.db.execute(
+                f"update tasks set address = ? where address = ? and profile = ?"
+                f" and status in ({marks})",
+                [destination, source, profile, *OPEN_STATUSES],
+            )
+
+    def restamp_outputs(self, records: Sequence[AssetRecord]) -> None:
+        if not records:
+            return
+        with self.transaction():
+            self._bump_serial()
+            serial = self.serial
+            self.db.conn.executemany(
+                "update assets set output_size = ?, output_mtime_ns = ?, serial = ?"
+                " where address = ? and profile = ?",
+                [(r.output_size, r.output_mtime_ns, serial, r.address, r.profile) for r in records],
+            )
+
+    def discard_task(self, task_ref: int) -> None:
+        with self.transaction():
+            self.db.execute("delete from tasks where id = ?", [task_ref])
 
     def save_file_stamps(self, stamps: Mapping[str, FileStamp]) -> None:
         if not stamps:

@@ -3,12 +3,29 @@
 from wanplan.cli.commands.apply import apply
 from wanplan.cli.commands.emulator import emulator
 from wanplan.cli.commands.force_unlock import force_unlock
+from wanplan.cli.commands.gc import gc
+from wanplan.cli.commands.import_ import import_
 from wanplan.cli.commands.init import init
 from wanplan.cli.commands.models import models
 from wanplan.cli.commands.output import output
 from wanplan.cli.commands.plan import plan
+from wanplan.cli.commands.refresh import refresh
 from wanplan.cli.commands.show import show
 from wanplan.cli.commands.state import state
 from wanplan.cli.commands.validate import validate
 
-COMMANDS = [init, validate, plan, apply, show, state, output, models, force_unlock, emulator]
+COMMANDS = [
+    init,
+    validate,
+    plan,
+    apply,
+    show,
+    state,
+    import_,
+    refresh,
+    gc,
+    output,
+    models,
+    force_unlock,
+    emulator,
+]

@@ -1,20 +1,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from wanplan.cli.options import open_project
+from wanplan.cli.options import lock_timeout, open_project
 from wanplan.cli.output import echo
+
+if TYPE_CHECKING:
+    from wanplan.state.base import StateReader
+
+profile_option = click.option(
+    "--profile", default="default", show_default=True, help="The profile whose record to change."
+)
 
 
 @click.group()
 def state() -> None:
-    """Inspect the state.
+    """Inspect the state, and forget or rename what it records.
 
     \b
-    Example:
+    Examples:
       wanplan state list
+      wanplan state mv forest-dolly forest-push
+      wanplan state rm square-loop
     """
 
 
@@ -28,6 +38,7 @@ def list_(directory: Path, profile: str | None) -> None:
     Example:
       wanplan state list | wc -l
     """
+    from wanplan.maintenance.addresses import label
     from wanplan.state.sqlite import SqliteState
 
     project = open_project(directory)
@@ -38,9 +49,69 @@ def list_(directory: Path, profile: str | None) -> None:
         reader.close()
     for record in records:
         if profile is None or record.profile == profile:
-            label = (
-                record.address
-                if record.profile == "default"
-                else f"{record.profile}/{record.address}"
-            )
-            echo(label)
+            echo(label(record))
+
+
+@state.command("rm")
+@click.argument("addresses", nargs=-1, required=True, metavar="ADDR...")
+@profile_option
+@lock_timeout
+@click.pass_obj
+def rm(directory: Path, addresses: tuple[str, ...], profile: str, lock_timeout: float) -> None:
+    """Forget ADDR in the state, without deleting anything.
+
+    The output file and the cached blob stay: if ADDR is still declared, the next plan shows
+    it as `reuse` at $0 (a copy from the cache). To remove the file too, delete the asset from
+    the specs and apply instead. One unknown address removes nothing.
+
+    \b
+    Examples:
+      wanplan state rm square-loop
+      wanplan state rm hero-turn poster --profile staging
+    """
+    from wanplan.cli.output import warn
+    from wanplan.maintenance.forget import chosen, forget
+    from wanplan.maintenance.locked import locked_state
+
+    project = open_project(directory)
+
+    def check(reader: StateReader) -> None:
+        chosen(reader, profile, addresses)
+
+    with locked_state(project, lock_timeout, warn, check=check) as writer:
+        removed = forget(writer, profile, addresses)
+    for record in removed:
+        echo(f"Removed {record.address} from the state (its file {record.output_path} stays).")
+
+
+@state.command("mv")
+@click.argument("source", metavar="SRC")
+@click.argument("destination", metavar="DST")
+@profile_option
+@lock_timeout
+@click.pass_obj
+def mv(directory: Path, source: str, destination: str, profile: str, lock_timeout: float) -> None:
+    """Rename SRC to DST in the state, without generating again.
+
+    For renaming an asset in a spec: run this, rename the asset, and `wanplan plan` shows no
+    change for it. The output moves from outputs/SRC.<ext> to outputs/DST.<ext> (an `output`
+    named in the spec stays where it is); an open task of SRC follows it.
+
+    \b
+    Example:
+      wanplan state mv forest-dolly forest-push
+    """
+    from wanplan.cli.output import warn
+    from wanplan.maintenance.locked import locked_state
+    from wanplan.maintenance.move import move, planned_move
+
+    project = open_project(directory)
+
+    def check(reader: StateReader) -> None:
+        planned_move(project, reader, profile, source, destination)
+
+    with locked_state(project, lock_timeout, warn, check=check) as writer:
+        moved = move(project, writer, profile, source, destination)
+    echo(f"Moved {source} to {destination}.")
+    if moved.file_moved:
+        echo(f"Its output moved from {moved.record.output_path} to {moved.output_path}.")

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from wanplan.cli.options import lock_timeout, open_project
+from wanplan.cli.output import echo
+
+
+@click.command("import")
+@click.argument("address", metavar="ADDR")
+@click.option("--task-id", required=True, help="The provider's id of the finished task.")
+@click.option("--provider", help="The task's provider; must be ADDR's (the default).")
+@click.option(
+    "--profile", default="default", show_default=True, help="The profile to record it in."
+)
+@lock_timeout
+@click.pass_obj
+def import_(
+    directory: Path,
+    address: str,
+    task_id: str,
+    provider: str | None,
+    profile: str,
+    lock_timeout: float,
+) -> None:
+    """Adopt a task made at the provider outside wanplan: download it and record it as ADDR.
+
+    ADDR must be declared in the specs, with the parameters the task was made from: wanplan
+    records the result under the spec's content key and cannot check that they match. The
+    task is polled (a running one is waited for), downloaded, verified and recorded as apply
+    would, with its cost in the ledger; nothing is submitted. Needs the provider's API key.
+
+    \b
+    Example:
+      wanplan import forest-dolly --provider wavespeed --task-id 7f3c9a1e2b
+    """
+    from wanplan.apply.providers import setup_providers
+    from wanplan.blobs import LocalBlobStore
+    from wanplan.cli.output import warn
+    from wanplan.cli.progress import EventPrinter
+    from wanplan.maintenance.adopt import adopt, candidate
+    from wanplan.maintenance.locked import locked_state
+    from wanplan.money import format_usd
+    from wanplan.state.sqlite import SqliteState
+
+    project = open_project(directory)
+    reader = SqliteState.open_reader(project.state_path)
+    try:
+        found = candidate(project, reader, address, provider, profile)
+    finally:
+        reader.close()
+    setups = setup_providers(project.config, [found.asset.provider])  # the key, before writing
+    echo(f"Collecting {found.asset.provider} task {task_id} for {address}...")
+    with locked_state(project, lock_timeout, warn, create=True) as writer:
+        outcome = adopt(
+            project,
+            writer,
+            LocalBlobStore(project.cache_dir),
+            found,
+            task_id=task_id,
+            profile=profile,
+            setups=setups,
+            on_event=EventPrinter(),
+        )
+    echo(
+        f"Imported {address} from {found.asset.provider} task {task_id}: {outcome.output_path} "
+        f"(cost {format_usd(outcome.spent)}, in the ledger)."
+    )

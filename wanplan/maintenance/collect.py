@@ -1,0 +1,61 @@
+"""`gc`: remove the cached blobs that no current asset uses, and staging files left behind by
+an interrupted apply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from wanplan.blobs import BlobStore, StoredFile
+from wanplan.state.base import StateReader
+
+
+@dataclass
+class Collection:
+    blobs: list[StoredFile] = field(default_factory=list)
+    leftovers: list[StoredFile] = field(default_factory=list)
+    """Staging files; removable because the caller holds the state lock (no apply writes)."""
+
+    @property
+    def count(self) -> int:
+        return len(self.blobs) + len(self.leftovers)
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.blobs) + sum(f.size for f in self.leftovers)
+
+
+def in_use(state: StateReader) -> set[str]:
+    """The blobs that any profile's current assets are made of."""
+    used: set[str] = set()
+    for record in state.all_assets():
+        used.add(record.output_sha256)
+        generation = state.generation(record.content_key)
+        if generation is not None:
+            used.add(generation.blob_sha256)
+    return used
+
+
+def collect_garbage(state: StateReader, blobs: BlobStore, *, dry_run: bool) -> Collection:
+    used = in_use(state)
+    found = Collection(
+        blobs=[b for b in blobs.blobs() if b.name not in used],
+        leftovers=blobs.leftovers(),
+    )
+    if not dry_run:
+        for blob in found.blobs:
+            blobs.remove(blob.name)
+        for leftover in found.leftovers:
+            blobs.remove_leftover(leftover.name)
+    return found
+
+
+def format_bytes(size: int) -> str:
+    """1023 B, 1.5 KiB, 12.3 MiB, 2.0 GiB."""
+    if size < 1024:
+        return f"{size} B"
+    amount = size / 1024
+    for unit in ("KiB", "MiB"):
+        if amount < 1024:
+            return f"{amount:.1f} {unit}"
+        amount /= 1024
+    return f"{amount:.1f} GiB"

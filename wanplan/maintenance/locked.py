@@ -1,0 +1,54 @@
+"""Open the state for writing under its lock, for the maintenance commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from wanplan.errors import StateError
+from wanplan.project import Project
+from wanplan.state.base import StateReader, StateWriter
+from wanplan.state.lock import LockHolder, this_process
+from wanplan.state.sqlite import SqliteState
+
+
+@contextmanager
+def locked_state(
+    project: Project,
+    timeout: float,
+    warn: Callable[[str], None],
+    *,
+    check: Callable[[StateReader], object] | None = None,
+    create: bool = False,
+) -> Iterator[StateWriter]:
+    """The state, locked for this process until the block ends. Without `create`, a project
+    with no state yet is an error rather than a new empty state file.
+
+    `check` runs first on a read-only view, so that a refusal it can foresee (a misspelt
+    address) leaves the state file untouched, not even locked and unlocked; the operation
+    checks again under the lock, which is authoritative."""
+    if not create and not project.state_path.exists():
+        raise StateError(f"there is no state yet ({project.relative(project.state_path)})")
+    if check is not None:
+        reader = SqliteState.open_reader(project.state_path)
+        try:
+            check(reader)
+        finally:
+            reader.close()
+
+    def waiting(holder: LockHolder) -> None:
+        warn(f"waiting for the state lock held by {holder.describe()}")
+
+    state = SqliteState.open_writer(project.state_path)
+    holder = this_process()
+    try:
+        for warning in state.acquire_lock(holder, timeout, on_wait=waiting):
+            warn(warning)
+    except BaseException:
+        state.close()
+        raise
+    try:
+        yield state
+    finally:
+        state.release_lock(holder.id)
+        state.close()

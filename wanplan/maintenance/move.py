@@ -1,0 +1,86 @@
+"""`state mv`: rename an address without generating again, its output file with it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from wanplan.apply.engine import output_path
+from wanplan.errors import StateError
+from wanplan.maintenance.addresses import recorded
+from wanplan.project import Project
+from wanplan.spec.model import NAME_PATTERN
+from wanplan.spec.resolve import ResolvedAsset
+from wanplan.state.base import StateReader, StateWriter
+from wanplan.state.records import AssetRecord
+
+
+@dataclass(frozen=True)
+class Moved:
+    record: AssetRecord
+    """The record as it was, under the old address."""
+    destination: str
+    output_path: str
+    """Where the output is recorded now (moved when it was at the old address's default)."""
+
+    @property
+    def file_moved(self) -> bool:
+        return self.output_path != self.record.output_path
+
+
+def default_output(address: str, profile: str, extension: str) -> str:
+    """Where apply puts an asset's output when its spec names none."""
+    # The engine computes it from a declared asset; only these fields matter to it.
+    unnamed = ResolvedAsset(address, "", "", None, "", "", {}, (), None, {}, "")
+    return output_path(unnamed, profile, extension)
+
+
+def planned_move(
+    project: Project, state: StateReader, profile: str, source: str, destination: str
+) -> Moved:
+    """Where the record and its output would go; an error for a move that cannot be made."""
+    if not NAME_PATTERN.match(destination):
+        raise StateError(
+            f"{destination}: not an asset address; use lowercase letters, digits, '.', '_' and "
+            "'-', starting with a letter or digit"
+        )
+    if source == destination:
+        raise StateError(f"{source}: the source and the destination are the same address")
+    records = state.assets(profile)
+    record = recorded(records, source, profile)
+    if destination in records:
+        raise StateError(
+            f"{destination} is already in the state (profile {profile}); "
+            f"`wanplan state rm {destination}` first if it should go"
+        )
+    extension = PurePosixPath(record.output_path).suffix.lstrip(".")
+    target = record.output_path
+    if record.output_path == default_output(source, profile, extension):
+        target = default_output(destination, profile, extension)
+    if target != record.output_path and (project.root / target).exists():
+        raise StateError(
+            f"{target} already exists and is not {source}'s output; move or remove it first"
+        )
+    return Moved(record, destination, target)
+
+
+def move(
+    project: Project, state: StateWriter, profile: str, source: str, destination: str
+) -> Moved:
+    planned = planned_move(project, state, profile, source, destination)
+    old, new = project.root / planned.record.output_path, project.root / planned.output_path
+    move_file = planned.file_moved and old.exists()
+    moved = False
+    try:
+        with state.transaction():
+            state.move_asset(profile, source, destination, planned.output_path)
+            if move_file:
+                new.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(old, new)  # inside the transaction: if it fails, nothing is recorded
+                moved = True
+    except BaseException:
+        if moved:  # the commit failed: the file goes back where the state says it is
+            os.replace(new, old)
+        raise
+    return planned
