@@ -17,6 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def printable(text: str) -> str:
+    """`text` with control and invisible characters escaped (a CR, an ANSI escape, a
+    right-to-left override): a name or a provider's message cannot rewrite a terminal line or
+    hide what an error says."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class WanplanError(Exception):
     """A failure the user can act on. `str()` is the whole message."""
 
@@ -34,9 +43,8 @@ class SpecIssue:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return (
-            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-        )
+        field = f"{self.field}: " if self.field else ""
+        return printable(f"{where}: {field}{self.message}")
 
 
 class SpecError(WanplanError):

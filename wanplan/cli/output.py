@@ -25,17 +25,21 @@ def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
 
 
 def error(message: str) -> None:
-    for line in message.splitlines() or [""]:
+    from wanplan.errors import printable
+
+    for line in message.rstrip("\n").split("\n"):
         prefix = (
             click.style("error:", fg="red", bold=True) if colour_enabled(sys.stderr) else "error:"
         )
-        click.echo(f"{prefix} {line}", err=True, color=colour_enabled(sys.stderr))
+        click.echo(f"{prefix} {printable(line)}", err=True, color=colour_enabled(sys.stderr))
 
 
 def warn(message: str) -> None:
+    from wanplan.errors import printable
+
     prefix = (
         click.style("warning:", fg="yellow", bold=True)
         if colour_enabled(sys.stderr)
         else "warning:"
     )
-    click.echo(f"{prefix} {message}", err=True, color=colour_enabled(sys.stderr))
+    click.echo(f"{prefix} {printable(message)}", err=True, color=colour_enabled(sys.stderr))
