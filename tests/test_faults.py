@@ -49,7 +49,7 @@ def accepted(emulator: Emulator, provider: str) -> list[str]:
     return [
         (r.json.get("prompt") or (r.json.get("input") or {}).get("prompt"))
         for r in emulator.requests(provider=provider, method="POST")
-        if r.status == 200 and isinstance(r.json, dict)
+        if r.status == 200 and isinstance(r.json, dict) and not r.path.endswith("/model/price")
     ]
 
 

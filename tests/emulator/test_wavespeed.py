@@ -107,6 +107,18 @@ def test_price_quote_balance_and_models(client: httpx.Client) -> None:
     assert "alibaba/wan-2.5/image-to-video" in models
 
 
+def test_a_failing_price_quote_answers_its_knobs_status(
+    client: httpx.Client, emulator: Emulator
+) -> None:
+    emulator.set_knobs(price_quote_status=503)
+    body = {"model_id": "alibaba/wan-2.6/text-to-video", "inputs": {"duration": 5}}
+    answer = client.post("/api/v3/model/price", json=body)
+    assert answer.status_code == 503 and answer.json()["data"] is None
+    assert client.post(SUBMIT, json={"prompt": "x"}).status_code == 200  # submits still work
+    emulator.set_knobs(price_quote_status=200)
+    assert client.post("/api/v3/model/price", json=body).json()["data"]["price"] == 0.5
+
+
 def test_sync_mode_answers_the_finished_prediction(client: httpx.Client) -> None:
     data = client.post(SUBMIT, json={"prompt": "x", "enable_sync_mode": True}).json()["data"]
     assert data["status"] == "completed" and len(data["outputs"]) == 1

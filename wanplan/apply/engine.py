@@ -35,6 +35,7 @@ from wanplan.apply.retry import (
     with_retries,
 )
 from wanplan.blobs import BlobStore
+from wanplan.cost.spend import Spend, task_spend
 from wanplan.errors import ProviderAuthError, ProviderError
 from wanplan.plan.model import Action, Plan, PlanChange
 from wanplan.project import OUTPUTS_DIR, Project
@@ -82,15 +83,11 @@ class Collected:
     fetched: Downloaded
     task_id: str
     task_ref: int
-    spent: Decimal | None
-    reported: bool
+    spend: Spend
 
     @property
-    def spend_source(self) -> str:
-        """How the ledger knows the amount: the provider said, the catalog estimated, or not."""
-        if self.reported:
-            return "reported"
-        return "estimate" if self.spent is not None else "unknown"
+    def spent(self) -> Decimal | None:
+        return self.spend.amount
 
 
 def output_path(asset: ResolvedAsset, profile: str, extension: str) -> str:
@@ -285,6 +282,7 @@ class ApplyEngine:
             if change.action is Action.RESUME and change.task is not None and change.task.task_id:
                 task_ref, task_id = change.task.id, change.task.task_id
                 estimate = change.task.estimated_cost
+                quoted: Decimal | None = None  # a quote lives only as long as its apply
                 submitted_at: float | None = None
             else:
                 if self.stopped_by:
@@ -310,11 +308,12 @@ class ApplyEngine:
                 self._submitting.add(asset.address)
                 self._no_submits.clear()
                 try:
-                    task_id = await self._submit(provider, asset, task_ref)
+                    submitted = await self._submit(provider, asset, task_ref)
                 finally:
                     self._submitting.discard(asset.address)
                     if not self._submitting:
                         self._no_submits.set()
+                task_id, quoted = submitted.task_id, submitted.quoted_cost
                 submitted_at = time.monotonic()
                 self.emit(
                     ApplyEvent(asset.address, "submitted", task_id, time.monotonic() - started)
@@ -323,18 +322,14 @@ class ApplyEngine:
                     raise Interrupted
             # The slot is the provider's: held while the task runs there, given back as soon as
             # it ends, so the next submit does not wait for this download.
-            url, reported_cost = await self._wait(
-                provider, task_ref, task_id, asset.model_id, submitted_at
-            )
+            status = await self._wait(provider, task_ref, task_id, asset.model_id, submitted_at)
         await self._let_submits_go_first()
         async with self.downloads:
-            fetched = await self._download(provider, task_ref, task_id, asset, url)
+            fetched = await self._download(
+                provider, task_ref, task_id, asset, status.result_urls[0]
+            )
         collected = Collected(
-            fetched,
-            task_id,
-            task_ref,
-            reported_cost if reported_cost is not None else estimate,
-            reported=reported_cost is not None,
+            fetched, task_id, task_ref, task_spend(asset, status, quoted, estimate)
         )
         path = await self._materialise(plan, change, fetched.sha256, fetched.extension, collected)
         kind = {Action.CREATE: "created", Action.REPLACE: "replaced", Action.RESUME: "resumed"}.get(
@@ -357,7 +352,9 @@ class ApplyEngine:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._no_submits.wait(), SUBMITS_FIRST_SECONDS)
 
-    async def _submit(self, provider: Provider, asset: ResolvedAsset, task_ref: int) -> str:
+    async def _submit(
+        self, provider: Provider, asset: ResolvedAsset, task_ref: int
+    ) -> SubmittedTask:
         request = GenerationRequest(
             address=asset.address,
             content_key=asset.content_key,
@@ -395,7 +392,7 @@ class ApplyEngine:
                 self.state.record_task_status(task_ref, INTENT, f"unconfirmed: {_reason(exc)}")
             raise AssetFailed(_reason(exc)) from None
         self.state.record_submitted(task_ref, submitted.task_id)
-        return submitted.task_id
+        return submitted
 
     async def _wait(
         self,
@@ -404,9 +401,10 @@ class ApplyEngine:
         task_id: str,
         model_id: str,
         submitted_at: float | None = None,
-    ) -> tuple[str, Decimal | None]:
-        """Poll until the task ends. `submitted_at` (monotonic) is known for tasks submitted in
-        this run: only those teach the schedule how long this model's tasks take."""
+    ) -> TaskStatus:
+        """Poll until the task ends; the finished status has a result URL. `submitted_at`
+        (monotonic) is known for tasks submitted in this run: only those teach the schedule how
+        long this model's tasks take."""
         started = submitted_at if submitted_at is not None else time.monotonic()
         schedule = self.schedules.setdefault((provider.name, model_id), PollSchedule())
         configured = self.setups[provider.name].settings.poll_interval
@@ -452,7 +450,7 @@ class ApplyEngine:
                     timer.done(sent_at, status.duration)
                     learned.set()
                 self.state.record_task_status(task_ref, SUCCEEDED)
-                return status.result_urls[0], status.reported_cost
+                return status
             elif status.state is TaskState.FAILED:
                 self.state.record_task_status(task_ref, FAILED, status.error)
                 raise AssetFailed(f"{provider.name} task {task_id} failed: {status.error}")
@@ -544,8 +542,8 @@ class ApplyEngine:
                     address=asset.address,
                     profile=plan.profile,
                     content_key=asset.content_key,
-                    amount=collected.spent,
-                    source=collected.spend_source,
+                    amount=collected.spend.amount,
+                    source=collected.spend.source,
                 )
                 self.state.record_task_status(collected.task_ref, COLLECTED)
             self.state.set_asset(

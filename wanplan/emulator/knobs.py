@@ -57,6 +57,10 @@ class Knobs(BaseModel):
     """Seconds between chunks of a result download."""
     download_chunk_size: int = Field(16 * 1024, ge=1)
 
+    price_quote_status: int = Field(200, ge=200, le=599)
+    """HTTP status of WaveSpeed's free price quote (`POST /api/v3/model/price`); anything but
+    200 answers an error, as a quote that fails."""
+
     concurrency_cap: int | None = Field(None, ge=1)
     """Tasks in flight per API key (WaveSpeed/APIXO queue the rest; DashScope/wanapi answer 429)."""
     api_keys: list[str] | None = Field(None, repr=False)

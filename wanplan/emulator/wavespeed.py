@@ -215,6 +215,9 @@ class WaveSpeed:
         )
 
     def _price(self, request: Request) -> Response:
+        failing = self.backend.knobs.price_quote_status
+        if failing != 200:
+            return error(failing, "Price quote unavailable, please retry later")
         body = request.json_object()
         model = body.get("model_id")
         if not isinstance(model, str) or not MODEL_ID.match(model):

@@ -5,6 +5,12 @@ A provider receives its httpx client and never builds one itself, so tests hand 
 MockTransport or the emulator, and the engine controls limits and timeouts in one place. The
 client carries no credentials: a provider adds its key to its own API calls only, so the key
 never travels to an upload host or a result URL on another host.
+
+Spend: the ledger records, per collected task, the best figure there is (wanplan/cost/spend.py):
+the provider's own amount (`TaskStatus.reported_cost`), else its billed usage priced at the
+catalog's unit price (`TaskStatus.billed_seconds`), else a price quote it gave for the request
+(`SubmittedTask.quoted_cost`), else the plan's estimate. All three are optional: a provider that
+knows none of them leaves them None, and the ledger says "estimate".
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ class GenerationRequest:
 @dataclass(frozen=True, slots=True)
 class SubmittedTask:
     task_id: str
+    quoted_cost: Decimal | None = None
+    """The provider's own price quote for this request, when it gives one (WaveSpeed)."""
 
 
 class TaskState(enum.Enum):
@@ -64,6 +72,10 @@ class TaskStatus:
     result_urls: tuple[str, ...] = ()
     error: str | None = None
     reported_cost: Decimal | None = None
+    """What the provider says the task cost, in USD."""
+    billed_seconds: float | None = None
+    """Seconds of output the provider says it bills (DashScope `usage.video_duration`); the
+    engine prices them at the catalog's unit price for the asset's model and resolution."""
     duration: float | None = None
     """Seconds the task took at the provider, when it says (polling learns from it)."""
     extra: Mapping[str, Any] = field(default_factory=dict)

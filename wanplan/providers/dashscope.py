@@ -3,7 +3,8 @@
 Three protocols share one task API: Wan 2.7 takes `input.media[]`; 2.1–2.6 take `size` (t2v) or
 `img_url` + `resolution` (i2v); the first+last-frame `*kf2v*` models post to another path.
 Local files go through the upload policy (an OSS form upload, then `oss://` with the
-`X-DashScope-OssResourceResolve` header).
+`X-DashScope-OssResourceResolve` header). A finished task's `usage.video_duration` is the
+seconds DashScope bills: the ledger records them at the catalog's unit price ("reported").
 """
 
 from __future__ import annotations
@@ -171,6 +172,7 @@ class DashScopeProvider(HttpProvider):
             return TaskStatus(
                 TaskState.SUCCEEDED,
                 result_urls=urls,
+                billed_seconds=_billed_seconds(usage),
                 duration=_seconds_between(output.get("submit_time"), output.get("end_time")),
                 extra={"usage": usage},
             )
@@ -182,6 +184,14 @@ class DashScopeProvider(HttpProvider):
         if status in ("PENDING", "RUNNING"):
             return TaskStatus(TaskState.RUNNING)
         raise ProviderError(self.name, f"poll answered an unknown task_status {status!r}")
+
+
+def _billed_seconds(usage: object) -> float | None:
+    """`usage.video_duration`: the seconds of video DashScope bills (per second of output)."""
+    seconds = usage.get("video_duration") if isinstance(usage, dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+        return None
+    return float(seconds)
 
 
 def _seconds_between(start: object, end: object) -> float | None:

@@ -1,9 +1,23 @@
 """WaveSpeed v3 (PROVIDERS.md §1): a flat body posted to /api/v3/{model_id}, polled at
-/api/v3/predictions/{id}/result; local files go through the media upload ticket."""
+/api/v3/predictions/{id}/result; local files go through the media upload ticket.
+
+Spend: beside each submit, the same body goes to the free price quote (`POST
+/api/v3/model/price`), and the ledger records that quote as what the task cost ("quote"). It is
+one extra request per task, sent at the same time as the submit so that it does not delay it,
+and waited for at most QUOTE_GRACE_SECONDS after the submit answers. A quote that fails, is
+slow or reads oddly is dropped: the generation goes on and the ledger keeps the estimate. The
+quote is for the ledger only; `plan` never sends a request to a provider (PRODUCT §5).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
+
+import httpx
 
 from wanplan.errors import ProviderError
 from wanplan.providers import wire
@@ -20,6 +34,7 @@ _RUNNING = {"created", "processing", "queued", "pending"}
 _FAILED = {"failed", "cancelled", "timeout", "deleted"}
 # Wan 2.1 and 2.2 take the frame as "W*H"; from 2.5 on, image-to-video takes a resolution.
 _SIZED_IMAGE_TO_VIDEO = ("wavespeed-ai/wan-2.2/image-to-video",)
+QUOTE_GRACE_SECONDS = 1.0
 
 
 class WaveSpeedProvider(HttpProvider):
@@ -101,14 +116,50 @@ class WaveSpeedProvider(HttpProvider):
 
     async def submit(self, request: GenerationRequest) -> SubmittedTask:
         body = await self.body(request)
-        response = await self.client.post(
-            f"{self.api}/{request.model_id}", headers=self._headers(), json=body
-        )
-        data = self._check(response, "submit").get("data") or {}
-        task_id = data.get("id")
-        if not isinstance(task_id, str) or not task_id:
-            raise ProviderError(self.name, "submit answered without a task id")
-        return SubmittedTask(task_id)
+        quote = asyncio.ensure_future(self.quote(request.model_id, body))
+        try:
+            response = await self.client.post(
+                f"{self.api}/{request.model_id}", headers=self._headers(), json=body
+            )
+            data = self._check(response, "submit").get("data") or {}
+            task_id = data.get("id")
+            if not isinstance(task_id, str) or not task_id:
+                raise ProviderError(self.name, "submit answered without a task id")
+        except BaseException:
+            quote.cancel()
+            raise
+        quoted: Decimal | None = None
+        with contextlib.suppress(TimeoutError):
+            quoted = await asyncio.wait_for(quote, QUOTE_GRACE_SECONDS)
+        return SubmittedTask(task_id, quoted_cost=quoted)
+
+    async def quote(self, model_id: str, body: dict[str, Any]) -> Decimal | None:
+        """The free price quote for this request in USD, or None when there is none to trust."""
+        try:
+            response = await self.client.post(
+                f"{self.api}/model/price",
+                headers=self._headers(),
+                json={"model_id": model_id, "inputs": body},
+            )
+        except httpx.HTTPError:
+            return None
+        if response.status_code != 200:
+            return None
+        try:
+            answer = json.loads(response.content, parse_float=Decimal)
+        except ValueError:
+            return None
+        data = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(data, dict) or data.get("currency", "USD") != "USD":
+            return None
+        price = data.get("price")
+        if isinstance(price, bool) or not isinstance(price, int | Decimal | str):
+            return None
+        try:
+            amount = Decimal(price)
+        except InvalidOperation:
+            return None
+        return amount if amount.is_finite() and amount >= 0 else None
 
     async def poll(self, task_id: str, model_id: str) -> TaskStatus:
         response = await self.client.get(

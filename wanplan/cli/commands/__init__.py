@@ -1,6 +1,7 @@
 """One module per command; each holds only parsing and rendering."""
 
 from wanplan.cli.commands.apply import apply
+from wanplan.cli.commands.cost import cost
 from wanplan.cli.commands.emulator import emulator
 from wanplan.cli.commands.force_unlock import force_unlock
 from wanplan.cli.commands.gc import gc
@@ -19,6 +20,7 @@ COMMANDS = [
     validate,
     plan,
     apply,
+    cost,
     show,
     state,
     import_,
