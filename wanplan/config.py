@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import tomllib
 from decimal import Decimal
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from wanplan.errors import SpecError, SpecIssue
 from wanplan.spec.locate import locate
@@ -22,6 +22,14 @@ class _Strict(BaseModel):
 class ProjectSettings(_Strict):
     default_provider: str = "sim"
     state: str = "state/wanplan.db"
+
+    @field_validator("state")
+    @classmethod
+    def _inside_the_project(cls, value: str) -> str:
+        path = PurePosixPath(value)
+        if not value.strip() or path.is_absolute() or ".." in path.parts or "\\" in value:
+            raise ValueError("must be a path inside the project, like state/wanplan.db")
+        return value
 
 
 class BudgetSettings(_Strict):
@@ -78,7 +86,7 @@ def load_config(root: Path) -> Config:
                 # Never echo the value: it may be a key pasted where its variable's name goes.
                 message = "must be the name of an environment variable, like WAVESPEED_API_KEY"
             else:
-                message = f"{error['msg']}, got {error['input']!r}"
+                message = f"{error['msg'].removeprefix('Value error, ')}, got {error['input']!r}"
             issues.append(SpecIssue(CONFIG_FILE, locate(text, loc), ".".join(loc), message))
         raise SpecError(issues) from None
 

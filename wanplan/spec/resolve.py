@@ -451,7 +451,13 @@ class Resolver:
         if name is None:
             return None
         path = PurePosixPath(name)
-        if not name or path.is_absolute() or ".." in path.parts or "\\" in name:
+        if (
+            not name
+            or path.is_absolute()
+            or ".." in path.parts
+            or "\\" in name
+            or not name.isprintable()
+        ):
             issues.append(("output", f"{show(name)} must be a file name inside outputs/"))
             return None
         return path.as_posix()
