@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import pytest
 
-from tests.conftest import Run
+from tests.conftest import Run, write_spec
 from wanplan.cli.main import cli
 
 
@@ -113,3 +113,21 @@ def test_models_lists_the_catalog_as_json(run: Run, project: Path) -> None:
     unknown = next(m for m in document["models"] if m["model_id"] == "wan2.5-t2v-preview")
     assert all(p["price"] is None for p in unknown["prices"])  # unknown, never $0
     assert {m["provider"] for m in document["models"]} == {"dashscope"}
+
+
+def test_a_reader_that_stops_early_is_not_a_crash(empty_project: Path) -> None:
+    """`wanplan plan --format json | head -1`: exit 141 like any pipe writer, no crash log."""
+    assets = "\n".join(f'[assets.s-{i}]\nprompt = "Shot {i}."\nseed = {i}\n' for i in range(2000))
+    write_spec(empty_project, "many.toml", f'version = 1\n[defaults]\nmode = "t2v"\n{assets}')
+    wanplan = Path(sys.executable).parent / "wanplan"
+    process = subprocess.Popen(
+        [str(wanplan), "-C", str(empty_project), "plan", "--format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().strip() == b"{"
+    process.stdout.close()
+    assert process.wait(timeout=60) == 141
+    assert process.stderr.read() == b""
+    assert not (empty_project / ".wanplan" / "crash.log").exists()

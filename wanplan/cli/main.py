@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import sys
 import traceback
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from wanplan.cli.output import error
 EXIT_CHANGES = 2
 EXIT_BUG = 3
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a pipe reader that stopped early
 
 
 class WanplanGroup(click.Group):
@@ -42,6 +44,12 @@ class WanplanGroup(click.Group):
         except KeyboardInterrupt:
             error("interrupted")
             ctx.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            # The reader went away (`wanplan models | head`): not a bug, nothing to report.
+            # Python would complain again when flushing stdout at exit; point it at devnull.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(EXIT_BROKEN_PIPE)
         except Exception:
             log = _write_crash_log(ctx.obj if isinstance(ctx.obj, Path) else Path("."))
             error(f"wanplan crashed; this is a bug. Details: {log}")
