@@ -188,3 +188,16 @@ def test_errors_leave_the_state_untouched(run: Run, project: Path) -> None:
     write_spec(project, "broken.toml", "[assets.x\n")
     assert run(project, "apply", "-y").exit_code == 1
     assert hashlib.sha256(database.read_bytes()).hexdigest() == before
+
+
+def test_a_mistake_in_defaults_is_reported_once_not_per_asset(
+    run: Run, empty_project: Path
+) -> None:
+    assets = "".join(f'[assets.shot-{i}]\nprompt = "Shot {i}."\n' for i in range(50))
+    write_spec(empty_project, "many.toml", f'version = 1\n[defaults]\nmode = "t2v"\n{assets}')
+    result = run(empty_project, "plan")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: specs/many.toml:2: defaults.model: required: the model family, one of "
+        "wan-2.2, wan-2.5, wan-2.7 for t2v on sim"
+    ]

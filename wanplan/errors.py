@@ -49,7 +49,9 @@ class SpecIssue:
 
 class SpecError(WanplanError):
     def __init__(self, issues: list[SpecIssue]) -> None:
-        self.issues = sorted(issues, key=lambda i: (i.file, i.line or 0, i.field))
+        # A mistake in [defaults] is found once per asset: it is reported once.
+        unique = dict.fromkeys(issues)
+        self.issues = sorted(unique, key=lambda i: (i.file, i.line or 0, i.field))
         super().__init__("\n".join(str(i) for i in self.issues))
 
 
