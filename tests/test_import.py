@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -170,3 +171,17 @@ def test_import_refuses_while_the_state_is_locked(
     refused_while_locked(run, teaser, "import", "teaser", "--task-id", task_id)
     assert emulator.requests(method="GET") == []  # the task was not even polled
     assert journal(teaser)[1:] == ([], [])
+
+
+def test_a_finished_task_is_polled_at_once_not_after_the_advised_wait(
+    run: Run, empty_project: Path, emulator: Emulator
+) -> None:
+    """A task from outside this run has been running all along: its first poll goes at once,
+    not after WaveSpeed's advised 5 s (no poll_interval configured here)."""
+    write_spec(empty_project, "teaser.toml", SPEC.format(prompt="A kite over the dunes."))
+    task_id = submit_by_hand("A kite over the dunes.")
+    time.sleep(0.1)  # the emulator's 0.5 s task at time scale 0.01 is done by now
+    started = time.monotonic()
+    result = run(empty_project, "import", "teaser", "--task-id", task_id)
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - started < 3.0  # the advised first wait alone is 4.5 s or more

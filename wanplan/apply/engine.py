@@ -414,8 +414,12 @@ class ApplyEngine:
             timer = schedule.timer(provider.poll_delay, lambda: self.time_scale[provider.name])
         deadline = started + MAX_WAIT_SECONDS
         learned = self.learned.setdefault((provider.name, model_id), asyncio.Event())
+        # A task from an earlier run has been running all along: ask at once.
+        first_poll_now = submitted_at is None
         while True:
             delay = timer.next_delay(time.monotonic() - started)
+            if first_poll_now:
+                delay, first_poll_now = 0.0, False
             if learned.is_set():
                 await asyncio.sleep(delay)
             else:
