@@ -97,8 +97,7 @@ def apply(
     from wanplan.render.json_plan import plan_document
     from wanplan.render.style import colour, plain
     from wanplan.render.text import render_text
-    from wanplan.state.lock import this_process
-    from wanplan.state.sqlite import SqliteState
+    from wanplan.state.locked import locked_state
 
     project = open_project(directory)
     saved: SavedPlan | None = None
@@ -150,15 +149,7 @@ def apply(
         return
     check(first, lambda: _ledger(project))
     setup_providers(project.config, providers_needed(first))  # keys first: fail before writing
-    state = SqliteState.open_writer(project.state_path)
-    holder = this_process()
-    try:
-        for warning in state.acquire_lock(holder, lock_timeout, on_wait=_waiting):
-            warn(warning)
-    except BaseException:
-        state.close()
-        raise
-    try:
+    with locked_state(project, lock_timeout, warn, create=True) as state:
         blobs = LocalBlobStore(project.cache_dir)
         plan = make_plan(
             project,
@@ -209,9 +200,6 @@ def apply(
                 concurrency=concurrency,
                 on_event=json_log or view or EventPrinter(),
             )
-    finally:
-        state.release_lock(holder.id)
-        state.close()
     if json_log is not None:
         json_log.write(summary_document(result))
     else:
@@ -236,10 +224,3 @@ def _ledger(project: Project) -> list[dict[str, Any]]:
         return list(reader.ledger())
     finally:
         reader.close()
-
-
-def _waiting(holder: object) -> None:
-    from wanplan.state.lock import LockHolder
-
-    if isinstance(holder, LockHolder):
-        warn(f"waiting for the state lock held by {holder.describe()}")

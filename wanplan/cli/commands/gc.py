@@ -31,7 +31,7 @@ def gc(directory: Path, dry_run: bool, lock_timeout: float, fmt: str) -> None:
     from wanplan.blobs import LocalBlobStore
     from wanplan.cli.output import warn
     from wanplan.maintenance.collect import collect_garbage, format_bytes
-    from wanplan.maintenance.locked import locked_state
+    from wanplan.state.locked import locked_state
 
     project = open_project(directory)
     with locked_state(project, lock_timeout, warn) as writer:

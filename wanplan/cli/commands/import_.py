@@ -41,8 +41,8 @@ def import_(
     from wanplan.cli.output import warn
     from wanplan.cli.progress import EventPrinter
     from wanplan.maintenance.adopt import adopt, candidate
-    from wanplan.maintenance.locked import locked_state
     from wanplan.money import format_usd
+    from wanplan.state.locked import locked_state
     from wanplan.state.sqlite import SqliteState
 
     project = open_project(directory)

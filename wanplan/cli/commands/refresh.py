@@ -37,8 +37,8 @@ def refresh(directory: Path, profile: str | None, lock_timeout: float, fmt: str)
     from wanplan.blobs import LocalBlobStore
     from wanplan.cli.output import warn
     from wanplan.maintenance.addresses import label
-    from wanplan.maintenance.locked import locked_state
     from wanplan.maintenance.refresh import refresh as run_refresh
+    from wanplan.state.locked import locked_state
 
     project = open_project(directory)
     with locked_state(project, lock_timeout, warn) as writer:

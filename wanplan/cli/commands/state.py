@@ -71,7 +71,7 @@ def rm(directory: Path, addresses: tuple[str, ...], profile: str, lock_timeout: 
     """
     from wanplan.cli.output import warn
     from wanplan.maintenance.forget import chosen, forget
-    from wanplan.maintenance.locked import locked_state
+    from wanplan.state.locked import locked_state
 
     project = open_project(directory)
 
@@ -102,8 +102,8 @@ def mv(directory: Path, source: str, destination: str, profile: str, lock_timeou
       wanplan state mv forest-dolly forest-push
     """
     from wanplan.cli.output import warn
-    from wanplan.maintenance.locked import locked_state
     from wanplan.maintenance.move import move, planned_move
+    from wanplan.state.locked import locked_state
 
     project = open_project(directory)
 

@@ -1,4 +1,4 @@
-"""Open the state for writing under its lock, for the maintenance commands."""
+"""Open the state for writing under its lock: apply and the maintenance commands."""
 
 from __future__ import annotations
 
