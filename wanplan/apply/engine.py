@@ -127,6 +127,8 @@ class ApplyEngine:
         self.learned: dict[tuple[str, str], asyncio.Event] = {}
         self.downloads = asyncio.Semaphore(MAX_DOWNLOADS)
         self._generated: dict[str, asyncio.Event] = {}
+        self._producing: set[str] = set()
+        """Content keys this plan has a provider make."""
         self._submitting: set[str] = set()
         self._no_submits = asyncio.Event()
         self._no_submits.set()
@@ -135,6 +137,7 @@ class ApplyEngine:
 
     async def run(self, plan: Plan) -> ApplyResult:
         result = ApplyResult()
+        self._producing = {c.asset.content_key for c in plan.changes if c.asset and c.generates}
         try:
             for setup in self.setups.values():
                 self._start(setup)
@@ -278,6 +281,9 @@ class ApplyEngine:
         asset = change.asset
         assert asset is not None
         provider = self.providers[asset.provider]
+        resuming = change.action is Action.RESUME and change.task is not None
+        # Upstream outputs first, before taking a provider slot that the upstream may need.
+        inputs = () if resuming else await self._request_inputs(asset)
         async with self.slots[asset.provider]:
             if change.action is Action.RESUME and change.task is not None and change.task.task_id:
                 task_ref, task_id = change.task.id, change.task.task_id
@@ -308,7 +314,7 @@ class ApplyEngine:
                 self._submitting.add(asset.address)
                 self._no_submits.clear()
                 try:
-                    submitted = await self._submit(provider, asset, task_ref)
+                    submitted = await self._submit(provider, asset, inputs, task_ref)
                 finally:
                     self._submitting.discard(asset.address)
                     if not self._submitting:
@@ -352,8 +358,37 @@ class ApplyEngine:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._no_submits.wait(), SUBMITS_FIRST_SECONDS)
 
+    async def _request_inputs(self, asset: ResolvedAsset) -> tuple[RequestInput, ...]:
+        """The asset's inputs as files to send; another asset's output is waited for when this
+        plan makes it, and taken from the cache."""
+        inputs: list[RequestInput] = []
+        for ref in asset.inputs:
+            if ref.upstream_key is None:
+                path = None if ref.is_url else self.project.root / ref.source
+                inputs.append(RequestInput(ref.field, ref.source, ref.sha256, path))
+                continue
+            made = self.state.generation(ref.upstream_key)
+            if made is None and ref.upstream_key in self._producing:
+                await self._finished(ref.upstream_key).wait()  # set when its generation ends
+                made = self.state.generation(ref.upstream_key)
+            if made is None or not self.blobs.has(made.blob_sha256):
+                raise AssetFailed(f"skipped: {ref.upstream}, whose output it uses, failed")
+            inputs.append(
+                RequestInput(
+                    ref.field,
+                    f"{OUTPUTS_DIR}/{ref.upstream}.{made.extension}",
+                    made.blob_sha256,
+                    self.blobs.local_path(made.blob_sha256),
+                )
+            )
+        return tuple(inputs)
+
     async def _submit(
-        self, provider: Provider, asset: ResolvedAsset, task_ref: int
+        self,
+        provider: Provider,
+        asset: ResolvedAsset,
+        inputs: tuple[RequestInput, ...],
+        task_ref: int,
     ) -> SubmittedTask:
         request = GenerationRequest(
             address=asset.address,
@@ -361,15 +396,7 @@ class ApplyEngine:
             model_id=asset.model_id,
             mode=asset.mode,
             params=asset.params,
-            inputs=tuple(
-                RequestInput(
-                    i.field,
-                    i.source,
-                    i.sha256,
-                    None if i.is_url else self.project.root / i.source,
-                )
-                for i in asset.inputs
-            ),
+            inputs=inputs,
         )
         try:
             rate = self.rates[provider.name]

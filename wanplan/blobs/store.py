@@ -69,6 +69,11 @@ class BlobStore(Protocol):
 
     def has(self, sha256: str) -> bool: ...
 
+    def local_path(self, sha256: str) -> Path:
+        """A local file holding the blob, to upload as another asset's input (a remote store
+        would fetch it first). Read it; never change it."""
+        ...
+
     def copy_to(self, sha256: str, destination: Path) -> None:
         """Write the blob to `destination` atomically (a temporary file, then a rename)."""
         ...
@@ -120,6 +125,9 @@ class LocalBlobStore:
         else:
             os.replace(staged.path, target)
         return staged.sha256
+
+    def local_path(self, sha256: str) -> Path:
+        return self._path(sha256)
 
     def has(self, sha256: str) -> bool:
         return self._path(sha256).is_file()

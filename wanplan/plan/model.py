@@ -96,6 +96,8 @@ class Plan:
     """Input hashes computed while planning, for apply to remember."""
     targets: tuple[str, ...] = ()
     force_replace: tuple[str, ...] = ()
+    scope: frozenset[str] = frozenset()
+    """The addresses planned: the targets and the assets they use; empty for all."""
     declared_assets: Sequence[ResolvedAsset] = ()
     """Every declared asset, in and out of the plan's scope (`targets`)."""
     recorded: Mapping[str, AssetRecord] = field(default_factory=dict)
@@ -124,7 +126,7 @@ class Plan:
     # Computed on demand: a plain `plan` needs none of it, and it costs per asset.
 
     def in_scope(self, address: str) -> bool:
-        return not self.targets or address in self.targets
+        return not self.scope or address in self.scope
 
     @cached_property
     def declared(self) -> list[DeclaredCost]:

@@ -21,6 +21,7 @@ from wanplan.key.file_hashes import FileHasher, sha256_file
 from wanplan.plan.model import Action, Plan, PlanChange
 from wanplan.project import Project
 from wanplan.providers.registry import provider_names
+from wanplan.spec.dependencies import with_upstreams
 from wanplan.spec.load import load_specs
 from wanplan.spec.resolve import ResolvedAsset, Resolver
 from wanplan.spec.suggest import did_you_mean
@@ -139,6 +140,9 @@ class _Planner:
         current = self.state.assets(self.profile)
         known = {a.address for a in declared} | set(current)
         wanted = _check_addresses(targets, known, "--target")
+        if wanted:  # like Terraform: a target brings the assets it uses along
+            edges = {a.address: a.upstreams for a in declared if a.inputs}
+            wanted = with_upstreams(edges, wanted)
         forced = _check_addresses(force_replace, known, "--replace")
         # Open tasks by content key: a task in flight for an asset since renamed still serves it.
         open_tasks = {
@@ -195,6 +199,7 @@ class _Planner:
             recorded=current,
             recorded_costs=recorded_costs,
             estimator=self._rebuild_cost,
+            scope=frozenset(wanted),
         )
 
     def _classify(

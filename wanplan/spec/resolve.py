@@ -7,6 +7,7 @@ It fills catalog defaults, so writing a default explicitly changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
@@ -16,6 +17,7 @@ from wanplan.catalog.model import VIDEO_MODES
 from wanplan.errors import SpecError, SpecIssue
 from wanplan.key.content_key import content_key
 from wanplan.key.file_hashes import FileHasher
+from wanplan.spec.dependencies import ASSET_PREFIX, references, upstream_order
 from wanplan.spec.load import DeclaredAsset, SpecSet
 from wanplan.spec.suggest import did_you_mean, listing, show
 
@@ -36,21 +38,42 @@ MODE_RULES: dict[str, ModeRule] = {
     "t2i": ModeRule((), ("references",), prompt_required=True),
 }
 ALL_INPUTS = ("image", "first_frame", "last_frame", "audio", "video", "references")
+FIELD_MEDIA = {
+    "image": "image",
+    "first_frame": "image",
+    "last_frame": "image",
+    "video": "video",
+    "audio": "audio",
+}
+"""What each input field takes; references take images or videos."""
+
+
+def makes_article(media: str) -> str:
+    return {"image": "an image", "video": "a video", "audio": "audio"}[media]
 
 
 class InputRef(NamedTuple):
     field: str
     source: str
-    """A path relative to the project root, or an https URL."""
+    """A path relative to the project root, an https URL, or `asset:NAME`."""
     sha256: str | None
-    """The file's digest; None for a URL."""
+    """The file's digest; None for a URL or another asset's output."""
+    upstream_key: str | None = None
+    """For `asset:NAME`: that asset's content key (its bytes are known only once made)."""
 
     @property
     def is_url(self) -> bool:
-        return self.sha256 is None
+        return self.source.startswith("https://")
+
+    @property
+    def upstream(self) -> str | None:
+        """The address of the asset whose output this is, if it is one."""
+        return self.source[len(ASSET_PREFIX) :] if self.upstream_key is not None else None
 
     @property
     def key_value(self) -> str:
+        if self.upstream_key is not None:
+            return f"asset:{self.upstream_key}"
         return f"url:{self.source}" if self.sha256 is None else f"sha256:{self.sha256}"
 
 
@@ -76,6 +99,11 @@ class ResolvedAsset(NamedTuple):
     @property
     def resolution(self) -> str:
         return str(self.params["resolution"])
+
+    @property
+    def upstreams(self) -> tuple[str, ...]:
+        """The addresses of the assets whose outputs this one uses."""
+        return tuple(i.upstream for i in self.inputs if i.upstream is not None)
 
     @property
     def duration(self) -> int | None:
@@ -121,18 +149,36 @@ class Resolver:
         self._root_resolved = root.resolve()
         self._models: dict[tuple[Any, ...], tuple[tuple[ModelEntry, str] | None, list[Any]]] = {}
         self._files: dict[str, tuple[str, int, str] | str] = {}
+        self._declared: Collection[str] = ()
+        self._made: dict[str, tuple[str, str]] = {}
+        """Address -> (content key, mode) of each asset resolved so far (upstreams first)."""
 
     def resolve_all(self, specs: SpecSet) -> list[ResolvedAsset]:
         issues: list[SpecIssue] = []
         resolved: list[ResolvedAsset] = []
-        for asset in specs.assets:
+        ordered, cycles = upstream_order(specs.assets)
+        declared = {a.address: a for a in specs.assets}
+        self._declared = declared.keys()
+        for cycle in cycles:
+            first = declared[cycle[0]]
+            field = next(f for f, upstream in references(first.spec) if upstream == cycle[1])
+            issues.append(
+                specs.issue(
+                    first,
+                    field.split("[")[0],
+                    f"dependency cycle: {' → '.join(cycle)}; an asset cannot use its own "
+                    "output, even through others",
+                )
+            )
+        for asset in ordered:
             found: list[tuple[str, str]] = []
             result = self._resolve(asset, found)
             issues.extend(specs.issue(asset, field, message) for field, message in found)
             if result is not None and not found:
                 resolved.append(result)
+                self._made[asset.address] = (result.content_key, result.mode)
         issues.extend(_shared_outputs(specs, resolved))
-        if issues:
+        if issues:  # assets left out of the order are on or below a cycle, reported above
             raise SpecError(issues)
         return resolved
 
@@ -396,6 +442,8 @@ class Resolver:
         field = label.split("[")[0]
         if source.startswith("https://"):
             return InputRef(label, source, None)
+        if source.startswith(ASSET_PREFIX):
+            return self._upstream_input(label, field, source, issues)
         if "://" in source:
             issues.append(
                 (field, f"{show(source)}: only https URLs and project files are accepted")
@@ -419,6 +467,37 @@ class Resolver:
             )
             return None
         return InputRef(label, relative, digest)
+
+    def _upstream_input(
+        self, label: str, field: str, source: str, issues: list[tuple[str, str]]
+    ) -> InputRef | None:
+        name = source[len(ASSET_PREFIX) :]
+        if name not in self._declared:
+            issues.append(
+                (
+                    field,
+                    f"{show(source)}: no asset {show(name)} is declared"
+                    f"{did_you_mean(name, sorted(self._declared))}",
+                )
+            )
+            return None
+        made = self._made.get(name)
+        if made is None:
+            issues.append((field, f"{show(source)}: {name} has problems of its own; fix it first"))
+            return None
+        key, mode = made
+        makes = "image" if mode == "t2i" else "video"
+        needs = FIELD_MEDIA.get(field)
+        if needs is not None and needs != makes:
+            issues.append(
+                (
+                    field,
+                    f"{show(source)}: {name} makes {makes_article(makes)} ({mode}); {field} "
+                    f"needs {makes_article(needs)}",
+                )
+            )
+            return None
+        return InputRef(label, source, None, key)
 
     def _local_file(self, source: str) -> tuple[str, int, str] | str:
         """(relative path, size, sha256) of a project file, or what is wrong with it."""

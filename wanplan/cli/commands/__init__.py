@@ -5,6 +5,7 @@ from wanplan.cli.commands.cost import cost
 from wanplan.cli.commands.emulator import emulator
 from wanplan.cli.commands.force_unlock import force_unlock
 from wanplan.cli.commands.gc import gc
+from wanplan.cli.commands.graph import graph
 from wanplan.cli.commands.import_ import import_
 from wanplan.cli.commands.init import init
 from wanplan.cli.commands.models import models
@@ -22,6 +23,7 @@ COMMANDS = [
     apply,
     cost,
     show,
+    graph,
     state,
     import_,
     refresh,
