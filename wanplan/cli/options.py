@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
@@ -96,3 +97,17 @@ def allow_unknown_cost(f: F) -> F:
         is_flag=True,
         help="Let changes of unknown price through a budget cap or cost gate.",
     )(f)
+
+
+class TaskId(click.ParamType):  # type: ignore[type-arg]
+    """A provider's task id: it goes into the provider's URLs, so letters, digits and `._:-`
+    only, at most 200 characters."""
+
+    name = "task-id"
+    _PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        if not self._PATTERN.match(text):
+            self.fail(f"{text!r} is not a task id: letters, digits and . _ : - only", param, ctx)
+        return text

@@ -4,13 +4,18 @@ from pathlib import Path
 
 import click
 
-from wanplan.cli.options import lock_timeout, open_project
+from wanplan.cli.options import TaskId, lock_timeout, open_project
 from wanplan.cli.output import echo
 
 
 @click.command("import")
 @click.argument("address", metavar="ADDR")
-@click.option("--task-id", required=True, help="The provider's id of the finished task.")
+@click.option(
+    "--task-id",
+    required=True,
+    type=TaskId(),
+    help="The provider's id of the finished task.",
+)
 @click.option("--provider", help="The task's provider; must be ADDR's (the default).")
 @click.option(
     "--profile", default="default", show_default=True, help="The profile to record it in."
