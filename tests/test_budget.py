@@ -139,3 +139,68 @@ def test_spent_on_sums_one_days_known_amounts() -> None:
     ]
     assert spent_on(ledger, "2026-11-21") == (Decimal("2.00"), 1)
     assert spent_on(ledger, "2026-11-19") == (Decimal(0), 0)
+
+
+def test_max_per_day_counts_tasks_paid_for_but_not_collected(run: Run, project: Path) -> None:
+    """An apply killed after its submits has spent the money: the day's cap counts it."""
+    from wanplan.state.sqlite import SqliteState
+
+    budget(project, max_per_day="1.00")
+    state = SqliteState.open_writer(project / "state" / "wanplan.db")
+    try:
+        task = state.record_intent(
+            provider="sim",
+            model_id="sim/wan-2.5/t2v",
+            content_key="f" * 64,
+            address="elsewhere",
+            profile="default",
+            estimated_cost=Decimal("0.90"),
+        )
+        state.record_submitted(task, "sim-task-in-flight")
+    finally:
+        state.close()
+    result = run(project, "apply", "-y", "--target", "hero-turn")
+    assert result.exit_code == 4
+    assert "$0.90 already spent today (UTC) + the estimated $0.50" in result.stderr
+
+
+def test_unknown_spend_today_needs_allow_unknown_cost_under_a_daily_cap(
+    run: Run, project: Path
+) -> None:
+    write_spec(
+        project,
+        "still.toml",
+        'version = 1\n[assets.still]\nmodel = "wan-2.7"\nmode = "t2i"\nprompt = "A fern."\n'
+        "seed = 1\n",
+    )
+    assert run(project, "apply", "-y", "--target", "still").exit_code == 0  # unknown price
+    budget(project, max_per_day="5.00")
+    refused = run(project, "apply", "-y", "--target", "poster")
+    assert refused.exit_code == 4
+    assert "1 task(s) of unknown price were paid for today" in refused.stderr
+    allowed = run(project, "apply", "-y", "--target", "poster", "--allow-unknown-cost")
+    assert allowed.exit_code == 0, allowed.output
+
+
+def test_a_refusal_shows_the_plan_and_writes_nothing(run: Run, project: Path) -> None:
+    no_terminal = run(project, "apply", "--max-cost", "10")
+    assert no_terminal.exit_code == 1
+    assert "no terminal to ask" in no_terminal.stderr
+    assert "Plan: 6 to create" in no_terminal.stdout
+    assert nothing_spent(project)
+    budget(project, max_per_apply="1")
+    result = run(project, "apply", "-y")
+    assert "Plan: 6 to create" in result.stdout  # the refusal reads against the plan
+    assert result.exit_code == 4 and nothing_spent(project)
+
+
+def test_the_unknown_cost_warning_is_given_once(run: Run, empty_project: Path) -> None:
+    write_spec(
+        empty_project,
+        "still.toml",
+        'version = 1\n[assets.still]\nmodel = "wan-2.7"\nmode = "t2i"\nprompt = "A fern."\n'
+        "seed = 1\n",
+    )
+    result = run(empty_project, "apply", "-y", "--max-cost", "1", "--allow-unknown-cost")
+    assert result.exit_code == 0
+    assert result.stderr.count("not counted against the budget") == 1

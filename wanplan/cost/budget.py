@@ -16,6 +16,7 @@ from wanplan.config import BudgetSettings
 from wanplan.errors import OverBudget
 from wanplan.money import format_usd, total
 from wanplan.plan.model import Plan
+from wanplan.state.records import TaskRecord
 
 SHOWN = 5
 """How many assets a refusal names before it says "and N more"."""
@@ -26,10 +27,16 @@ def today() -> str:
     return datetime.datetime.now(datetime.UTC).date().isoformat()
 
 
-def spent_on(ledger: Iterable[Mapping[str, Any]], day: str) -> tuple[Decimal, int]:
-    """Recorded spend on one day: (known amount, count of unknown amounts)."""
+def spent_on(
+    ledger: Iterable[Mapping[str, Any]], day: str, in_flight: Iterable[TaskRecord] = ()
+) -> tuple[Decimal, int]:
+    """Spend on one day: (known amount, count of unknown amounts). What the ledger recorded,
+    plus the estimate of each task submitted that day and not collected yet: it is paid for
+    already, and an apply killed before collecting it must not free its share of the cap."""
     amounts = [row["amount"] for row in ledger if row["day"] == day]
-    return total([Decimal(a) if a is not None else None for a in amounts])
+    known = [Decimal(a) if a is not None else None for a in amounts]
+    known += [t.estimated_cost for t in in_flight if t.submitted_at[:10] == day and t.task_id]
+    return total(known)
 
 
 def _names(addresses: list[str]) -> str:
@@ -79,7 +86,13 @@ def check_budget(
         if len(over) > SHOWN:
             problems.append(f"and {len(over) - SHOWN} more assets over max_per_asset")
     if budget.max_per_day is not None:
-        spent = spent_today[0] if spent_today else Decimal(0)
+        spent, unknown_today = spent_today or (Decimal(0), 0)
+        if unknown_today and not allow_unknown_cost:
+            problems.append(
+                f"{unknown_today} task(s) of unknown price were paid for today, so today's "
+                "spend against [budget] max_per_day is not known; pass --allow-unknown-cost "
+                "to apply anyway"
+            )
         if spent + estimate > budget.max_per_day:
             problems.append(
                 f"{format_usd(spent)} already spent today (UTC) + the estimated "

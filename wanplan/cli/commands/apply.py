@@ -3,9 +3,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
 
     from wanplan.plan.model import Plan
     from wanplan.plan.saved import SavedPlan
-    from wanplan.project import Project
+    from wanplan.state.base import StateReader
 
 
 @click.command()
@@ -91,13 +90,14 @@ def apply(
         render_summary,
         summary_document,
     )
-    from wanplan.errors import ApplyRefused
+    from wanplan.errors import ApplyRefused, WanplanError
     from wanplan.money import format_usd
     from wanplan.plan.planner import make_plan
     from wanplan.render.json_plan import plan_document
     from wanplan.render.style import colour, plain
     from wanplan.render.text import render_text
     from wanplan.state.locked import locked_state
+    from wanplan.state.sqlite import SqliteState
 
     project = open_project(directory)
     saved: SavedPlan | None = None
@@ -113,26 +113,34 @@ def apply(
         profile, targets, force_replace = saved.profile, saved.targets, saved.force_replace
         auto_approve = True  # it was reviewed when it was saved
 
-    def check(plan: Plan, ledger: Callable[[], Iterable[Mapping[str, Any]]]) -> None:
-        """Refuse a stale saved plan or one over budget, before anything is written or sent."""
+    def check(plan: Plan, state: StateReader, *, final: bool) -> None:
+        """Refuse a stale saved plan or one over budget, before anything is written or sent.
+        Warnings are for the final check only (the one under the lock)."""
         if saved is not None:
             from wanplan.plan.saved import check_fresh
 
             check_fresh(saved, project, plan)
+        if not plan.has_changes:
+            return
         from wanplan.cost.budget import check_budget, spent_on, today
 
         caps = project.config.budget
-        for warning in check_budget(
+        spent_today = None
+        if caps.max_per_day is not None:
+            spent_today = spent_on(state.ledger(), today(), state.open_tasks())
+        warnings = check_budget(
             plan,
             caps,
             max_cost=max_cost,
-            spent_today=spent_on(ledger(), today()) if caps.max_per_day is not None else None,
+            spent_today=spent_today,
             allow_unknown_cost=allow_unknown_cost,
-        ):
+        )
+        for warning in warnings if final else ():
             warn(warning)
 
-    # Check without writing anything first: invalid specs or nothing to do must not create or
-    # touch the state. Then plan again with the state open for writing, which is authoritative.
+    # Check without writing anything first: invalid specs, nothing to do, a stale plan, a plan
+    # over budget or no way to confirm must not create or touch the state. Then plan again
+    # with the state locked for writing, which is authoritative.
     json_log = JsonEvents() if log_format == "json" else None
 
     def show(plan: Plan) -> None:
@@ -142,12 +150,23 @@ def apply(
             echo(render_text(plan, colour() if colour_enabled() else plain), nl=False)
 
     first = make_plan(project, profile=profile, targets=targets, force_replace=force_replace)
+    reader = SqliteState.open_reader(project.state_path)
+    try:
+        check(first, reader, final=not first.has_changes)
+    except WanplanError:
+        show(first)  # the refusal reads against the plan
+        raise
+    finally:
+        reader.close()
     if not first.has_changes:
-        if saved is not None:
-            check(first, tuple)
         show(first)
         return
-    check(first, lambda: _ledger(project))
+    if not auto_approve and not _can_ask():
+        show(first)
+        raise ApplyRefused(
+            "apply needs confirmation and there is no terminal to ask: "
+            "review the plan and run `wanplan apply -y`"
+        )
     setup_providers(project.config, providers_needed(first))  # keys first: fail before writing
     with locked_state(project, lock_timeout, warn, create=True) as state:
         blobs = LocalBlobStore(project.cache_dir)
@@ -159,21 +178,16 @@ def apply(
             state=state,
             blobs=blobs,
         )
+        check(plan, state, final=True)
         show(plan)
         if not plan.has_changes:
             return
-        check(plan, state.ledger)
         setups = setup_providers(project.config, providers_needed(plan))
         count = len(plan.changes)
         cost = format_usd(plan.estimated_cost)
         if plan.unknown_cost:
             cost += f" (+ {plan.unknown_cost} of unknown price)"
         if not auto_approve:
-            if not sys.stdin.isatty() or os.environ.get("CI", "").lower() == "true":
-                raise ApplyRefused(
-                    "apply needs confirmation and there is no terminal to ask: "
-                    "review the plan and run `wanplan apply -y`"
-                )
             echo("")
             answer = click.prompt(
                 style(
@@ -216,11 +230,6 @@ def apply(
         sys.exit(1)
 
 
-def _ledger(project: Project) -> list[dict[str, Any]]:
-    from wanplan.state.sqlite import SqliteState
-
-    reader = SqliteState.open_reader(project.state_path)
-    try:
-        return list(reader.ledger())
-    finally:
-        reader.close()
+def _can_ask() -> bool:
+    """A person can answer: a terminal, and not CI."""
+    return sys.stdin.isatty() and os.environ.get("CI", "").lower() != "true"
