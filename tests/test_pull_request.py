@@ -124,7 +124,15 @@ def test_compare_to_refuses_what_is_not_a_base_plan(
     other.write_text(json.dumps({"format_version": "1", "changes": []}))
     old = run(project, "plan", "--compare-to", str(other))
     assert old.exit_code == 1 and "no list of declared assets" in old.stderr
-    for result in (missing, bad, old):
+    document = json.loads(run(project, "plan", "--format", "json").stdout)
+    results = [missing, bad, old]
+    for amount in ("NaN", "sNaN", "-Infinity", "1e400", "-1", "ten"):
+        document["declared"][0]["rebuild_cost"] = amount
+        hostile = tmp_path / "hostile.json"
+        hostile.write_text(json.dumps(document))
+        results.append(run(project, "plan", "--compare-to", str(hostile), "--format", "markdown"))
+        assert results[-1].exit_code == 1 and "is not an amount in USD" in results[-1].stderr
+    for result in results:
         assert "Traceback" not in result.output and len(result.stderr.splitlines()) == 1
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import KEY_VARIABLES, Run
+from wanplan.apply.provenance import is_sidecar
 from wanplan.state.sqlite import SqliteState
 
 CANARY = "sk-canary-3f9a0c77e1"
@@ -66,7 +67,9 @@ def test_apply_file_keeps_the_saved_targets(run: Run, project: Path, tmp_path: P
     path = tmp_path / "plan.json"
     assert run(project, "plan", "--out", str(path), "--target", "poster").exit_code == 0
     assert run(project, "apply", str(path)).exit_code == 0
-    assert sorted(p.name for p in (project / "outputs").iterdir()) == ["poster.png"]
+    assert [p.name for p in (project / "outputs").iterdir() if not is_sidecar(p.name)] == [
+        "poster.png"
+    ]
 
 
 def test_options_that_would_change_a_saved_plan_are_refused(
@@ -149,3 +152,25 @@ def test_what_is_not_a_saved_plan_is_refused(run: Run, project: Path, tmp_path: 
         assert message in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
     assert state_serial(project) is None
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "state/wanplan.db",
+        "wanplan.toml",
+        "specs/plan.json",
+        "outputs/plan.json",
+        ".wanplan/p.json",
+        "inputs/plan.json",
+        "plan.toml",
+    ],
+)
+def test_a_plan_file_cannot_overwrite_the_projects_own_files(
+    run: Run, project: Path, target: str
+) -> None:
+    before = {p: p.read_bytes() for p in project.rglob("*") if p.is_file()}
+    result = run(project, "plan", "--out", str(project / target))
+    assert result.exit_code == 1
+    assert "--out" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert {p: p.read_bytes() for p in project.rglob("*") if p.is_file()} == before

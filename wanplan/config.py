@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from wanplan.errors import SpecError, SpecIssue
 from wanplan.spec.locate import locate
+from wanplan.spec.model import NAME_PATTERN, DefaultsSpec
 
 CONFIG_FILE = "wanplan.toml"
 
@@ -53,7 +54,19 @@ class ProviderSettings(_Strict):
 class Config(_Strict):
     project: ProjectSettings = ProjectSettings()
     budget: BudgetSettings = BudgetSettings()
-    profiles: dict[str, dict[str, Any]] = {}
+    profiles: dict[str, DefaultsSpec] = {}
+    """`[profiles.NAME]`: asset fields that override every asset's own under --profile NAME."""
+
+    @field_validator("profiles")
+    @classmethod
+    def _profile_names(cls, profiles: dict[str, DefaultsSpec]) -> dict[str, DefaultsSpec]:
+        for name in profiles:
+            if not NAME_PATTERN.match(name):
+                raise ValueError(
+                    f"profile name {name!r}: use lowercase letters, digits, '-', '_' and '.'"
+                )
+        return profiles
+
     providers: dict[str, ProviderSettings] = {}
 
     def provider(self, name: str) -> ProviderSettings:

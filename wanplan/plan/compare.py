@@ -19,6 +19,9 @@ from wanplan.errors import PlanError
 from wanplan.money import total
 from wanplan.plan.model import Plan, PlanChange
 
+MAX_DIGITS = 12
+"""No catalog rebuilds for a trillion dollars: a larger amount is a damaged or hostile file."""
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -46,9 +49,15 @@ def _amount(value: Any, path: Path) -> Decimal | None:
     if value is None:
         return None
     try:
-        return Decimal(str(value))
+        amount = Decimal(str(value))
     except InvalidOperation:
-        raise PlanError(f"{path}: {value!r} is not an amount; is it a wanplan plan?") from None
+        amount = Decimal("NaN")
+    if not amount.is_finite() or amount < 0 or amount.adjusted() > MAX_DIGITS:
+        raise PlanError(
+            f"--compare-to {path}: {str(value)[:40]!r} is not an amount in USD; "
+            "is it a wanplan plan?"
+        )
+    return amount
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -16,15 +16,17 @@ from typing import Any
 
 from wanplan.blobs import BlobStore, LocalBlobStore
 from wanplan.catalog import Catalog, load_catalog
-from wanplan.errors import PlanError
+from wanplan.config import CONFIG_FILE
+from wanplan.errors import PlanError, SpecError, SpecIssue, printable
 from wanplan.key.file_hashes import FileHasher, sha256_file
 from wanplan.plan.model import Action, Plan, PlanChange
 from wanplan.project import Project
 from wanplan.providers.registry import provider_names
 from wanplan.spec.dependencies import with_upstreams
 from wanplan.spec.load import load_specs
+from wanplan.spec.locate import locate
 from wanplan.spec.resolve import ResolvedAsset, Resolver
-from wanplan.spec.suggest import did_you_mean
+from wanplan.spec.suggest import did_you_mean, listing
 from wanplan.state.base import StateReader
 from wanplan.state.records import INTENT, AssetRecord, TaskRecord
 from wanplan.state.sqlite import SqliteState
@@ -33,12 +35,47 @@ DEFAULT_PROFILE = "default"
 UNPINNED_SEED = "seed not pinned: the result is not reproducible"
 
 
-def resolve_specs(project: Project, hasher: FileHasher, catalog: Catalog) -> list[ResolvedAsset]:
+def resolve_specs(
+    project: Project, hasher: FileHasher, catalog: Catalog, profile: str = DEFAULT_PROFILE
+) -> list[ResolvedAsset]:
+    profiles = project.config.profiles
+    if profile != DEFAULT_PROFILE and profile not in profiles:
+        raise PlanError(
+            f"--profile {printable(profile[:60])}: no [profiles.{printable(profile[:60])}] in "
+            f"wanplan.toml; defined: {listing(sorted(profiles)) or 'none'}"
+            f"{did_you_mean(profile, sorted(profiles))}"
+        )
     specs = load_specs(project.root)
+    overrides = profiles.get(profile)
+    if overrides:  # a profile's fields win over each asset's own
+        specs.assets[:] = [a._replace(spec={**a.spec, **overrides}) for a in specs.assets]
     resolver = Resolver(
         project.root, catalog, provider_names(), project.config.project.default_provider, hasher
     )
-    return resolver.resolve_all(specs)
+    try:
+        return resolver.resolve_all(specs)
+    except SpecError as exc:
+        if not overrides:
+            raise
+        blamed = [_blame_profile(project, profile, overrides, i) for i in exc.issues]
+        raise SpecError(blamed) from None
+
+
+def _blame_profile(
+    project: Project, profile: str, overrides: Mapping[str, Any], issue: SpecIssue
+) -> SpecIssue:
+    """An issue with a field the profile set is the profile's: point at wanplan.toml."""
+    field = issue.field.rpartition(".")[2]
+    if field not in overrides:
+        return issue
+    asset = issue.field.split(".")[1] if issue.field.startswith("assets.") else None
+    text = (project.root / CONFIG_FILE).read_text("utf-8")
+    return SpecIssue(
+        CONFIG_FILE,
+        locate(text, ("profiles", profile, field)),
+        f"profiles.{profile}.{field}",
+        issue.message + (f" (for {asset})" if asset else ""),
+    )
 
 
 def estimate(asset: ResolvedAsset, catalog: Catalog) -> Decimal | None:
@@ -75,7 +112,7 @@ def make_plan(
         with _gc_paused():
             catalog = load_catalog()
             hasher = FileHasher(project.root, reader.file_stamps())
-            declared = resolve_specs(project, hasher, catalog)
+            declared = resolve_specs(project, hasher, catalog, profile)
             plan = _Planner(
                 project,
                 reader,

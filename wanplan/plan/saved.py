@@ -65,6 +65,22 @@ def saved_document(project: Project, plan: Plan) -> dict[str, Any]:
     return document
 
 
+def check_plan_path(project: Project, path: Path) -> None:
+    """A plan file must not overwrite what wanplan reads or makes: the state, the settings,
+    specs, inputs, outputs or the cache."""
+    target = path.resolve()
+    root = project.root.resolve()
+    protected = [project.state_path.resolve(), root / CONFIG_FILE]
+    folders = [root / "specs", root / "inputs", project.outputs_dir, project.cache_dir]
+    if target in protected or any(target.is_relative_to(f.resolve()) for f in folders):
+        raise PlanError(
+            f"--out {path}: that would overwrite the project's own files; save the plan "
+            "elsewhere, like plan.json"
+        )
+    if target.suffix in (".db", ".toml"):
+        raise PlanError(f"--out {path}: a saved plan is JSON; name it like plan.json")
+
+
 def write_saved_plan(path: Path, document: dict[str, Any]) -> None:
     """Write atomically: a half-written plan file must never be applied."""
     path = path.resolve()

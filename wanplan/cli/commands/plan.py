@@ -74,6 +74,10 @@ def plan(
     from wanplan.plan.planner import make_plan
 
     project = open_project(directory)
+    if out is not None:
+        from wanplan.plan.saved import check_plan_path
+
+        check_plan_path(project, out)
     result = make_plan(project, profile=profile, targets=targets, force_replace=force_replace)
     comparison = None
     if compare_to is not None:
