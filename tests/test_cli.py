@@ -133,3 +133,12 @@ def test_a_reader_that_stops_early_is_not_a_crash(project: Path) -> None:
     assert finished.returncode == 141
     assert finished.stderr == b""
     assert not (project / ".wanplan" / "crash.log").exists()
+
+
+def test_a_usage_error_never_reads_as_changes(run: Run, project: Path) -> None:
+    """Under --detailed-exitcode, 2 means "there are changes": a mistyped option is 1."""
+    result = run(project, "plan", "--detailed-exitcode", "--fail-on-cost-increase", "5USD")
+    assert result.exit_code == 1
+    assert "is not an amount in USD" in result.output
+    assert run(project, "plan", "--no-such-option").exit_code == 1
+    assert run(project, "no-such-command").exit_code == 1

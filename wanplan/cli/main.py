@@ -1,7 +1,7 @@
 """The `wanplan` command group and the one place errors become exit codes.
 
-Exit codes: 0 success; 1 a user-facing error (nothing half-done); 2 `plan --detailed-exitcode`
-found changes; 3 a bug in wanplan (details in .wanplan/crash.log); 4 over a budget cap or a cost
+Exit codes: 0 success; 1 a user-facing error or a usage error (nothing half-done); 2
+`plan --detailed-exitcode` found changes; 3 a bug in wanplan (details in .wanplan/crash.log); 4 over a budget cap or a cost
 gate (nothing was spent); 130 interrupted.
 """
 
@@ -19,6 +19,7 @@ from wanplan import __version__
 from wanplan.cli.commands import COMMANDS
 from wanplan.cli.output import error
 
+EXIT_ERROR = 1
 EXIT_CHANGES = 2
 EXIT_BUG = 3
 EXIT_INTERRUPTED = 130
@@ -33,6 +34,11 @@ class WanplanGroup(click.Group):
 
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            # Exit 2 is `plan --detailed-exitcode`'s "there are changes": a mistyped option in
+            # CI must not read as that.
+            exc.exit_code = EXIT_ERROR
+            raise
         except (click.exceptions.Exit, click.ClickException):
             raise
         except click.exceptions.Abort:  # Ctrl-C at a prompt
