@@ -1,8 +1,8 @@
 """The `wanplan` command group and the one place errors become exit codes.
 
 Exit codes: 0 success; 1 a user-facing error or a usage error (nothing half-done); 2
-`plan --detailed-exitcode` found changes; 3 a bug in wanplan (details in .wanplan/crash.log); 4 over a budget cap or a cost
-gate (nothing was spent); 130 interrupted.
+`plan --detailed-exitcode` found changes; 3 a bug in wanplan (details in .wanplan/crash.log);
+4 over a budget cap or a cost gate (nothing was spent); 130 interrupted.
 """
 
 from __future__ import annotations

@@ -44,9 +44,7 @@ def upstream_order(assets: Sequence[T]) -> tuple[list[T], list[list[str]]]:
     the addresses around it, the first repeated at the end). Assets on or downstream of a
     cycle are left out of the order. Unknown upstreams are the resolver's to report."""
     by_address = {a.address: a for a in assets}
-    edges = {
-        a.address: [u for _, u in references(a.spec) if u in by_address] for a in assets
-    }
+    edges = {a.address: [u for _, u in references(a.spec) if u in by_address] for a in assets}
     if not any(edges.values()):
         return list(assets), []
     order: list[T] = []
@@ -71,7 +69,7 @@ def upstream_order(assets: Sequence[T]) -> tuple[list[T], list[list[str]]]:
                     blocked.add(done)
                 continue
             if state.get(upstream) == 1:
-                cycle = path[path.index(upstream) :] + [upstream]
+                cycle = [*path[path.index(upstream) :], upstream]
                 cycles.append(cycle)
                 blocked.update(cycle)
             elif upstream not in state:
