@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import Run, write_spec
+from wanplan.apply.provenance import is_sidecar
 from wanplan.config import ProviderSettings
 from wanplan.plan.planner import make_plan
 from wanplan.project import Project
@@ -116,7 +117,7 @@ def test_one_failure_does_not_stop_the_others(run: Run, project: Path) -> None:
     assert result.exit_code == 1
     assert "5 created" in result.output and "1 failed" in result.output
     assert "failed hero-turn: sim task" in result.output and "DataInspectionFailed" in result.output
-    assert sorted(p.stem for p in (project / "outputs").iterdir()) == [
+    assert sorted(p.stem for p in (project / "outputs").iterdir() if not is_sidecar(p.name)) == [
         "city-timelapse",
         "forest-dolly",
         "hero-to-forest",
@@ -213,13 +214,17 @@ def test_missing_or_altered_outputs_are_repaired_from_the_cache(
 def test_same_content_key_gives_the_same_bytes(run: Run, project: Path) -> None:
     assert run(project, "apply", "-y").exit_code == 0
     first = {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (project / "outputs").iterdir()
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in (project / "outputs").iterdir()
+        if not is_sidecar(p.name)
     }
     for folder in ("outputs", ".wanplan", "state"):
         shutil.rmtree(project / folder)
     assert run(project, "apply", "-y").exit_code == 0
     second = {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (project / "outputs").iterdir()
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in (project / "outputs").iterdir()
+        if not is_sidecar(p.name)
     }
     assert first == second
     assert len(set(first.values())) == len(first)  # and different keys give different media

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import Run
+from wanplan.apply.provenance import is_sidecar
 
 SPEC = "specs/launch.toml"
 
@@ -26,7 +27,7 @@ def test_apply_generates_every_asset_then_nothing_to_do(run: Run, project: Path)
     result = run(project, "apply", "-y")
     assert result.exit_code == 0, result.output
     assert "6 created" in result.output
-    outputs = sorted(p.name for p in (project / "outputs").iterdir())
+    outputs = sorted(p.name for p in (project / "outputs").iterdir() if not is_sidecar(p.name))
     assert outputs == [
         "city-timelapse.gif",
         "forest-dolly.gif",
@@ -151,7 +152,9 @@ def test_target_and_replace(run: Run, project: Path) -> None:
     document = plan_json(run, project, "--target", "poster", "--target", "hero-turn")
     assert set(actions(document)) == {"poster", "hero-turn"}
     assert run(project, "apply", "-y", "--target", "poster").exit_code == 0
-    assert sorted(p.name for p in (project / "outputs").iterdir()) == ["poster.png"]
+    assert [p.name for p in (project / "outputs").iterdir() if not is_sidecar(p.name)] == [
+        "poster.png"
+    ]
 
     forced = plan_json(run, project, "--target", "poster", "--replace", "poster")
     assert actions(forced) == {"poster": ("replace", ["forced by --replace"], "0.03")}

@@ -20,6 +20,7 @@ import pytest
 import tomli_w
 
 from tests.conftest import REPO
+from wanplan.apply.provenance import is_sidecar
 
 WANPLAN = str(Path(sys.executable).with_name("wanplan"))
 DUMMY_KEY = "dummy-key-for-the-emulator"
@@ -108,7 +109,9 @@ def test_example_applies_on_each_provider_through_the_emulator(
     results = httpx.get(f"{emulator_url}/_emulator/results").json()["results"]
     served = {record["sha256"] for record in results.values()}
     outputs = {
-        p.stem: hashlib.sha256(p.read_bytes()).hexdigest() for p in (root / "outputs").iterdir()
+        p.stem: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in (root / "outputs").iterdir()
+        if not is_sidecar(p.name)
     }
     assert set(outputs) == expected
     assert set(outputs.values()) <= served

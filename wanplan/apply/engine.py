@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from wanplan.apply import provenance
 from wanplan.apply.download import Downloaded, DownloadError, download
 from wanplan.apply.events import ApplyEvent, ApplyResult, AssetOutcome, EventSink, ignore
 from wanplan.apply.limits import TokenBucket, Unlimited
@@ -248,6 +249,7 @@ class ApplyEngine:
         record = change.previous
         assert record is not None
         self._remove_output(record.output_path)
+        provenance.remove(self.project.root, record.output_path)
         self.state.forget_asset(change.address, plan.profile)
         self.emit(ApplyEvent(change.address, "deleted", record.output_path))
         return AssetOutcome(change.address, change.action, ok=True)
@@ -577,21 +579,35 @@ class ApplyEngine:
                     source=collected.spend.source,
                 )
                 self.state.record_task_status(collected.task_ref, COLLECTED)
-            self.state.set_asset(
-                AssetRecord(
-                    address=asset.address,
-                    profile=plan.profile,
-                    content_key=asset.content_key,
-                    output_path=relative,
-                    output_sha256=blob_sha256,
-                    output_size=st.st_size,
-                    output_mtime_ns=st.st_mtime_ns,
-                    updated_at=now_iso(),
-                )
+            record = AssetRecord(
+                address=asset.address,
+                profile=plan.profile,
+                content_key=asset.content_key,
+                output_path=relative,
+                output_sha256=blob_sha256,
+                output_size=st.st_size,
+                output_mtime_ns=st.st_mtime_ns,
+                updated_at=now_iso(),
             )
+            self.state.set_asset(record)
+        await self._write_provenance(asset, record)
         if change.previous is not None and change.previous.output_path != relative:
             self._remove_output(change.previous.output_path)
+            provenance.remove(self.project.root, change.previous.output_path)
         return relative
+
+    async def _write_provenance(self, asset: ResolvedAsset, record: AssetRecord) -> None:
+        details = self.state.generation_details(asset.content_key)
+        if details is None:
+            return
+        content = provenance.document(record, details, asset.inputs)
+        try:
+            await asyncio.to_thread(provenance.write, self.project.root, record, content)
+        except OSError as exc:
+            raise AssetFailed(
+                f"{provenance.sidecar_path(record.output_path)}: cannot write the provenance "
+                f"file ({exc.strerror or exc}); the output itself is in place and recorded"
+            ) from None
 
     def _remove_output(self, relative: str) -> None:
         path = self.project.root / relative

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from wanplan.apply import provenance
 from wanplan.apply.engine import output_path
 from wanplan.errors import StateError
 from wanplan.maintenance.addresses import recorded
@@ -83,4 +84,5 @@ def move(
         if moved:  # the commit failed: the file goes back where the state says it is
             os.replace(new, old)
         raise
+    provenance.move(project.root, planned.record, destination, planned.output_path)
     return planned
