@@ -304,13 +304,32 @@ def test_gc_collects_unused_blobs_and_staging_files(run: Run, applied: Path) -> 
     assert action == "replace" and cost != "0.00"
 
 
-def test_gc_text_warns_about_the_cost_of_reverting(run: Run, applied: Path) -> None:
+def test_gc_keeps_what_the_specs_still_declare(run: Run, applied: Path) -> None:
+    """`state rm` promises a free reuse while the asset is declared: gc keeps its blob."""
     assert run(applied, "state", "rm", "poster").exit_code == 0
+    result = run(applied, "gc")
+    assert result.exit_code == 0, result.output
+    assert "0 unused blobs" in result.output
+    assert planned(run, applied)["poster"] == ("reuse", "0.00")
+
+
+def test_gc_text_warns_about_the_cost_of_reverting(run: Run, applied: Path) -> None:
+    spec = applied / "specs" / "launch.toml"
+    spec.write_text(spec.read_text().replace("seed = 1234", "seed = 4321"))
+    assert run(applied, "apply", "-y").exit_code == 0
     result = run(applied, "gc")
     assert result.exit_code == 0, result.output
     assert "Freed" in result.output and "1 unused blobs" in result.output
     assert "will be generated again, at its price" in result.output
-    assert planned(run, applied)["poster"][0] == "create"
+
+
+def test_gc_refuses_while_the_specs_are_invalid(run: Run, applied: Path) -> None:
+    (applied / "specs" / "broken.toml").write_text("version = 1\n[assets.x]\nmode = 3\n")
+    blobs = cached_blobs(applied)
+    result = run(applied, "gc")
+    assert result.exit_code == 1
+    assert "specs/broken.toml" in result.output
+    assert cached_blobs(applied) == blobs
 
 
 # ---- the lock and help -----------------------------------------------------------------

@@ -3,9 +3,14 @@ an interrupted apply."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from wanplan.blobs import BlobStore, StoredFile
+from wanplan.catalog import load_catalog
+from wanplan.key.file_hashes import FileHasher
+from wanplan.plan.planner import DEFAULT_PROFILE, resolve_specs
+from wanplan.project import Project
 from wanplan.state.base import StateReader
 
 
@@ -35,8 +40,25 @@ def in_use(state: StateReader) -> set[str]:
     return used
 
 
-def collect_garbage(state: StateReader, blobs: BlobStore, *, dry_run: bool) -> Collection:
+def declared_content_keys(project: Project) -> set[str]:
+    """The content keys the specs declare, in every profile: a blob one of them can reuse
+    (an asset removed from the state, say) is not garbage."""
+    catalog = load_catalog()
+    hasher = FileHasher(project.root, {})
+    keys: set[str] = set()
+    for profile in [DEFAULT_PROFILE, *project.config.profiles]:
+        keys.update(a.content_key for a in resolve_specs(project, hasher, catalog, profile))
+    return keys
+
+
+def collect_garbage(
+    state: StateReader, blobs: BlobStore, *, dry_run: bool, keep: Iterable[str] = ()
+) -> Collection:
     used = in_use(state)
+    for key in keep:
+        generation = state.generation(key)
+        if generation is not None:
+            used.add(generation.blob_sha256)
     found = Collection(
         blobs=[b for b in blobs.blobs() if b.name not in used],
         leftovers=blobs.leftovers(),

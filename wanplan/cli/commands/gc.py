@@ -17,7 +17,7 @@ from wanplan.cli.output import echo
 )
 @click.pass_obj
 def gc(directory: Path, dry_run: bool, lock_timeout: float, fmt: str) -> None:
-    """Remove cached blobs that no asset in the state uses (any profile).
+    """Remove cached blobs that no asset in the state or the specs uses (any profile).
 
     Also removes staging files left in .wanplan/tmp by an interrupted apply. Takes the state
     lock, so that no apply writes blobs meanwhile. A collected blob is gone for good: reverting
@@ -30,12 +30,15 @@ def gc(directory: Path, dry_run: bool, lock_timeout: float, fmt: str) -> None:
     """
     from wanplan.blobs import LocalBlobStore
     from wanplan.cli.output import warn
-    from wanplan.maintenance.collect import collect_garbage, format_bytes
+    from wanplan.maintenance.collect import collect_garbage, declared_content_keys, format_bytes
     from wanplan.state.locked import locked_state
 
     project = open_project(directory)
+    declared = declared_content_keys(project)  # invalid specs: refuse rather than guess
     with locked_state(project, lock_timeout, warn) as writer:
-        found = collect_garbage(writer, LocalBlobStore(project.cache_dir), dry_run=dry_run)
+        found = collect_garbage(
+            writer, LocalBlobStore(project.cache_dir), dry_run=dry_run, keep=declared
+        )
     if fmt == "json":
         document = {
             "dry_run": dry_run,
