@@ -10,6 +10,7 @@ import httpx
 
 from wanplan.apply.media_types import extension_for
 from wanplan.blobs import BlobStore
+from wanplan.providers.answers import clip
 
 MAX_RESULT_BYTES = 2 * 1024**3
 
@@ -20,6 +21,18 @@ class DownloadError(Exception):
         self.retryable = retryable
         self.expired = expired
         """The URL no longer serves the file (403/404/410): ask the provider for a fresh one."""
+
+
+def media_kind(content_type: str | None, url: str) -> tuple[str, str]:
+    """(extension, media type) of a result. A Content-Type that names something else (a web
+    page, JSON, a script) is refused; only a missing or generic one falls back to the URL's
+    suffix, as some storage serves media as application/octet-stream."""
+    named = (content_type or "").split(";")[0].strip().lower()
+    generic = named in ("", "application/octet-stream", "binary/octet-stream")
+    kind = extension_for(content_type if not generic else None, url)
+    if kind is None or (not generic and kind[1] != named):
+        raise DownloadError(f"result is not a known media type ({clip(content_type or '')!r})")
+    return kind
 
 
 @dataclass(frozen=True)
@@ -37,17 +50,18 @@ async def download(
     try:
         async with client.stream("GET", url) as response:
             status = response.status_code
+            if 300 <= status < 400:
+                location = response.headers.get("location", "")
+                raise DownloadError(
+                    f"result download answered a redirect to {clip(location)!r}; not followed"
+                )
             if status != 200:
                 raise DownloadError(
                     f"result download answered HTTP {status}",
                     retryable=status == 429 or status >= 500,
                     expired=status in (403, 404, 410),
                 )
-            kind = extension_for(response.headers.get("content-type"), url)
-            if kind is None:
-                raise DownloadError(
-                    f"result is not a known media type ({response.headers.get('content-type')!r})"
-                )
+            kind = media_kind(response.headers.get("content-type"), url)
             declared = response.headers.get("content-length")
             staged = await asyncio.to_thread(blobs.stage)
             with staged:

@@ -26,6 +26,7 @@ from wanplan.emulator.callbacks import Delivery, Poster, deliver, post_json
 from wanplan.emulator.dashscope import DashScope
 from wanplan.emulator.faults import FaultInjector
 from wanplan.emulator.files import RESULTS_PATH, Download
+from wanplan.emulator.hostile import hostile_answer
 from wanplan.emulator.knobs import Knobs
 from wanplan.emulator.log import (
     LoggedRequest,
@@ -138,7 +139,8 @@ class Emulator:
             return protocol.name, protocol.fault(request, fault), fault.label
         key_id = hashlib.sha256(f"{protocol.name}\0{key}".encode()).hexdigest()[:16]
         try:
-            return protocol.name, protocol.handle(request, key_id), None
+            answered = protocol.handle(request, key_id)
+            return protocol.name, hostile_answer(protocol.name, request, answered, backend), None
         except BadJson as exc:
             return protocol.name, protocol.bad_request(request, str(exc)), None
 

@@ -67,6 +67,7 @@ class Backend:
             failure=failure
             or self.failures.decide(prompt if isinstance(prompt, str) else None, self.knobs),
             details=dict(details or {}),
+            hostile=isinstance(prompt, str) and self.knobs.hostile_marker in prompt,
         )
         self.tasks.add(task, now, self.knobs.concurrency_cap)
         return task
@@ -86,6 +87,8 @@ class Backend:
 
     def result_url(self, task: Task) -> str:
         """A (possibly expiring) URL of the task's result (the file is made when fetched)."""
+        if task.hostile and self.knobs.result_url_override is not None:
+            return self.knobs.result_url_override
         return self.links.url(task, self.results.extension(task), self.now(), self.knobs.url_ttl)
 
     def input_bytes(self, url: Any) -> bytes | None:

@@ -123,8 +123,13 @@ class FileService:
         record, data = self.results.make(task)
         if extension != record.extension:
             return storage_error(404, "NoSuchKey", "The specified key does not exist.")
+        if task.hostile and knobs.redirect_downloads is not None:
+            return Response(302, {"Location": knobs.redirect_downloads})
+        content_type = record.content_type
+        if task.hostile and knobs.download_content_type is not None:
+            content_type = knobs.download_content_type
         # Content-Length is always the whole file: a truncated download sends less than it says.
-        headers = {"Content-Type": record.content_type, "Content-Length": str(record.size)}
+        headers = {"Content-Type": content_type, "Content-Length": str(record.size)}
         if request.method == "HEAD":
             return Response(200, headers)
         sent = data[: len(data) // 2] if knobs.truncate_downloads else data

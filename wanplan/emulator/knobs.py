@@ -9,11 +9,26 @@ reads 0 afterwards.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SERVER_ERROR_STATUSES = (500, 502, 503, 504)
+HostileShape = Literal[
+    "not_json",
+    "not_object",
+    "huge",
+    "deep",
+    "id_number",
+    "id_object",
+    "status_number",
+    "status_unknown",
+    "status_missing",
+    "result_wrong_type",
+    "nulls",
+    "envelope_not_object",
+]
+"""The hostile answers hostile.py serves."""
 
 
 class Knobs(BaseModel):
@@ -60,6 +75,19 @@ class Knobs(BaseModel):
     price_quote_status: int = Field(200, ge=200, le=599)
     """HTTP status of WaveSpeed's free price quote (`POST /api/v3/model/price`); anything but
     200 answers an error, as a quote that fails."""
+
+    hostile_marker: str = "[hostile]"
+    """The hostile knobs below touch only tasks whose prompt contains this ("": every task)."""
+    hostile_submit: HostileShape | None = None
+    """Submit answers of marked tasks take this shape (hostile.py lists them)."""
+    hostile_poll: HostileShape | None = None
+    """Poll answers of marked tasks take this shape."""
+    result_url_override: str | None = None
+    """Marked tasks give this as their result URL (another host, a private address, file:...)."""
+    download_content_type: str | None = None
+    """Result downloads of marked tasks are served with this Content-Type."""
+    redirect_downloads: str | None = None
+    """Result downloads of marked tasks answer 302 with this Location."""
 
     concurrency_cap: int | None = Field(None, ge=1)
     """Tasks in flight per API key (WaveSpeed/APIXO queue the rest; DashScope/wanapi answer 429)."""

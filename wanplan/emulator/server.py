@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
 import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from wanplan.emulator.app import Emulator
 from wanplan.emulator.loopback import require_loopback
@@ -126,6 +128,13 @@ class LoopbackServer(ThreadingHTTPServer):
         host, port = self.server_address[0], self.server_address[1]
         host = host.decode() if isinstance(host, bytes) else host
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that stops reading (a capped answer, a refused download) is not an error of
+        the emulator: no traceback for it."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def serve_forever(self, poll_interval: float = 0.1) -> None:
         self._ticker.start()

@@ -66,6 +66,8 @@ class Task:
     canceled_at: float | None = None
     notified: bool = False
     """Whether its webhook or callback was delivered."""
+    hostile: bool = False
+    """Its prompt held the hostile marker: the hostile knobs apply to its answers."""
 
     @property
     def ends_at(self) -> float | None:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from wanplan.errors import ProviderError
-from wanplan.providers import wire
+from wanplan.providers import answers, wire
 from wanplan.providers.base import (
     GenerationRequest,
     RequestInput,
@@ -58,47 +57,48 @@ class ApixoProvider(HttpProvider):
         return {"request_type": "async", "input": data}
 
     async def submit(self, request: GenerationRequest) -> SubmittedTask:
-        response = await self.client.post(
+        response = await self._call(
+            "POST",
             f"{self.api}/generateTask/{request.model_id}",
-            headers=wire.bearer(self.context.api_key),
+            "submit",
             json=self.body(request),
         )
-        data = self._check(response, "submit").get("data") or {}
-        task_id = data.get("taskId")
-        if not isinstance(task_id, str) or not task_id:
-            raise ProviderError(self.name, "submit answered without data.taskId")
-        return SubmittedTask(task_id)
+        return SubmittedTask(self._answer(response, "submit").object("data").task_id("taskId"))
 
     async def poll(self, task_id: str, model_id: str) -> TaskStatus:
-        response = await self.client.get(
-            f"{self.api}/statusTask/{model_id}",
-            params={"taskId": task_id},
-            headers=wire.bearer(self.context.api_key),
+        response = await self._call(
+            "GET", f"{self.api}/statusTask/{model_id}", "poll", params={"taskId": task_id}
         )
         if response.status_code == 404:
             return TaskStatus(TaskState.GONE, error="task not found (expired)")
-        data = self._check(response, "poll").get("data") or {}
-        state = str(data.get("state", ""))
+        data = self._answer(response, "poll").object("data")
+        state = data.text("state")
         if state == "success":
-            try:
-                result = json.loads(data.get("resultJson") or "{}")
-            except (TypeError, ValueError):
-                raise ProviderError(self.name, "poll answered an unreadable resultJson") from None
-            urls = result.get("resultUrls") if isinstance(result, dict) else None
             return TaskStatus(
                 TaskState.SUCCEEDED,
-                result_urls=tuple(u for u in urls or [] if isinstance(u, str)),
+                result_urls=self._result_urls(self._result(data)),
                 duration=_seconds_between(data.get("createTime"), data.get("completeTime")),
             )
         if state == "failed":
-            reason = " ".join(str(data[k]) for k in ("failCode", "failMsg") if data.get(k))
-            return TaskStatus(TaskState.FAILED, error=reason or "failed")
+            reason = " ".join(str(data.get(k)) for k in ("failCode", "failMsg") if data.get(k))
+            return TaskStatus(TaskState.FAILED, error=answers.clip(reason) or "failed")
         if state in ("pending", "processing"):
             return TaskStatus(TaskState.RUNNING)
-        raise ProviderError(self.name, f"poll answered an unknown state {state!r}")
+        raise data.unknown_status("state", state)
+
+    def _result(self, data: answers.Answer) -> tuple[str, ...]:
+        """`data.resultJson`: a JSON string holding `{"resultUrls": [...]}`."""
+        encoded = data.optional_text("resultJson") or "{}"
+        try:
+            result = json.loads(encoded)
+        except (ValueError, RecursionError):
+            raise data.error("answered a data.resultJson that is not JSON") from None
+        if not isinstance(result, dict):
+            raise data.error(f"answered data.resultJson as {answers.describe(result)}")
+        return answers.Answer(self.name, data.what, result, "data.resultJson.").texts("resultUrls")
 
 
 def _seconds_between(start_ms: object, end_ms: object) -> float | None:
-    if isinstance(start_ms, int | float) and isinstance(end_ms, int | float) and end_ms > start_ms:
-        return (end_ms - start_ms) / 1000
+    if isinstance(start_ms, int | float) and isinstance(end_ms, int | float):
+        return answers.seconds(end_ms - start_ms, per_second=1000)
     return None

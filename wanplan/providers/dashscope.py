@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from wanplan.config import ProviderSettings
 from wanplan.errors import ProviderError, WanplanError
-from wanplan.providers import wire
+from wanplan.providers import answers, wire
 from wanplan.providers.base import (
     GenerationRequest,
     RequestInput,
@@ -62,23 +62,20 @@ class DashScopeProvider(HttpProvider):
     async def upload(self, item: RequestInput, model_id: str) -> str:
         """The upload policy: a signed OSS form upload; the input becomes `oss://<key>`."""
         assert item.path is not None
-        answer = await self.client.get(
-            f"{self.api}/uploads",
-            params={"action": "getPolicy", "model": model_id},
-            headers=self._headers(),
+        what = f"upload policy for {item.source}"
+        answer = await self._call(
+            "GET", f"{self.api}/uploads", what, params={"action": "getPolicy", "model": model_id}
         )
-        policy = self._check(answer, f"upload policy for {item.source}").get("data") or {}
-        host, directory = policy.get("upload_host"), policy.get("upload_dir")
-        if not isinstance(host, str) or not isinstance(directory, str):
-            raise ProviderError(self.name, f"upload policy for {item.source} is incomplete")
+        policy = self._answer(answer, what).object("data")
+        host, directory = policy.text("upload_host"), policy.text("upload_dir")
         key = f"{directory.rstrip('/')}/{item.sha256 or 'input'}{item.path.suffix.lower()}"
         fields = {
-            "OSSAccessKeyId": policy.get("oss_access_key_id", ""),
-            "Signature": policy.get("signature", ""),
-            "policy": policy.get("policy", ""),
+            "OSSAccessKeyId": policy.optional_text("oss_access_key_id") or "",
+            "Signature": policy.optional_text("signature") or "",
+            "policy": policy.optional_text("policy") or "",
             "key": key,
-            "x-oss-object-acl": policy.get("x_oss_object_acl", "private"),
-            "x-oss-forbid-overwrite": policy.get("x_oss_forbid_overwrite", "true"),
+            "x-oss-object-acl": policy.optional_text("x_oss_object_acl") or "private",
+            "x-oss-forbid-overwrite": policy.optional_text("x_oss_forbid_overwrite") or "true",
             "success_action_status": "200",
         }
         # The OSS host is not DashScope: the form carries its own signature, never our key.
@@ -154,44 +151,39 @@ class DashScopeProvider(HttpProvider):
         headers = {**self._headers(), "X-DashScope-Async": "enable"}
         if "oss://" in str(body["input"]):
             headers["X-DashScope-OssResourceResolve"] = "enable"
-        response = await self.client.post(f"{self.api}{path}", headers=headers, json=body)
-        output = self._check(response, "submit").get("output") or {}
-        task_id = output.get("task_id")
-        if not isinstance(task_id, str) or not task_id:
-            raise ProviderError(self.name, "submit answered without output.task_id")
-        return SubmittedTask(task_id)
+        response = await self._call(
+            "POST", f"{self.api}{path}", "submit", headers=headers, json=body
+        )
+        return SubmittedTask(self._answer(response, "submit").object("output").task_id("task_id"))
 
     async def poll(self, task_id: str, model_id: str) -> TaskStatus:
-        response = await self.client.get(f"{self.api}/tasks/{task_id}", headers=self._headers())
-        output = self._check(response, "poll").get("output") or {}
-        status = str(output.get("task_status", ""))
+        response = await self._call("GET", f"{self.api}/tasks/{task_id}", "poll")
+        answer = self._answer(response, "poll")
+        output = answer.object("output")
+        status = output.text("task_status")
         if status == "SUCCEEDED":
-            url = output.get("video_url")
-            urls = (url,) if isinstance(url, str) and url else ()
-            usage = wire.json_body(response).get("usage") or {}
+            url = output.text("video_url")
+            usage = answer.get("usage")
             return TaskStatus(
                 TaskState.SUCCEEDED,
-                result_urls=urls,
+                result_urls=self._result_urls((url,)),
                 billed_seconds=_billed_seconds(usage),
                 duration=_seconds_between(output.get("submit_time"), output.get("end_time")),
-                extra={"usage": usage},
+                extra={"usage": usage} if isinstance(usage, dict) else {},
             )
         if status in ("FAILED", "CANCELED"):
-            reason = " ".join(str(output[k]) for k in ("code", "message") if output.get(k))
-            return TaskStatus(TaskState.FAILED, error=reason or status)
+            reason = " ".join(str(output.get(k)) for k in ("code", "message") if output.get(k))
+            return TaskStatus(TaskState.FAILED, error=answers.clip(reason) or status)
         if status == "UNKNOWN":
             return TaskStatus(TaskState.GONE, error="task unknown or expired (24 h)")
         if status in ("PENDING", "RUNNING"):
             return TaskStatus(TaskState.RUNNING)
-        raise ProviderError(self.name, f"poll answered an unknown task_status {status!r}")
+        raise output.unknown_status("task_status", status)
 
 
 def _billed_seconds(usage: object) -> float | None:
     """`usage.video_duration`: the seconds of video DashScope bills (per second of output)."""
-    seconds = usage.get("video_duration") if isinstance(usage, dict) else None
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
-        return None
-    return float(seconds)
+    return answers.seconds(usage.get("video_duration") if isinstance(usage, dict) else None)
 
 
 def _seconds_between(start: object, end: object) -> float | None:
@@ -199,7 +191,6 @@ def _seconds_between(start: object, end: object) -> float | None:
     try:
         begun = datetime.datetime.fromisoformat(str(start))
         ended = datetime.datetime.fromisoformat(str(end))
-    except ValueError:
+        return answers.seconds((ended - begun).total_seconds())
+    except (ValueError, TypeError, OverflowError):  # TypeError: one naive, one aware
         return None
-    seconds = (ended - begun).total_seconds()
-    return seconds if seconds > 0 else None

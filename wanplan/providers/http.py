@@ -1,14 +1,17 @@
 """What the four HTTP providers share: construction, their client, their key on their calls,
-and the error mapping of their answers. Each provider says how its errors read (`_message`)."""
+and the reading of their answers: capped in size, checked for shape (answers.py), and mapped to
+wanplan's errors. Each provider says how its errors read (`_message`)."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 
 from wanplan.config import ProviderSettings
-from wanplan.providers import wire
+from wanplan.errors import ProviderError
+from wanplan.providers import answers, result_urls, wire
 from wanplan.providers.base import ProviderContext
 
 
@@ -23,6 +26,7 @@ class HttpProvider:
         self.context = context
         self.client = context.client
         self.api = f"{context.base_url}{self.API_PATH}"
+        self.on_loopback = wire.is_loopback(urlsplit(context.base_url).hostname or "")
 
     @classmethod
     def default_base_url(cls, settings: ProviderSettings) -> str:
@@ -38,9 +42,46 @@ class HttpProvider:
     def _message(self, body: dict[str, Any]) -> str:
         return str(body.get("message") or "")
 
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """An API call with the key, its answer read at most MAX_ANSWER_BYTES."""
+        request = self.client.build_request(
+            method, url, headers=headers or self._headers(), **kwargs
+        )
+        return await answers.read_capped(self.client, request, self.name, what)
+
     def _check(self, response: httpx.Response, what: str) -> dict[str, Any]:
-        """The JSON body of a 2xx answer; anything else raised as wanplan's errors."""
-        body = wire.json_body(response)
-        message = self._message(body)
+        """The JSON object of a 2xx answer; anything else raised as wanplan's errors."""
+        body, problem = answers.json_object(response)
+        message = answers.clip(self._message(body))
         wire.raise_for_status(self.name, response, self.context.key_env, f"{what}: {message}")
+        if 300 <= response.status_code < 400:
+            location = answers.clip(response.headers.get("location", ""))
+            raise ProviderError(
+                self.name,
+                f"{what} answered a redirect (HTTP {response.status_code}) to {location!r}; "
+                "not followed",
+            )
+        if problem is not None:
+            raise ProviderError(self.name, f"{what} answered {problem}")
         return body
+
+    def _answer(self, response: httpx.Response, what: str) -> answers.Answer:
+        return answers.Answer(self.name, what, self._check(response, what))
+
+    def _result_urls(self, urls: tuple[str, ...]) -> tuple[str, ...]:
+        """The result URLs a finished task gives, each allowed by result_urls.py."""
+        for url in urls:
+            why = result_urls.refusal(url, self.on_loopback)
+            if why is not None:
+                raise ProviderError(
+                    self.name, f"result URL {answers.clip(url)!r} is not allowed: {why}"
+                )
+        return urls

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from wanplan.errors import ProviderError
-from wanplan.providers import wire
+from wanplan.providers import answers, wire
 from wanplan.providers.base import (
     GenerationRequest,
     SubmittedTask,
@@ -47,37 +46,29 @@ class WanapiProvider(HttpProvider):
         return body
 
     async def submit(self, request: GenerationRequest) -> SubmittedTask:
-        response = await self.client.post(
-            f"{self.api}/video/generations",
-            headers=wire.bearer(self.context.api_key),
-            json=self.body(request),
+        response = await self._call(
+            "POST", f"{self.api}/video/generations", "submit", json=self.body(request)
         )
-        task_id = self._check(response, "submit").get("id")
-        if not isinstance(task_id, str) or not task_id:
-            raise ProviderError(self.name, "submit answered without an id")
-        return SubmittedTask(task_id)
+        return SubmittedTask(self._answer(response, "submit").task_id("id"))
 
     async def poll(self, task_id: str, model_id: str) -> TaskStatus:
-        response = await self.client.get(
-            f"{self.api}/video/generations/{task_id}", headers=wire.bearer(self.context.api_key)
-        )
+        response = await self._call("GET", f"{self.api}/video/generations/{task_id}", "poll")
         if response.status_code == 404:
             return TaskStatus(TaskState.GONE, error="generation not found (expired)")
-        body = self._check(response, "poll")
-        status = str(body.get("status", ""))
+        body = self._answer(response, "poll")
+        status = body.text("status")
         if status == "succeeded":
-            url = body.get("video_url")
             return TaskStatus(
-                TaskState.SUCCEEDED, result_urls=(url,) if isinstance(url, str) and url else ()
+                TaskState.SUCCEEDED, result_urls=self._result_urls((body.text("video_url"),))
             )
         if status == "failed":
             error = body.get("error")
             reason = (
-                " ".join(str(error[k]) for k in ("code", "message") if error.get(k))
+                " ".join(str(error.get(k)) for k in ("code", "message") if error.get(k))
                 if isinstance(error, dict)
-                else error
+                else str(error or "")
             )
-            return TaskStatus(TaskState.FAILED, error=str(reason or "failed"))
+            return TaskStatus(TaskState.FAILED, error=answers.clip(reason) or "failed")
         if status in ("queued", "processing", "running", "pending"):
             return TaskStatus(TaskState.RUNNING)
-        raise ProviderError(self.name, f"poll answered an unknown status {status!r}")
+        raise body.unknown_status("status", status)

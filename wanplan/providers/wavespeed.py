@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import httpx
 
 from wanplan.errors import ProviderError
-from wanplan.providers import wire
+from wanplan.providers import answers, wire
 from wanplan.providers.base import (
     GenerationRequest,
     RequestInput,
@@ -50,34 +50,35 @@ class WaveSpeedProvider(HttpProvider):
     async def upload(self, item: RequestInput) -> str:
         """The media upload ticket: announce the file, PUT its bytes, use its download URL."""
         assert item.path is not None
-        ticket = await self.client.post(
+        what = f"upload of {item.source}"
+        ticket = await self._call(
+            "POST",
             f"{self.api}/media/uploads",
-            headers=self._headers(),
+            what,
             json={
                 "filename": item.path.name,
                 "size": item.path.stat().st_size,
                 "content_type": wire.media_type(item.path),
             },
         )
-        data = self._check(ticket, f"upload of {item.source}").get("data") or {}
-        upload = data.get("upload") or {}
-        if str(upload.get("method", "")).upper() != "PUT" or not upload.get("url"):
-            raise ProviderError(self.name, f"upload of {item.source}: no upload instruction")
+        data = self._answer(ticket, what).object("data")
+        upload = data.object("upload")
+        target = upload.optional_text("url")
+        if str(upload.get("method") or "").upper() != "PUT" or target is None:
+            raise ProviderError(self.name, f"{what}: no upload instruction")
+        headers = upload.get("headers")
         put = self.client.build_request(
             "PUT",
-            upload["url"],
+            target,
             content=item.path.read_bytes(),
-            headers=upload.get("headers") or {},
+            headers={str(k): str(v) for k, v in headers.items()}
+            if isinstance(headers, dict)
+            else {},
         )
         answer = await self.client.send(put)
         if not 200 <= answer.status_code < 300:
-            raise ProviderError(
-                self.name, f"upload of {item.source}: HTTP {answer.status_code}", retryable=True
-            )
-        url = data.get("download_url")
-        if not isinstance(url, str) or not url:
-            raise ProviderError(self.name, f"upload of {item.source}: no download_url")
-        return url
+            raise ProviderError(self.name, f"{what}: HTTP {answer.status_code}", retryable=True)
+        return data.text("download_url")
 
     async def _url(self, item: RequestInput | None) -> str | None:
         if item is None:
@@ -118,13 +119,10 @@ class WaveSpeedProvider(HttpProvider):
         body = await self.body(request)
         quote = asyncio.ensure_future(self.quote(request.model_id, body))
         try:
-            response = await self.client.post(
-                f"{self.api}/{request.model_id}", headers=self._headers(), json=body
+            response = await self._call(
+                "POST", f"{self.api}/{request.model_id}", "submit", json=body
             )
-            data = self._check(response, "submit").get("data") or {}
-            task_id = data.get("id")
-            if not isinstance(task_id, str) or not task_id:
-                raise ProviderError(self.name, "submit answered without a task id")
+            task_id = self._answer(response, "submit").object("data").task_id("id")
         except BaseException:
             quote.cancel()
             raise
@@ -136,18 +134,19 @@ class WaveSpeedProvider(HttpProvider):
     async def quote(self, model_id: str, body: dict[str, Any]) -> Decimal | None:
         """The free price quote for this request in USD, or None when there is none to trust."""
         try:
-            response = await self.client.post(
+            response = await self._call(
+                "POST",
                 f"{self.api}/model/price",
-                headers=self._headers(),
+                "price quote",
                 json={"model_id": model_id, "inputs": body},
             )
-        except httpx.HTTPError:
+        except (httpx.HTTPError, ProviderError):
             return None
         if response.status_code != 200:
             return None
         try:
             answer = json.loads(response.content, parse_float=Decimal)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         data = answer.get("data") if isinstance(answer, dict) else None
         if not isinstance(data, dict) or data.get("currency", "USD") != "USD":
@@ -162,24 +161,23 @@ class WaveSpeedProvider(HttpProvider):
         return amount if amount.is_finite() and amount >= 0 else None
 
     async def poll(self, task_id: str, model_id: str) -> TaskStatus:
-        response = await self.client.get(
-            f"{self.api}/predictions/{task_id}/result", headers=self._headers()
-        )
+        response = await self._call("GET", f"{self.api}/predictions/{task_id}/result", "poll")
         if response.status_code == 404:
             return TaskStatus(TaskState.GONE, error="task not found (expired)")
-        data = self._check(response, "poll").get("data") or {}
-        status = str(data.get("status", ""))
+        data = self._answer(response, "poll").object("data")
+        status = data.text("status")
         if status == "completed":
-            outputs = data.get("outputs") or []
-            timings = data.get("timings") if isinstance(data.get("timings"), dict) else {}
-            inference = timings.get("inference") if timings else None
+            timings = data.get("timings")
+            inference = timings.get("inference") if isinstance(timings, dict) else None
             return TaskStatus(
                 TaskState.SUCCEEDED,
-                result_urls=tuple(u for u in outputs if isinstance(u, str)),
-                duration=inference / 1000 if isinstance(inference, int | float) else None,
+                result_urls=self._result_urls(data.texts("outputs")),
+                duration=answers.seconds(inference, per_second=1000),
             )
         if status in _FAILED:
-            return TaskStatus(TaskState.FAILED, error=str(data.get("error") or status))
+            error = data.get("error")
+            reason = answers.clip(error) if isinstance(error, str) and error else status
+            return TaskStatus(TaskState.FAILED, error=reason)
         if status in _RUNNING:
             return TaskStatus(TaskState.RUNNING)
-        raise ProviderError(self.name, f"poll answered an unknown status {status!r}")
+        raise data.unknown_status("status", status)

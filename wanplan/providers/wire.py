@@ -9,7 +9,6 @@ import mimetypes
 import os
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -97,14 +96,6 @@ def media_type(path: Path) -> str:
 def data_url(path: Path) -> str:
     encoded = base64.b64encode(path.read_bytes()).decode("ascii")
     return f"data:{media_type(path)};base64,{encoded}"
-
-
-def json_body(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def raise_for_status(
