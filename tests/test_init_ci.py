@@ -190,7 +190,7 @@ def test_github_workflow_plans_pull_requests_and_applies_main_one_at_a_time() ->
         "actions/checkout@v4",
         "actions/setup-python@v5",
         "actions/cache/restore@v4",
-        "actions/cache@v4",
+        "actions/cache/save@v4",
         "actions/github-script@v7",
         "actions/upload-artifact@v4",
     }
@@ -198,9 +198,16 @@ def test_github_workflow_plans_pull_requests_and_applies_main_one_at_a_time() ->
 
 def test_github_apply_restores_the_newest_cache_and_keeps_the_state_even_after_a_failure() -> None:
     steps = load(GITHUB)["jobs"]["apply"]["steps"]
-    cache = next(s for s in steps if s.get("uses") == "actions/cache@v4")["with"]
+    cache = next(s for s in steps if s.get("uses") == "actions/cache/restore@v4")["with"]
     assert ".wanplan" in cache["path"].split()
     assert "github.run_id" in cache["key"] and cache["key"].startswith(cache["restore-keys"])
+    # Saved even after a failed or cancelled apply (actions/cache saves after success only):
+    # what the run paid for must be in the next run's cache.
+    save = next(s for s in steps if s.get("uses") == "actions/cache/save@v4")
+    assert save["if"] == "always()"
+    assert save["with"]["path"] == cache["path"] and save["with"]["key"] == cache["key"]
+    apply_step = next(s for s in steps if "wanplan apply" in s.get("run", ""))
+    assert steps.index(apply_step) < steps.index(save)
     # Also the plan job restores exactly this cache (same paths, same prefix).
     plan_steps = load(GITHUB)["jobs"]["plan"]["steps"]
     restore = next(s for s in plan_steps if s.get("uses") == "actions/cache/restore@v4")["with"]
