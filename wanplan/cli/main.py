@@ -26,6 +26,10 @@ EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a pipe reader that stopped early
 
 
+class UsageError(click.UsageError):
+    exit_code = EXIT_ERROR
+
+
 class WanplanGroup(click.Group):
     """Maps every failure to its exit code, once, for every command."""
 
@@ -37,8 +41,7 @@ class WanplanGroup(click.Group):
         except click.UsageError as exc:
             # Exit 2 is `plan --detailed-exitcode`'s "there are changes": a mistyped option in
             # CI must not read as that.
-            exc.exit_code = EXIT_ERROR
-            raise
+            raise UsageError(exc.message, exc.ctx) from None
         except (click.exceptions.Exit, click.ClickException):
             raise
         except click.exceptions.Abort:  # Ctrl-C at a prompt
