@@ -12,6 +12,7 @@ from wanplan.cli.commands.models import models
 from wanplan.cli.commands.output import output
 from wanplan.cli.commands.plan import plan
 from wanplan.cli.commands.refresh import refresh
+from wanplan.cli.commands.report import report
 from wanplan.cli.commands.show import show
 from wanplan.cli.commands.state import state
 from wanplan.cli.commands.validate import validate
@@ -23,6 +24,7 @@ COMMANDS = [
     apply,
     cost,
     show,
+    report,
     graph,
     state,
     import_,

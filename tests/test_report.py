@@ -1,0 +1,123 @@
+"""`wanplan report`: one self-contained page, every asset, escaped strings, no script, no remote
+resource, unknown costs said to be unknown, drafts beside finals, missing outputs shown."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.conftest import Run, write_spec
+
+ADDRESSES = (
+    "city-timelapse",
+    "forest-dolly",
+    "hero-to-forest",
+    "hero-turn",
+    "poster",
+    "square-loop",
+)
+
+
+def report(run: Run, root: Path, *args: str) -> str:
+    result = run(root, "report", *args)
+    assert result.exit_code == 0, result.output
+    index = Path(result.output.strip())
+    assert index.name == "index.html" and index.is_file()
+    return index.read_text("utf-8")
+
+
+def test_every_asset_with_its_media_and_no_remote_resource(run: Run, project: Path) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    page = report(run, project)
+
+    assert re.findall(r'<section class="asset" data-address="([^"]+)"', page) == list(ADDRESSES)
+    sources = re.findall(r'<img src="([^"]+)"', page)
+    assert sorted(sources) == sorted(
+        f"media/{a}.{'png' if a == 'poster' else 'gif'}" for a in ADDRESSES
+    )
+    for source in sources:
+        copied = project / "report" / source
+        assert (
+            copied.read_bytes()
+            == (project / "outputs" / source.removeprefix("media/")).read_bytes()
+        )
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+    assert "<script" not in page.lower()
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+    assert "@import" not in page and "url(" not in page
+    assert "A slow dolly shot through a foggy pine forest at dawn." in page
+    assert "<dt>seed</dt><dd>42</dd>" in page and "$0.50 (estimate)" in page
+
+
+def test_user_strings_are_escaped(run: Run, empty_project: Path) -> None:
+    write_spec(
+        empty_project,
+        "x.toml",
+        'version = 1\n[assets.xss]\nprovider = "sim"\nmode = "t2i"\nmodel = "wan-2.5"\n'
+        'prompt = "<script>alert(1)</script> & \\"quotes\\""\n',
+    )
+    assert run(empty_project, "apply", "-y").exit_code == 0
+    page = report(run, empty_project)
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;" in page
+
+
+def test_unknown_cost_and_missing_output(run: Run, project: Path) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    (project / "outputs/poster.png").unlink()
+    from wanplan.state.sqlite import SqliteState
+
+    state = SqliteState.open_writer(project / "state" / "wanplan.db")
+    state.db.execute(
+        "update ledger set amount = null, source = 'unknown' where address = 'forest-dolly'"
+    )
+    state.db.conn.commit()
+    state.close()
+
+    page = report(run, project)
+    forest = page[page.index('data-address="forest-dolly"') :]
+    forest = forest[: forest.index("</section>")]
+    assert "<dt>cost</dt><dd>unknown</dd>" in forest and "$0.00" not in forest
+    poster = page[page.index('data-address="poster"') :]
+    assert 'data-state="missing"' in poster[: poster.index("</section>")]
+    assert "missing: outputs/poster.png" in page
+
+
+def test_drafts_beside_finals(run: Run, project: Path) -> None:
+    settings = project / "wanplan.toml"
+    settings.write_text(settings.read_text() + '\n[profiles.draft]\nresolution = "1080p"\n')
+    assert run(project, "apply", "-y", "--target", "poster").exit_code == 0
+    drafted = run(
+        project,
+        "apply",
+        "-y",
+        "--profile",
+        "draft",
+        "--target",
+        "poster",
+        "--target",
+        "forest-dolly",
+    )
+    assert drafted.exit_code == 0, drafted.output
+
+    page = report(run, project)
+    poster = page[page.index('data-address="poster"') :]
+    poster = poster[: poster.index("</section>")]
+    assert re.findall(r'data-profile="(\w+)" data-state="(\w+)"', poster) == [
+        ("default", "present"),
+        ("draft", "present"),
+    ]
+    assert "media/draft/poster.png" in poster
+    forest = page[page.index('data-address="forest-dolly"') :]
+    assert 'data-profile="default" data-state="absent"' in forest[: forest.index("</section>")]
+
+    only = report(run, project, "--profile", "draft", "--out", "drafts")
+    assert 'data-profile="default"' not in only and 'data-address="forest-dolly"' in only
+
+
+def test_report_refuses_to_write_into_the_project(run: Run, project: Path) -> None:
+    for out in (".", "outputs", "outputs/gallery"):
+        result = run(project, "report", "--out", out)
+        assert result.exit_code == 1
+        assert "give it a folder of its own" in result.output
+    assert not (project / "index.html").exists()

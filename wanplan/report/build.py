@@ -1,0 +1,84 @@
+"""Writing the report folder: index.html and a copy of each output it shows, under media/.
+
+Self-contained, so that the folder can be uploaded as a CI artifact and opened offline. It
+writes inside the report folder only, and refuses a folder where it would overwrite the project
+(its root, outputs/ or the cache)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from wanplan.errors import WanplanError
+from wanplan.project import Project
+from wanplan.report.gallery import Gallery, collect
+from wanplan.report.page import render
+from wanplan.state.base import StateReader
+from wanplan.state.records import now_iso
+
+DEFAULT_DIR = "report"
+INDEX = "index.html"
+
+
+class ReportError(WanplanError):
+    pass
+
+
+def build_report(
+    project: Project, state: StateReader, out: Path, profile: str | None = None
+) -> tuple[Path, Gallery]:
+    out = _checked_folder(project, out)
+    gallery = collect(project, state, profile)
+    for entry in gallery.entries:
+        if entry.source is None:
+            continue
+        destination = out / entry.media_name
+        if not destination.resolve().is_relative_to(out):
+            raise ReportError(f"{entry.output_path}: not a path the report can copy")
+        _copy(entry.source, destination)
+    index = out / INDEX
+    _write_text(
+        index, render(gallery, title=f"wanplan report: {project.root.name}", generated_at=now_iso())
+    )
+    return index, gallery
+
+
+def _checked_folder(project: Project, out: Path) -> Path:
+    folder = (project.root / out).resolve()
+    protected = {
+        project.root.resolve(): "the project root",
+        project.outputs_dir.resolve(): "outputs/",
+        project.cache_dir.resolve(): "the cache",
+    }
+    for path, name in protected.items():
+        if folder == path or (path != project.root.resolve() and folder.is_relative_to(path)):
+            raise ReportError(
+                f"--out {out}: the report would write into {name}; give it a folder of its own "
+                f"(default {DEFAULT_DIR}/)"
+            )
+    if folder.exists() and not folder.is_dir():
+        raise ReportError(f"--out {out}: not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _copy(source: Path, destination: Path) -> None:
+    """Copied again only when the output changed since the last report."""
+    st = source.stat()
+    try:
+        copied = destination.stat()
+        if copied.st_size == st.st_size and copied.st_mtime_ns == st.st_mtime_ns:
+            return
+    except FileNotFoundError:
+        pass
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source, destination)
+
+
+def _write_text(path: Path, text: str) -> None:
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        file.write(text)
+    os.replace(temporary, path)

@@ -1,0 +1,106 @@
+"""What the report shows: every recorded asset of every profile (or one), from the state alone.
+
+Read-only: nothing here writes the state or the outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from wanplan.project import OUTPUTS_DIR, Project
+from wanplan.state.base import StateReader
+from wanplan.state.records import AssetRecord
+
+DEFAULT_PROFILE = "default"
+MEDIA_DIR = PurePosixPath("media")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One asset in one profile."""
+
+    address: str
+    profile: str
+    output_path: str
+    source: Path | None
+    """The output file to show; None when it is missing (or not a file inside outputs/)."""
+    media_type: str | None
+    provider: str | None
+    model_id: str | None
+    mode: str | None
+    parameters: dict[str, Any]
+    cost: Decimal | None
+    cost_source: str | None
+    generated_at: str | None
+
+    @property
+    def present(self) -> bool:
+        return self.source is not None
+
+    @property
+    def extension(self) -> str:
+        return PurePosixPath(self.output_path).suffix.lstrip(".").lower()
+
+    @property
+    def media_name(self) -> str:
+        """Where the report keeps its copy: media/ mirrors outputs/ (profiles included)."""
+        path = PurePosixPath(self.output_path)
+        if path.parts[:1] == (OUTPUTS_DIR,):
+            path = path.relative_to(OUTPUTS_DIR)
+        return (MEDIA_DIR / path).as_posix()
+
+
+@dataclass(frozen=True)
+class Gallery:
+    profiles: list[str]
+    """Default first, then the others by name: one column each."""
+    rows: dict[str, dict[str, Entry]]
+    """address → profile → entry, by address."""
+
+    @property
+    def entries(self) -> list[Entry]:
+        return [entry for row in self.rows.values() for entry in row.values()]
+
+
+def collect(project: Project, state: StateReader, profile: str | None = None) -> Gallery:
+    records = [r for r in state.all_assets() if profile is None or r.profile == profile]
+    rows: dict[str, dict[str, Entry]] = {}
+    for record in sorted(records, key=lambda r: (r.address, r.profile)):
+        details = state.generation_details(record.content_key) or {}
+        rows.setdefault(record.address, {})[record.profile] = _entry(project, record, details)
+    profiles = sorted({r.profile for r in records}, key=lambda p: (p != DEFAULT_PROFILE, p))
+    if profile is not None and not profiles:
+        profiles = [profile]
+    return Gallery(profiles, rows)
+
+
+def _entry(project: Project, record: AssetRecord, details: dict[str, Any]) -> Entry:
+    cost = details.get("cost")
+    return Entry(
+        address=record.address,
+        profile=record.profile,
+        output_path=record.output_path,
+        source=_output_file(project, record.output_path),
+        media_type=details.get("media_type"),
+        provider=details.get("provider"),
+        model_id=details.get("model_id"),
+        mode=details.get("mode"),
+        parameters=dict((details.get("material") or {}).get("params") or {}),
+        cost=Decimal(cost) if cost is not None else None,
+        cost_source=details.get("cost_source"),
+        generated_at=details.get("created_at"),
+    )
+
+
+def _output_file(project: Project, output_path: str) -> Path | None:
+    """The output, if it is a file inside outputs/: a symlink out of the project is never
+    copied into a report that may be published."""
+    path = project.root / output_path
+    try:
+        resolved = path.resolve(strict=True)
+    except (FileNotFoundError, RuntimeError, OSError):
+        return None
+    inside = resolved.is_relative_to((project.root / OUTPUTS_DIR).resolve())
+    return resolved if inside and resolved.is_file() else None

@@ -1,0 +1,153 @@
+"""The report's one HTML page: inline CSS, no script, no remote resource, every string escaped.
+
+The Content-Security-Policy says so to the browser as well: media and images from the report's
+own folder only, styles inline, nothing else."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+from urllib.parse import quote
+
+from wanplan.money import format_usd
+from wanplan.report.gallery import Entry, Gallery
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; "
+    "base-uri 'none'; form-action 'none'"
+)
+VIDEO_EXTENSIONS = frozenset({"mp4", "webm", "mov", "m4v"})
+IMAGE_EXTENSIONS = frozenset({"gif", "png", "jpg", "jpeg", "webp"})
+AUDIO_EXTENSIONS = frozenset({"mp3", "wav", "ogg", "m4a", "flac"})
+
+STYLE = """
+:root { color-scheme: light dark; --muted: #767676; --line: #8884; }
+body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; padding: 1.5rem;
+  max-width: 90rem; }
+h1 { font-size: 1.5rem; margin: 0 0 .25rem; }
+header p { color: var(--muted); margin: 0 0 1.5rem; }
+.asset { border-top: 1px solid var(--line); padding: 1rem 0; }
+.asset h2 { font-size: 1.1rem; margin: 0 0 .75rem; font-family: ui-monospace, monospace; }
+.profiles { display: grid; gap: 1rem;
+  grid-template-columns: repeat(var(--columns), minmax(0, 1fr)); }
+.cell { margin: 0; min-width: 0; }
+.cell h3 { font-size: .85rem; text-transform: uppercase; letter-spacing: .05em;
+  color: var(--muted); margin: 0 0 .4rem; }
+.media img, .media video { display: block; max-width: 100%; max-height: 24rem; background: #0001; }
+.media audio { width: 100%; }
+.missing, .absent { display: grid; place-items: center; min-height: 8rem;
+  border: 2px dashed var(--line); color: var(--muted); }
+.missing { color: #b3261e; border-color: #b3261e88; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem .75rem; margin: .6rem 0 0; }
+dt { color: var(--muted); }
+dd { margin: 0; overflow-wrap: anywhere; white-space: pre-wrap; }
+main.cards { display: grid; gap: 0 1.5rem;
+  grid-template-columns: repeat(auto-fill, minmax(20rem, 1fr)); }
+"""
+
+
+def render(gallery: Gallery, *, title: str, generated_at: str) -> str:
+    profiles = gallery.profiles
+    columns = max(len(profiles), 1)
+    count = len(gallery.rows)
+    summary = (
+        f"{count} asset{'s' if count != 1 else ''}"
+        + (f" · profiles: {', '.join(profiles)}" if len(profiles) > 1 else "")
+        + f" · report made {generated_at}"
+    )
+    sections = "\n".join(_section(address, row, profiles) for address, row in gallery.rows.items())
+    if not gallery.rows:
+        sections = '<p class="absent">Nothing has been applied yet: the state is empty.</p>'
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">
+<meta name="referrer" content="no-referrer">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="wanplan report">
+<title>{escape(title)}</title>
+<style>{STYLE}.profiles {{ --columns: {columns}; }}</style>
+</head>
+<body>
+<header>
+<h1>{escape(title)}</h1>
+<p>{escape(summary)}</p>
+</header>
+<main{' class="cards"' if columns == 1 else ""}>
+{sections}
+</main>
+</body>
+</html>
+"""
+
+
+def _section(address: str, row: dict[str, Entry], profiles: list[str]) -> str:
+    cells = "\n".join(_cell(row.get(profile), profile, len(profiles) > 1) for profile in profiles)
+    return (
+        f'<section class="asset" data-address="{escape(address)}">\n'
+        f"<h2>{escape(address)}</h2>\n"
+        f'<div class="profiles">\n{cells}\n</div>\n</section>'
+    )
+
+
+def _cell(entry: Entry | None, profile: str, headed: bool) -> str:
+    heading = f"<h3>{escape(profile)}</h3>\n" if headed else ""
+    if entry is None:
+        return (
+            f'<figure class="cell" data-profile="{escape(profile)}" data-state="absent">\n'
+            f'{heading}<p class="absent">not generated in this profile</p>\n</figure>'
+        )
+    state = "present" if entry.present else "missing"
+    return (
+        f'<figure class="cell" data-profile="{escape(profile)}" data-state="{state}">\n'
+        f"{heading}{_media(entry)}\n{_details(entry)}\n</figure>"
+    )
+
+
+def _media(entry: Entry) -> str:
+    if not entry.present:
+        return f'<p class="missing">missing: {escape(entry.output_path)}</p>'
+    src = escape(quote(entry.media_name))
+    label = escape(entry.address)
+    if entry.extension in VIDEO_EXTENSIONS:
+        return (
+            f'<div class="media"><video src="{src}" controls muted loop playsinline '
+            f'preload="metadata" aria-label="{label}"></video></div>'
+        )
+    if entry.extension in AUDIO_EXTENSIONS:
+        return f'<div class="media"><audio src="{src}" controls preload="metadata"></audio></div>'
+    if entry.extension in IMAGE_EXTENSIONS:
+        return f'<div class="media"><img src="{src}" alt="{label}" loading="eager"></div>'
+    return f'<p class="media"><a href="{src}">{escape(entry.output_path)}</a></p>'
+
+
+def _details(entry: Entry) -> str:
+    params = entry.parameters
+    rows: list[tuple[str, Any]] = [
+        ("prompt", params.get("prompt")),
+        ("negative", params.get("negative_prompt")),
+        ("seed", params.get("seed", "not pinned")),
+        ("model", entry.model_id),
+        ("provider", entry.provider),
+        ("mode", entry.mode),
+        ("resolution", params.get("resolution")),
+        ("aspect ratio", params.get("aspect_ratio")),
+        ("duration", f"{params['duration']} s" if params.get("duration") is not None else None),
+        ("cost", _cost(entry)),
+        ("generated", entry.generated_at),
+        ("output", entry.output_path),
+    ]
+    items = "".join(
+        f"<dt>{escape(name)}</dt><dd>{escape(str(value))}</dd>"
+        for name, value in rows
+        if value is not None
+    )
+    return f"<dl>{items}</dl>"
+
+
+def _cost(entry: Entry) -> str:
+    if entry.cost is None:
+        return "unknown"
+    source = f" ({entry.cost_source})" if entry.cost_source else ""
+    return f"{format_usd(entry.cost)}{source}"
