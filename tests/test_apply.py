@@ -253,3 +253,51 @@ def test_json_log_is_one_object_per_line(run: Run, project: Path) -> None:
     assert sum(Decimal(d["spent"]) for d in created) == Decimal("3.03")
     summary = documents[-1]
     assert summary["event"] == "summary" and summary["created"] == 6 and summary["spent"] == "3.03"
+
+
+def test_a_resume_without_a_task_id_fails_and_never_submits(project: Path) -> None:
+    """A resume collects what was paid for; it must never turn into a new, paid submit."""
+    import dataclasses
+
+    from wanplan.apply.engine import run_apply
+    from wanplan.blobs import LocalBlobStore
+    from wanplan.plan.model import Action
+    from wanplan.plan.planner import make_plan
+    from wanplan.project import Project
+    from wanplan.state.records import SUBMITTED, TaskRecord
+    from wanplan.state.sqlite import SqliteState
+
+    root = Project.at(project)
+    plan = make_plan(root, targets=["poster"])
+    [change] = plan.changes
+    assert change.asset is not None
+    task = TaskRecord(
+        1,
+        "sim",
+        change.asset.model_id,
+        None,
+        change.asset.content_key,
+        "poster",
+        "default",
+        SUBMITTED,
+        "2026-11-21T00:00:00.000+00:00",
+        "2026-11-21T00:00:00.000+00:00",
+        None,
+        None,
+    )
+    plan.changes = [dataclasses.replace(change, action=Action.RESUME, task=task)]
+    state = SqliteState.open_writer(root.state_path)
+    try:
+        events: list[str] = []
+        result = run_apply(
+            root,
+            plan,
+            state,
+            LocalBlobStore(root.cache_dir),
+            on_event=lambda e: events.append(e.kind),
+        )
+    finally:
+        state.close()
+    [outcome] = result.outcomes
+    assert not outcome.ok and outcome.error == "the task to resume has no task id; plan again"
+    assert "submitted" not in events

@@ -287,7 +287,10 @@ class ApplyEngine:
         # Upstream outputs first, before taking a provider slot that the upstream may need.
         inputs = () if resuming else await self._request_inputs(asset)
         async with self.slots[asset.provider]:
-            if change.action is Action.RESUME and change.task is not None and change.task.task_id:
+            if resuming:
+                assert change.task is not None
+                if not change.task.task_id:  # never submit (and pay) in place of a resume
+                    raise AssetFailed("the task to resume has no task id; plan again")
                 task_ref, task_id = change.task.id, change.task.task_id
                 estimate = change.task.estimated_cost
                 quoted: Decimal | None = None  # a quote lives only as long as its apply
