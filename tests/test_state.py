@@ -139,3 +139,16 @@ def test_spend_and_tasks_are_recorded(run: Run, project: Path) -> None:
     assert len(tasks) == 6 and all(t["status"] == "collected" and t["task_id"] for t in tasks)
     assert reader.serial == 6
     reader.close()
+
+
+def test_spend_is_looked_up_by_content_key_through_an_index(tmp_path: Path) -> None:
+    """Each output's provenance reads its spend by content key: without an index, a scan of
+    the whole ledger per asset (quadratic over a large apply)."""
+    state = SqliteState.open_writer(tmp_path / "state.db")
+    try:
+        plan = state.db.execute(
+            "explain query plan select amount from ledger where content_key = ?", ["k"]
+        ).fetchall()
+    finally:
+        state.close()
+    assert any("USING INDEX" in str(row) for row in plan), plan

@@ -111,10 +111,16 @@ def _locks(db: sqlite_utils.Database) -> None:
     )
 
 
+def _ledger_by_content_key(db: sqlite_utils.Database) -> None:
+    # Each output's provenance and `show` look up its spend by content key.
+    db.table("ledger").create_index(["content_key"])
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _initial),
     ("0002_task_model_id", _task_model_id),
     ("0003_locks", _locks),
+    ("0004_ledger_by_content_key", _ledger_by_content_key),
 ]
 
 
