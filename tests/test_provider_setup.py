@@ -108,3 +108,26 @@ def test_input_files_over_the_provider_limit_are_refused(run: Run, empty_project
     assert (
         "assets.big.image: inputs/huge.png is 10.0 MB; apixo accepts at most 10 MB" in result.output
     )
+
+
+def test_every_provider_client_verifies_tls_and_follows_no_redirect() -> None:
+    """Certificates and host names are checked on every connection a provider client opens
+    (one TLS context for all its pools), and a redirect is never followed with the key."""
+    import ssl
+
+    from wanplan.providers.transport import PooledTransport
+
+    client = wire.make_client(ProviderSettings(concurrency=40))
+    try:
+        assert client.follow_redirects is False
+        transport = client._transport
+        assert isinstance(transport, PooledTransport) and len(transport.pools) > 1
+        contexts = {id(pool._pool._ssl_context) for pool in transport.pools}
+        assert len(contexts) == 1
+        context = transport.pools[0]._pool._ssl_context
+        assert context is not None
+        assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname is True
+    finally:
+        import asyncio
+
+        asyncio.run(client.aclose())
