@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.capability_specs import valid_spec, write_media
 from tests.conftest import REPO, Run, emulator_for_wanplan, write_spec
 from wanplan.apply.provenance import is_sidecar
 from wanplan.catalog import load_catalog
@@ -251,33 +252,19 @@ def test_wanapi_openai_shaped_body(run: Run, project: Path, emulator: Emulator) 
 
 
 def _catalog_specs() -> list[tuple[str, str]]:
-    specs = []
-    catalog = load_catalog()
-    for entry in catalog.models:
-        if entry.provider not in PROVIDERS:
-            continue
-        lines = [
-            f'[assets.x]\nprovider = "{entry.provider}"\nmode = "{entry.mode}"',
-            f'model_id = "{entry.model_id}"\nprompt = "a test shot"\nseed = 11',
-            f'resolution = "{entry.resolutions[-1]}"',
-        ]
-        if entry.mode in ("i2v",):
-            lines.append('image = "inputs/hero.png"')
-        if entry.mode == "flf2v":
-            lines.append('first_frame = "inputs/hero.png"\nlast_frame = "inputs/forest.png"')
-        specs.append(
-            (
-                f"{entry.provider}:{entry.model_id}:{entry.mode}:{entry.resolutions[-1]}",
-                "\n".join(lines) + "\n",
-            )
-        )
-    return specs
+    """Every catalog entry with every input it takes: each mode, on each provider with it."""
+    return [
+        (f"{e.provider}:{e.model_id}:{e.mode}:{e.resolutions[-1]}", valid_spec(e))
+        for e in load_catalog().models
+        if e.provider in PROVIDERS
+    ]
 
 
 @pytest.mark.parametrize(("label", "spec"), _catalog_specs(), ids=[s[0] for s in _catalog_specs()])
 def test_every_catalog_model_applies(
     run: Run, project: Path, emulator: Emulator, label: str, spec: str
 ) -> None:
+    write_media(project)
     apply(run, project, spec)
     outputs_match_what_was_served(project, emulator)
 

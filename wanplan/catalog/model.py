@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Mode = Literal["t2v", "i2v", "flf2v", "r2v", "edit", "t2i"]
+Media = Literal["image", "video", "audio"]
+OptionalInput = Literal["audio", "last_frame", "references", "grid"]
 VIDEO_MODES: frozenset[str] = frozenset({"t2v", "i2v", "flf2v", "r2v", "edit"})
 
 
@@ -30,7 +32,19 @@ class ModelEntry(BaseModel):
     default_aspect_ratio: str | None = None
     max_prompt_chars: int | None = None
     max_input_bytes: int | None = None
-    """The largest input file (image, audio, video) the provider accepts."""
+    """The largest input file the provider accepts (images; also audio and video unless the
+    two below say otherwise)."""
+    max_audio_bytes: int | None = None
+    max_video_bytes: int | None = None
+    inputs: tuple[OptionalInput, ...] = ()
+    """The optional inputs this model takes besides its mode's required ones."""
+    max_references: int | None = None
+    """How many `references` it takes (r2v requires at least one)."""
+    reference_kinds: tuple[Media, ...] = ("image",)
+    max_grid_images: int | None = None
+    """Wan 2.7's grid input: up to this many images laid out as a 3×3 storyboard."""
+    prompt_expansion_default: bool = False
+    """Whether the provider rewrites the prompt unless told not to (irreproducible)."""
     source: str = ""
 
 

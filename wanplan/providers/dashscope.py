@@ -93,8 +93,31 @@ class DashScopeProvider(HttpProvider):
         return f"oss://{key}"
 
     async def _url(self, item: RequestInput | None, model_id: str) -> str | None:
-        if item is None:
-            return None
+        return None if item is None else await self._upload_or_url(item, model_id)
+
+    async def _media(self, request: GenerationRequest) -> list[dict[str, str]]:
+        """Wan 2.7's `input.media[]`: each input with its role."""
+        model = request.model_id
+        media = []
+        for field, kind in (
+            ("video", "video"),
+            ("image", "first_frame"),
+            ("first_frame", "first_frame"),
+            ("last_frame", "last_frame"),
+            ("audio", "driving_audio"),
+        ):
+            url = await self._url(request.input(field), model)
+            if url:
+                media.append({"type": kind, "url": url})
+        for item in wire.listed(request, "grid"):
+            media.append({"type": "grid_image", "url": await self._upload_or_url(item, model)})
+        for kind, items in wire.references(request).items():
+            for item in items:
+                url = await self._upload_or_url(item, model)
+                media.append({"type": f"reference_{kind}", "url": url})
+        return media
+
+    async def _upload_or_url(self, item: RequestInput, model_id: str) -> str:
         return await self.upload(item, model_id) if item.path is not None else item.source
 
     async def payload(self, request: GenerationRequest) -> tuple[str, dict[str, Any]]:
@@ -110,23 +133,14 @@ class DashScopeProvider(HttpProvider):
         path = VIDEO_PATH
         if model.startswith("wan2.7-"):
             parameters["resolution"] = resolution
-            if request.mode == "t2v":
+            if request.mode in ("t2v", "r2v"):
                 parameters["ratio"] = params.get("aspect_ratio", "16:9")
+            if request.mode == "t2v":
                 audio = await self._url(request.input("audio"), model)
                 if audio:
                     inputs["audio_url"] = audio
             else:
-                media = []
-                for field, kind in (
-                    ("image", "first_frame"),
-                    ("first_frame", "first_frame"),
-                    ("last_frame", "last_frame"),
-                    ("audio", "driving_audio"),
-                ):
-                    url = await self._url(request.input(field), model)
-                    if url:
-                        media.append({"type": kind, "url": url})
-                inputs["media"] = media
+                inputs["media"] = await self._media(request)
         elif "kf2v" in model:
             path = KEYFRAME_PATH
             inputs["first_frame_url"] = await self._url(request.input("first_frame"), model)

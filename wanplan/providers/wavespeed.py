@@ -92,8 +92,11 @@ class WaveSpeedProvider(HttpProvider):
         if "negative_prompt" in params:
             body["negative_prompt"] = params["negative_prompt"]
         resolution = str(params["resolution"])
-        if request.mode == "t2v":
+        if request.mode in ("t2v", "r2v"):
             body["size"] = wire.size(resolution, params.get("aspect_ratio"))
+        elif request.mode == "edit":
+            body["video"] = await self._url(request.input("video"))
+            body["resolution"] = resolution
         else:
             first = request.input("image") or request.input("first_frame")
             body["image"] = await self._url(first)
@@ -104,6 +107,8 @@ class WaveSpeedProvider(HttpProvider):
             last = await self._url(request.input("last_frame"))
             if last:
                 body["last_image"] = last
+        for kind, items in wire.references(request).items():
+            body[f"{kind}s"] = [await self._url(item) for item in items]
         audio = await self._url(request.input("audio"))
         if audio:
             body["audio"] = audio

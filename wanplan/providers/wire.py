@@ -15,7 +15,9 @@ import httpx
 
 from wanplan.config import ProviderSettings
 from wanplan.errors import ProviderAuthError, ProviderError, WanplanError
+from wanplan.providers.base import GenerationRequest, RequestInput
 from wanplan.providers.transport import PooledTransport
+from wanplan.spec import media_kind
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
@@ -91,6 +93,24 @@ def make_client(settings: ProviderSettings) -> httpx.AsyncClient:
 
 def media_type(path: Path) -> str:
     return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+def listed(request: GenerationRequest, name: str) -> list[RequestInput]:
+    """The inputs of a list field (`references`, `grid`), in their order."""
+    return [i for i in request.inputs if i.field.partition("[")[0] == name]
+
+
+def references(request: GenerationRequest) -> dict[str, list[RequestInput]]:
+    """The request's references by kind, "image" or "video" (an animated GIF counts as an
+    image), as the providers take them in separate lists."""
+    found: dict[str, list[RequestInput]] = {}
+    for item in listed(request, "references"):
+        kinds = (
+            media_kind.of_file(item.path) if item.path is not None else None
+        ) or media_kind.by_name(item.source)
+        kind = "image" if kinds is None or "image" in kinds else "video"
+        found.setdefault(kind, []).append(item)
+    return found
 
 
 def data_url(path: Path) -> str:

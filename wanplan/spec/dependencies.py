@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 ASSET_PREFIX = "asset:"
-INPUT_FIELDS = ("image", "first_frame", "last_frame", "audio", "video", "references")
+INPUT_FIELDS = ("image", "first_frame", "last_frame", "audio", "video", "references", "grid")
 
 
 class _Named(Protocol):

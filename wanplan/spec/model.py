@@ -43,6 +43,7 @@ class DefaultsSpec(TypedDict, total=False):
     audio: str
     video: str
     references: list[str]
+    grid: list[str]
     params: dict[str, Any]
     output: str
     tags: list[str]

@@ -7,6 +7,7 @@ It fills catalog defaults, so writing a default explicitly changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -17,6 +18,7 @@ from wanplan.catalog.model import VIDEO_MODES
 from wanplan.errors import SpecError, SpecIssue
 from wanplan.key.content_key import content_key
 from wanplan.key.file_hashes import FileHasher
+from wanplan.spec import media_kind
 from wanplan.spec.dependencies import ASSET_PREFIX, references, upstream_order
 from wanplan.spec.load import DeclaredAsset, SpecSet
 from wanplan.spec.suggest import did_you_mean, listing, show
@@ -26,26 +28,37 @@ from wanplan.spec.suggest import did_you_mean, listing, show
 class ModeRule:
     required: tuple[str, ...]
     optional: tuple[str, ...]
+    """The inputs the mode can take; the catalog entry says which of them its model takes."""
     prompt_required: bool
+    instead: dict[str, str] = dataclasses.field(default_factory=dict)
+    """A required input another can stand for: Wan 2.7's grid instead of i2v's image."""
 
 
 MODE_RULES: dict[str, ModeRule] = {
     "t2v": ModeRule((), ("audio",), prompt_required=True),
-    "i2v": ModeRule(("image",), ("audio", "last_frame"), prompt_required=False),
-    "flf2v": ModeRule(("first_frame", "last_frame"), (), prompt_required=False),
+    "i2v": ModeRule(
+        ("image",),
+        ("audio", "last_frame", "grid"),
+        prompt_required=False,
+        instead={"image": "grid"},
+    ),
+    "flf2v": ModeRule(("first_frame", "last_frame"), ("audio",), prompt_required=False),
     "r2v": ModeRule(("references",), ("audio",), prompt_required=True),
     "edit": ModeRule(("video",), ("references",), prompt_required=True),
     "t2i": ModeRule((), ("references",), prompt_required=True),
 }
-ALL_INPUTS = ("image", "first_frame", "last_frame", "audio", "video", "references")
+ALL_INPUTS = ("image", "first_frame", "last_frame", "audio", "video", "references", "grid")
 FIELD_MEDIA = {
     "image": "image",
     "first_frame": "image",
     "last_frame": "image",
+    "grid": "image",
     "video": "video",
     "audio": "audio",
 }
-"""What each input field takes; references take images or videos."""
+"""What each input field takes; references take what the model's `reference_kinds` say."""
+PROMPT_EXPANSION_KEYS = ("prompt_extend", "enable_prompt_expansion")
+"""The providers' own names for prompt expansion, should `params` set it directly."""
 
 
 def makes_article(media: str) -> str:
@@ -90,6 +103,8 @@ class ResolvedAsset(NamedTuple):
     output: str | None
     material: dict[str, Any]
     content_key: str
+    warnings: tuple[str, ...] = ()
+    """Why the result may not be reproducible, besides an unpinned seed (see `seed_pinned`)."""
 
     @property
     def seed_pinned(self) -> bool:
@@ -148,7 +163,7 @@ class Resolver:
         self.hasher = hasher
         self._root_resolved = root.resolve()
         self._models: dict[tuple[Any, ...], tuple[tuple[ModelEntry, str] | None, list[Any]]] = {}
-        self._files: dict[str, tuple[str, int, str] | str] = {}
+        self._files: dict[str, tuple[str, int, str, media_kind.Kinds | None] | str] = {}
         self._declared: Collection[str] = ()
         self._made: dict[str, tuple[str, str]] = {}
         """Address -> (content key, mode) of each asset resolved so far (upstreams first)."""
@@ -219,13 +234,7 @@ class Resolver:
         if prompt:
             params["prompt"] = prompt
             if entry.max_prompt_chars and len(prompt) > entry.max_prompt_chars:
-                issues.append(
-                    (
-                        "prompt",
-                        f"is {len(prompt)} characters; {entry.model_id} takes at most "
-                        f"{entry.max_prompt_chars}",
-                    )
-                )
+                issues.append(("prompt", self._prompt_too_long(len(prompt), entry)))
         elif rule.prompt_required:
             issues.append(("prompt", f"required for mode {mode}; describe the shot"))
         negative = (spec.get("negative_prompt") or "").strip()
@@ -233,7 +242,11 @@ class Resolver:
             params["negative_prompt"] = negative
 
         params["resolution"] = resolution
-        if mode in VIDEO_MODES:
+        if mode in VIDEO_MODES and not entry.durations:
+            self._not_applicable(
+                asset, "duration", f"{entry.model_id} keeps the length of its input", issues
+            )
+        elif mode in VIDEO_MODES:
             params["duration"] = self._choice(
                 asset,
                 "duration",
@@ -270,6 +283,25 @@ class Resolver:
         output = self._output(asset, issues)
         if issues:
             return None
+        expansion = next(
+            (
+                value
+                for value in (
+                    params.get("prompt_expansion"),
+                    *((params.get("params") or {}).get(k) for k in PROMPT_EXPANSION_KEYS),
+                )
+                if isinstance(value, bool)
+            ),
+            entry.prompt_expansion_default,
+        )
+        warnings = (
+            (
+                f"prompt expansion is on ({provider} rewrites the prompt): the result is not "
+                "reproducible; set prompt_expansion = false",
+            )
+            if expansion
+            else ()
+        )
         material: dict[str, Any] = {
             "provider": provider,
             "model_id": entry.model_id,
@@ -279,8 +311,9 @@ class Resolver:
         if inputs:
             keyed: dict[str, Any] = {}
             for ref in inputs:
-                if ref.field.startswith("references"):
-                    keyed.setdefault("references", []).append(ref.key_value)
+                name, listed, _ = ref.field.partition("[")
+                if listed:
+                    keyed.setdefault(name, []).append(ref.key_value)
                 else:
                     keyed[ref.field] = ref.key_value
             material["inputs"] = keyed
@@ -296,6 +329,22 @@ class Resolver:
             output=output,
             material=material,
             content_key=content_key(material),
+            warnings=warnings,
+        )
+
+    def _prompt_too_long(self, length: int, entry: ModelEntry) -> str:
+        roomier = sorted(
+            {
+                m.family
+                for m in self.catalog.models
+                if (m.provider, m.mode) == (entry.provider, entry.mode)
+                and (m.max_prompt_chars is None or m.max_prompt_chars >= length)
+            }
+        )
+        elsewhere = f", or a family that takes it: {listing(roomier)}" if roomier else ""
+        return (
+            f"is {length} characters; {entry.model_id} takes at most {entry.max_prompt_chars} "
+            f"(shorten it by {length - (entry.max_prompt_chars or 0)}{elsewhere})"
         )
 
     def _model_and_resolution(
@@ -346,6 +395,16 @@ class Resolver:
                 issues.append(("model_id", f"{message}; see `wanplan models`"))
             return entry
         families = self.catalog.families(provider, mode)
+        if not families:
+            offering = sorted({m.provider for m in self.catalog.models if m.mode == mode})
+            issues.append(
+                (
+                    "mode",
+                    f"{provider} offers no {mode} model; providers with {mode}: "
+                    f"{listing(offering) or 'none'}",
+                )
+            )
+            return None
         if not model:
             issues.append(
                 (
@@ -407,28 +466,37 @@ class Resolver:
         entry: ModelEntry,
         issues: list[tuple[str, str]],
     ) -> list[InputRef]:
-        spec = asset.spec
+        spec, mode = asset.spec, asset.spec["mode"]
+        taken = rule.required + tuple(f for f in rule.optional if f in entry.inputs)
         refs: list[InputRef] = []
         for field in rule.required:
-            if not spec.get(field):
-                issues.append((field, f"required for mode {spec['mode']}"))
+            stand_in = rule.instead.get(field)
+            if spec.get(field) or (stand_in in taken and spec.get(stand_in)):
+                continue
+            other = f" (or {stand_in})" if stand_in in taken else ""
+            issues.append((field, f"required for mode {mode}{other}"))
         for field in ALL_INPUTS:
             value = spec.get(field)
             if not value:
                 continue
-            wanted = field in rule.required or field in rule.optional
-            if not wanted:
+            if field not in taken:
                 if field in asset.own_fields:
-                    allowed = rule.required + rule.optional
-                    issues.append(
-                        (
-                            field,
-                            f"not used by mode {spec['mode']}; its inputs are "
-                            f"{listing(allowed) or 'none'}",
-                        )
-                    )
+                    issues.append((field, self._not_taken(field, mode, entry, taken)))
+                continue
+            if field in rule.instead.values() and spec.get("image"):
+                issues.append((field, "give image or grid, not both"))
                 continue
             sources = value if isinstance(value, list) else [value]
+            most = entry.max_grid_images if field == "grid" else entry.max_references
+            if isinstance(value, list) and most is not None and len(value) > most:
+                issues.append(
+                    (
+                        field,
+                        f"{len(value)} given; {entry.model_id} takes at most {most} "
+                        f"(drop {len(value) - most})",
+                    )
+                )
+                continue
             for index, source in enumerate(sources):
                 label = f"{field}[{index}]" if isinstance(value, list) else field
                 ref = self._input(label, source, entry, issues)
@@ -436,40 +504,99 @@ class Resolver:
                     refs.append(ref)
         return refs
 
+    def _not_taken(self, field: str, mode: str, entry: ModelEntry, taken: tuple[str, ...]) -> str:
+        """Why `field` is refused: the mode never takes it, or this model does not."""
+        if field not in MODE_RULES[mode].optional:
+            return f"not used by mode {mode}; its inputs are {listing(taken) or 'none'}"
+        families = sorted(
+            {
+                m.family
+                for m in self.catalog.models
+                if (m.provider, m.mode) == (entry.provider, mode) and field in m.inputs
+            }
+        )
+        elsewhere = (
+            f"; families on {entry.provider} with it: {listing(families)}"
+            f"{did_you_mean(entry.family, families)}"
+            if families
+            else f"; no {mode} family on {entry.provider} takes it"
+        )
+        return f"{entry.model_id} takes no {field} for {mode}{elsewhere}"
+
+    def _kinds(self, field: str, entry: ModelEntry) -> media_kind.Kinds:
+        if field == "references":
+            return frozenset(entry.reference_kinds)
+        return frozenset({FIELD_MEDIA[field]})
+
     def _input(
         self, label: str, source: str, entry: ModelEntry, issues: list[tuple[str, str]]
     ) -> InputRef | None:
         field = label.split("[")[0]
-        if source.startswith("https://"):
-            return InputRef(label, source, None)
+        wanted = self._kinds(field, entry)
         if source.startswith(ASSET_PREFIX):
-            return self._upstream_input(label, field, source, issues)
-        if "://" in source:
+            return self._upstream_input(label, field, source, wanted, issues)
+        if "://" in source and not source.startswith("https://"):
             issues.append(
                 (field, f"{show(source)}: only https URLs and project files are accepted")
             )
             return None
+        if source.startswith("https://"):
+            kinds = media_kind.by_name(source)
+            if kinds is not None and not kinds & wanted:
+                issues.append((field, self._wrong_kind(label, source, kinds, wanted)))
+                return None
+            return InputRef(label, source, None)
         if source not in self._files:
             self._files[source] = self._local_file(source)
         checked = self._files[source]
         if isinstance(checked, str):
             issues.append((field, checked))
             return None
-        relative, size, digest = checked
-        limit = entry.max_input_bytes
+        relative, size, digest, kinds = checked
+        if not (kinds or frozenset()) & wanted:
+            issues.append((field, self._wrong_kind(label, source, kinds, wanted)))
+            return None
+        kind = next(k for k in ("image", "video", "audio") if k in (kinds or frozenset()) & wanted)
+        limit = {"audio": entry.max_audio_bytes, "video": entry.max_video_bytes}.get(kind)
+        limit = limit or entry.max_input_bytes
         if limit is not None and size > limit:
             issues.append(
                 (
                     field,
                     f"{source} is {size / 1_048_576:.1f} MB; {entry.provider} accepts at most "
-                    f"{limit / 1_048_576:.0f} MB for {entry.model_id}",
+                    f"{limit / 1_048_576:.0f} MB of {kind} for {entry.model_id} (shrink it, or "
+                    "pass an https URL to a smaller copy)",
                 )
             )
             return None
         return InputRef(label, relative, digest)
 
+    def _wrong_kind(
+        self,
+        label: str,
+        source: str,
+        kinds: media_kind.Kinds | None,
+        wanted: media_kind.Kinds,
+    ) -> str:
+        field = label.split("[")[0]
+        what = media_kind.describe(kinds) if kinds else "not a file type wanplan recognises"
+        hint = ""
+        if kinds == media_kind.AUDIO and field != "audio":
+            hint = f" (did you mean audio = {show(source)}?)"
+        elif kinds == media_kind.VIDEO and field != "video":
+            hint = f" (did you mean video = {show(source)}?)"
+        return (
+            f"{show(source)} is {what}; {field} takes {media_kind.article(wanted)} "
+            f"({media_kind.formats(wanted)}){hint}"
+        )
+
     def _upstream_input(
-        self, label: str, field: str, source: str, issues: list[tuple[str, str]]
+        self,
+        label: str,
+        field: str,
+        source: str,
+        wanted: media_kind.Kinds,
+        issues: list[tuple[str, str]],
     ) -> InputRef | None:
         name = source[len(ASSET_PREFIX) :]
         if name not in self._declared:
@@ -487,20 +614,20 @@ class Resolver:
             return None
         key, mode = made
         makes = "image" if mode == "t2i" else "video"
-        needs = FIELD_MEDIA.get(field)
-        if needs is not None and needs != makes:
+        if makes not in wanted:
             issues.append(
                 (
                     field,
                     f"{show(source)}: {name} makes {makes_article(makes)} ({mode}); {field} "
-                    f"needs {makes_article(needs)}",
+                    f"needs {media_kind.article(wanted)}",
                 )
             )
             return None
         return InputRef(label, source, None, key)
 
-    def _local_file(self, source: str) -> tuple[str, int, str] | str:
-        """(relative path, size, sha256) of a project file, or what is wrong with it."""
+    def _local_file(self, source: str) -> tuple[str, int, str, media_kind.Kinds | None] | str:
+        """(relative path, size, sha256, media kinds) of a project file, or what is wrong
+        with it."""
         relative = PurePosixPath(source)
         if relative.is_absolute() or ".." in relative.parts:
             return f"{show(source)} leaves the project; use a path inside it, like inputs/hero.png"
@@ -523,7 +650,11 @@ class Resolver:
             )
             return f"file not found: {source}{did_you_mean(source, siblings)}"
         posix = relative.as_posix()
-        return posix, path.stat().st_size, self.hasher.sha256(posix)
+        try:
+            kinds = media_kind.of_file(path)
+        except OSError as exc:
+            return f"{source}: cannot be read ({exc.strerror or exc})"
+        return posix, path.stat().st_size, self.hasher.sha256(posix), kinds
 
     def _output(self, asset: DeclaredAsset, issues: list[tuple[str, str]]) -> str | None:
         name = asset.spec.get("output")

@@ -32,3 +32,6 @@ def validate(directory: Path) -> None:
     echo(f"Valid: {len(assets)} assets in {files} files.")
     if unpinned:
         echo(f"Note: {unpinned} without a pinned seed (their results are not reproducible).")
+    for asset in assets:
+        for warning in asset.warnings:
+            echo(f"Warning: {asset.file}: {asset.address}: {warning}")
