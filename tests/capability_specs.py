@@ -52,7 +52,7 @@ def input_lines(entry: ModelEntry) -> list[str]:
     if entry.mode == "i2v":
         lines.append(f'image = "{IMAGE}"')
     if entry.mode == "flf2v":
-        lines.append(f'first_frame = "{IMAGE}"\nlast_frame = "{OTHER_IMAGE}"')
+        lines += [f'first_frame = "{IMAGE}"', f'last_frame = "{OTHER_IMAGE}"']
     if entry.mode == "edit":
         lines.append(f'video = "{VIDEO}"')
     if entry.mode == "r2v" or "references" in entry.inputs:

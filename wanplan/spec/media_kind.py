@@ -64,4 +64,4 @@ def article(kinds: Kinds) -> str:
 
 
 def formats(kinds: Kinds) -> str:
-    return "; ".join(EXAMPLES[k] for k in sorted(kinds))
+    return ", ".join(EXAMPLES[k] for k in sorted(kinds))

@@ -143,6 +143,12 @@ def _not_json(value: Any, path: str = "params") -> str | None:
     return None
 
 
+def _size(size: int, other: int) -> str:
+    """Megabytes, or bytes when megabytes would not tell `size` from `other`."""
+    mb, other_mb = f"{size / 1_048_576:.1f} MB", f"{other / 1_048_576:.1f} MB"
+    return f"{size:,} bytes" if mb == other_mb else mb
+
+
 def _no_spaces(value: str) -> str:
     return value.replace(" ", "")
 
@@ -163,7 +169,7 @@ class Resolver:
         self.hasher = hasher
         self._root_resolved = root.resolve()
         self._models: dict[tuple[Any, ...], tuple[tuple[ModelEntry, str] | None, list[Any]]] = {}
-        self._files: dict[str, tuple[str, int, str, media_kind.Kinds | None] | str] = {}
+        self._files: dict[str, tuple[str, int, media_kind.Kinds | None] | str] = {}
         self._declared: Collection[str] = ()
         self._made: dict[str, tuple[str, str]] = {}
         """Address -> (content key, mode) of each asset resolved so far (upstreams first)."""
@@ -552,7 +558,7 @@ class Resolver:
         if isinstance(checked, str):
             issues.append((field, checked))
             return None
-        relative, size, digest, kinds = checked
+        relative, size, kinds = checked
         if not (kinds or frozenset()) & wanted:
             issues.append((field, self._wrong_kind(label, source, kinds, wanted)))
             return None
@@ -563,13 +569,13 @@ class Resolver:
             issues.append(
                 (
                     field,
-                    f"{source} is {size / 1_048_576:.1f} MB; {entry.provider} accepts at most "
-                    f"{limit / 1_048_576:.0f} MB of {kind} for {entry.model_id} (shrink it, or "
+                    f"{source} is {_size(size, limit)}; {entry.provider} accepts at most "
+                    f"{_size(limit, size)} of {kind} for {entry.model_id} (shrink it, or "
                     "pass an https URL to a smaller copy)",
                 )
             )
             return None
-        return InputRef(label, relative, digest)
+        return InputRef(label, relative, self.hasher.sha256(relative))
 
     def _wrong_kind(
         self,
@@ -580,14 +586,9 @@ class Resolver:
     ) -> str:
         field = label.split("[")[0]
         what = media_kind.describe(kinds) if kinds else "not a file type wanplan recognises"
-        hint = ""
-        if kinds == media_kind.AUDIO and field != "audio":
-            hint = f" (did you mean audio = {show(source)}?)"
-        elif kinds == media_kind.VIDEO and field != "video":
-            hint = f" (did you mean video = {show(source)}?)"
         return (
             f"{show(source)} is {what}; {field} takes {media_kind.article(wanted)} "
-            f"({media_kind.formats(wanted)}){hint}"
+            f"(did you mean a {media_kind.formats(wanted)} file?)"
         )
 
     def _upstream_input(
@@ -625,9 +626,9 @@ class Resolver:
             return None
         return InputRef(label, source, None, key)
 
-    def _local_file(self, source: str) -> tuple[str, int, str, media_kind.Kinds | None] | str:
-        """(relative path, size, sha256, media kinds) of a project file, or what is wrong
-        with it."""
+    def _local_file(self, source: str) -> tuple[str, int, media_kind.Kinds | None] | str:
+        """(relative path, size, media kinds) of a project file, or what is wrong with it.
+        (It is hashed once its size is known to be accepted.)"""
         relative = PurePosixPath(source)
         if relative.is_absolute() or ".." in relative.parts:
             return f"{show(source)} leaves the project; use a path inside it, like inputs/hero.png"
@@ -654,7 +655,7 @@ class Resolver:
             kinds = media_kind.of_file(path)
         except OSError as exc:
             return f"{source}: cannot be read ({exc.strerror or exc})"
-        return posix, path.stat().st_size, self.hasher.sha256(posix), kinds
+        return posix, path.stat().st_size, kinds
 
     def _output(self, asset: DeclaredAsset, issues: list[tuple[str, str]]) -> str | None:
         name = asset.spec.get("output")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 
 
@@ -14,12 +15,22 @@ def nearest(value: object, allowed: Sequence[object]) -> object | None:
         numbers = [a for a in allowed if isinstance(a, int | float)]
         if numbers:
             return min(numbers, key=lambda a: (abs(a - value), a))
+    measured = _leading_number(value)
+    if measured is not None:  # '2160p' is nearest to '1080p', however they are spelt
+        sizes = [(n, a) for a in allowed if (n := _leading_number(a)) is not None]
+        if len(sizes) == len(allowed):
+            return min(sizes, key=lambda pair: (abs(pair[0] - measured), pair[0]))[1]
     text = str(value).lower()
     by_text = {str(a).lower(): a for a in allowed}
     if text in by_text:
         return by_text[text]
     close = difflib.get_close_matches(text, list(by_text), n=1, cutoff=0.5)
     return by_text[close[0]] if close else None
+
+
+def _leading_number(value: object) -> int | None:
+    match = re.match(r"(\d+)p$", value) if isinstance(value, str) else None
+    return int(match.group(1)) if match else None
 
 
 def did_you_mean(value: object, allowed: Sequence[object]) -> str:
