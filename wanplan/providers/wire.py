@@ -101,14 +101,18 @@ def listed(request: GenerationRequest, name: str) -> list[RequestInput]:
 
 
 def references(request: GenerationRequest) -> dict[str, list[RequestInput]]:
-    """The request's references by kind, "image" or "video" (an animated GIF counts as an
-    image), as the providers take them in separate lists."""
+    """The request's references by kind, "image" or "video", as the providers take them in
+    separate lists. An animated GIF (what the sim and the emulator make of a clip) is a video
+    reference for r2v, which takes videos, and an image elsewhere."""
     found: dict[str, list[RequestInput]] = {}
     for item in listed(request, "references"):
         kinds = (
             media_kind.of_file(item.path) if item.path is not None else None
         ) or media_kind.by_name(item.source)
-        kind = "image" if kinds is None or "image" in kinds else "video"
+        video = (
+            kinds is not None and "video" in kinds and (request.mode == "r2v" or len(kinds) == 1)
+        )
+        kind = "video" if video else "image"
         found.setdefault(kind, []).append(item)
     return found
 

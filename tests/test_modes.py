@@ -1,0 +1,104 @@
+"""Every mode end to end: the examples/modes project applies on the sim, and the requests the
+providers send for the new modes carry each input in its documented role."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.capability_specs import AUDIO, IMAGE, VIDEO, write_media
+from tests.conftest import REPO, Run, emulator_for_wanplan, write_spec
+from wanplan.emulator import Emulator, Knobs
+
+EXAMPLE = REPO / "examples" / "modes"
+
+
+def test_the_modes_example_makes_every_mode_on_the_sim(run: Run, tmp_path: Path) -> None:
+    root = tmp_path / "modes"
+    shutil.copytree(EXAMPLE, root)
+    result = run(root, "apply", "-y")
+    assert result.exit_code == 0, result.output
+    plan = json.loads(run(root, "plan", "--format", "json").stdout)
+    assert plan["changes"] == []
+    made = {p.name for p in (root / "outputs").iterdir() if not p.name.endswith(".json")}
+    assert {"opening.gif", "cast.gif", "opening-at-night.gif", "poster.png"} <= made
+    specs = (EXAMPLE / "specs" / "modes.toml").read_text()
+    for mode in ("t2v", "i2v", "flf2v", "r2v", "edit", "t2i"):
+        assert f'mode = "{mode}"' in specs
+    assert "grid = [" in specs and "audio = " in specs
+
+
+@pytest.fixture
+def emulator(monkeypatch: pytest.MonkeyPatch, empty_project: Path) -> Iterator[Emulator]:
+    write_media(empty_project)
+    (empty_project / "wanplan.toml").write_text(
+        "".join(f"[providers.{p}]\npoll_interval = 0.02\n" for p in ("wavespeed", "dashscope"))
+    )
+    with emulator_for_wanplan(monkeypatch, Knobs(latency=0.05), "sk-modes") as emulator:
+        yield emulator
+
+
+def submitted(emulator: Emulator, provider: str) -> dict[str, object]:
+    (submit,) = [
+        r
+        for r in emulator.requests(provider=provider, method="POST")
+        if "upload" not in r.path and "/oss/" not in r.path and "/model/price" not in r.path
+    ]
+    assert isinstance(submit.json, dict)
+    return submit.json
+
+
+def apply(run: Run, root: Path, text: str) -> None:
+    write_spec(root, "a.toml", text)
+    result = run(root, "apply", "-y")
+    assert result.exit_code == 0, result.output
+
+
+def test_dashscope_references_and_grid_travel_as_media_roles(
+    run: Run, empty_project: Path, emulator: Emulator
+) -> None:
+    apply(
+        run,
+        empty_project,
+        '[assets.cast]\nprovider = "dashscope"\nmode = "r2v"\nmodel = "wan-2.7"\nseed = 1\n'
+        f'prompt = "a"\nreferences = ["{IMAGE}", "{VIDEO}", "https://example.com/b.mp4"]\n'
+        'aspect_ratio = "9:16"\n',
+    )
+    body = submitted(emulator, "dashscope")
+    payload, parameters = body["input"], body["parameters"]
+    assert isinstance(payload, dict) and isinstance(parameters, dict)
+    roles = [m["type"] for m in payload["media"]]
+    assert roles == ["reference_image", "reference_video", "reference_video"]
+    assert payload["media"][2]["url"] == "https://example.com/b.mp4"
+    assert parameters["ratio"] == "9:16" and body["model"] == "wan2.7-r2v"
+
+
+def test_dashscope_i2v_takes_grid_and_driving_audio(
+    run: Run, empty_project: Path, emulator: Emulator
+) -> None:
+    apply(
+        run,
+        empty_project,
+        '[assets.board]\nprovider = "dashscope"\nmode = "i2v"\nmodel = "wan-2.7"\nseed = 1\n'
+        f'grid = ["{IMAGE}", "{IMAGE}", "{IMAGE}"]\naudio = "{AUDIO}"\n',
+    )
+    payload = submitted(emulator, "dashscope")["input"]
+    assert isinstance(payload, dict)
+    assert [m["type"] for m in payload["media"]] == ["driving_audio", *["grid_image"] * 3]
+
+
+def test_wavespeed_edit_and_references(run: Run, empty_project: Path, emulator: Emulator) -> None:
+    apply(
+        run,
+        empty_project,
+        '[assets.night]\nprovider = "wavespeed"\nmode = "edit"\nmodel = "wan-2.7"\nseed = 1\n'
+        f'prompt = "make it night"\nvideo = "{VIDEO}"\nreferences = ["{IMAGE}"]\n',
+    )
+    body = submitted(emulator, "wavespeed")
+    assert set(body) == {"prompt", "video", "images", "resolution", "seed"}
+    assert isinstance(body["images"], list) and len(body["images"]) == 1
+    assert "duration" not in body  # an edit keeps its input's length
