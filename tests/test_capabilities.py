@@ -6,6 +6,7 @@ without a line of test code."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -182,3 +183,12 @@ def test_prompt_expansion_left_on_is_a_warning(
     )
     assert result.exit_code == 0, result.output
     assert ("Warning: specs/a.toml: x: prompt expansion is on" in result.output) is warned
+
+
+def test_models_lists_the_inputs_each_model_takes(run: Run, media_project: Path) -> None:
+    listing = json.loads(run(media_project, "models", "--mode", "r2v", "--format", "json").stdout)
+    dashscope = next(m for m in listing["models"] if m["provider"] == "dashscope")
+    assert (dashscope["max_references"], dashscope["reference_kinds"]) == (5, ["image", "video"])
+    assert dashscope["prompt_expansion_default"] is True
+    text = run(media_project, "models", "--provider", "dashscope", "--mode", "i2v").output
+    assert "takes: audio, last_frame, grid (up to 9 images)" in text

@@ -57,6 +57,13 @@ def models(directory: Path, provider: str | None, mode: str | None, fmt: str) ->
                 "aspect_ratios": list(entry.aspect_ratios),
                 "max_prompt_chars": entry.max_prompt_chars,
                 "max_input_bytes": entry.max_input_bytes,
+                "max_audio_bytes": entry.max_audio_bytes,
+                "max_video_bytes": entry.max_video_bytes,
+                "inputs": list(entry.inputs),
+                "max_references": entry.max_references,
+                "reference_kinds": list(entry.reference_kinds),
+                "max_grid_images": entry.max_grid_images,
+                "prompt_expansion_default": entry.prompt_expansion_default,
                 "prices": prices,
             }
         )
@@ -73,6 +80,11 @@ def models(directory: Path, provider: str | None, mode: str | None, fmt: str) ->
         if row["aspect_ratios"]:
             shape += f"; ratios {', '.join(row['aspect_ratios'])}"
         echo(f"    {shape}")
+        takes = _inputs(row)
+        if takes:
+            echo(f"    takes: {takes}")
+        if row["prompt_expansion_default"]:
+            echo("    expands prompts unless prompt_expansion = false")
         for price in row["prices"]:
             if price["price"] is None:
                 echo(f"    {price['resolution']}: price unknown")
@@ -93,3 +105,16 @@ def _span(values: list[int]) -> str:
     if len(values) > 3 and values == list(range(values[0], values[-1] + 1)):
         return f"{values[0]}–{values[-1]}"
     return ", ".join(str(v) for v in values)
+
+
+def _inputs(row: dict[str, Any]) -> str:
+    """The inputs a model takes beyond the fixed ones of its mode, with their limits."""
+    names = list(row["inputs"])
+    if row["mode"] == "r2v" and "references" not in names:
+        names.insert(0, "references")
+    shown = {
+        "references": f"references (up to {row['max_references']}: "
+        f"{'/'.join(row['reference_kinds'])})",
+        "grid": f"grid (up to {row['max_grid_images']} images)",
+    }
+    return ", ".join(shown.get(name, name) for name in names)
