@@ -4,6 +4,7 @@ nearest valid value; exit 1; the state is untouched (and not created)."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,22 @@ def test_a_mistake_in_defaults_is_reported_once_not_per_asset(
         "error: specs/many.toml:2: defaults.model: required: the model family, one of "
         "wan-2.2, wan-2.5, wan-2.7 for t2v on sim"
     ]
+
+
+def test_prompt_expansion_left_on_is_a_plan_warning(run: Run, empty_project: Path) -> None:
+    """APIXO expands prompts unless told not to: the plan says the result is not
+    reproducible (a warning, not an error), and says nothing once it is turned off."""
+    spec = (
+        'version = 1\n[assets.clip]\nprovider = "apixo"\nmodel = "wan-2.5"\nmode = "t2v"\n'
+        'prompt = "A kite."\nseed = 1\n'
+    )
+    write_spec(empty_project, "clip.toml", spec)
+    [change] = json.loads(run(empty_project, "plan", "--format", "json").stdout)["changes"]
+    assert change["warnings"] == [
+        "prompt expansion is on (apixo rewrites the prompt): the result is not reproducible; "
+        "set prompt_expansion = false"
+    ]
+    assert "prompt expansion is on" in run(empty_project, "plan").stdout
+    write_spec(empty_project, "clip.toml", spec + "prompt_expansion = false\n")
+    [change] = json.loads(run(empty_project, "plan", "--format", "json").stdout)["changes"]
+    assert change["warnings"] == []

@@ -279,7 +279,7 @@ class _Planner:
         self, asset: ResolvedAsset, record: AssetRecord | None, reasons: tuple[str, ...]
     ) -> PlanChange:
         action = Action.CREATE if record is None else Action.REPLACE
-        warnings = () if asset.seed_pinned else (UNPINNED_SEED,)
+        warnings = (() if asset.seed_pinned else (UNPINNED_SEED,)) + asset.warnings
         return PlanChange(
             asset.address,
             action,
