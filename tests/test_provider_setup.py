@@ -106,7 +106,8 @@ def test_input_files_over_the_provider_limit_are_refused(run: Run, empty_project
     result = run(empty_project, "validate")
     assert result.exit_code == 1
     assert (
-        "assets.big.image: inputs/huge.png is 10.0 MB; apixo accepts at most 10 MB" in result.output
+        "assets.big.image: inputs/huge.png is 10,485,761 bytes; apixo accepts at most "
+        "10,485,760 bytes of image" in result.output
     )
 
 
