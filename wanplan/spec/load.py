@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 import typing
-from collections.abc import KeysView
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from pydantic import TypeAdapter, ValidationError
 
 from wanplan.errors import SpecError, SpecIssue
+from wanplan.spec import matrix
 from wanplan.spec.locate import locate
 from wanplan.spec.model import (
     ASSET_FIELDS,
@@ -36,8 +37,10 @@ class DeclaredAsset(NamedTuple):
     address: str
     file: str
     spec: AssetSpec
-    own_fields: KeysView[str]
+    own_fields: Collection[str]
     """Fields set on the asset itself rather than inherited from [defaults]."""
+    table: str | None = None
+    """The [assets.NAME] table that declares it, when that is not its address (a matrix)."""
 
 
 @dataclass
@@ -54,7 +57,12 @@ class SpecSet:
             if line is not None:
                 return SpecIssue(asset.file, line, f"defaults.{field}", message)
         path = ("assets", asset.address, *([field] if field else []))
-        return SpecIssue(asset.file, locate(text, path), ".".join(path), message)
+        line = locate(text, path)
+        if line is None and asset.table is not None:  # a matrix member: its table's lines
+            line = locate(text, ("assets", asset.table, "matrix", field)) or locate(
+                text, ("assets", asset.table, *([field] if field else []))
+            )
+        return SpecIssue(asset.file, line, ".".join(path), message)
 
 
 def spec_files(root: Path) -> list[Path]:
@@ -162,6 +170,9 @@ def _load_file(
 
     issues.extend(_defaults_issues(relative, text, defaults))
     merged: dict[str, dict[str, Any]] = {}
+    tables: dict[str, str] = {}
+    """A matrix member's address -> the asset table that declares it."""
+    broken = False
     for name, raw in raw_assets.items():
         problem = _name_problem(name)
         if problem:
@@ -179,26 +190,58 @@ def _load_file(
                 )
             )
             continue
+        if "matrix" in raw:
+            members, problem = matrix.expand(name, raw)
+            if problem:
+                where = ("assets", name, "matrix")
+                issues.append(SpecIssue(relative, locate(text, where), ".".join(where), problem))
+                broken = True
+            for address, member in members:
+                if address in raw_assets or address in merged:
+                    where = ("assets", name, "matrix")
+                    issues.append(
+                        SpecIssue(
+                            relative,
+                            locate(text, where),
+                            ".".join(where),
+                            f"makes {address}, which is declared already; rename one",
+                        )
+                    )
+                    broken = True
+                    break
+                merged[address] = _merge(defaults, member)
+                tables[address] = name
+            continue
         merged[name] = _merge(defaults, raw)
+    if broken:
+        return [], text
     try:
         validated = _ASSETS.validate_python(merged)
     except ValidationError as exc:
         for error in exc.errors():
             name, *rest = error["loc"]
             field = str(rest[0]) if rest else ""
-            raw = raw_assets[name]
+            table = tables.get(str(name), str(name))
+            raw = raw_assets[table]
             if field and field not in raw and field in defaults:
                 location: tuple[str, ...] = ("defaults", field, *map(str, rest[1:]))
+            elif field in (raw.get("matrix") or {}):
+                location = ("assets", table, "matrix", field)
             else:
-                location = ("assets", str(name), *map(str, rest))
+                location = ("assets", table, *map(str, rest))
             issues.append(
                 SpecIssue(relative, locate(text, location), ".".join(location), _describe(error))
             )
         return [], text
-    return [
-        DeclaredAsset(name, relative, spec, raw_assets[name].keys())
-        for name, spec in validated.items()
-    ], text
+    declared = []
+    for name, spec in validated.items():
+        origin = tables.get(name)
+        if origin is None:
+            declared.append(DeclaredAsset(name, relative, spec, raw_assets[name].keys()))
+        else:
+            own = {*raw_assets[origin], *raw_assets[origin]["matrix"]} - {"matrix"}
+            declared.append(DeclaredAsset(name, relative, spec, own, origin))
+    return declared, text
 
 
 def _merge(defaults: dict[str, Any], asset: dict[str, Any]) -> dict[str, Any]:
