@@ -22,7 +22,7 @@ from wanplan.key.file_hashes import FileHasher, sha256_file
 from wanplan.plan.model import Action, Plan, PlanChange
 from wanplan.project import Project
 from wanplan.providers.registry import provider_names
-from wanplan.spec.dependencies import with_upstreams
+from wanplan.spec.dependencies import ASSET_PREFIX, with_upstreams
 from wanplan.spec.load import load_specs
 from wanplan.spec.locate import locate
 from wanplan.spec.resolve import ResolvedAsset, Resolver
@@ -52,8 +52,9 @@ def resolve_specs(
     resolver = Resolver(
         project.root, catalog, provider_names(), project.config.project.default_provider, hasher
     )
+    linked = any(ASSET_PREFIX in str(value) for value in (overrides or {}).values())
     try:
-        return resolver.resolve_all(specs)
+        return resolver.resolve_all(specs, linked=linked)
     except SpecError as exc:
         if not overrides:
             raise

@@ -61,6 +61,23 @@ PROMPT_EXPANSION_KEYS = ("prompt_extend", "enable_prompt_expansion")
 """The providers' own names for prompt expansion, should `params` set it directly."""
 
 
+_FIELD_KINDS = {field: frozenset({media}) for field, media in FIELD_MEDIA.items()}
+
+
+def _prompt_expansion(params: dict[str, Any], default: bool) -> bool:
+    """Whether the provider will rewrite the prompt: as the spec says (`prompt_expansion`,
+    or the provider's own switch in `params`), else the provider's default."""
+    value = params.get("prompt_expansion")
+    if value is not None:
+        return bool(value)
+    extra = params.get("params")
+    if extra:
+        for key in PROMPT_EXPANSION_KEYS:
+            if isinstance(extra.get(key), bool):
+                return bool(extra[key])
+    return default
+
+
 def makes_article(media: str) -> str:
     return {"image": "an image", "video": "a video", "audio": "audio"}[media]
 
@@ -171,14 +188,23 @@ class Resolver:
         self._models: dict[tuple[Any, ...], tuple[tuple[ModelEntry, str] | None, list[Any]]] = {}
         self._files: dict[str, tuple[str, int, media_kind.Kinds | None] | str] = {}
         self._declared: Collection[str] = ()
+        self._digests: dict[str, str] = {}
+        self._taken: dict[tuple[str, str], tuple[str, ...]] = {}
+        """The inputs a (mode, model id) takes, remembered: the same for thousands of assets."""
         self._made: dict[str, tuple[str, str]] = {}
         """Address -> (content key, mode) of each asset resolved so far (upstreams first)."""
 
-    def resolve_all(self, specs: SpecSet) -> list[ResolvedAsset]:
+    def resolve_all(self, specs: SpecSet, *, linked: bool = False) -> list[ResolvedAsset]:
+        """`linked`: some asset may use another's output even if no file says `asset:` (a
+        profile sets it)."""
         issues: list[SpecIssue] = []
         resolved: list[ResolvedAsset] = []
-        ordered, cycles = upstream_order(specs.assets)
-        declared = {a.address: a for a in specs.assets}
+        linked = linked or any(ASSET_PREFIX in text for text in specs.texts.values())
+        if linked:
+            ordered, cycles = upstream_order(specs.assets)
+        else:  # no asset uses another's output: the file order will do
+            ordered, cycles = specs.assets, []
+        declared = {a.address: a for a in specs.assets} if linked else {}
         self._declared = declared.keys()
         for cycle in cycles:
             first = declared[cycle[0]]
@@ -197,7 +223,8 @@ class Resolver:
             issues.extend(specs.issue(asset, field, message) for field, message in found)
             if result is not None and not found:
                 resolved.append(result)
-                self._made[asset.address] = (result.content_key, result.mode)
+                if linked:
+                    self._made[asset.address] = (result.content_key, result.mode)
         issues.extend(_shared_outputs(specs, resolved))
         if issues:  # assets left out of the order are on or below a cycle, reported above
             raise SpecError(issues)
@@ -289,25 +316,12 @@ class Resolver:
         output = self._output(asset, issues)
         if issues:
             return None
-        expansion = next(
-            (
-                value
-                for value in (
-                    params.get("prompt_expansion"),
-                    *((params.get("params") or {}).get(k) for k in PROMPT_EXPANSION_KEYS),
-                )
-                if isinstance(value, bool)
-            ),
-            entry.prompt_expansion_default,
-        )
-        warnings = (
-            (
+        warnings: tuple[str, ...] = ()
+        if _prompt_expansion(params, entry.prompt_expansion_default):
+            warnings = (
                 f"prompt expansion is on ({provider} rewrites the prompt): the result is not "
                 "reproducible; set prompt_expansion = false",
             )
-            if expansion
-            else ()
-        )
         material: dict[str, Any] = {
             "provider": provider,
             "model_id": entry.model_id,
@@ -473,7 +487,10 @@ class Resolver:
         issues: list[tuple[str, str]],
     ) -> list[InputRef]:
         spec, mode = asset.spec, asset.spec["mode"]
-        taken = rule.required + tuple(f for f in rule.optional if f in entry.inputs)
+        taken = self._taken.get((mode, entry.model_id))
+        if taken is None:
+            taken = rule.required + tuple(f for f in rule.optional if f in entry.inputs)
+            self._taken[(mode, entry.model_id)] = taken
         refs: list[InputRef] = []
         for field in rule.required:
             stand_in = rule.instead.get(field)
@@ -532,7 +549,7 @@ class Resolver:
     def _kinds(self, field: str, entry: ModelEntry) -> media_kind.Kinds:
         if field == "references":
             return frozenset(entry.reference_kinds)
-        return frozenset({FIELD_MEDIA[field]})
+        return _FIELD_KINDS[field]
 
     def _input(
         self, label: str, source: str, entry: ModelEntry, issues: list[tuple[str, str]]
@@ -575,7 +592,10 @@ class Resolver:
                 )
             )
             return None
-        return InputRef(label, relative, self.hasher.sha256(relative))
+        digest = self._digests.get(relative)
+        if digest is None:  # hashed (or its stamp checked) once per plan, not once per use
+            digest = self._digests[relative] = self.hasher.sha256(relative)
+        return InputRef(label, relative, digest)
 
     def _wrong_kind(
         self,
