@@ -4,6 +4,7 @@ change upstream replaces downstream, a cycle refused with the cycle printed, `wa
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,24 @@ def test_graph_in_mermaid_and_dot(run: Run, empty_project: Path) -> None:
     assert '"asset:still" -> "asset:still-moves" [label="image"];' in dot
     assert "forest.png" not in dot
     assert dot.startswith("digraph wanplan {") and dot.rstrip().endswith("}")
+
+
+def test_a_lost_cache_does_not_strand_the_dependants(run: Run, empty_project: Path) -> None:
+    """A fresh CI runner has outputs but no blob cache: the upstream's intact output feeds
+    its dependant; and when the upstream itself must be made again, the dependant waits."""
+    (empty_project / "inputs" / "forest.png").write_bytes(b"png")
+    write_spec(empty_project, "chain.toml", CHAIN)
+    assert run(empty_project, "apply", "-y").exit_code == 0
+    shutil.rmtree(empty_project / ".wanplan" / "blobs")
+    write_spec(empty_project, "chain.toml", CHAIN.replace("slowly", "quickly"))
+    changed = run(empty_project, "apply", "-y", "--target", "still-moves")
+    assert changed.exit_code == 0, changed.output
+    assert "replaced" in changed.stdout and "skipped" not in changed.stdout
+
+    shutil.rmtree(empty_project / ".wanplan" / "blobs")
+    (empty_project / "outputs" / "still.png").unlink()
+    write_spec(empty_project, "chain.toml", CHAIN.replace("slowly", "gently"))
+    both = run(empty_project, "apply", "-y", "--target", "still-moves")
+    assert both.exit_code == 0, both.output
+    assert "still: repaired" in both.stdout and "still-moves: replaced" in both.stdout
+    assert "skipped" not in both.stdout

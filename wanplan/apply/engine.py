@@ -38,6 +38,7 @@ from wanplan.apply.retry import (
 from wanplan.blobs import BlobStore
 from wanplan.cost.spend import Spend, task_spend
 from wanplan.errors import ProviderAuthError, ProviderError
+from wanplan.key.file_hashes import sha256_file
 from wanplan.plan.model import Action, Plan, PlanChange
 from wanplan.project import OUTPUTS_DIR, Project
 from wanplan.providers import wire
@@ -129,6 +130,8 @@ class ApplyEngine:
         self.downloads = asyncio.Semaphore(MAX_DOWNLOADS)
         self._generated: dict[str, asyncio.Event] = {}
         self._producing: set[str] = set()
+        self._records: dict[str, AssetRecord] = {}
+        """The state's assets as this run began (an upstream's output file, by address)."""
         """Content keys this plan has a provider make."""
         self._submitting: set[str] = set()
         self._no_submits = asyncio.Event()
@@ -139,6 +142,7 @@ class ApplyEngine:
     async def run(self, plan: Plan) -> ApplyResult:
         result = ApplyResult()
         self._producing = {c.asset.content_key for c in plan.changes if c.asset and c.generates}
+        self._records = self.state.assets(plan.profile)
         try:
             for setup in self.setups.values():
                 self._start(setup)
@@ -372,10 +376,12 @@ class ApplyEngine:
                 path = None if ref.is_url else self.project.root / ref.source
                 inputs.append(RequestInput(ref.field, ref.source, ref.sha256, path))
                 continue
-            made = self.state.generation(ref.upstream_key)
-            if made is None and ref.upstream_key in self._producing:
+            if ref.upstream_key in self._producing:  # made (or made again) by this plan
                 await self._finished(ref.upstream_key).wait()  # set when its generation ends
-                made = self.state.generation(ref.upstream_key)
+            made = self.state.generation(ref.upstream_key)
+            if made is not None and not self.blobs.has(made.blob_sha256):
+                # The cache lost it (a fresh CI runner): the upstream's output has the bytes.
+                await asyncio.to_thread(self._recache, ref.upstream, made.blob_sha256)
             if made is None or not self.blobs.has(made.blob_sha256):
                 raise AssetFailed(f"skipped: {ref.upstream}, whose output it uses, failed")
             inputs.append(
@@ -387,6 +393,16 @@ class ApplyEngine:
                 )
             )
         return tuple(inputs)
+
+    def _recache(self, address: str | None, sha256: str) -> None:
+        """Put an output back into the cache when its bytes are still the recorded ones."""
+        record = self._records.get(address or "")
+        if record is None or record.output_sha256 != sha256:
+            return
+        path = self.project.root / record.output_path
+        with contextlib.suppress(OSError):
+            if path.is_file() and sha256_file(path) == sha256:
+                self.blobs.add_file(path)
 
     async def _submit(
         self,
