@@ -84,3 +84,24 @@ def test_a_state_file_outside_the_project_is_refused(run: Run, project: Path, st
 def test_asset_names_are_checked(run: Run, project: Path, name: str) -> None:
     write_spec(project, "shot.toml", f'version = 1\n[assets."{name}"]\nmode = "t2v"\n')
     refused(run, project, "specs/shot.toml")
+
+
+@pytest.mark.parametrize("name", ["two.png.wanplan.json", ".hidden.gif", "a/.x.gif"])
+def test_an_output_cannot_take_a_sidecars_or_a_hidden_name(
+    run: Run, project: Path, name: str
+) -> None:
+    write_spec(project, "shot.toml", ASSET + f"mode = 't2v'\noutput = '{name}'\n")
+    refused(run, project, "assets.shot.output")
+
+
+@pytest.mark.parametrize("folder", ["outputs", ".wanplan", "state"])
+def test_a_symlinked_folder_cannot_lead_writes_out(
+    run: Run, project: Path, tmp_path: Path, folder: str
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (project / folder).symlink_to(elsewhere, target_is_directory=True)
+    result = run(project, "apply", "-y")
+    assert result.exit_code == 1
+    assert "is a link that leads out of the project" in result.stderr
+    assert list(elsewhere.iterdir()) == []

@@ -121,3 +121,18 @@ def test_report_refuses_to_write_into_the_project(run: Run, project: Path) -> No
         assert result.exit_code == 1
         assert "give it a folder of its own" in result.output
     assert not (project / "index.html").exists()
+
+
+def test_report_and_sidecars_are_readable_like_any_other_file(run: Run, project: Path) -> None:
+    """Published by a web server: not private to their owner as a temporary file is."""
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        assert run(project, "apply", "-y").exit_code == 0
+        assert run(project, "report").exit_code == 0
+    finally:
+        os.umask(previous)
+    for path in [project / "report" / "index.html", *project.glob("outputs/*.wanplan.json")]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path

@@ -7,6 +7,7 @@ from functools import cached_property
 from pathlib import Path
 
 from wanplan.config import Config, load_config
+from wanplan.errors import StateError
 
 OUTPUTS_DIR = "outputs"
 CACHE_DIR = ".wanplan"
@@ -35,6 +36,22 @@ class Project:
     @property
     def cache_dir(self) -> Path:
         return self.root / CACHE_DIR
+
+    def check_confined(self) -> None:
+        """Refuse to write when outputs/, the cache or the state's folder leads out of the
+        project through a symlink (git keeps symlinks: a merged pull request can plant one)."""
+        root = self.root.resolve()
+        for label, path in (
+            ("outputs/", self.outputs_dir),
+            (".wanplan/", self.cache_dir),
+            ("the state's folder", self.state_path.parent),
+        ):
+            if not path.resolve().is_relative_to(root):
+                raise StateError(
+                    f"{label} ({self.relative(path)}) is a link that leads out of the project "
+                    f"to {path.resolve()}; remove the link, wanplan writes only inside the "
+                    "project"
+                )
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()

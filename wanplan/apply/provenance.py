@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from wanplan import atomic
 from wanplan.key.content_key import KEY_VERSION
 from wanplan.project import OUTPUTS_DIR
 from wanplan.spec.resolve import InputRef
@@ -91,15 +90,7 @@ def write(root: Path, record: AssetRecord, content: Mapping[str, Any]) -> None:
     """Atomically: a reader sees the old sidecar or the new one, never half of one."""
     path = root / sidecar_path(record.output_path)
     text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    atomic.write_text(path, text)
 
 
 def remove(root: Path, output_path: str) -> None:

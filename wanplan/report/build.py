@@ -6,11 +6,10 @@ writes inside the report folder only, and refuses a folder where it would overwr
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
+from wanplan import atomic
 from wanplan.errors import WanplanError
 from wanplan.project import Project
 from wanplan.report.gallery import Gallery, collect
@@ -78,7 +77,4 @@ def _copy(source: Path, destination: Path) -> None:
 
 
 def _write_text(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as file:
-        file.write(text)
-    os.replace(temporary, path)
+    atomic.write_text(path, text)

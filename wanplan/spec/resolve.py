@@ -688,6 +688,8 @@ class Resolver:
             or ".." in path.parts
             or "\\" in name
             or not name.isprintable()
+            or name.endswith(".wanplan.json")  # another output's provenance sidecar
+            or path.name.startswith(".")
         ):
             issues.append(("output", f"{show(name)} must be a file name inside outputs/"))
             return None

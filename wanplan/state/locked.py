@@ -27,6 +27,7 @@ def locked_state(
     `check` runs first on a read-only view, so that a refusal it can foresee (a misspelt
     address) leaves the state file untouched, not even locked and unlocked; the operation
     checks again under the lock, which is authoritative."""
+    project.check_confined()
     if not create and not project.state_path.exists():
         raise StateError(f"there is no state yet ({project.relative(project.state_path)})")
     if check is not None:
