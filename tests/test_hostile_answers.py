@@ -299,6 +299,12 @@ def test_a_result_over_the_cap_leaves_nothing_behind(
         ("https://cdn.example.com/a b.gif", False, "spaces or control characters"),
         ("https://cdn.example.com@169.254.169.254/", True, "credentials"),
         ("https:///a.gif", False, "no host"),
+        ("https://100.100.100.200/latest/", False, "non-public address"),  # Alibaba metadata
+        ("https://169.254.169.254./latest/", False, "link-local address"),  # trailing dot
+        ("https://localhost./a.gif", False, "localhost"),
+        ("https://[2002:a9fe:a9fe::]/a.gif", False, "address"),  # 6to4 of 169.254.169.254
+        ("https://%31%36%39.254.169.254/", False, "percent-encoded"),
+        ("https://8.8.8.8/a.gif", False, None),
     ],
 )
 def test_result_url_rules(url: str, on_loopback: bool, reason: str | None) -> None:

@@ -40,6 +40,9 @@ def refusal(url: str, provider_on_loopback: bool) -> str | None:
     host = parts.hostname
     if not host:
         return "it has no host"
+    if "%" in host:
+        return "its host is percent-encoded"
+    host = host.rstrip(".")  # "169.254.169.254." and "localhost." name the same hosts
     if host == "localhost" or host.endswith(".localhost"):
         return None if provider_on_loopback else "its host is localhost"
     address = ip_literal(host)
@@ -57,9 +60,12 @@ def _private_range(address: ipaddress.IPv4Address | ipaddress.IPv6Address, host:
         ("unspecified", address.is_unspecified),
         ("reserved", address.is_reserved),
         ("private", address.is_private),
+        ("non-public", not address.is_global),  # shared 100.64/10 (cloud metadata), 6to4...
     ):
         if inside:
             return f"its host {host} is a {kind} address"
+    if isinstance(address, ipaddress.IPv6Address) and address.sixtofour is not None:
+        return _private_range(address.sixtofour, host)
     return None
 
 
