@@ -113,3 +113,19 @@ def test_a_member_that_clashes_with_a_declared_asset_is_refused(
     result = run(empty_project, "validate")
     assert result.exit_code == 1
     assert "makes promo.seed-1, which is declared already" in result.stderr
+
+
+def test_a_matrix_name_targets_all_its_members(run: Run, empty_project: Path) -> None:
+    write_spec(empty_project, "promo.toml", PROMO.format(matrix="{ seed = [1, 2] }"))
+    write_spec(
+        empty_project,
+        "other.toml",
+        'version = 1\n[assets.other]\nmodel = "wan-2.5"\nmode = "t2v"\nprompt = "x"\nseed = 3\n',
+    )
+    result = run(empty_project, "plan", "--target", "promo", "--format", "json")
+    assert [c["address"] for c in json.loads(result.stdout)["changes"]] == [
+        "promo.seed-1",
+        "promo.seed-2",
+    ]
+    unknown = run(empty_project, "plan", "--target", "prom")
+    assert unknown.exit_code == 1 and "no such asset" in unknown.stderr

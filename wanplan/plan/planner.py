@@ -326,12 +326,19 @@ class _Planner:
 
 
 def _check_addresses(addresses: Iterable[str], known: set[str], option: str) -> set[str]:
-    chosen = set(addresses)
-    for address in sorted(chosen - known):
-        raise PlanError(
-            f"{option} {address}: no such asset in the specs or the state"
-            f"{did_you_mean(address, sorted(known))}"
-        )
+    """The addresses named; a matrix's table name stands for all its members."""
+    chosen: set[str] = set()
+    for address in addresses:
+        if address in known:
+            chosen.add(address)
+            continue
+        members = {k for k in known if k.startswith(f"{address}.")}
+        if not members:
+            raise PlanError(
+                f"{option} {address}: no such asset in the specs or the state"
+                f"{did_you_mean(address, sorted(known))}"
+            )
+        chosen |= members
     return chosen
 
 
