@@ -79,7 +79,33 @@ def test_the_key_is_never_written_or_printed(
         wanplan("graph")
         wanplan("state", "list")
         assert wanplan("report").exit_code == 0
+        base = tmp_path / "base.json"
+        base.write_text(wanplan("plan", "--format", "json").stdout)
+        wanplan("plan", "--compare-to", str(base), "--format", "markdown")
+        wanplan("output", "ok-shot")
+        wanplan("models", "--format", "json")
+        wanplan("refresh")
+        wanplan("gc", "--dry-run")
+        wanplan("state", "mv", "ok-shot", "fine-shot")
+        wanplan("state", "rm", "fine-shot")
+        wanplan("apply", str(tmp_path / "plan.json"))  # stale by now: refused
+        wanplan("import", "ok-take", "--task-id", "not-a-real-task")
         logged = [r.as_dict() for r in emu.log]
+
+        # A crash in the middle of an apply, with the key loaded: the crash log has no key.
+        emu.set_knobs(api_keys=None)
+
+        def explode_after_the_keys(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("an unforeseen failure in the middle of an apply")
+
+        write_spec(
+            root, "last.toml", SPEC.format(provider=provider, family=family).replace("shot", "last")
+        )
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("wanplan.apply.engine.run_apply", explode_after_the_keys)
+            crashed_apply = run(root, "apply", "-y")
+        outputs.append(crashed_apply)
+        assert crashed_apply.exit_code == 3
 
     # A crash (exit 3) writes a crash log with the traceback: no key in it either.
     def explode(*args: object, **kwargs: object) -> None:
