@@ -83,7 +83,7 @@ def media_project(empty_project: Path) -> Path:
 def test_a_valid_asset_passes(run: Run, media_project: Path, entry: ModelEntry) -> None:
     result = validate(run, media_project, valid_spec(entry))
     assert result.exit_code == 0, result.output
-    assert "Valid: 1 assets" in result.output
+    assert "Valid: 1 asset in 1 file." in result.output
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=_label)
@@ -182,7 +182,8 @@ def test_prompt_expansion_left_on_is_a_warning(
         f'prompt = "a"\nseed = 1\n{setting}',
     )
     assert result.exit_code == 0, result.output
-    assert ("Warning: specs/a.toml: x: prompt expansion is on" in result.output) is warned
+    warning = "warning: specs/a.toml:1: assets.x: prompt expansion is on"
+    assert (warning in result.stderr) is warned
 
 
 def test_models_lists_the_inputs_each_model_takes(run: Run, media_project: Path) -> None:

@@ -221,3 +221,18 @@ def test_prompt_expansion_left_on_is_a_plan_warning(run: Run, empty_project: Pat
     write_spec(empty_project, "clip.toml", spec + "prompt_expansion = false\n")
     [change] = json.loads(run(empty_project, "plan", "--format", "json").stdout)["changes"]
     assert change["warnings"] == []
+
+
+def test_validate_names_each_warning_at_its_line(run: Run, project: Path) -> None:
+    result = run(project, "validate")
+    assert result.exit_code == 0
+    assert result.stdout == "Valid: 6 assets in 2 files.\n"
+    line = next(
+        n
+        for n, text in enumerate((project / "specs" / "launch.toml").read_text().splitlines(), 1)
+        if text == "[assets.city-timelapse]"
+    )
+    assert result.stderr == (
+        f"warning: specs/launch.toml:{line}: assets.city-timelapse: seed not pinned: the result "
+        "is not reproducible\n"
+    )

@@ -21,17 +21,39 @@ def validate(directory: Path) -> None:
       wanplan validate
     """
     from wanplan.catalog import load_catalog
+    from wanplan.cli.output import warn
     from wanplan.key.file_hashes import FileHasher
-    from wanplan.plan.planner import resolve_specs
+    from wanplan.plan.planner import UNPINNED_SEED, resolve_specs
 
     project = open_project(directory)
     _ = project.config
     assets = resolve_specs(project, FileHasher(project.root, {}), load_catalog())
     files = len({a.file for a in assets})
-    unpinned = sum(1 for a in assets if not a.seed_pinned)
-    echo(f"Valid: {len(assets)} assets in {files} files.")
-    if unpinned:
-        echo(f"Note: {unpinned} without a pinned seed (their results are not reproducible).")
+    echo(f"Valid: {_count(len(assets), 'asset')} in {_count(files, 'file')}.")
+    texts: dict[str, str] = {}
     for asset in assets:
-        for warning in asset.warnings:
-            echo(f"Warning: {asset.file}: {asset.address}: {warning}")
+        warnings = (() if asset.seed_pinned else (UNPINNED_SEED,)) + asset.warnings
+        if not warnings:
+            continue
+        if asset.file not in texts:
+            texts[asset.file] = (project.root / asset.file).read_text("utf-8")
+        line = _line(texts[asset.file], asset.address)
+        where = f"{asset.file}:{line}" if line else asset.file
+        for warning in warnings:
+            warn(f"{where}: assets.{asset.address}: {warning}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _line(text: str, address: str) -> int | None:
+    """The line of an asset's table; a matrix member's is its matrix table's."""
+    from wanplan.spec.locate import locate
+
+    name = address
+    while True:
+        line = locate(text, ("assets", name))
+        if line is not None or "." not in name:
+            return line
+        name = name.rpartition(".")[0]
