@@ -132,3 +132,19 @@ def test_every_provider_client_verifies_tls_and_follows_no_redirect() -> None:
         import asyncio
 
         asyncio.run(client.aclose())
+
+
+def test_a_key_with_a_trailing_newline_works_and_control_characters_are_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wanplan.apply.providers import setup_providers
+    from wanplan.config import Config
+
+    monkeypatch.setenv("WAVESPEED_API_KEY", "sk-pasted-from-a-file\n")
+    [setup] = setup_providers(Config(), ["wavespeed"]).values()
+    assert setup.api_key == "sk-pasted-from-a-file"
+    monkeypatch.setenv("WAVESPEED_API_KEY", "sk-a\x1bb")
+    with pytest.raises(WanplanError) as refused:
+        setup_providers(Config(), ["wavespeed"])
+    assert "WAVESPEED_API_KEY holds control characters" in str(refused.value)
+    assert "sk-a" not in str(refused.value)

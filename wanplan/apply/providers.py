@@ -52,8 +52,12 @@ def setup_providers(config: Config, names: list[str]) -> dict[str, ProviderSetup
         settings = config.provider(name)
         key_env = wire.key_variable(settings, cls.key_env)
         api_key = os.environ.get(key_env) if key_env else None
+        if api_key is not None:
+            api_key = api_key.strip()  # a key pasted from a file often ends in a newline
         if key_env and not api_key:
             missing.append(f"set {key_env} to your {name} API key")
+        elif key_env and api_key and not api_key.isprintable():
+            missing.append(f"{key_env} holds control characters; set it to the key alone")
         base_url = wire.resolve_base_url(name, settings, cls.default_base_url(settings))
         setups[name] = ProviderSetup(name, cls, settings, base_url, key_env, api_key)
     if missing:
