@@ -129,3 +129,26 @@ def test_a_matrix_name_targets_all_its_members(run: Run, empty_project: Path) ->
     ]
     unknown = run(empty_project, "plan", "--target", "prom")
     assert unknown.exit_code == 1 and "no such asset" in unknown.stderr
+
+
+def test_a_mistake_shared_by_every_member_is_reported_once_at_its_line(
+    run: Run, empty_project: Path
+) -> None:
+    write_spec(
+        empty_project,
+        "promo.toml",
+        'version = 1\n[assets.promo]\nmodel = "wan-2.5"\nmode = "t2i"\nprompt = "x"\n'
+        'duration = 5\nmatrix = { aspect_ratio = ["16:9", "4:5"], seed = [1, 2] }\n',
+    )
+    lines = run(empty_project, "validate").stderr.splitlines()
+    assert lines[0] == (
+        "error: specs/promo.toml:6: assets.promo.duration: not used here (mode t2i makes an "
+        "image); remove it"
+    )
+    varied = [line for line in lines if "matrix.aspect_ratio" in line]
+    assert [line.rsplit("(in ", 1)[1] for line in varied] == [
+        "promo.aspect_ratio-4x5.seed-1)",
+        "promo.aspect_ratio-4x5.seed-2)",
+    ]
+    assert all(line.startswith("error: specs/promo.toml:7:") for line in varied)
+    assert len(lines) == 3

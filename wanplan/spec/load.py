@@ -41,6 +41,8 @@ class DeclaredAsset(NamedTuple):
     """Fields set on the asset itself rather than inherited from [defaults]."""
     table: str | None = None
     """The [assets.NAME] table that declares it, when that is not its address (a matrix)."""
+    varied: frozenset[str] = frozenset()
+    """The fields its matrix varies."""
 
 
 @dataclass
@@ -56,13 +58,19 @@ class SpecSet:
             line = locate(text, ("defaults", field))
             if line is not None:
                 return SpecIssue(asset.file, line, f"defaults.{field}", message)
+        if asset.table is not None:  # a matrix member: its table's lines, one line for all
+            if field in asset.varied:
+                varied = ("assets", asset.table, "matrix", field)
+                return SpecIssue(
+                    asset.file,
+                    locate(text, varied),
+                    ".".join(varied),
+                    f"{message} (in {asset.address})",
+                )
+            path = ("assets", asset.table, *([field] if field else []))
+            return SpecIssue(asset.file, locate(text, path), ".".join(path), message)
         path = ("assets", asset.address, *([field] if field else []))
-        line = locate(text, path)
-        if line is None and asset.table is not None:  # a matrix member: its table's lines
-            line = locate(text, ("assets", asset.table, "matrix", field)) or locate(
-                text, ("assets", asset.table, *([field] if field else []))
-            )
-        return SpecIssue(asset.file, line, ".".join(path), message)
+        return SpecIssue(asset.file, locate(text, path), ".".join(path), message)
 
 
 def spec_files(root: Path) -> list[Path]:
@@ -244,8 +252,9 @@ def _load_file(
         if origin is None:
             declared.append(DeclaredAsset(name, relative, spec, raw_assets[name].keys()))
         else:
-            own = {*raw_assets[origin], *raw_assets[origin]["matrix"]} - {"matrix"}
-            declared.append(DeclaredAsset(name, relative, spec, own, origin))
+            varied = frozenset(raw_assets[origin]["matrix"])
+            own = {*raw_assets[origin], *varied} - {"matrix"}
+            declared.append(DeclaredAsset(name, relative, spec, own, origin, varied))
     return declared, text
 
 
