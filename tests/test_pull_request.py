@@ -160,3 +160,15 @@ def test_a_huge_plan_stays_under_githubs_comment_limit(run: Run, empty_project: 
     document = json.loads(run(empty_project, "plan", "--format", "json").stdout)
     total = document["summary"]["estimated_cost"]
     assert f"| | **total** | | | **${total}** |" in comment
+
+
+def test_a_base_planned_with_a_target_is_compared_only_where_it_looked(
+    run: Run, project: Path, tmp_path: Path
+) -> None:
+    base = tmp_path / "base.json"
+    base.write_text(run(project, "plan", "--target", "poster", "--format", "json").stdout)
+    assert json.loads(base.read_text())["scope"] == ["poster"]
+    compared = run(project, "plan", "--compare-to", str(base), "--format", "json")
+    document = json.loads(compared.stdout)
+    assert document["compare"]["added"] == [] and document["compare"]["changed"] == []
+    assert document["compare"]["cost"] == {"estimated_cost": "0.00", "unknown_cost": 0}

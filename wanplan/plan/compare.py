@@ -65,6 +65,8 @@ class BasePlan:
     profile: object
     declared: dict[str, tuple[str, Decimal | None]]
     """address -> (content key, full rebuild cost)"""
+    scope: frozenset[str]
+    """The addresses the base plan covered (`--target`); empty for all."""
 
 
 def load_base(path: Path) -> BasePlan:
@@ -94,7 +96,10 @@ def load_base(path: Path) -> BasePlan:
             )
         except (KeyError, TypeError):
             raise PlanError(f"--compare-to {path}: a declared asset is malformed") from None
-    return BasePlan(document.get("profile"), declared)
+    scope = document.get("scope") or []
+    if not isinstance(scope, list) or not all(isinstance(a, str) for a in scope):
+        raise PlanError(f"--compare-to {path}: its scope is not a list of addresses")
+    return BasePlan(document.get("profile"), declared, frozenset(scope))
 
 
 def compare(plan: Plan, path: Path) -> Comparison:
@@ -104,8 +109,12 @@ def compare(plan: Plan, path: Path) -> Comparison:
             f"--compare-to {path}: it is a plan of profile {base.profile!r}, "
             f"this one is {plan.profile!r}"
         )
+    # Only what both plans covered is compared: a base planned with --target says nothing
+    # about the other assets.
     before = {a: entry for a, entry in base.declared.items() if plan.in_scope(a)}
-    after = {d.address: d.content_key for d in plan.declared}
+    after = {
+        d.address: d.content_key for d in plan.declared if not base.scope or d.address in base.scope
+    }
     added = tuple(sorted(after.keys() - before.keys()))
     removed = tuple(sorted(before.keys() - after.keys()))
     changed = tuple(sorted(a for a in after.keys() & before.keys() if after[a] != before[a][0]))

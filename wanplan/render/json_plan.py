@@ -46,6 +46,7 @@ def plan_document(plan: Plan, comparison: Comparison | None = None) -> dict[str,
         "format_version": FORMAT_VERSION,
         "profile": plan.profile,
         "state": {"lineage": plan.lineage, "serial": plan.serial},
+        "scope": sorted(plan.scope),
         "changes": [change_document(c) for c in plan.changes],
         "summary": summary,
         "declared": [
