@@ -140,7 +140,7 @@ class SqliteState:
     # ---- reading -------------------------------------------------------------------------
 
     def _meta(self, key: str) -> str | None:
-        if "meta" not in self.db.table_names():
+        if not self._has("meta"):
             return None
         rows = list(self.db.query("select value from meta where key = ?", [key]))
         return rows[0]["value"] if rows else None
