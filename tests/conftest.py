@@ -18,6 +18,15 @@ from wanplan.emulator import Emulator, Knobs, provider_base_urls, running
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_FILES = ("wanplan.toml", "specs", "inputs")
+EXAMPLE_ADDRESSES = (
+    "city-timelapse",
+    "forest-dolly",
+    "hero-to-forest",
+    "hero-turn",
+    "poster",
+    "square-loop",
+)
+"""The example project's assets, in address order."""
 
 
 @pytest.fixture(autouse=True)

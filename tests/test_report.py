@@ -6,16 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from tests.conftest import EXAMPLE_ADDRESSES as ADDRESSES
 from tests.conftest import Run, write_spec
-
-ADDRESSES = (
-    "city-timelapse",
-    "forest-dolly",
-    "hero-to-forest",
-    "hero-turn",
-    "poster",
-    "square-loop",
-)
 
 
 def report(run: Run, root: Path, *args: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Run
+from tests.conftest import EXAMPLE_ADDRESSES, Run
 from wanplan.state.lock import this_process
 from wanplan.state.sqlite import SqliteState
 
@@ -347,14 +347,7 @@ def test_gc_refuses_while_the_specs_are_invalid(run: Run, applied: Path) -> None
 def test_a_held_lock_refuses_with_its_holder(run: Run, applied: Path, command: list[str]) -> None:
     blobs = cached_blobs(applied)
     refused_while_locked(run, applied, *command)
-    assert set(records(applied)) == {
-        "city-timelapse",
-        "forest-dolly",
-        "hero-to-forest",
-        "hero-turn",
-        "poster",
-        "square-loop",
-    }
+    assert set(records(applied)) == set(EXAMPLE_ADDRESSES)
     assert cached_blobs(applied) == blobs
     assert (applied / "outputs" / "poster.png").exists()
 
