@@ -10,16 +10,15 @@ It holds no secret: API keys are never part of a plan.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wanplan import atomic
 from wanplan.config import CONFIG_FILE
 from wanplan.errors import PlanError
+from wanplan.key.file_hashes import sha256_file
 from wanplan.plan.model import Plan
 from wanplan.project import Project
 from wanplan.render.json_plan import plan_document
@@ -29,17 +28,13 @@ SAVED_FORMAT = "wanplan.saved-plan/1"
 SHOWN = 5
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def fingerprint(project: Project, plan: Plan) -> dict[str, Any]:
     """What the plan was made from, file by file."""
     root = project.root
     settings = root / CONFIG_FILE
     return {
-        "settings": _sha256(settings) if settings.is_file() else None,
-        "specs": {path.relative_to(root).as_posix(): _sha256(path) for path in spec_files(root)},
+        "settings": sha256_file(settings) if settings.is_file() else None,
+        "specs": {p.relative_to(root).as_posix(): sha256_file(p) for p in spec_files(root)},
         "inputs": dict(sorted(plan.inputs.items())),
     }
 
@@ -86,11 +81,7 @@ def write_saved_plan(path: Path, document: dict[str, Any]) -> None:
     path = path.resolve()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(dir=path.parent, prefix=".wanplan-plan-", suffix=".part")
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(document, file, indent=2)
-            file.write("\n")
-        os.replace(name, path)
+        atomic.write_text(path, json.dumps(document, indent=2) + "\n")
     except OSError as exc:
         raise PlanError(f"{path}: cannot write the plan ({exc.strerror})") from None
 
