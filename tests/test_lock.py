@@ -98,3 +98,32 @@ def test_two_applies_started_together(project: Path) -> None:
     assert len(keys) == len(set(keys)) == 6  # nothing submitted twice
     assert reader.lock_holder() is None
     reader.close()
+
+
+def test_force_unlock_if_dead_clears_a_killed_local_apply_before_ci_commits(
+    run: Run, project: Path
+) -> None:
+    """The CI workflow runs it before committing the state: a lock left by a killed apply on
+    this runner must not travel to the next one; a live holder is never broken."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    hold(project, this_process("wanplan apply (killed)")._replace(pid=gone.pid)).close()
+    result = run(project, "force-unlock", "--if-dead")
+    assert result.exit_code == 0, result.output
+    assert "broke the state lock of `wanplan apply (killed)`" in result.output
+    reader = SqliteState.open_reader(project / "state" / "wanplan.db")
+    try:
+        assert reader.lock_holder() is None
+    finally:
+        reader.close()
+    assert not (project / "state" / "wanplan.db-wal").exists()
+
+    live = hold(project, this_process("wanplan apply (running)"))
+    try:
+        refused = run(project, "force-unlock", "--if-dead")
+        assert refused.exit_code == 1 and "wanplan apply (running)" in refused.output
+        assert live.lock_holder() is not None
+    finally:
+        live.close()
+    both = run(project, "force-unlock", "abc", "--if-dead")
+    assert both.exit_code == 1 and "not both" in both.output
