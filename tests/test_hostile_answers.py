@@ -338,3 +338,45 @@ def test_a_reported_duration_must_be_sane() -> None:
     assert answers.seconds(90_000, per_second=1000) == 90.0
     for bad in (float("inf"), float("nan"), -3, 0, True, "5", None, 10**12):
         assert answers.seconds(bad) is None
+
+
+@pytest.mark.parametrize("provider", ["dashscope", "wavespeed"])
+@pytest.mark.parametrize(
+    "host", ["https://169.254.169.254/latest/", "http://uploads.example.com/", "file:///tmp/x"]
+)
+def test_an_upload_host_named_by_an_answer_is_checked_before_the_file_is_sent(
+    tmp_path: Path, provider: str, host: str
+) -> None:
+    """A hostile policy or ticket must not make wanplan send the user's input file to the
+    cloud metadata service or anywhere but a public https host."""
+    from wanplan.config import ProviderSettings
+    from wanplan.providers.base import ProviderContext, RequestInput
+    from wanplan.providers.dashscope import DashScopeProvider
+    from wanplan.providers.wavespeed import WaveSpeedProvider
+
+    image = tmp_path / "still.png"
+    image.write_bytes(b"\x89PNG secret bytes")
+    sent_to: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent_to.append(str(request.url))
+        if request.url.params.get("action") == "getPolicy":
+            return httpx.Response(200, json={"data": {"upload_host": host, "upload_dir": "d"}})
+        return httpx.Response(
+            200,
+            json={"data": {"upload": {"method": "PUT", "url": host}, "download_url": "x"}},
+        )
+
+    async def upload() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+            context = ProviderContext(ProviderSettings(), client, "https://api.test", "k", None)
+            item = RequestInput("image", "inputs/still.png", "ab" * 32, image)
+            if provider == "dashscope":
+                await DashScopeProvider(context).upload(item, "wan2.7-i2v")
+            else:
+                await WaveSpeedProvider(context).upload(item)
+
+    with pytest.raises(ProviderError) as refused:
+        asyncio.run(upload())
+    assert "upload host" in str(refused.value) and "is not allowed" in str(refused.value)
+    assert all(not url.startswith(host) for url in sent_to)

@@ -13,7 +13,7 @@ import datetime
 from typing import Any, ClassVar
 
 from wanplan.config import ProviderSettings
-from wanplan.errors import ProviderError, WanplanError
+from wanplan.errors import WanplanError
 from wanplan.providers import answers, wire
 from wanplan.providers.base import (
     GenerationRequest,
@@ -85,11 +85,7 @@ class DashScopeProvider(HttpProvider):
             data=fields,
             files={"file": (item.path.name, item.path.read_bytes(), wire.media_type(item.path))},
         )
-        sent = await self.client.send(form)
-        if not 200 <= sent.status_code < 300:
-            raise ProviderError(
-                self.name, f"upload of {item.source}: HTTP {sent.status_code}", retryable=True
-            )
+        await self._upload_to(form, f"upload of {item.source}")
         return f"oss://{key}"
 
     async def _url(self, item: RequestInput | None, model_id: str) -> str | None:

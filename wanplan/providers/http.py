@@ -76,12 +76,23 @@ class HttpProvider:
     def _answer(self, response: httpx.Response, what: str) -> answers.Answer:
         return answers.Answer(self.name, what, self._check(response, what))
 
+    def _allowed(self, url: str, what: str) -> None:
+        """A URL an answer gave us to fetch from or send to: allowed by result_urls.py."""
+        why = result_urls.refusal(url, self.on_loopback)
+        if why is not None:
+            raise ProviderError(self.name, f"{what} {answers.clip(url)!r} is not allowed: {why}")
+
     def _result_urls(self, urls: tuple[str, ...]) -> tuple[str, ...]:
         """The result URLs a finished task gives, each allowed by result_urls.py."""
         for url in urls:
-            why = result_urls.refusal(url, self.on_loopback)
-            if why is not None:
-                raise ProviderError(
-                    self.name, f"result URL {answers.clip(url)!r} is not allowed: {why}"
-                )
+            self._allowed(url, "result URL")
         return urls
+
+    async def _upload_to(self, request: httpx.Request, what: str) -> None:
+        """Send an input file to the upload host an answer named (not the provider's API: the
+        request carries its own signature, never our key): the host checked like a result
+        URL, its answer read with the same cap as any other."""
+        self._allowed(str(request.url), f"{what}: upload host")
+        answer = await answers.read_capped(self.client, request, self.name, what)
+        if not 200 <= answer.status_code < 300:
+            raise ProviderError(self.name, f"{what}: HTTP {answer.status_code}", retryable=True)

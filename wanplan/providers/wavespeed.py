@@ -75,9 +75,7 @@ class WaveSpeedProvider(HttpProvider):
             if isinstance(headers, dict)
             else {},
         )
-        answer = await self.client.send(put)
-        if not 200 <= answer.status_code < 300:
-            raise ProviderError(self.name, f"{what}: HTTP {answer.status_code}", retryable=True)
+        await self._upload_to(put, what)
         return data.text("download_url")
 
     async def _url(self, item: RequestInput | None) -> str | None:
