@@ -26,6 +26,10 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+EXIT_INTERRUPTED = 130
+"""Ctrl-C (or SIGTERM): what the CLI and a second Ctrl-C's immediate exit both return."""
+
+
 class WanplanError(Exception):
     """A failure the user can act on. `str()` is the whole message."""
 

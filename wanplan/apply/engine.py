@@ -37,7 +37,7 @@ from wanplan.apply.retry import (
 )
 from wanplan.blobs import BlobStore
 from wanplan.cost.spend import Spend, task_spend
-from wanplan.errors import ProviderAuthError, ProviderError
+from wanplan.errors import EXIT_INTERRUPTED, ProviderAuthError, ProviderError
 from wanplan.key.file_hashes import sha256_file
 from wanplan.plan.model import Action, Plan, PlanChange
 from wanplan.project import OUTPUTS_DIR, Project
@@ -65,8 +65,6 @@ from wanplan.state.records import (
 DEFAULT_CONCURRENCY = 4
 MAX_DOWNLOADS = 16
 SUBMITS_FIRST_SECONDS = 1.0
-EXIT_INTERRUPTED = 130
-TIME_SCALE_HEADER = "x-wanplan-time-scale"
 MAX_WAIT_SECONDS = 3 * 3600
 
 
@@ -86,10 +84,6 @@ class Collected:
     task_id: str
     task_ref: int
     spend: Spend
-
-    @property
-    def spent(self) -> Decimal | None:
-        return self.spend.amount
 
 
 def output_path(asset: ResolvedAsset, profile: str, extension: str) -> str:
@@ -130,9 +124,9 @@ class ApplyEngine:
         self.downloads = asyncio.Semaphore(MAX_DOWNLOADS)
         self._generated: dict[str, asyncio.Event] = {}
         self._producing: set[str] = set()
+        """Content keys this plan has a provider make."""
         self._records: dict[str, AssetRecord] = {}
         """The state's assets as this run began (an upstream's output file, by address)."""
-        """Content keys this plan has a provider make."""
         self._submitting: set[str] = set()
         self._no_submits = asyncio.Event()
         self._no_submits.set()
@@ -190,7 +184,7 @@ class ApplyEngine:
         polling rhythm shrinks with it. Honoured on loopback only, and never to poll slower."""
 
         async def hook(response: httpx.Response) -> None:
-            value = response.headers.get(TIME_SCALE_HEADER)
+            value = response.headers.get(wire.TIME_SCALE_HEADER)
             if value is None:
                 return
             try:
@@ -340,9 +334,7 @@ class ApplyEngine:
             status = await self._wait(provider, task_ref, task_id, asset.model_id, submitted_at)
         await self._let_submits_go_first()
         async with self.downloads:
-            fetched = await self._download(
-                provider, task_ref, task_id, asset, status.result_urls[0]
-            )
+            fetched = await self._download(provider, task_id, asset, status.result_urls[0])
         collected = Collected(
             fetched, task_id, task_ref, task_spend(asset, status, quoted, estimate)
         )
@@ -350,12 +342,9 @@ class ApplyEngine:
         kind = {Action.CREATE: "created", Action.REPLACE: "replaced", Action.RESUME: "resumed"}.get(
             change.action, "repaired"
         )
-        self.emit(
-            ApplyEvent(asset.address, kind, path, time.monotonic() - started, collected.spent)
-        )
-        return AssetOutcome(
-            change.address, change.action, ok=True, spent=collected.spent, output_path=path
-        )
+        spent = collected.spend.amount
+        self.emit(ApplyEvent(asset.address, kind, path, time.monotonic() - started, spent))
+        return AssetOutcome(change.address, change.action, ok=True, spent=spent, output_path=path)
 
     async def _let_submits_go_first(self) -> None:
         """When a wave of tasks ends together, their next submits refill the provider's slots
@@ -536,7 +525,7 @@ class ApplyEngine:
         return status.result_urls[0], status.reported_cost
 
     async def _download(
-        self, provider: Provider, task_ref: int, task_id: str, asset: ResolvedAsset, url: str
+        self, provider: Provider, task_id: str, asset: ResolvedAsset, url: str
     ) -> Downloaded:
         """Download with retries; an expired URL is replaced by polling the task again."""
         rng = random.Random()
@@ -609,10 +598,10 @@ class ApplyEngine:
                 updated_at=now_iso(),
             )
             self.state.set_asset(record)
-        await self._write_provenance(asset, record)
         if change.previous is not None and change.previous.output_path != relative:
             self._remove_output(change.previous.output_path)
             provenance.remove(self.project.root, change.previous.output_path)
+        await self._write_provenance(asset, record)
         return relative
 
     async def _write_provenance(self, asset: ResolvedAsset, record: AssetRecord) -> None:

@@ -18,11 +18,11 @@ import click
 from wanplan import __version__
 from wanplan.cli.commands import COMMANDS
 from wanplan.cli.output import error
+from wanplan.errors import EXIT_INTERRUPTED
 
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
 EXIT_BUG = 3
-EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a pipe reader that stopped early
 
 

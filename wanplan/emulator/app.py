@@ -42,11 +42,9 @@ from wanplan.emulator.tasks import Task
 from wanplan.emulator.wanapi import WanApi
 from wanplan.emulator.wavespeed import WaveSpeed
 from wanplan.emulator.wire import BadJson, Request, Response, json_response
+from wanplan.providers.wire import TIME_SCALE_HEADER
 
 FILES_PREFIX = "/files/"
-
-
-TIME_SCALE_HEADER = "X-Wanplan-Time-Scale"
 
 
 class Emulator:

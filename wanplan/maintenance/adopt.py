@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from wanplan.apply.engine import EXIT_INTERRUPTED, run_apply
+from wanplan.apply.engine import run_apply
 from wanplan.apply.events import AssetOutcome, EventSink
 from wanplan.apply.providers import ProviderSetup
 from wanplan.blobs import BlobStore
 from wanplan.catalog import load_catalog
-from wanplan.errors import WanplanError
+from wanplan.errors import EXIT_INTERRUPTED, WanplanError
 from wanplan.key.file_hashes import FileHasher, FileStamp
 from wanplan.plan.model import Action, Plan, PlanChange
 from wanplan.plan.planner import estimate, resolve_specs

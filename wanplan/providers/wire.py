@@ -38,6 +38,9 @@ SIZES: dict[tuple[str, str], str] = {
     ("1080p", "3:4"): "1248*1632",
 }
 
+TIME_SCALE_HEADER = "X-Wanplan-Time-Scale"
+"""The emulator says how much faster than real time it runs (honoured on loopback only)."""
+
 
 def size(resolution: str, aspect_ratio: str | None) -> str:
     return SIZES.get((resolution, aspect_ratio or "16:9"), SIZES[(resolution, "16:9")])
