@@ -359,3 +359,14 @@ def test_help_has_an_example(run: Run, project: Path, command: list[str]) -> Non
     result = run(project, *command, "--help")
     assert result.exit_code == 0
     assert f"wanplan {' '.join(command)} " in result.output.split("Example")[1]
+
+
+def test_refresh_reports_an_output_it_cannot_read_as_altered(run: Run, applied: Path) -> None:
+    """A folder where an output was is damage to report, not a crash."""
+    poster = applied / "outputs" / "poster.png"
+    poster.unlink()
+    poster.mkdir()
+    result = run(applied, "refresh", "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert [a["address"] for a in report["outputs"]["altered"]] == ["poster"]

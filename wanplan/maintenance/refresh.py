@@ -45,7 +45,8 @@ def refresh(
     project: Project, state: StateWriter, blobs: BlobStore, profile: str | None = None
 ) -> RefreshReport:
     report = RefreshReport()
-    records = [r for r in state.all_assets() if profile is None or r.profile == profile]
+    every = state.all_assets()
+    records = [r for r in every if profile is None or r.profile == profile]
     updates: list[AssetRecord] = []
     for record in records:
         path = project.root / record.output_path
@@ -55,7 +56,9 @@ def refresh(
         except FileNotFoundError:
             report.missing.append(record)
             continue
-        if st.st_size != record.output_size or sha256 != record.output_sha256:
+        except OSError:  # a folder or an unreadable file where the output was: not it
+            st, sha256 = None, None
+        if st is None or st.st_size != record.output_size or sha256 != record.output_sha256:
             report.altered.append(record)
             if record.output_mtime_ns != ALTERED_MTIME_NS:
                 updates.append(record._replace(output_mtime_ns=ALTERED_MTIME_NS))
@@ -64,9 +67,8 @@ def refresh(
             updates.append(record._replace(output_mtime_ns=st.st_mtime_ns))
         else:
             report.intact.append(record)
-    corrupt = _corrupt_blobs(state, blobs, state.all_assets(), report)
-    with state.transaction():
-        state.restamp_outputs(updates)
+    corrupt = _corrupt_blobs(state, blobs, every, report)
+    state.restamp_outputs(updates)  # one transaction
     # After the state is committed: a blob removed is only a cost later, never an inconsistency.
     for blob in corrupt:
         blobs.remove(blob.sha256)
