@@ -142,3 +142,4 @@ def test_a_usage_error_never_reads_as_changes(run: Run, project: Path) -> None:
     assert "is not an amount in USD" in result.output
     assert run(project, "plan", "--no-such-option").exit_code == 1
     assert run(project, "no-such-command").exit_code == 1
+    assert run(project, "--no-such-group-option", "plan").exit_code == 1

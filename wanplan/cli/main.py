@@ -12,6 +12,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -27,11 +28,26 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a pipe reader that s
 
 
 class UsageError(click.UsageError):
+    """Exit 1, not click's 2: 2 is `plan --detailed-exitcode`'s "there are changes", and a
+    mistyped option in CI must not read as that."""
+
     exit_code = EXIT_ERROR
 
 
 class WanplanGroup(click.Group):
     """Maps every failure to its exit code, once, for every command."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:  # the group's own options (a subcommand's are parsed inside invoke)
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise UsageError(exc.message, exc.ctx) from None
 
     def invoke(self, ctx: click.Context) -> object:
         from wanplan.errors import WanplanError
@@ -39,8 +55,6 @@ class WanplanGroup(click.Group):
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            # Exit 2 is `plan --detailed-exitcode`'s "there are changes": a mistyped option in
-            # CI must not read as that.
             raise UsageError(exc.message, exc.ctx) from None
         except (click.exceptions.Exit, click.ClickException):
             raise
