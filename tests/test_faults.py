@@ -228,16 +228,3 @@ def test_an_expired_result_url_is_refreshed_then_the_task_resumed(
     again = run(empty_project, "apply", "-y")
     assert again.exit_code == 0, again.output
     assert "1 resumed" in again.output and len(accepted(emulator, "wavespeed")) == 1
-
-
-def test_a_result_over_the_size_cap_is_refused_and_nothing_is_kept(
-    run: Run, empty_project: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from wanplan.apply import download
-
-    monkeypatch.setattr(download, "MAX_RESULT_BYTES", 1000)
-    write_spec(empty_project, "a.toml", spec("wanapi", 1, "wan-2.2"))
-    result = run(empty_project, "apply", "-y")
-    assert result.exit_code == 1 and "larger than the 1000 byte cap" in result.output
-    assert not (empty_project / "outputs").exists()
-    assert not list((empty_project / ".wanplan" / "tmp").iterdir())
