@@ -3,12 +3,12 @@ an interrupted apply."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from wanplan.blobs import BlobStore, StoredFile
 from wanplan.catalog import load_catalog
-from wanplan.key.file_hashes import FileHasher
+from wanplan.key.file_hashes import FileHasher, FileStamp
 from wanplan.plan.planner import DEFAULT_PROFILE, resolve_specs
 from wanplan.project import Project
 from wanplan.state.base import StateReader
@@ -29,22 +29,25 @@ class Collection:
         return sum(f.size for f in self.blobs) + sum(f.size for f in self.leftovers)
 
 
-def in_use(state: StateReader) -> set[str]:
-    """The blobs that any profile's current assets are made of."""
+def in_use(state: StateReader, keep: Iterable[str] = ()) -> set[str]:
+    """The blobs that any profile's current assets are made of, and those of the content
+    keys in `keep`."""
+    blob_of = {g.content_key: g.blob_sha256 for g in state.all_generations()}
     used: set[str] = set()
     for record in state.all_assets():
         used.add(record.output_sha256)
-        generation = state.generation(record.content_key)
-        if generation is not None:
-            used.add(generation.blob_sha256)
+        if record.content_key in blob_of:
+            used.add(blob_of[record.content_key])
+    used.update(blob_of[key] for key in keep if key in blob_of)
     return used
 
 
-def declared_content_keys(project: Project) -> set[str]:
+def declared_content_keys(project: Project, stamps: Mapping[str, FileStamp]) -> set[str]:
     """The content keys the specs declare, in every profile: a blob one of them can reuse
-    (an asset removed from the state, say) is not garbage."""
+    (an asset removed from the state, say) is not garbage. `stamps`: the state's record of
+    the input files, so that unchanged ones are not hashed again."""
     catalog = load_catalog()
-    hasher = FileHasher(project.root, {})
+    hasher = FileHasher(project.root, stamps)
     keys: set[str] = set()
     for profile in [DEFAULT_PROFILE, *project.config.profiles]:
         keys.update(a.content_key for a in resolve_specs(project, hasher, catalog, profile))
@@ -54,11 +57,7 @@ def declared_content_keys(project: Project) -> set[str]:
 def collect_garbage(
     state: StateReader, blobs: BlobStore, *, dry_run: bool, keep: Iterable[str] = ()
 ) -> Collection:
-    used = in_use(state)
-    for key in keep:
-        generation = state.generation(key)
-        if generation is not None:
-            used.add(generation.blob_sha256)
+    used = in_use(state, keep)
     found = Collection(
         blobs=[b for b in blobs.blobs() if b.name not in used],
         leftovers=blobs.leftovers(),

@@ -34,8 +34,9 @@ def gc(directory: Path, dry_run: bool, lock_timeout: float, fmt: str) -> None:
     from wanplan.state.locked import locked_state
 
     project = open_project(directory)
-    declared = declared_content_keys(project)  # invalid specs: refuse rather than guess
     with locked_state(project, lock_timeout, warn) as writer:
+        # Invalid specs: refuse rather than guess what they would keep.
+        declared = declared_content_keys(project, writer.file_stamps())
         found = collect_garbage(
             writer, LocalBlobStore(project.cache_dir), dry_run=dry_run, keep=declared
         )

@@ -33,9 +33,15 @@ def graph(directory: Path, fmt: str, no_files: bool) -> None:
     from wanplan.key.file_hashes import FileHasher
     from wanplan.plan.planner import resolve_specs
     from wanplan.render.graph import render_dot, render_mermaid
+    from wanplan.state.sqlite import SqliteState
 
     project = open_project(directory)
     _ = project.config
-    assets = resolve_specs(project, FileHasher(project.root, {}), load_catalog())
+    reader = SqliteState.open_reader(project.state_path)
+    try:  # the state's stamps: unchanged input files are not hashed again just to draw them
+        stamps = reader.file_stamps()
+    finally:
+        reader.close()
+    assets = resolve_specs(project, FileHasher(project.root, stamps), load_catalog())
     render = render_dot if fmt == "dot" else render_mermaid
     echo(render(assets, files=not no_files), nl=False)
