@@ -157,6 +157,7 @@ class _Planner:
         self.profile = profile
         self.root = str(project.root)
         self._estimates: dict[tuple[str, str, str, str, int | None], Decimal | None] = {}
+        self._materials: dict[str, dict[str, Any] | None] = {}
 
     def _rebuild_cost(self, asset: ResolvedAsset) -> Decimal | None:
         shape = (asset.provider, asset.model_id, asset.mode, asset.resolution, asset.duration)
@@ -164,8 +165,14 @@ class _Planner:
             self._estimates[shape] = estimate(asset, self.catalog)
         return self._estimates[shape]
 
+    def _material(self, content_key: str) -> dict[str, Any] | None:
+        """A recorded generation's key material, read once per plan (costs and reasons)."""
+        if content_key not in self._materials:
+            self._materials[content_key] = self.state.material(content_key)
+        return self._materials[content_key]
+
     def _recorded_cost(self, record: AssetRecord) -> Decimal | None:
-        material = self.state.material(record.content_key)
+        material = self._material(record.content_key)
         return estimate_material(material, self.catalog) if material else None
 
     def plan(
@@ -285,7 +292,7 @@ class _Planner:
             asset.address,
             action,
             reasons if record else (),
-            estimated_cost=estimate(asset, self.catalog),
+            estimated_cost=self._rebuild_cost(asset),
             asset=asset,
             previous=record,
             warnings=warnings,
@@ -294,7 +301,7 @@ class _Planner:
     def _reasons(self, asset: ResolvedAsset, record: AssetRecord | None) -> tuple[str, ...]:
         if record is None:
             return ()
-        before = self.state.material(record.content_key)
+        before = self._material(record.content_key)
         if before is None:
             return ("previous parameters unknown",)
         return tuple(changed_fields(before, asset.material)) or ("content key format",)

@@ -21,7 +21,7 @@ from wanplan.errors import PlanError
 from wanplan.key.file_hashes import sha256_file
 from wanplan.plan.model import Plan
 from wanplan.project import Project
-from wanplan.render.json_plan import plan_document
+from wanplan.render.json_plan import change_document, plan_document
 from wanplan.spec.load import spec_files
 
 SAVED_FORMAT = "wanplan.saved-plan/1"
@@ -172,7 +172,8 @@ def check_fresh(saved: SavedPlan, project: Project, plan: Plan) -> None:
     inputs = _changed_files(files["inputs"], now["inputs"])
     if inputs:
         reasons.append(f"inputs changed: {_listed(inputs)}")
-    if not reasons and _change_identity(document) != _change_identity(plan_document(plan)):
+    now_changes = {"changes": [change_document(c) for c in plan.changes]}
+    if not reasons and _change_identity(document) != _change_identity(now_changes):
         reasons.append("planning again gives other changes (outputs or the cache changed)")
     if reasons:
         raise PlanError(
