@@ -149,13 +149,16 @@ def apply(
         else:
             echo(render_text(plan, colour() if colour_enabled() else plain), nl=False)
 
-    first = make_plan(project, profile=profile, targets=targets, force_replace=force_replace)
     reader = SqliteState.open_reader(project.state_path)
     try:
-        check(first, reader, final=not first.has_changes)
-    except WanplanError:
-        show(first)  # the refusal reads against the plan
-        raise
+        first = make_plan(
+            project, profile=profile, targets=targets, force_replace=force_replace, state=reader
+        )
+        try:
+            check(first, reader, final=not first.has_changes)
+        except WanplanError:
+            show(first)  # the refusal reads against the plan
+            raise
     finally:
         reader.close()
     if not first.has_changes:
