@@ -25,3 +25,9 @@ def total(amounts: list[Decimal | None]) -> tuple[Decimal, int]:
     """Sum of the known amounts, and how many were unknown."""
     known = [a for a in amounts if a is not None]
     return sum(known, Decimal(0)), len(amounts) - len(known)
+
+
+def format_total(amount: tuple[Decimal, int]) -> str:
+    """A `total()`: `$1.50`, or `$1.50 + 2 of unknown price` (never counted as $0)."""
+    known, unknown = amount
+    return format_usd(known) + (f" + {unknown} of unknown price" if unknown else "")

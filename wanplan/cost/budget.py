@@ -16,6 +16,7 @@ from wanplan.config import BudgetSettings
 from wanplan.errors import OverBudget
 from wanplan.money import format_usd, total
 from wanplan.plan.model import Plan
+from wanplan.spec.suggest import first_few
 from wanplan.state.records import TaskRecord
 
 SHOWN = 5
@@ -37,12 +38,6 @@ def spent_on(
     known = [Decimal(a) if a is not None else None for a in amounts]
     known += [t.estimated_cost for t in in_flight if t.submitted_at[:10] == day and t.task_id]
     return total(known)
-
-
-def _names(addresses: list[str]) -> str:
-    shown = ", ".join(addresses[:SHOWN])
-    more = len(addresses) - SHOWN
-    return f"{shown} and {more} more" if more > 0 else shown
 
 
 def check_budget(
@@ -103,7 +98,7 @@ def check_budget(
     warnings: list[str] = []
     unknown = [c.address for c in plan.changes if c.generates and c.estimated_cost is None]
     if unknown:
-        described = f"{len(unknown)} change(s) of unknown price ({_names(unknown)})"
+        described = f"{len(unknown)} change(s) of unknown price ({first_few(unknown, SHOWN)})"
         if allow_unknown_cost:
             warnings.append(f"{described}: not counted against the budget (--allow-unknown-cost)")
         else:

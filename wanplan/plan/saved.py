@@ -23,9 +23,9 @@ from wanplan.plan.model import Plan
 from wanplan.project import Project
 from wanplan.render.json_plan import change_document, plan_document
 from wanplan.spec.load import spec_files
+from wanplan.spec.suggest import first_few
 
 SAVED_FORMAT = "wanplan.saved-plan/1"
-SHOWN = 5
 
 
 def fingerprint(project: Project, plan: Plan) -> dict[str, Any]:
@@ -135,11 +135,6 @@ def load_saved_plan(path: Path) -> SavedPlan:
     return SavedPlan(path, document)
 
 
-def _listed(names: list[str]) -> str:
-    more = len(names) - SHOWN
-    return ", ".join(names[:SHOWN]) + (f" and {more} more" if more > 0 else "")
-
-
 def _changed_files(before: dict[str, str], after: dict[str, str]) -> list[str]:
     return sorted(
         [f"{n} (changed)" for n in before.keys() & after.keys() if before[n] != after[n]]
@@ -168,10 +163,10 @@ def check_fresh(saved: SavedPlan, project: Project, plan: Plan) -> None:
         reasons.append(f"{CONFIG_FILE} changed")
     specs = _changed_files(files["specs"], now["specs"])
     if specs:
-        reasons.append(f"specs changed: {_listed(specs)}")
+        reasons.append(f"specs changed: {first_few(specs)}")
     inputs = _changed_files(files["inputs"], now["inputs"])
     if inputs:
-        reasons.append(f"inputs changed: {_listed(inputs)}")
+        reasons.append(f"inputs changed: {first_few(inputs)}")
     now_changes = {"changes": [change_document(c) for c in plan.changes]}
     if not reasons and _change_identity(document) != _change_identity(now_changes):
         reasons.append("planning again gives other changes (outputs or the cache changed)")

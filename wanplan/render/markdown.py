@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
 
-from wanplan.money import format_usd, total
+from wanplan.money import format_total, format_usd, total
 from wanplan.plan.compare import Comparison
 from wanplan.plan.model import SYMBOLS, Action, Plan, PlanChange
 from wanplan.render.text import count_line, describe
@@ -31,15 +31,10 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _cost(amount: tuple[Decimal, int]) -> str:
-    known, unknown = amount
-    return format_usd(known) + (f" + {unknown} of unknown price" if unknown else "")
-
-
 def _delta(before: tuple[Decimal, int], after: tuple[Decimal, int]) -> str:
     change = after[0] - before[0]
     sign = "+" if change >= 0 else "-"
-    return f"{_cost(before)} → {_cost(after)} ({sign}{format_usd(abs(change))})"
+    return f"{format_total(before)} → {format_total(after)} ({sign}{format_usd(abs(change))})"
 
 
 def _row(change: PlanChange) -> str:
@@ -56,7 +51,7 @@ def _row(change: PlanChange) -> str:
 def _elided(changes: Sequence[PlanChange]) -> str:
     tally = Counter(c.action.value for c in changes)
     counts = ", ".join(f"{n} {action}" for action, n in sorted(tally.items()))
-    cost = _cost(total([c.estimated_cost for c in changes]))
+    cost = format_total(total([c.estimated_cost for c in changes]))
     return (
         f"| | … | | *{len(changes)} more changes not shown ({counts}); the full plan is in "
         f"`wanplan plan` or its JSON* | {cost} |"
@@ -119,16 +114,16 @@ def render_markdown(plan: Plan, comparison: Comparison | None = None) -> str:
     lines.append("")
     lines.append("| | cost |")
     lines.append("|---|---:|")
-    lines.append(f"| {'This change' if comparison else 'This plan'} | **{_cost(cost)}** |")
+    lines.append(f"| {'This change' if comparison else 'This plan'} | **{format_total(cost)}** |")
     lines.append(f"| Full rebuild of the catalog | {_delta(before, after)} |")
     if comparison is not None and comparison.others:
         lines.append(
             f"| Also in the plan, from the base branch (not applied yet): "
-            f"{len(comparison.others)} changes | {_cost(comparison.others_cost)} |"
+            f"{len(comparison.others)} changes | {format_total(comparison.others_cost)} |"
         )
     lines.append("")
     if changes:
-        total_row = f"| | **total** | | | **{_cost(cost)}** |"
+        total_row = f"| | **total** | | | **{format_total(cost)}** |"
         footer = [""]
         if plan.unchanged:
             footer.append(f"{plan.unchanged} assets unchanged.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from wanplan.money import format_usd, total
+from wanplan.money import format_total, format_usd, total
 from wanplan.plan.model import SYMBOLS, Action, Plan, PlanChange
 from wanplan.render.style import Styler, plain
 
@@ -60,10 +60,7 @@ def count_line(label: str, changes: Sequence[PlanChange]) -> str:
         if tally[action]:
             counts.append(f"{tally[action]} to {action.value}")
     counts.append(f"{tally[Action.DELETE]} to delete")
-    known, unknown = total([c.estimated_cost for c in changes])
-    cost = format_usd(known)
-    if unknown:
-        cost += f" + {unknown} of unknown price"
+    cost = format_total(total([c.estimated_cost for c in changes]))
     return f"{label}: {', '.join(counts)}. Estimated cost: {cost}"
 
 

@@ -241,11 +241,6 @@ def _load_file(
                 SpecIssue(relative, locate(text, location), ".".join(location), _describe(error))
             )
         return [], text
-    if not tables:
-        return [
-            DeclaredAsset(name, relative, spec, raw_assets[name].keys())
-            for name, spec in validated.items()
-        ], text
     declared = []
     for name, spec in validated.items():
         origin = tables.get(name)

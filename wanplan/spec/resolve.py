@@ -19,7 +19,7 @@ from wanplan.errors import SpecError, SpecIssue
 from wanplan.key.content_key import content_key
 from wanplan.key.file_hashes import FileHasher
 from wanplan.spec import media_kind
-from wanplan.spec.dependencies import ASSET_PREFIX, references, upstream_order
+from wanplan.spec.dependencies import ASSET_PREFIX, INPUT_FIELDS, references, upstream_order
 from wanplan.spec.load import DeclaredAsset, SpecSet
 from wanplan.spec.suggest import did_you_mean, listing, show
 
@@ -47,7 +47,6 @@ MODE_RULES: dict[str, ModeRule] = {
     "edit": ModeRule(("video",), ("references",), prompt_required=True),
     "t2i": ModeRule((), ("references",), prompt_required=True),
 }
-ALL_INPUTS = ("image", "first_frame", "last_frame", "audio", "video", "references", "grid")
 FIELD_MEDIA = {
     "image": "image",
     "first_frame": "image",
@@ -76,10 +75,6 @@ def _prompt_expansion(params: dict[str, Any], default: bool) -> bool:
             if isinstance(extra.get(key), bool):
                 return bool(extra[key])
     return default
-
-
-def makes_article(media: str) -> str:
-    return {"image": "an image", "video": "a video", "audio": "audio"}[media]
 
 
 class InputRef(NamedTuple):
@@ -498,7 +493,7 @@ class Resolver:
                 continue
             other = f" (or {stand_in})" if stand_in in taken else ""
             issues.append((field, f"required for mode {mode}{other}"))
-        for field in ALL_INPUTS:
+        for field in INPUT_FIELDS:
             value = spec.get(field)
             if not value:
                 continue
@@ -634,13 +629,13 @@ class Resolver:
             issues.append((field, f"{show(source)}: {name} has problems of its own; fix it first"))
             return None
         key, mode = made
-        makes = "image" if mode == "t2i" else "video"
+        makes = "video" if mode in VIDEO_MODES else "image"
         if makes not in wanted:
             issues.append(
                 (
                     field,
-                    f"{show(source)}: {name} makes {makes_article(makes)} ({mode}); {field} "
-                    f"needs {media_kind.article(wanted)}",
+                    f"{show(source)}: {name} makes {media_kind.article(frozenset({makes}))} "
+                    f"({mode}); {field} needs {media_kind.article(wanted)}",
                 )
             )
             return None

@@ -45,3 +45,9 @@ def show(value: object) -> str:
 
 def listing(values: Iterable[object]) -> str:
     return ", ".join(str(v) for v in values)
+
+
+def first_few(names: Sequence[str], shown: int = 5) -> str:
+    """`a, b, c, d, e and 3 more`: a refusal names a few, and counts the rest."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
