@@ -82,12 +82,12 @@ def test_the_key_is_never_written_or_printed(
         base = tmp_path / "base.json"
         base.write_text(wanplan("plan", "--format", "json").stdout)
         wanplan("plan", "--compare-to", str(base), "--format", "markdown")
-        wanplan("output", "ok-shot")
+        assert wanplan("output", "ok-shot").exit_code == 0
         wanplan("models", "--format", "json")
-        wanplan("refresh")
-        wanplan("gc", "--dry-run")
-        wanplan("state", "mv", "ok-shot", "fine-shot")
-        wanplan("state", "rm", "fine-shot")
+        assert wanplan("refresh").exit_code == 0
+        assert wanplan("gc", "--dry-run").exit_code == 0
+        assert wanplan("state", "mv", "ok-shot", "fine-shot").exit_code == 0
+        assert wanplan("state", "rm", "fine-shot").exit_code == 0
         wanplan("apply", str(tmp_path / "plan.json"))  # stale by now: refused
         wanplan("import", "ok-take", "--task-id", "not-a-real-task")
         logged = [r.as_dict() for r in emu.log]
