@@ -10,6 +10,8 @@ from wanplan.config import Config, load_config
 from wanplan.errors import StateError
 
 OUTPUTS_DIR = "outputs"
+DEFAULT_PROFILE = "default"
+"""The profile of a plain `plan` and `apply`; its outputs sit directly in outputs/."""
 CACHE_DIR = ".wanplan"
 
 

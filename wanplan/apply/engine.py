@@ -40,7 +40,7 @@ from wanplan.cost.spend import Spend, task_spend
 from wanplan.errors import EXIT_INTERRUPTED, ProviderAuthError, ProviderError
 from wanplan.key.file_hashes import sha256_file
 from wanplan.plan.model import Action, Plan, PlanChange
-from wanplan.project import OUTPUTS_DIR, Project
+from wanplan.project import DEFAULT_PROFILE, OUTPUTS_DIR, Project
 from wanplan.providers import wire
 from wanplan.providers.base import (
     GenerationRequest,
@@ -88,11 +88,21 @@ class Collected:
 
 def output_path(asset: ResolvedAsset, profile: str, extension: str) -> str:
     """outputs/<address>.<ext> (or the spec's `output`); other profiles under outputs/<profile>/."""
-    name = asset.output or f"{asset.address}.{extension}"
+    if asset.output is None:
+        return default_output_path(asset.address, profile, extension)
+    name = asset.output
     if "." not in name.rsplit("/", 1)[-1]:
         name = f"{name}.{extension}"
-    prefix = OUTPUTS_DIR if profile == "default" else f"{OUTPUTS_DIR}/{profile}"
-    return f"{prefix}/{name}"
+    return f"{_outputs_of(profile)}/{name}"
+
+
+def default_output_path(address: str, profile: str, extension: str) -> str:
+    """Where an asset's output goes when its spec names none."""
+    return f"{_outputs_of(profile)}/{address}.{extension}"
+
+
+def _outputs_of(profile: str) -> str:
+    return OUTPUTS_DIR if profile == DEFAULT_PROFILE else f"{OUTPUTS_DIR}/{profile}"
 
 
 class ApplyEngine:

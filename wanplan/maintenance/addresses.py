@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from wanplan.errors import StateError
+from wanplan.project import DEFAULT_PROFILE
 from wanplan.spec.suggest import did_you_mean
 from wanplan.state.records import AssetRecord
 
@@ -21,4 +22,4 @@ def recorded(records: Mapping[str, AssetRecord], address: str, profile: str) -> 
 
 def label(record: AssetRecord) -> str:
     """`address`, or `profile/address` outside the default profile (as `state list` shows)."""
-    return record.address if record.profile == "default" else f"{record.profile}/{record.address}"
+    return record.address if record.profile == DEFAULT_PROFILE else f"{record.profile}/{record.address}"

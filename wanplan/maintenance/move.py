@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from wanplan.apply import provenance
-from wanplan.apply.engine import output_path
+from wanplan.apply.engine import default_output_path
 from wanplan.errors import StateError
 from wanplan.maintenance.addresses import recorded
 from wanplan.project import Project
 from wanplan.spec.model import NAME_PATTERN
-from wanplan.spec.resolve import ResolvedAsset
 from wanplan.state.base import StateReader, StateWriter
 from wanplan.state.records import AssetRecord
 
@@ -28,13 +27,6 @@ class Moved:
     @property
     def file_moved(self) -> bool:
         return self.output_path != self.record.output_path
-
-
-def default_output(address: str, profile: str, extension: str) -> str:
-    """Where apply puts an asset's output when its spec names none."""
-    # The engine computes it from a declared asset; only these fields matter to it.
-    unnamed = ResolvedAsset(address, "", "", None, "", "", {}, (), None, {}, "")
-    return output_path(unnamed, profile, extension)
 
 
 def planned_move(
@@ -57,8 +49,8 @@ def planned_move(
         )
     extension = PurePosixPath(record.output_path).suffix.lstrip(".")
     target = record.output_path
-    if record.output_path == default_output(source, profile, extension):
-        target = default_output(destination, profile, extension)
+    if record.output_path == default_output_path(source, profile, extension):
+        target = default_output_path(destination, profile, extension)
     if target != record.output_path and (project.root / target).exists():
         raise StateError(
             f"{target} already exists and is not {source}'s output; move or remove it first"

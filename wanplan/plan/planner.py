@@ -20,7 +20,7 @@ from wanplan.config import CONFIG_FILE
 from wanplan.errors import PlanError, SpecError, SpecIssue, printable
 from wanplan.key.file_hashes import FileHasher, sha256_file
 from wanplan.plan.model import Action, Plan, PlanChange
-from wanplan.project import Project
+from wanplan.project import DEFAULT_PROFILE, Project
 from wanplan.providers.registry import provider_names
 from wanplan.spec.dependencies import ASSET_PREFIX, with_upstreams
 from wanplan.spec.load import load_specs
@@ -31,7 +31,6 @@ from wanplan.state.base import StateReader
 from wanplan.state.records import INTENT, AssetRecord, TaskRecord
 from wanplan.state.sqlite import SqliteState
 
-DEFAULT_PROFILE = "default"
 UNPINNED_SEED = "seed not pinned: the result is not reproducible"
 
 

@@ -9,11 +9,10 @@ from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from wanplan.project import OUTPUTS_DIR, Project
+from wanplan.project import DEFAULT_PROFILE, OUTPUTS_DIR, Project
 from wanplan.state.base import StateReader
 from wanplan.state.records import AssetRecord
 
-DEFAULT_PROFILE = "default"
 MEDIA_DIR = PurePosixPath("media")
 
 
