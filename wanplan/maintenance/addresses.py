@@ -22,4 +22,6 @@ def recorded(records: Mapping[str, AssetRecord], address: str, profile: str) -> 
 
 def label(record: AssetRecord) -> str:
     """`address`, or `profile/address` outside the default profile (as `state list` shows)."""
-    return record.address if record.profile == DEFAULT_PROFILE else f"{record.profile}/{record.address}"
+    if record.profile == DEFAULT_PROFILE:
+        return record.address
+    return f"{record.profile}/{record.address}"
