@@ -38,9 +38,8 @@ def build_report(
             raise ReportError(f"{entry.output_path}: not a path the report can copy")
         _copy(entry.source, destination)
     index = out / INDEX
-    _write_text(
-        index, render(gallery, title=f"wanplan report: {project.root.name}", generated_at=now_iso())
-    )
+    page = render(gallery, title=f"wanplan report: {project.root.name}", generated_at=now_iso())
+    atomic.write_text(index, page)
     return index, gallery
 
 
@@ -74,7 +73,3 @@ def _copy(source: Path, destination: Path) -> None:
         pass
     destination.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source, destination)
-
-
-def _write_text(path: Path, text: str) -> None:
-    atomic.write_text(path, text)
