@@ -15,7 +15,7 @@ import os
 import random
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -25,6 +25,7 @@ import httpx
 from wanplan.apply import provenance
 from wanplan.apply.download import Downloaded, DownloadError, download
 from wanplan.apply.events import ApplyEvent, ApplyResult, AssetOutcome, EventSink, ignore
+from wanplan.apply.foreground import Foreground
 from wanplan.apply.limits import TokenBucket, Unlimited
 from wanplan.apply.polling import JITTER, PollSchedule
 from wanplan.apply.providers import ProviderSetup, providers_needed, setup_providers
@@ -64,7 +65,6 @@ from wanplan.state.records import (
 
 DEFAULT_CONCURRENCY = 4
 MAX_DOWNLOADS = 16
-SUBMITS_FIRST_SECONDS = 1.0
 MAX_WAIT_SECONDS = 3 * 3600
 
 
@@ -138,8 +138,7 @@ class ApplyEngine:
         self._records: dict[str, AssetRecord] = {}
         """The state's assets as this run began (an upstream's output file, by address)."""
         self._submitting: set[str] = set()
-        self._no_submits = asyncio.Event()
-        self._no_submits.set()
+        self.foreground = Foreground()
         self._signals: list[signal.Signals] = []
         self.backoff = Backoff()
 
@@ -294,7 +293,7 @@ class ApplyEngine:
         resuming = change.action is Action.RESUME and change.task is not None
         # Upstream outputs first, before taking a provider slot that the upstream may need.
         inputs = () if resuming else await self._request_inputs(asset)
-        async with self.slots[asset.provider]:
+        async with self._slot(asset.provider):
             if resuming:
                 assert change.task is not None
                 if not change.task.task_id:  # never submit (and pay) in place of a resume
@@ -325,13 +324,11 @@ class ApplyEngine:
                 )
                 # A submit under way is not cancelled by Ctrl-C: its task id must be recorded.
                 self._submitting.add(asset.address)
-                self._no_submits.clear()
                 try:
-                    submitted = await self._submit(provider, asset, inputs, task_ref)
+                    with self.foreground.submitting():
+                        submitted = await self._submit(provider, asset, inputs, task_ref)
                 finally:
                     self._submitting.discard(asset.address)
-                    if not self._submitting:
-                        self._no_submits.set()
                 task_id, quoted = submitted.task_id, submitted.quoted_cost
                 submitted_at = time.monotonic()
                 self.emit(
@@ -342,8 +339,8 @@ class ApplyEngine:
             # The slot is the provider's: held while the task runs there, given back as soon as
             # it ends, so the next submit does not wait for this download.
             status = await self._wait(provider, task_ref, task_id, asset.model_id, submitted_at)
-        await self._let_submits_go_first()
         async with self.downloads:
+            await self.foreground.collecting_turn()
             fetched = await self._download(provider, task_id, asset, status.result_urls[0])
         collected = Collected(
             fetched, task_id, task_ref, task_spend(asset, status, quoted, estimate)
@@ -356,15 +353,17 @@ class ApplyEngine:
         self.emit(ApplyEvent(asset.address, kind, path, time.monotonic() - started, spent))
         return AssetOutcome(change.address, change.action, ok=True, spent=spent, output_path=path)
 
-    async def _let_submits_go_first(self) -> None:
-        """When a wave of tasks ends together, their next submits refill the provider's slots
-        before the downloads take the event loop's time: a slot idle while results download is
-        lost throughput, a download a moment later is not. Bounded, so that a submit waiting for
-        its rate limit does not hold the downloads back."""
-        await asyncio.sleep(0)  # the task woken by the slot just given back reaches its submit
-        if not self._no_submits.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._no_submits.wait(), SUBMITS_FIRST_SECONDS)
+    @contextlib.asynccontextmanager
+    async def _slot(self, provider: str) -> AsyncIterator[None]:
+        """One of the provider's concurrent tasks; while waiting for it, results are collected
+        only when no slot needs refilling (foreground.py)."""
+        slots = self.slots[provider]
+        with self.foreground.queued():
+            await slots.acquire()
+        try:
+            yield
+        finally:
+            slots.release()
 
     async def _request_inputs(self, asset: ResolvedAsset) -> tuple[RequestInput, ...]:
         """The asset's inputs as files to send; another asset's output is waited for when this
@@ -467,15 +466,16 @@ class ApplyEngine:
             delay = timer.next_delay(time.monotonic() - started)
             if first_poll_now:
                 delay, first_poll_now = 0.0, False
-            if learned.is_set():
-                await asyncio.sleep(delay)
-            else:
-                # Until a first task of this model ends, tasks poll on the advised rhythm; when
-                # one does, the others stop waiting and poll at the learned duration instead.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(learned.wait(), delay)
-                    left = timer.until_estimate(time.monotonic() - started) or 0.0
-                    await asyncio.sleep(left * schedule.rng.uniform(1.0, 1.0 + JITTER))
+            with self.foreground.due(delay):
+                if learned.is_set():
+                    await asyncio.sleep(delay)
+                else:
+                    # Until a first task of this model ends, tasks poll on the advised rhythm;
+                    # when one does, the others stop waiting and poll at the learned duration.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(learned.wait(), delay)
+                        left = timer.until_estimate(time.monotonic() - started) or 0.0
+                        await asyncio.sleep(left * schedule.rng.uniform(1.0, 1.0 + JITTER))
             sent_at = time.monotonic() - started
 
             async def poll() -> TaskStatus:
@@ -483,7 +483,8 @@ class ApplyEngine:
                 return await provider.poll(task_id, model_id)
 
             try:
-                status = await with_retries(poll, read_is_retryable, self.backoff)
+                with self.foreground.polling():
+                    status = await with_retries(poll, read_is_retryable, self.backoff)
             except ProviderAuthError as exc:
                 self.stopped_by = str(exc)
                 raise AssetFailed(f"polling task {task_id}: {exc}") from None
