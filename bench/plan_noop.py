@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import tomli
+
 import wanplan
 from wanplan.blobs import LocalBlobStore
 from wanplan.plan.model import Action, Plan
@@ -264,11 +266,11 @@ def deadline(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def baseline(root: Path) -> int:
+def baseline(root: Path, loads: Callable[[str], dict[str, Any]] = tomllib.loads) -> int:
     """Read and parse every specs file, hash each asset's canonical JSON. Returns the count."""
     count = 0
     for path in sorted((root / "specs").rglob("*.toml")):
-        document = tomllib.loads(path.read_bytes().decode("utf-8"))
+        document = loads(path.read_bytes().decode("utf-8"))
         for table in document.get("assets", {}).values():
             canonical = json.dumps(table, sort_keys=True, separators=(",", ":"))
             hashlib.sha256(canonical.encode()).hexdigest()
@@ -514,6 +516,9 @@ def main() -> None:
         base = timed(baseline, root, repeat, n)
         assert base.best is not None
         print(f"  baseline (tomllib + sha256 per asset): {base.best:.3f} s", flush=True)
+        same_parser = timed(lambda r: baseline(r, tomli.loads), root, repeat, n)
+        assert same_parser.best is not None
+        print(f"  the same with tomli (wanplan's parser): {same_parser.best:.3f} s", flush=True)
         plan = timed(noop_plan, root, repeat, n, limit)
         print(f"  no-op make_plan:                       {describe_plan(plan, base.best)[0]}")
         cli = cli_plan_seconds(root, limit) if args.cli else None
@@ -527,6 +532,10 @@ def main() -> None:
         print(f"  {plan_ratio}")
         print(f"  {describe_memory(memory)}")
         if plan.best is not None:
+            print(
+                f"  for context, not a target: {plan.best / same_parser.best:.3f} times reading "
+                "the specs with wanplan's own parser (tomli)"
+            )
             per_asset = f"plan {plan.best / n * 1e6:.1f} us, baseline {base.best / n * 1e6:.1f} us"
             print(f"  per asset: {per_asset}")
         if args.cli:

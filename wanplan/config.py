@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import tomli
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from wanplan.errors import SpecError, SpecIssue
@@ -79,12 +79,12 @@ def load_config(root: Path) -> Config:
         return Config()
     try:
         text = path.read_text("utf-8")
-        data = tomllib.loads(text)
+        data = tomli.loads(text)
     except OSError as exc:
         raise SpecError(
             [SpecIssue(CONFIG_FILE, None, "", f"cannot read: {exc.strerror}")]
         ) from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (UnicodeDecodeError, tomli.TOMLDecodeError) as exc:
         raise SpecError([SpecIssue(CONFIG_FILE, None, "", f"invalid TOML: {exc}")]) from None
     _coerce_money(data)
     try:

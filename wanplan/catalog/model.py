@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime
-import tomllib
 from decimal import Decimal
 from functools import cache
 from importlib import resources
 from typing import Literal
 
+import tomli
 from pydantic import BaseModel, ConfigDict, Field
 
 Mode = Literal["t2v", "i2v", "flf2v", "r2v", "edit", "t2i"]
@@ -136,6 +136,6 @@ def load_catalog() -> Catalog:
     from wanplan.providers.registry import plugin_catalogs
 
     text = resources.files("wanplan.catalog").joinpath("catalog.toml").read_text("utf-8")
-    files = [CatalogFile.model_validate(tomllib.loads(text))]
-    files += [CatalogFile.model_validate(tomllib.loads(extra)) for extra in plugin_catalogs()]
+    files = [CatalogFile.model_validate(tomli.loads(text))]
+    files += [CatalogFile.model_validate(tomli.loads(extra)) for extra in plugin_catalogs()]
     return Catalog([m for f in files for m in f.models], [p for f in files for p in f.prices])

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import tomllib
 import typing
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import tomli
 from pydantic import TypeAdapter, ValidationError
 
 from wanplan.errors import SpecError, SpecIssue
@@ -135,8 +135,8 @@ def _load_file(
         issues.append(SpecIssue(relative, None, "", f"cannot read: {exc.strerror}"))
         return [], ""
     try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        document = tomli.loads(text)
+    except tomli.TOMLDecodeError as exc:
         issues.append(_toml_issue(relative, exc))
         return [], text
 
@@ -288,7 +288,7 @@ def _name_problem(name: str) -> str | None:
     )
 
 
-def _toml_issue(relative: str, exc: tomllib.TOMLDecodeError) -> SpecIssue:
+def _toml_issue(relative: str, exc: tomli.TOMLDecodeError) -> SpecIssue:
     message = str(exc)
     position = _TOML_POSITION.search(message)
     line = int(position.group(1)) if position else None

@@ -1,8 +1,8 @@
 """Find the line of a key in a TOML text, for error messages.
 
-tomllib keeps no positions, so this scans the text only when an error needs a line: table
-headers set the current path and `key = value` lines extend it. It returns the best line it can
-(the key itself, else its nearest enclosing table) and never fails.
+The TOML parser keeps no positions, so this scans the text only when an error needs a line:
+table headers set the current path and `key = value` lines extend it. It returns the best line
+it can (the key itself, else its nearest enclosing table) and never fails.
 """
 
 from __future__ import annotations
