@@ -14,6 +14,7 @@ from wanplan.cost.budget import check_budget, spent_on
 from wanplan.errors import OverBudget
 from wanplan.plan.planner import make_plan
 from wanplan.project import Project
+from wanplan.state.records import TaskRecord
 
 # The example project: six assets, $3.03 in all; the dearest is city-timelapse at $1.00.
 
@@ -139,6 +140,18 @@ def test_spent_on_sums_one_days_known_amounts() -> None:
     ]
     assert spent_on(ledger, "2026-11-21") == (Decimal("2.00"), 1)
     assert spent_on(ledger, "2026-11-19") == (Decimal(0), 0)
+
+
+def test_a_task_in_flight_counts_at_its_quote_else_its_estimate() -> None:
+    def in_flight(task_id: str, estimate: str, quote: str | None) -> TaskRecord:
+        return TaskRecord(
+            1, "wavespeed", "m", task_id, "k", "a", "default", "submitted",
+            "2026-11-21T09:00:00.000+00:00", "2026-11-21T09:00:00.000+00:00",
+            Decimal(estimate), None, Decimal(quote) if quote is not None else None,
+        )  # fmt: skip
+
+    tasks = [in_flight("t1", "0.90", "0.60"), in_flight("t2", "0.40", None)]
+    assert spent_on([], "2026-11-21", tasks) == (Decimal("1.00"), 0)
 
 
 def test_max_per_day_counts_tasks_paid_for_but_not_collected(run: Run, project: Path) -> None:

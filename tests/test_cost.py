@@ -202,6 +202,24 @@ def test_the_wavespeed_quote_is_the_spend(run: Run, hosted: Path, emulator: Emul
     assert quote.headers["authorization"] == "Bearer [REDACTED]"
 
 
+def test_a_resumed_task_is_recorded_at_its_quote(
+    run: Run, hosted: Path, emulator: Emulator
+) -> None:
+    # The first apply is paid (and quoted) but cannot download; the next one resumes the task
+    # and records the quote kept in the journal, not the catalog's estimate.
+    clip = CLIP.format(name="clip", provider="wavespeed", family="wan-2.6", duration=10)
+    write_spec(hosted, "a.toml", clip)
+    emulator.set_knobs(truncate_downloads=True)
+    assert run(hosted, "apply", "-y").exit_code == 1
+    assert ledger(hosted) == []
+    emulator.set_knobs(truncate_downloads=False)
+    again = run(hosted, "apply", "-y")
+    assert again.exit_code == 0 and "1 resumed" in again.output, again.output
+    (row,) = ledger(hosted)
+    assert (row["amount"], row["source"]) == ("1.00", "quote")
+    assert len(emulator.requests(provider="wavespeed", path="/api/v3/model/price")) == 1
+
+
 def test_a_failing_quote_leaves_the_estimate(run: Run, hosted: Path, emulator: Emulator) -> None:
     emulator.set_knobs(price_quote_status=500)
     row = apply_one_clip(run, hosted, "wavespeed", "wan-2.6")

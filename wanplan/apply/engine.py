@@ -300,7 +300,7 @@ class ApplyEngine:
                     raise AssetFailed("the task to resume has no task id; plan again")
                 task_ref, task_id = change.task.id, change.task.task_id
                 estimate = change.task.estimated_cost
-                quoted: Decimal | None = None  # a quote lives only as long as its apply
+                quoted = change.task.quoted_cost
                 submitted_at: float | None = None
             else:
                 if self.stopped_by:
@@ -437,7 +437,7 @@ class ApplyEngine:
                 # so the next plan says so instead of silently submitting again.
                 self.state.record_task_status(task_ref, INTENT, f"unconfirmed: {_reason(exc)}")
             raise AssetFailed(_reason(exc)) from None
-        self.state.record_submitted(task_ref, submitted.task_id)
+        self.state.record_submitted(task_ref, submitted.task_id, submitted.quoted_cost)
         return submitted
 
     async def _wait(

@@ -32,11 +32,16 @@ def spent_on(
     ledger: Iterable[Mapping[str, Any]], day: str, in_flight: Iterable[TaskRecord] = ()
 ) -> tuple[Decimal, int]:
     """Spend on one day: (known amount, count of unknown amounts). What the ledger recorded,
-    plus the estimate of each task submitted that day and not collected yet: it is paid for
-    already, and an apply killed before collecting it must not free its share of the cap."""
+    plus each task submitted that day and not collected yet, at its quote else its estimate: it
+    is paid for already, and an apply killed before collecting it must not free its share of
+    the cap."""
     amounts = [row["amount"] for row in ledger if row["day"] == day]
     known = [Decimal(a) if a is not None else None for a in amounts]
-    known += [t.estimated_cost for t in in_flight if t.submitted_at[:10] == day and t.task_id]
+    known += [
+        t.quoted_cost if t.quoted_cost is not None else t.estimated_cost
+        for t in in_flight
+        if t.submitted_at[:10] == day and t.task_id
+    ]
     return total(known)
 
 

@@ -116,11 +116,18 @@ def _ledger_by_content_key(db: sqlite_utils.Database) -> None:
     db.table("ledger").create_index(["content_key"])
 
 
+def _task_quoted_cost(db: sqlite_utils.Database) -> None:
+    # A provider's price quote, given at submit (WaveSpeed): a task resumed by a later apply
+    # is recorded at it, not at the estimate.
+    db.table("tasks").add_column("quoted_cost", str)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _initial),
     ("0002_task_model_id", _task_model_id),
     ("0003_locks", _locks),
     ("0004_ledger_by_content_key", _ledger_by_content_key),
+    ("0005_task_quoted_cost", _task_quoted_cost),
 ]
 
 

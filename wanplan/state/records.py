@@ -48,6 +48,8 @@ class TaskRecord(NamedTuple):
     updated_at: str
     estimated_cost: Decimal | None
     error: str | None
+    quoted_cost: Decimal | None = None
+    """The provider's price quote for it, when it gave one at submit."""
 
 
 # Task statuses. `intent` is written before the submit request, so a crash between the

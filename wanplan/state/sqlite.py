@@ -223,7 +223,7 @@ class SqliteState:
 
     _TASK_COLUMNS = (
         "select id, provider, task_id, content_key, address, profile, status, submitted_at,"
-        " updated_at, estimated_cost, error, model_id from tasks"
+        " updated_at, estimated_cost, error, model_id, quoted_cost from tasks"
     )
 
     @staticmethod
@@ -241,6 +241,7 @@ class SqliteState:
             updated_at=row[8],
             estimated_cost=_decimal(row[9]),
             error=row[10],
+            quoted_cost=_decimal(row[12]),
         )
 
     def open_tasks(self) -> list[TaskRecord]:
@@ -266,9 +267,11 @@ class SqliteState:
         ).fetchall()
         return {row[0]: FileStamp(*row[1:]) for row in rows}
 
-    def ledger(self) -> Iterator[dict[str, Any]]:
+    def ledger(self, day: str | None = None) -> Iterator[dict[str, Any]]:
         if not self._has("ledger"):
             return iter(())
+        if day is not None:
+            return self.db.query("select * from ledger where day = ? order by id", [day])
         return self.db.query("select * from ledger order by id")
 
     # ---- the lock ------------------------------------------------------------------------
@@ -398,11 +401,14 @@ class SqliteState:
                 },
             )
 
-    def record_submitted(self, task_ref: int, task_id: str) -> None:
+    def record_submitted(
+        self, task_ref: int, task_id: str, quoted_cost: Decimal | None = None
+    ) -> None:
         with self.transaction():
             self.db.execute(
-                "update tasks set task_id = ?, status = ?, updated_at = ? where id = ?",
-                [task_id, SUBMITTED, now_iso(), task_ref],
+                "update tasks set task_id = ?, status = ?, updated_at = ?, quoted_cost = ?"
+                " where id = ?",
+                [task_id, SUBMITTED, now_iso(), as_decimal_string(quoted_cost), task_ref],
             )
 
     def record_task_status(self, task_ref: int, status: str, error: str | None = None) -> None:

@@ -127,7 +127,7 @@ def apply(
         caps = project.config.budget
         spent_today = None
         if caps.max_per_day is not None:
-            spent_today = spent_on(state.ledger(), today(), state.open_tasks())
+            spent_today = spent_on(state.ledger(today()), today(), state.open_tasks())
         warnings = check_budget(
             plan,
             caps,
