@@ -4,8 +4,11 @@ never for longer than HOLD."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,109 +18,124 @@ from wanplan.apply import foreground
 from wanplan.apply.foreground import Foreground
 from wanplan.emulator import Knobs
 
+HOLD = 2.0
+BUSY = 0.3
+"""How long a fake poll or submit is under way: collecting that waits for it takes at least
+this, collecting that does not takes far less (bounds with room for a loaded machine)."""
+AT_ONCE = 0.1
+
 
 @pytest.fixture(autouse=True)
-def short_hold(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(foreground, "HOLD", 0.5)
+def hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(foreground, "HOLD", HOLD)
     monkeypatch.setattr(foreground, "QUIET", 0.05)
 
 
-async def waited_for_turn(front: Foreground) -> float:
-    started = time.monotonic()
-    await front.collecting_turn()
-    return time.monotonic() - started
+async def busy(context: contextlib.AbstractContextManager[object], after: float = 0.0) -> None:
+    await asyncio.sleep(after)
+    with context:
+        await asyncio.sleep(BUSY)
 
 
-async def with_one_queued(front: Foreground, *others: asyncio.Future[None]) -> float:
-    """Time collecting_turn while a task waits for a provider slot."""
+async def time_collecting(
+    front: Foreground, *others: Coroutine[Any, Any, None], queued: bool = True
+) -> float:
+    """Seconds until collecting_turn returns, counted from when `others` start, with an asset
+    waiting for a provider slot (unless `queued` is False)."""
     release = asyncio.Event()
 
-    async def queued() -> None:
+    async def waiting_for_a_slot() -> None:
         with front.queued():
             await release.wait()
 
-    waiter = asyncio.create_task(queued())
+    started = time.monotonic()
+    tasks = [asyncio.ensure_future(other) for other in others]
+    if queued:
+        tasks.append(asyncio.ensure_future(waiting_for_a_slot()))
     await asyncio.sleep(0)
     try:
-        return await waited_for_turn(front)
+        await front.collecting_turn(started)
+        return time.monotonic() - started
     finally:
         release.set()
-        await waiter
-        await asyncio.gather(*others)
+        await asyncio.gather(*tasks)
 
 
 def test_nothing_queued_collects_at_once_even_with_a_poll_in_flight() -> None:
-    async def scenario() -> float:
-        front = Foreground()
-        with front.polling():
-            return await waited_for_turn(front)
-
-    assert asyncio.run(scenario()) < 0.02
+    front = Foreground()
+    taken = asyncio.run(time_collecting(front, busy(front.polling()), queued=False))
+    assert taken < AT_ONCE
 
 
 def test_a_submit_in_flight_goes_first_even_with_nothing_queued() -> None:
-    async def scenario() -> float:
-        front = Foreground()
-
-        async def submit() -> None:
-            with front.submitting():
-                await asyncio.sleep(0.15)
-
-        task = asyncio.ensure_future(submit())
-        await asyncio.sleep(0)
-        taken = await waited_for_turn(front)
-        await task
-        return taken
-
-    assert 0.14 <= asyncio.run(scenario()) < 0.4
+    front = Foreground()
+    taken = asyncio.run(time_collecting(front, busy(front.submitting()), queued=False))
+    assert BUSY <= taken < HOLD
 
 
 def test_a_poll_in_flight_goes_first_while_a_slot_needs_refilling() -> None:
-    async def scenario() -> float:
-        front = Foreground()
-
-        async def poll() -> None:
-            with front.polling():
-                await asyncio.sleep(0.15)
-
-        return await with_one_queued(front, asyncio.ensure_future(poll()))
-
-    assert 0.14 <= asyncio.run(scenario()) < 0.4
+    front = Foreground()
+    assert BUSY <= asyncio.run(time_collecting(front, busy(front.polling()))) < HOLD
 
 
 def test_a_poll_due_soon_is_sent_and_answered_first() -> None:
-    async def scenario() -> float:
-        front = Foreground()
+    async def poll(front: Foreground) -> None:
+        with front.due(0.03):
+            await asyncio.sleep(0.03)
+        await busy(front.polling())
 
-        async def poll() -> None:
-            with front.due(0.03):
-                await asyncio.sleep(0.03)
-            with front.polling():
-                await asyncio.sleep(0.1)
-
-        task = asyncio.ensure_future(poll())
-        await asyncio.sleep(0)
-        return await with_one_queued(front, task)
-
-    assert 0.12 <= asyncio.run(scenario()) < 0.4
+    front = Foreground()
+    assert BUSY + 0.03 <= asyncio.run(time_collecting(front, poll(front))) < HOLD
 
 
-def test_a_poll_due_later_does_not_hold_collecting() -> None:
-    async def scenario() -> float:
-        front = Foreground()
-        with front.due(0.3):
-            return await with_one_queued(front)
+def test_a_poll_due_later_does_not_hold_collecting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(foreground, "QUIET", 0.2)
 
-    assert asyncio.run(scenario()) < 0.04
+    async def poll(front: Foreground) -> None:
+        with front.due(0.1) as due:
+            due.move(1.0)  # the task learned it has longer to wait
+            await asyncio.sleep(BUSY)
+
+    front = Foreground()
+    assert asyncio.run(time_collecting(front, poll(front))) < AT_ONCE
 
 
-def test_collecting_waits_at_most_hold() -> None:
-    async def scenario() -> float:
-        front = Foreground()
+def test_a_poll_long_overdue_does_not_hold_collecting() -> None:
+    async def late(front: Foreground) -> None:
+        with front.due(-1.0):  # its task has not woken yet: nothing to wait for
+            await asyncio.sleep(BUSY)
+
+    front = Foreground()
+    assert asyncio.run(time_collecting(front, late(front))) < AT_ONCE
+
+
+def test_collecting_waits_at_most_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(foreground, "HOLD", 0.5)
+
+    async def stuck(front: Foreground) -> None:
         with front.submitting():  # a submit stuck behind its rate limit, say
-            return await with_one_queued(front)
+            await asyncio.sleep(3 * HOLD)
 
-    assert 0.45 <= asyncio.run(scenario()) < 0.8
+    async def scenario() -> float:
+        front = Foreground()
+        task = asyncio.ensure_future(stuck(front))
+        try:
+            return await time_collecting(front)
+        finally:
+            task.cancel()
+
+    assert 0.5 <= asyncio.run(scenario()) < HOLD
+
+
+def test_asking_again_after_a_download_slot_does_not_wait_longer() -> None:
+    async def scenario() -> float:
+        front = Foreground()
+        with front.submitting():
+            started = time.monotonic()
+            await front.collecting_turn(ready_at=started - HOLD)  # held its HOLD already
+            return time.monotonic() - started
+
+    assert asyncio.run(scenario()) < AT_ONCE
 
 
 def test_a_freed_slot_is_refilled_before_its_result_is_downloaded(

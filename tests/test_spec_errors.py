@@ -99,6 +99,11 @@ def assert_one_error(run: Run, root: Path, expected: str) -> str:
             GOOD.replace('mode = "t2v"', 'mode = "i2v"\nimage = "../secret.png"'),
             "assets.shot.image: '../secret.png' leaves the project",
         ),
+        (
+            # TOML 1.1 only: specs are TOML 1.0, as tomllib and most editors read them.
+            GOOD.replace("seed = 1", "params = { steps = 30,\n  shift = 5, }"),
+            "error: specs/a.toml:9: invalid TOML:",
+        ),
     ],
     ids=[
         "malformed-toml",
@@ -114,6 +119,7 @@ def assert_one_error(run: Run, root: Path, expected: str) -> str:
         "spec-version",
         "unknown-top-level",
         "escaping-input",
+        "toml-1.1",
     ],
 )
 def test_bad_input_gives_one_located_line(

@@ -339,8 +339,10 @@ class ApplyEngine:
             # The slot is the provider's: held while the task runs there, given back as soon as
             # it ends, so the next submit does not wait for this download.
             status = await self._wait(provider, task_ref, task_id, asset.model_id, submitted_at)
+        ready_at = time.monotonic()
+        await self.foreground.collecting_turn(ready_at)
         async with self.downloads:
-            await self.foreground.collecting_turn()
+            await self.foreground.collecting_turn(ready_at)  # the wait for a download slot
             fetched = await self._download(provider, task_id, asset, status.result_urls[0])
         collected = Collected(
             fetched, task_id, task_ref, task_spend(asset, status, quoted, estimate)
@@ -466,7 +468,7 @@ class ApplyEngine:
             delay = timer.next_delay(time.monotonic() - started)
             if first_poll_now:
                 delay, first_poll_now = 0.0, False
-            with self.foreground.due(delay):
+            with self.foreground.due(delay) as due:
                 if learned.is_set():
                     await asyncio.sleep(delay)
                 else:
@@ -475,7 +477,9 @@ class ApplyEngine:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(learned.wait(), delay)
                         left = timer.until_estimate(time.monotonic() - started) or 0.0
-                        await asyncio.sleep(left * schedule.rng.uniform(1.0, 1.0 + JITTER))
+                        delay = left * schedule.rng.uniform(1.0, 1.0 + JITTER)
+                        due.move(delay)
+                        await asyncio.sleep(delay)
             sent_at = time.monotonic() - started
 
             async def poll() -> TaskStatus:

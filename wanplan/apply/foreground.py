@@ -42,11 +42,22 @@ class _InFlight:
                 self.none.set()
 
 
+class Due:
+    """A poll waiting for its time; `move` when that time changes."""
+
+    def __init__(self, deadlines: dict[Due, float], delay: float) -> None:
+        self._deadlines = deadlines
+        self.move(delay)
+
+    def move(self, delay: float) -> None:
+        self._deadlines[self] = time.monotonic() + delay
+
+
 class Foreground:
     def __init__(self) -> None:
         self._submits = _InFlight()
         self._polls = _InFlight()
-        self._due: dict[object, float] = {}
+        self._due: dict[Due, float] = {}
         self._queued = 0
 
     def submitting(self) -> contextlib.AbstractContextManager[None]:
@@ -68,20 +79,21 @@ class Foreground:
             self._queued -= 1
 
     @contextlib.contextmanager
-    def due(self, delay: float) -> Iterator[None]:
+    def due(self, delay: float) -> Iterator[Due]:
         """A poll waiting to be sent in `delay` seconds."""
-        token = object()
-        self._due[token] = time.monotonic() + delay
+        due = Due(self._due, delay)
         try:
-            yield
+            yield due
         finally:
-            del self._due[token]
+            del self._due[due]
 
-    async def collecting_turn(self) -> None:
-        """Return when collecting a result would not hold up a submit or a slot-freeing poll."""
+    async def collecting_turn(self, ready_at: float) -> None:
+        """Return when collecting a result would not hold up a submit or a slot-freeing poll,
+        or HOLD seconds after `ready_at` (monotonic), when the result was ready: asking again
+        (after waiting for a download slot) does not wait longer."""
         # A task woken by the slot just given back reaches its submit first.
         await asyncio.sleep(0)
-        give_up = time.monotonic() + HOLD
+        give_up = ready_at + HOLD
         while (left := give_up - time.monotonic()) > 0:
             if self._submits.count:
                 await _until(self._submits.none, left)
@@ -90,7 +102,10 @@ class Foreground:
             elif self._polls.count:
                 await _until(self._polls.none, left)
             else:
-                until_next = min(self._due.values(), default=math.inf) - time.monotonic()
+                now = time.monotonic()
+                # A poll long overdue is one whose task has not woken yet: not worth waiting for.
+                upcoming = (deadline for deadline in self._due.values() if deadline > now - QUIET)
+                until_next = min(upcoming, default=math.inf) - now
                 if until_next > QUIET:
                     return
                 # Sleep past the poll's own timer, so that it is under way when we look again.
