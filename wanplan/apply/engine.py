@@ -138,7 +138,8 @@ class ApplyEngine:
         self._records: dict[str, AssetRecord] = {}
         """The state's assets as this run began (an upstream's output file, by address)."""
         self._submitting: set[str] = set()
-        self.foreground = Foreground()
+        self.foreground: dict[str, Foreground] = {}
+        """Per provider: its polls and submits go before collecting its results."""
         self._signals: list[signal.Signals] = []
         self.backoff = Backoff()
 
@@ -221,6 +222,7 @@ class ApplyEngine:
         self.providers[setup.name] = setup.build(client)
         limit = self.concurrency or setup.settings.concurrency or DEFAULT_CONCURRENCY
         self.slots[setup.name] = asyncio.Semaphore(limit)
+        self.foreground[setup.name] = Foreground()
 
     async def _apply_one(self, plan: Plan, change: PlanChange) -> AssetOutcome:
         started = time.monotonic()
@@ -325,7 +327,7 @@ class ApplyEngine:
                 # A submit under way is not cancelled by Ctrl-C: its task id must be recorded.
                 self._submitting.add(asset.address)
                 try:
-                    with self.foreground.submitting():
+                    with self.foreground[asset.provider].submitting():
                         submitted = await self._submit(provider, asset, inputs, task_ref)
                 finally:
                     self._submitting.discard(asset.address)
@@ -339,10 +341,10 @@ class ApplyEngine:
             # The slot is the provider's: held while the task runs there, given back as soon as
             # it ends, so the next submit does not wait for this download.
             status = await self._wait(provider, task_ref, task_id, asset.model_id, submitted_at)
-        ready_at = time.monotonic()
-        await self.foreground.collecting_turn(ready_at)
+        ready_at, foreground = time.monotonic(), self.foreground[asset.provider]
+        await foreground.collecting_turn(ready_at)
         async with self.downloads:
-            await self.foreground.collecting_turn(ready_at)  # the wait for a download slot
+            await foreground.collecting_turn(ready_at)  # the wait for a download slot
             fetched = await self._download(provider, task_id, asset, status.result_urls[0])
         collected = Collected(
             fetched, task_id, task_ref, task_spend(asset, status, quoted, estimate)
@@ -360,7 +362,7 @@ class ApplyEngine:
         """One of the provider's concurrent tasks; while waiting for it, results are collected
         only when no slot needs refilling (foreground.py)."""
         slots = self.slots[provider]
-        with self.foreground.queued():
+        with self.foreground[provider].queued():
             await slots.acquire()
         try:
             yield
@@ -468,7 +470,7 @@ class ApplyEngine:
             delay = timer.next_delay(time.monotonic() - started)
             if first_poll_now:
                 delay, first_poll_now = 0.0, False
-            with self.foreground.due(delay) as due:
+            with self.foreground[provider.name].due(delay) as due:
                 if learned.is_set():
                     await asyncio.sleep(delay)
                 else:
@@ -487,7 +489,7 @@ class ApplyEngine:
                 return await provider.poll(task_id, model_id)
 
             try:
-                with self.foreground.polling():
+                with self.foreground[provider.name].polling():
                     status = await with_retries(poll, read_is_retryable, self.backoff)
             except ProviderAuthError as exc:
                 self.stopped_by = str(exc)
