@@ -105,3 +105,17 @@ def test_a_symlinked_folder_cannot_lead_writes_out(
     assert result.exit_code == 1
     assert "is a link that leads out of the project" in result.stderr
     assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["wanplan.db", "wanplan.db-wal", "wanplan.db-shm"])
+def test_a_symlinked_state_file_cannot_lead_writes_out(
+    run: Run, project: Path, tmp_path: Path, name: str
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (project / "state").mkdir(exist_ok=True)
+    (project / "state" / name).symlink_to(elsewhere / name)
+    result = run(project, "apply", "-y")
+    assert result.exit_code == 1
+    assert "is a link that leads out of the project" in result.stderr
+    assert list(elsewhere.iterdir()) == []

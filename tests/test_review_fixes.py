@@ -59,6 +59,18 @@ def test_a_key_pasted_as_its_variable_name_is_never_echoed(run: Run, project: Pa
     assert secret not in result.output
 
 
+def test_a_key_pasted_anywhere_under_providers_is_never_echoed(run: Run, project: Path) -> None:
+    secret = "ws-0123456789abcdefSECRET"
+    for text in (
+        f'[providers]\nwavespeed_api_key = "{secret}"\n',
+        f'[providers.wavespeed]\nconcurrency = "{secret}"\n',
+    ):
+        (project / "wanplan.toml").write_text(text)
+        result = run(project, "plan")
+        assert result.exit_code == 1 and "wanplan.toml:2: providers." in result.output
+        assert secret not in result.output
+
+
 def test_no_specs_folder_is_an_error_not_a_plan_to_delete_everything(
     run: Run, project: Path
 ) -> None:

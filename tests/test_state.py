@@ -27,7 +27,7 @@ def test_new_state_has_lineage_serial_and_all_migrations(tmp_path: Path) -> None
     assert migrations.pending(state.db) == []
     state.set_asset(record("a"))
     state.set_asset(record("b"))
-    state.forget_asset("a", "default")
+    state.forget_assets("default", ["a"])
     assert state.serial == 3
     lineage = state.lineage
     state.close()

@@ -10,6 +10,7 @@ import tomli
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from wanplan.errors import SpecError, SpecIssue
+from wanplan.spec.load import toml_issue
 from wanplan.spec.locate import locate
 from wanplan.spec.model import NAME_PATTERN, DefaultsSpec
 
@@ -84,8 +85,12 @@ def load_config(root: Path) -> Config:
         raise SpecError(
             [SpecIssue(CONFIG_FILE, None, "", f"cannot read: {exc.strerror}")]
         ) from None
-    except (UnicodeDecodeError, tomli.TOMLDecodeError) as exc:
-        raise SpecError([SpecIssue(CONFIG_FILE, None, "", f"invalid TOML: {exc}")]) from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            [SpecIssue(CONFIG_FILE, None, "", f"not UTF-8 text ({exc.reason}); save it as UTF-8")]
+        ) from None
+    except tomli.TOMLDecodeError as exc:
+        raise SpecError([toml_issue(CONFIG_FILE, exc)]) from None
     _coerce_money(data)
     try:
         return Config.model_validate(data)
@@ -98,6 +103,9 @@ def load_config(root: Path) -> Config:
             elif loc[-1] == "api_key_env":
                 # Never echo the value: it may be a key pasted where its variable's name goes.
                 message = "must be the name of an environment variable, like WAVESPEED_API_KEY"
+            elif loc[0] == "providers":
+                # Nor anything else under [providers]: a key pasted anywhere there.
+                message = error["msg"].removeprefix("Value error, ")
             else:
                 message = f"{error['msg'].removeprefix('Value error, ')}, got {error['input']!r}"
             issues.append(SpecIssue(CONFIG_FILE, locate(text, loc), ".".join(loc), message))

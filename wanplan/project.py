@@ -40,13 +40,17 @@ class Project:
         return self.root / CACHE_DIR
 
     def check_confined(self) -> None:
-        """Refuse to write when outputs/, the cache or the state's folder leads out of the
-        project through a symlink (git keeps symlinks: a merged pull request can plant one)."""
+        """Refuse to write when outputs/, the cache, the state file (or its folder, or SQLite's
+        -wal and -shm files beside it) leads out of the project through a symlink (git keeps
+        symlinks: a merged pull request can plant one)."""
         root = self.root.resolve()
+        state = self.state_path
         for label, path in (
             ("outputs/", self.outputs_dir),
             (".wanplan/", self.cache_dir),
-            ("the state's folder", self.state_path.parent),
+            ("the state file", state),
+            ("the state's log", state.with_name(f"{state.name}-wal")),
+            ("the state's shared memory", state.with_name(f"{state.name}-shm")),
         ):
             if not path.resolve().is_relative_to(root):
                 raise StateError(

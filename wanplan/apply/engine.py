@@ -259,7 +259,7 @@ class ApplyEngine:
         assert record is not None
         self._remove_output(record.output_path)
         provenance.remove(self.project.root, record.output_path)
-        self.state.forget_asset(change.address, plan.profile)
+        self.state.forget_assets(plan.profile, [change.address])
         self.emit(ApplyEvent(change.address, "deleted", record.output_path))
         return AssetOutcome(change.address, change.action, ok=True)
 

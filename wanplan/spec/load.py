@@ -30,7 +30,6 @@ from wanplan.spec.suggest import did_you_mean, listing, show
 SPECS_DIR = "specs"
 _ASSETS = TypeAdapter(dict[str, AssetSpec])
 _DEFAULTS = TypeAdapter(DefaultsSpec)
-_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 class DeclaredAsset(NamedTuple):
@@ -137,7 +136,7 @@ def _load_file(
     try:
         document = tomli.loads(text)
     except tomli.TOMLDecodeError as exc:
-        issues.append(_toml_issue(relative, exc))
+        issues.append(toml_issue(relative, exc))
         return [], text
 
     found = len(issues)
@@ -288,13 +287,9 @@ def _name_problem(name: str) -> str | None:
     )
 
 
-def _toml_issue(relative: str, exc: tomli.TOMLDecodeError) -> SpecIssue:
-    message = str(exc)
-    position = _TOML_POSITION.search(message)
-    line = int(position.group(1)) if position else None
-    reason = _TOML_POSITION.sub("", message).strip()
-    column = f" (column {position.group(2)})" if position else ""
-    return SpecIssue(relative, line, "", f"invalid TOML: {reason}{column}")
+def toml_issue(relative: str, exc: tomli.TOMLDecodeError) -> SpecIssue:
+    """A TOML syntax error at its line, with the column."""
+    return SpecIssue(relative, exc.lineno, "", f"invalid TOML: {exc.msg} (column {exc.colno})")
 
 
 _KINDS = {

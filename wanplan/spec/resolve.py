@@ -184,8 +184,9 @@ class Resolver:
         self._files: dict[str, tuple[str, int, media_kind.Kinds | None] | str] = {}
         self._declared: Collection[str] = ()
         self._digests: dict[str, str] = {}
-        self._taken: dict[tuple[str, str], tuple[str, ...]] = {}
-        """The inputs a (mode, model id) takes, remembered: the same for thousands of assets."""
+        self._taken: dict[tuple[str, str, str], tuple[str, ...]] = {}
+        """The inputs a (provider, mode, model id) takes, remembered: the same for thousands of
+        assets."""
         self._made: dict[str, tuple[str, str]] = {}
         """Address -> (content key, mode) of each asset resolved so far (upstreams first)."""
 
@@ -482,10 +483,11 @@ class Resolver:
         issues: list[tuple[str, str]],
     ) -> list[InputRef]:
         spec, mode = asset.spec, asset.spec["mode"]
-        taken = self._taken.get((mode, entry.model_id))
+        shape = (entry.provider, mode, entry.model_id)
+        taken = self._taken.get(shape)
         if taken is None:
             taken = rule.required + tuple(f for f in rule.optional if f in entry.inputs)
-            self._taken[(mode, entry.model_id)] = taken
+            self._taken[shape] = taken
         refs: list[InputRef] = []
         for field in rule.required:
             stand_in = rule.instead.get(field)

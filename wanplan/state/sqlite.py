@@ -158,32 +158,29 @@ class SqliteState:
             self._tables = frozenset(self.db.table_names())
         return table in self._tables
 
+    _ASSET_COLUMNS = (
+        "select address, profile, content_key, output_path, output_sha256, output_size,"
+        " output_mtime_ns, updated_at from assets"
+    )
+    _GENERATION_COLUMNS = "select content_key, blob_sha256, extension, media_type from generations"
+
     def assets(self, profile: str) -> dict[str, AssetRecord]:
         if not self._has("assets"):
             return {}
-        rows = self.db.execute(
-            "select address, profile, content_key, output_path, output_sha256, output_size,"
-            " output_mtime_ns, updated_at from assets where profile = ?",
-            [profile],
-        ).fetchall()
+        rows = self.db.execute(f"{self._ASSET_COLUMNS} where profile = ?", [profile]).fetchall()
         return {row[0]: AssetRecord(*row) for row in rows}
 
     def all_assets(self) -> list[AssetRecord]:
         if not self._has("assets"):
             return []
-        rows = self.db.execute(
-            "select address, profile, content_key, output_path, output_sha256, output_size,"
-            " output_mtime_ns, updated_at from assets order by profile, address"
-        ).fetchall()
+        rows = self.db.execute(f"{self._ASSET_COLUMNS} order by profile, address").fetchall()
         return [AssetRecord(*row) for row in rows]
 
     def generation(self, content_key: str) -> GenerationRecord | None:
         if not self._has("generations"):
             return None
         row = self.db.execute(
-            "select content_key, blob_sha256, extension, media_type from generations"
-            " where content_key = ?",
-            [content_key],
+            f"{self._GENERATION_COLUMNS} where content_key = ?", [content_key]
         ).fetchone()
         return GenerationRecord(*row) if row else None
 
@@ -195,13 +192,11 @@ class SqliteState:
             return None
         row = dict(rows[0])
         row["material"] = json.loads(row["material"])
-        spent = list(
-            self.db.query(
-                "select amount, source from ledger where content_key = ? order by id", [content_key]
-            )
-        )
-        row["cost"] = spent[-1]["amount"] if spent else None
-        row["cost_source"] = spent[-1]["source"] if spent else None
+        spent = self.db.execute(
+            "select amount, source from ledger where content_key = ? order by id desc limit 1",
+            [content_key],
+        ).fetchone()
+        row["cost"], row["cost_source"] = spent if spent else (None, None)
         return row
 
     def material(self, content_key: str) -> dict[str, Any] | None:
@@ -215,10 +210,7 @@ class SqliteState:
     def all_generations(self) -> list[GenerationRecord]:
         if not self._has("generations"):
             return []
-        rows = self.db.execute(
-            "select content_key, blob_sha256, extension, media_type from generations"
-            " order by content_key"
-        ).fetchall()
+        rows = self.db.execute(f"{self._GENERATION_COLUMNS} order by content_key").fetchall()
         return [GenerationRecord(*row) for row in rows]
 
     _TASK_COLUMNS = (
@@ -489,13 +481,6 @@ class SqliteState:
                 "assets",
                 {**record._asdict(), "serial": self.serial},
                 replace=True,
-            )
-
-    def forget_asset(self, address: str, profile: str) -> None:
-        with self.transaction():
-            self._bump_serial()
-            self.db.execute(
-                "delete from assets where address = ? and profile = ?", [address, profile]
             )
 
     def forget_assets(self, profile: str, addresses: Sequence[str]) -> None:
