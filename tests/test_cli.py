@@ -143,3 +143,18 @@ def test_a_usage_error_never_reads_as_changes(run: Run, project: Path) -> None:
     assert run(project, "plan", "--no-such-option").exit_code == 1
     assert run(project, "no-such-command").exit_code == 1
     assert run(project, "--no-such-group-option", "plan").exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("state", "rm"), "Missing argument 'ADDR...'"),
+        (("plan", "--format", "xml"), "Invalid value for '--format'"),
+        (("plan", "--no-such-option"), "No such option '--no-such-option'"),
+    ],
+)
+def test_a_usage_error_keeps_clicks_message(
+    run: Run, project: Path, args: tuple[str, ...], expected: str
+) -> None:
+    result = run(project, *args)
+    assert result.exit_code == 1 and expected in result.output, result.output

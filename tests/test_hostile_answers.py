@@ -380,3 +380,14 @@ def test_an_upload_host_named_by_an_answer_is_checked_before_the_file_is_sent(
         asyncio.run(upload())
     assert "upload host" in str(refused.value) and "is not allowed" in str(refused.value)
     assert all(not url.startswith(host) for url in sent_to)
+
+
+def test_a_providers_message_cannot_rewrite_a_terminal_line() -> None:
+    from wanplan.errors import ProviderAuthError, ProviderError
+
+    for exc in (
+        ProviderError("wavespeed", "bad request\x1b[2J\rall good"),
+        ProviderAuthError("wavespeed", "denied\x1b[2J\rall good", "WAVESPEED_API_KEY"),
+    ):
+        shown = str(exc)
+        assert shown.isprintable() and "\\x1b[2J\\rall good" in shown

@@ -187,7 +187,7 @@ def test_a_finished_task_is_polled_at_once_not_after_the_advised_wait(
     assert time.monotonic() - started < 3.0  # the advised first wait alone is 4.5 s or more
 
 
-@pytest.mark.parametrize("task_id", ["", " ", "../../v1/tasks", "a/b", "x" * 201, "id?x=1"])
+@pytest.mark.parametrize("task_id", ["", " ", "../../v1/tasks", "a/b", "x" * 257, "id?x=1", "id\n"])
 def test_a_task_id_that_is_not_one_is_refused_before_anything(
     run: Run, teaser: Path, task_id: str
 ) -> None:

@@ -89,3 +89,15 @@ def test_a_value_the_profile_sets_is_blamed_on_the_profile(run: Run, empty_proje
         "error: wanplan.toml:2: profiles.tiny.resolution: '240p' is not allowed for this model"
     )
     assert "specs/shots.toml" not in result.stderr
+
+
+def test_a_profile_mistake_is_reported_once_not_per_asset(run: Run, empty_project: Path) -> None:
+    own = SPEC.replace("seed = 1\n", 'seed = 1\nresolution = "720p"\n').replace(
+        "seed = 2\n", 'seed = 2\nresolution = "480p"\n'
+    )
+    write_spec(empty_project, "shots.toml", own)
+    (empty_project / "wanplan.toml").write_text('[profiles.tiny]\nresolution = "240p"\n')
+    result = run(empty_project, "plan", "--profile", "tiny")
+    assert result.exit_code == 1
+    assert result.stderr.count("error:") == 1, result.stderr
+    assert "wanplan.toml:2: profiles.tiny.resolution" in result.stderr

@@ -120,6 +120,9 @@ def test_compare_to_refuses_what_is_not_a_base_plan(
     garbage.write_text("{not json")
     bad = run(project, "plan", "--compare-to", str(garbage))
     assert bad.exit_code == 1 and "not a JSON plan" in bad.stderr
+    garbage.write_text("[" * 100_000)
+    deep = run(project, "plan", "--compare-to", str(garbage))
+    assert deep.exit_code == 1 and "not a JSON plan" in deep.stderr
     other = tmp_path / "other.json"
     other.write_text(json.dumps({"format_version": "1", "changes": []}))
     old = run(project, "plan", "--compare-to", str(other))

@@ -140,9 +140,15 @@ def test_what_is_not_a_saved_plan_is_refused(run: Run, project: Path, tmp_path: 
     garbage.write_text("{")
     damaged = tmp_path / "damaged.json"
     damaged.write_text(json.dumps({"saved": {"format": "wanplan.saved-plan/1"}}))
+    nested = tmp_path / "nested.json"
+    nested.write_text("[" * 100_000)
+    digits = tmp_path / "digits.json"
+    digits.write_text("1" * 5_000)
     expected = {
         plain: "not a plan saved by `wanplan plan --out`",
         garbage: "not a saved plan",
+        nested: "not a saved plan",
+        digits: "not a saved plan",
         damaged: "the saved plan is damaged",
         tmp_path / "missing.json": "no such plan file",
     }

@@ -91,7 +91,9 @@ class ProviderError(WanplanError):
         self.retryable = retryable
         self.retry_after = retry_after
         self.status = status
-        super().__init__(f"{provider}: {message}")
+        # Its text comes from the provider's answer: escaped here, once, for every place it
+        # is shown (the live view, the event log, the summary, the journal's note).
+        super().__init__(f"{provider}: {printable(message)}")
 
 
 class ProviderAuthError(ProviderError):

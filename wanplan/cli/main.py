@@ -27,11 +27,11 @@ EXIT_BUG = 3
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a pipe reader that stopped early
 
 
-class UsageError(click.UsageError):
+def _exit_as_error(exc: click.UsageError) -> click.UsageError:
     """Exit 1, not click's 2: 2 is `plan --detailed-exitcode`'s "there are changes", and a
-    mistyped option in CI must not read as that."""
-
-    exit_code = EXIT_ERROR
+    mistyped option in CI must not read as that. Click's own message stays."""
+    exc.exit_code = EXIT_ERROR  # type: ignore[misc]  # click reads it per instance
+    return exc
 
 
 class WanplanGroup(click.Group):
@@ -47,7 +47,7 @@ class WanplanGroup(click.Group):
         try:  # the group's own options (a subcommand's are parsed inside invoke)
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as exc:
-            raise UsageError(exc.message, exc.ctx) from None
+            raise _exit_as_error(exc) from None
 
     def invoke(self, ctx: click.Context) -> object:
         from wanplan.errors import WanplanError
@@ -55,7 +55,7 @@ class WanplanGroup(click.Group):
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            raise UsageError(exc.message, exc.ctx) from None
+            raise _exit_as_error(exc) from None
         except (click.exceptions.Exit, click.ClickException):
             raise
         except click.exceptions.Abort:  # Ctrl-C at a prompt

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
@@ -100,14 +99,15 @@ def allow_unknown_cost(f: F) -> F:
 
 
 class TaskId(click.ParamType):  # type: ignore[type-arg]
-    """A provider's task id: it goes into the provider's URLs, so letters, digits and `._:-`
-    only, at most 200 characters."""
+    """A provider's task id: it goes into the provider's URLs, so the same rule as a task id
+    a provider answers with (letters, digits and `._:-` only)."""
 
     name = "task-id"
-    _PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from wanplan.providers.answers import TASK_ID  # httpx: only once a task id is given
+
         text = str(value)
-        if not self._PATTERN.match(text):
+        if not TASK_ID.fullmatch(text):
             self.fail(f"{text!r} is not a task id: letters, digits and . _ : - only", param, ctx)
         return text

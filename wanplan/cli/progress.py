@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from wanplan.apply.events import ApplyEvent, ApplyResult
 from wanplan.cli.output import echo, style
-from wanplan.money import as_decimal_string, format_usd
+from wanplan.money import as_decimal_string, format_total, format_usd
 from wanplan.plan.model import Action, Plan
 
 _COLOURS = {
@@ -169,9 +169,7 @@ def render_summary(result: ApplyResult) -> str:
     parts.append(f"{len(result.failed)} failed")
     if result.interrupted:
         parts.append(f"{len(result.interrupted)} interrupted")
-    spent = format_usd(result.spent)
-    if result.unknown_spend:
-        spent += f" + {result.unknown_spend} of unknown price"
+    spent = format_total((result.spent, result.unknown_spend))
     line = f"Apply complete: {', '.join(parts)}. Spent: {spent}"
     if not result.failed and not result.interrupted:
         return style(line, fg="green", bold=True)

@@ -19,8 +19,6 @@ REPORTED = "reported"
 QUOTE = "quote"
 ESTIMATE = "estimate"
 UNKNOWN = "unknown"
-PROVIDER_SOURCES = frozenset({REPORTED, QUOTE})
-"""The sources that are the provider's own figure rather than wanplan's estimate."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,7 +77,7 @@ def load_base(path: Path) -> BasePlan:
             f"--compare-to {path}: no such file; make it on the base branch with "
             "`wanplan plan --format json > base.json`"
         ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad JSON, UTF-8, digits
         raise PlanError(f"--compare-to {path}: not a JSON plan ({exc})") from None
     if not isinstance(document, dict) or document.get("format_version") != "1":
         raise PlanError(f"--compare-to {path}: not a wanplan JSON plan (format_version 1)")

@@ -57,24 +57,24 @@ def resolve_specs(
     except SpecError as exc:
         if not overrides:
             raise
-        blamed = [_blame_profile(project, profile, overrides, i) for i in exc.issues]
+        text = (project.root / CONFIG_FILE).read_text("utf-8")
+        blamed = [_blame_profile(text, profile, overrides, i) for i in exc.issues]
         raise SpecError(blamed) from None
 
 
 def _blame_profile(
-    project: Project, profile: str, overrides: Mapping[str, Any], issue: SpecIssue
+    settings_text: str, profile: str, overrides: Mapping[str, Any], issue: SpecIssue
 ) -> SpecIssue:
-    """An issue with a field the profile set is the profile's: point at wanplan.toml."""
+    """An issue with a field the profile set is the profile's: point at wanplan.toml, once
+    (the same mistake in every asset is one line to fix)."""
     field = issue.field.rpartition(".")[2]
     if field not in overrides:
         return issue
-    asset = issue.field.split(".")[1] if issue.field.startswith("assets.") else None
-    text = (project.root / CONFIG_FILE).read_text("utf-8")
     return SpecIssue(
         CONFIG_FILE,
-        locate(text, ("profiles", profile, field)),
+        locate(settings_text, ("profiles", profile, field)),
         f"profiles.{profile}.{field}",
-        issue.message + (f" (for {asset})" if asset else ""),
+        issue.message,
     )
 
 

@@ -109,7 +109,7 @@ def load_saved_plan(path: Path) -> SavedPlan:
         document = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         raise PlanError(f"{path}: no such plan file; save one with `wanplan plan --out`") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad JSON, UTF-8, digits
         raise PlanError(f"{path}: not a saved plan ({exc})") from None
     saved = document.get("saved") if isinstance(document, dict) else None
     if not isinstance(saved, dict) or saved.get("format") != SAVED_FORMAT:

@@ -21,7 +21,7 @@ MAX_SHOWN = 120
 """Characters of a provider's text shown in a reason (a message, a status, a URL)."""
 MAX_TASK_SECONDS = 7 * 24 * 3600.0
 # A task id goes into URL paths and the state: a plain identifier, not a path or a query.
-_TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,255}")
+TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,255}")
 
 
 def clip(text: str, limit: int = MAX_SHOWN) -> str:
@@ -143,7 +143,7 @@ class Answer:
 
     def task_id(self, key: str) -> str:
         value = self.text(key)
-        if not _TASK_ID.fullmatch(value):
+        if not TASK_ID.fullmatch(value):
             raise self.error(
                 f"answered {self._name(key)} {clip(value, 60)!r}, which is not a plain task id"
             )

@@ -91,7 +91,7 @@ def apply(
         summary_document,
     )
     from wanplan.errors import ApplyRefused, WanplanError
-    from wanplan.money import format_usd
+    from wanplan.money import format_total
     from wanplan.plan.planner import make_plan
     from wanplan.render.json_plan import plan_document
     from wanplan.render.style import colour, plain
@@ -127,7 +127,8 @@ def apply(
         caps = project.config.budget
         spent_today = None
         if caps.max_per_day is not None:
-            spent_today = spent_on(state.ledger(today()), today(), state.open_tasks())
+            day = today()
+            spent_today = spent_on(state.ledger(day), day, state.open_tasks())
         warnings = check_budget(
             plan,
             caps,
@@ -155,7 +156,7 @@ def apply(
             project, profile=profile, targets=targets, force_replace=force_replace, state=reader
         )
         try:
-            check(first, reader, final=not first.has_changes)
+            check(first, reader, final=False)  # warnings come from the check under the lock
         except WanplanError:
             show(first)  # the refusal reads against the plan
             raise
@@ -187,9 +188,7 @@ def apply(
             return
         setups = setup_providers(project.config, providers_needed(plan))
         count = len(plan.changes)
-        cost = format_usd(plan.estimated_cost)
-        if plan.unknown_cost:
-            cost += f" (+ {plan.unknown_cost} of unknown price)"
+        cost = format_total((plan.estimated_cost, plan.unknown_cost))
         if not auto_approve:
             echo("")
             answer = click.prompt(

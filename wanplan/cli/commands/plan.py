@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import sys
-from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from wanplan.cli.options import Money, allow_unknown_cost, open_project, targeting
 from wanplan.cli.output import colour_enabled, echo
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 FORMATS = ("text", "json", "markdown")
 
