@@ -52,6 +52,9 @@ from wanplan.state.records import AssetRecord, now_iso
 from wanplan.state.sqlite import SqliteState
 
 RATIO_TARGET = 1.5
+OWN_WORK_TARGET = 2.5
+"""The no-op plan against reading the specs with wanplan's own parser: the tomllib yardstick
+cannot see a slowdown of wanplan's own work once tomli parses faster (2.2 to 2.3 measured)."""
 MEMORY_TARGET_MB = 500.0
 INPUT_IMAGES = 4
 I2V_EVERY = 10  # one asset in ten is image-to-video
@@ -532,9 +535,10 @@ def main() -> None:
         print(f"  {plan_ratio}")
         print(f"  {describe_memory(memory)}")
         if plan.best is not None:
+            own = plan.best / same_parser.best
             print(
-                f"  for context, not a target: {plan.best / same_parser.best:.3f} times reading "
-                "the specs with wanplan's own parser (tomli)"
+                f"  own work: {own:.3f} times reading the specs with wanplan's own parser (tomli) "
+                f"(target <= {OWN_WORK_TARGET}) {verdict(own <= OWN_WORK_TARGET)}"
             )
             per_asset = f"plan {plan.best / n * 1e6:.1f} us, baseline {base.best / n * 1e6:.1f} us"
             print(f"  per asset: {per_asset}")

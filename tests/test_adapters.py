@@ -64,6 +64,8 @@ def no_key_in_log(emulator: Emulator) -> None:
     for request in emulator.log:
         if "authorization" in request.headers:
             assert request.headers["authorization"] == "Bearer [REDACTED]"
+    # The key goes to the provider's API only, never to the host a result is fetched from.
+    assert all("authorization" not in r.headers for r in emulator.requests(provider="files"))
 
 
 T2V = """[assets.clip]

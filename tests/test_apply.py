@@ -262,10 +262,7 @@ def test_a_resume_without_a_task_id_fails_and_never_submits(project: Path) -> No
     from wanplan.apply.engine import run_apply
     from wanplan.blobs import LocalBlobStore
     from wanplan.plan.model import Action
-    from wanplan.plan.planner import make_plan
-    from wanplan.project import Project
     from wanplan.state.records import SUBMITTED, TaskRecord
-    from wanplan.state.sqlite import SqliteState
 
     root = Project.at(project)
     plan = make_plan(root, targets=["poster"])

@@ -107,6 +107,13 @@ def test_a_symlinked_folder_cannot_lead_writes_out(
     assert list(elsewhere.iterdir()) == []
 
 
+def test_a_profile_name_cannot_lead_outputs_out(run: Run, project: Path) -> None:
+    (project / "wanplan.toml").write_text('[profiles."../x"]\nresolution = "480p"\n')
+    result = run(project, "plan", "--profile", "../x")
+    assert result.exit_code == 1 and "profile name '../x'" in result.stderr
+    assert not (project / "x").exists()
+
+
 @pytest.mark.parametrize("name", ["wanplan.db", "wanplan.db-wal", "wanplan.db-shm"])
 def test_a_symlinked_state_file_cannot_lead_writes_out(
     run: Run, project: Path, tmp_path: Path, name: str

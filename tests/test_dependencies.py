@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import Run, emulator_for_wanplan, write_spec
 from wanplan.emulator import Knobs
 from wanplan.providers import wire
+from wanplan.providers.base import RequestInput
 from wanplan.spec.dependencies import upstream_order
 
 CHAIN = """version = 1
@@ -58,9 +59,10 @@ def test_upstream_is_applied_first_and_its_output_is_the_input(
     sent: list[bytes] = []
     encode = wire.data_url
 
-    def recording(path: Path) -> str:
-        sent.append(path.read_bytes())
-        return encode(path)
+    def recording(item: RequestInput) -> str:
+        assert item.path is not None
+        sent.append(item.path.read_bytes())
+        return encode(item)
 
     monkeypatch.setattr(wire, "data_url", recording)
     knobs = Knobs(latency=0.3, time_scale=0.01)
@@ -197,3 +199,13 @@ def test_a_lost_cache_does_not_strand_the_dependants(run: Run, empty_project: Pa
     assert both.exit_code == 0, both.output
     assert "still: repaired" in both.stdout and "still-moves: replaced" in both.stdout
     assert "skipped" not in both.stdout
+
+
+def test_another_assets_output_is_sent_with_its_own_type(tmp_path: Path) -> None:
+    """Read from the cache, the file is named by its sha256: its type comes from the output's
+    name (outputs/still.png), not from the cache's."""
+    cached = tmp_path / ("ab" * 32)
+    cached.write_bytes(b"\x89PNG\r\n\x1a\n")
+    item = RequestInput("image", "outputs/still.png", "ab" * 32, cached)
+    assert item.name == "still.png"
+    assert wire.data_url(item).startswith("data:image/png;base64,")

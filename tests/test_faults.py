@@ -228,3 +228,27 @@ def test_an_expired_result_url_is_refreshed_then_the_task_resumed(
     again = run(empty_project, "apply", "-y")
     assert again.exit_code == 0, again.output
     assert "1 resumed" in again.output and len(accepted(emulator, "wavespeed")) == 1
+
+
+def test_an_input_upload_failing_is_retried_and_never_taken_for_a_paid_submit(
+    run: Run, empty_project: Path, emulator: Emulator
+) -> None:
+    # WaveSpeed's upload ticket is asked for inside the submit, before the submit request:
+    # when it fails, no task can exist, so it is retried and never reported as "may be paid".
+    from PIL import Image
+
+    (empty_project / "inputs").mkdir(exist_ok=True)
+    Image.new("RGB", (64, 36), "teal").save(empty_project / "inputs" / "still.png")
+    write_spec(
+        empty_project,
+        "a.toml",
+        '[assets.turn]\nprovider = "wavespeed"\nmode = "i2v"\nmodel = "wan-2.6"\n'
+        'image = "inputs/still.png"\nprompt = "It turns."\nseed = 1\n',
+    )
+    emulator.set_knobs(server_error_burst=2, server_error_status=503, fault_methods=["POST"])
+    result = run(empty_project, "apply", "-y")
+    assert result.exit_code == 0, result.output
+    assert task_statuses(empty_project) == ["collected"]
+    assert [p for p in accepted(emulator, "wavespeed") if p] == ["It turns."]
+    faults = [r for r in emulator.log if r.fault == "5xx"]
+    assert len(faults) == 2 and all("upload" in r.path for r in faults)

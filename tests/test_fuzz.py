@@ -236,7 +236,10 @@ def test_corrupted_files_plan_or_fail_clearly(
 ) -> None:
     base = SPEC_TEXT if target.startswith("specs") else (REPO / "wanplan.toml").read_bytes()
     cut = min(cut, len(base))
+    # Both files fresh for each example: a settings file broken by an earlier one would stop
+    # every later plan before the specs are read.
     shutil.copy(REPO / "specs" / "launch.toml", fuzz_root / "specs" / "launch.toml")
+    shutil.copy(REPO / "wanplan.toml", fuzz_root / "wanplan.toml")
     (fuzz_root / target).write_bytes(base[:cut] + insert + base[cut + length :])
     plan_or_clear_error(fuzz_root)
 

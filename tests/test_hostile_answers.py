@@ -152,6 +152,7 @@ def test_a_hostile_submit_answer_fails_its_asset_only(
     assert f"{provider}: {SUBMIT_SHAPES[shape](provider)}" in line
     # The provider may have made a task behind the odd answer: plan says so, and creates again.
     emulator.set_knobs(hostile_submit=None)
+    assert "may have started a task" in run(empty_project, "plan").output
     assert next_action(run, empty_project) == "create"
     again = run(empty_project, "apply", "-y")
     assert again.exit_code == 0, again.output

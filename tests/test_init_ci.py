@@ -234,6 +234,13 @@ def test_github_plan_job_posts_the_comment_then_fails_on_the_gate() -> None:
     assert "updateComment" in script and "createComment" in script
 
 
+def test_github_gives_the_provider_keys_to_the_apply_job_only() -> None:
+    """A pull request's plan runs code a stranger wrote: it must see no secret."""
+    jobs = load(GITHUB)["jobs"]
+    assert "secrets." not in json.dumps(jobs["plan"])
+    assert "secrets.WAVESPEED_API_KEY" in json.dumps(jobs["apply"])
+
+
 def test_gitlab_example_plans_merge_requests_and_applies_the_default_branch() -> None:
     pipeline = load(GITLAB)
     plan, apply = pipeline["wanplan:plan"], pipeline["wanplan:apply"]

@@ -242,3 +242,16 @@ def test_validate_names_each_warning_at_its_line(run: Run, project: Path) -> Non
         f"warning: specs/launch.toml:{line}: assets.city-timelapse: seed not pinned: the result "
         "is not reproducible\n"
     )
+
+
+def test_an_input_name_too_long_for_the_disk_is_an_error_not_a_crash(
+    run: Run, project: Path
+) -> None:
+    # Found by the fuzzer: the file system refuses the name (ENAMETOOLONG) instead of saying
+    # it does not exist.
+    write_spec(
+        project, "a.toml", GOOD.replace('mode = "t2v"', f'mode = "i2v"\nimage = "{"a" * 5000}"')
+    )
+    result = run(project, "validate")
+    assert result.exit_code == 1 and "cannot be read (File name too long)" in result.output
+    assert "Traceback" not in result.output

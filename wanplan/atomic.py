@@ -15,12 +15,17 @@ def _umask() -> int:
     return current
 
 
+FILE_MODE = 0o666 & ~_umask()
+"""What a new file gets. Read once, at import: reading the umask sets it for a moment, and
+files are written from several threads at once during an apply."""
+
+
 def write_text(path: Path, text: str) -> None:
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
-        os.chmod(temporary, 0o666 & ~_umask())
+        os.chmod(temporary, FILE_MODE)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

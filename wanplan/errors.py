@@ -96,6 +96,11 @@ class ProviderError(WanplanError):
         super().__init__(f"{provider}: {printable(message)}")
 
 
+class InputNotSent(ProviderError):
+    """The request's input files could not be read or sent (uploaded, or encoded into the
+    request): the submit never went, so no task exists, and trying again pays nothing twice."""
+
+
 class ProviderAuthError(ProviderError):
     def __init__(self, provider: str, message: str, key_env: str | None) -> None:
         self.key_env = key_env

@@ -13,6 +13,18 @@ OUTPUTS_DIR = "outputs"
 DEFAULT_PROFILE = "default"
 """The profile of a plain `plan` and `apply`; its outputs sit directly in outputs/."""
 CACHE_DIR = ".wanplan"
+SIDECAR_SUFFIX = ".wanplan.json"
+"""An output's provenance file: `<output>.wanplan.json` beside it."""
+
+
+def outputs_of(profile: str) -> str:
+    """outputs/, or outputs/<profile>/ for another profile than the default."""
+    return OUTPUTS_DIR if profile == DEFAULT_PROFILE else f"{OUTPUTS_DIR}/{profile}"
+
+
+def default_output_path(address: str, profile: str, extension: str) -> str:
+    """Where an asset's output goes when its spec names none."""
+    return f"{outputs_of(profile)}/{address}.{extension}"
 
 
 @dataclass(frozen=True)

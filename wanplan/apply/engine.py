@@ -17,7 +17,6 @@ import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from urllib.parse import urlsplit
 
 import httpx
@@ -41,7 +40,7 @@ from wanplan.cost.spend import Spend, task_spend
 from wanplan.errors import EXIT_INTERRUPTED, ProviderAuthError, ProviderError
 from wanplan.key.file_hashes import sha256_file
 from wanplan.plan.model import Action, Plan, PlanChange
-from wanplan.project import DEFAULT_PROFILE, OUTPUTS_DIR, Project
+from wanplan.project import OUTPUTS_DIR, Project, default_output_path, outputs_of
 from wanplan.providers import wire
 from wanplan.providers.base import (
     GenerationRequest,
@@ -93,16 +92,7 @@ def output_path(asset: ResolvedAsset, profile: str, extension: str) -> str:
     name = asset.output
     if "." not in name.rsplit("/", 1)[-1]:
         name = f"{name}.{extension}"
-    return f"{_outputs_of(profile)}/{name}"
-
-
-def default_output_path(address: str, profile: str, extension: str) -> str:
-    """Where an asset's output goes when its spec names none."""
-    return f"{_outputs_of(profile)}/{address}.{extension}"
-
-
-def _outputs_of(profile: str) -> str:
-    return OUTPUTS_DIR if profile == DEFAULT_PROFILE else f"{OUTPUTS_DIR}/{profile}"
+    return f"{outputs_of(profile)}/{name}"
 
 
 class ApplyEngine:
@@ -523,9 +513,7 @@ class ApplyEngine:
                     "apply again to resume"
                 )
 
-    async def _fresh_url(
-        self, provider: Provider, task_id: str, model_id: str
-    ) -> tuple[str, Decimal | None]:
+    async def _fresh_url(self, provider: Provider, task_id: str, model_id: str) -> str:
         """Poll a finished task again: providers hand out a fresh result URL."""
         await self.rates[provider.name].acquire()
         try:
@@ -539,7 +527,7 @@ class ApplyEngine:
                 f"the result URL of task {task_id} expired and no fresh one is given; "
                 "plan again to regenerate it"
             )
-        return status.result_urls[0], status.reported_cost
+        return status.result_urls[0]
 
     async def _download(
         self, provider: Provider, task_id: str, asset: ResolvedAsset, url: str
@@ -553,7 +541,7 @@ class ApplyEngine:
             except DownloadError as exc:
                 if exc.expired and not refreshed:
                     refreshed = True
-                    url, _ = await self._fresh_url(provider, task_id, asset.model_id)
+                    url = await self._fresh_url(provider, task_id, asset.model_id)
                     continue
                 if not exc.retryable or attempt + 1 >= self.backoff.attempts:
                     raise AssetFailed(f"{exc}; apply again to retry the download") from None

@@ -17,11 +17,10 @@ from typing import Any
 
 from wanplan import atomic
 from wanplan.key.content_key import KEY_VERSION
-from wanplan.project import OUTPUTS_DIR
+from wanplan.project import OUTPUTS_DIR, SIDECAR_SUFFIX
 from wanplan.spec.resolve import InputRef
 from wanplan.state.records import AssetRecord
 
-SIDECAR_SUFFIX = ".wanplan.json"
 FORMAT_VERSION = "wanplan.provenance/1"
 NAMED_PARAMETERS = (
     "prompt",

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import httpx
 
-from wanplan.errors import ProviderAuthError, ProviderError
+from wanplan.errors import InputNotSent, ProviderAuthError, ProviderError
 
 T = TypeVar("T")
 
@@ -45,10 +45,11 @@ def read_is_retryable(error: BaseException) -> bool:
 
 
 def surely_refused(error: BaseException) -> bool:
-    """The provider made no task: it answered 4xx, or the request never reached it."""
+    """The provider made no task: it answered 4xx, the request never reached it, or its
+    inputs could not be sent (so it was never made)."""
     if isinstance(error, ProviderError):
         return (error.status is not None and 400 <= error.status < 500) or isinstance(
-            error, ProviderAuthError
+            error, ProviderAuthError | InputNotSent
         )
     return isinstance(error, _NOT_SENT)
 
@@ -56,6 +57,8 @@ def surely_refused(error: BaseException) -> bool:
 def submit_is_retryable(error: BaseException) -> bool:
     if isinstance(error, ProviderAuthError):
         return False
+    if isinstance(error, InputNotSent):
+        return error.retryable
     if isinstance(error, ProviderError):
         return error.status == 429
     return isinstance(error, _NOT_SENT)

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import NamedTuple, Protocol
 
+from wanplan.atomic import FILE_MODE
 from wanplan.key.file_hashes import sha256_file
 
 
@@ -98,12 +99,6 @@ class BlobStore(Protocol):
     def remove_leftover(self, name: str) -> None: ...
 
 
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
-
-
 class LocalBlobStore:
     """`<root>/blobs/<first two hex>/<sha256>` with a `tmp/` for staging on the same disk."""
 
@@ -138,7 +133,7 @@ class LocalBlobStore:
         os.close(handle)
         try:
             shutil.copyfile(self._path(sha256), name)
-            os.chmod(name, 0o666 & ~_umask())
+            os.chmod(name, FILE_MODE)
             os.replace(name, destination)
         except BaseException:
             Path(name).unlink(missing_ok=True)

@@ -103,7 +103,7 @@ class ResultFiles:
             else:
                 data = media.still(spec.seed, spec.aspect_ratio or "1:1")
             content_type, extension = _TYPES[spec.kind]
-            self._data[task.id] = data
+            # The record first: another thread that finds the bytes then finds their record.
             self.records[task.id] = ResultFile(
                 task.id,
                 task.provider,
@@ -112,4 +112,5 @@ class ResultFiles:
                 hashlib.sha256(data).hexdigest(),
                 len(data),
             )
+            self._data[task.id] = data
         return self.records[task.id], self._data[task.id]

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from wanplan.apply import provenance
-from wanplan.apply.engine import default_output_path
 from wanplan.errors import StateError
 from wanplan.maintenance.addresses import recorded
-from wanplan.project import Project
+from wanplan.project import Project, default_output_path
 from wanplan.spec.model import NAME_PATTERN
 from wanplan.state.base import StateReader, StateWriter
 from wanplan.state.records import AssetRecord

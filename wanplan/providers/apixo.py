@@ -34,7 +34,7 @@ class ApixoProvider(HttpProvider):
     def _url(item: RequestInput) -> str:
         # APIXO has no upload flow: a local file travels as a data: URL (≤ 10 MB, checked
         # at validation).
-        return wire.data_url(item.path) if item.path is not None else item.source
+        return wire.data_url(item) if item.path is not None else item.source
 
     def body(self, request: GenerationRequest) -> dict[str, Any]:
         params = request.params
@@ -57,11 +57,10 @@ class ApixoProvider(HttpProvider):
         return {"request_type": "async", "input": data}
 
     async def submit(self, request: GenerationRequest) -> SubmittedTask:
+        with self._sending_inputs():
+            body = self.body(request)
         response = await self._call(
-            "POST",
-            f"{self.api}/generateTask/{request.model_id}",
-            "submit",
-            json=self.body(request),
+            "POST", f"{self.api}/generateTask/{request.model_id}", "submit", json=body
         )
         return SubmittedTask(self._answer(response, "submit").object("data").task_id("taskId"))
 

@@ -19,7 +19,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar, Protocol
 
 import httpx
@@ -35,7 +35,13 @@ class RequestInput:
     """Project-relative path of a local file, or an https URL."""
     sha256: str | None
     path: Path | None = None
-    """The local file to upload; None for a URL."""
+    """The local file to upload; None for a URL. Its own name may say nothing (another
+    asset's output is read from the cache, named by its sha256): see `name`."""
+
+    @property
+    def name(self) -> str:
+        """The file's name as the project knows it, with the extension that says its type."""
+        return PurePosixPath(self.source).name
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ seconds DashScope bills: the ledger records them at the catalog's unit price ("r
 from __future__ import annotations
 
 import datetime
+from pathlib import PurePosixPath
 from typing import Any, ClassVar
 
 from wanplan.config import ProviderSettings
@@ -68,7 +69,8 @@ class DashScopeProvider(HttpProvider):
         )
         policy = self._answer(answer, what).object("data")
         host, directory = policy.text("upload_host"), policy.text("upload_dir")
-        key = f"{directory.rstrip('/')}/{item.sha256 or 'input'}{item.path.suffix.lower()}"
+        suffix = PurePosixPath(item.name).suffix.lower()
+        key = f"{directory.rstrip('/')}/{item.sha256 or 'input'}{suffix}"
         fields = {
             "OSSAccessKeyId": policy.optional_text("oss_access_key_id") or "",
             "Signature": policy.optional_text("signature") or "",
@@ -83,7 +85,7 @@ class DashScopeProvider(HttpProvider):
             "POST",
             host,
             data=fields,
-            files={"file": (item.path.name, item.path.read_bytes(), wire.media_type(item.path))},
+            files={"file": (item.name, item.path.read_bytes(), wire.media_type(item.name))},
         )
         await self._upload_to(form, f"upload of {item.source}")
         return f"oss://{key}"
@@ -157,7 +159,8 @@ class DashScopeProvider(HttpProvider):
         return path, {"model": model, "input": inputs, "parameters": parameters}
 
     async def submit(self, request: GenerationRequest) -> SubmittedTask:
-        path, body = await self.payload(request)
+        with self._sending_inputs():
+            path, body = await self.payload(request)
         headers = {**self._headers(), "X-DashScope-Async": "enable"}
         if "oss://" in str(body["input"]):
             headers["X-DashScope-OssResourceResolve"] = "enable"

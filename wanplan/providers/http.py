@@ -4,13 +4,15 @@ wanplan's errors. Each provider says how its errors read (`_message`)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from wanplan.config import ProviderSettings
-from wanplan.errors import ProviderError
+from wanplan.errors import InputNotSent, ProviderAuthError, ProviderError
 from wanplan.providers import answers, result_urls, wire
 from wanplan.providers.base import ProviderContext
 
@@ -87,6 +89,26 @@ class HttpProvider:
         for url in urls:
             self._allowed(url, "result URL")
         return urls
+
+    @contextlib.contextmanager
+    def _sending_inputs(self) -> Iterator[None]:
+        """Around what a submit does before the submit request itself (reading, uploading or
+        encoding its input files): a failure there is InputNotSent, which the engine knows
+        made no task. A refused key is still the key's failure."""
+        try:
+            yield
+        except ProviderAuthError:
+            raise
+        except ProviderError as exc:
+            reason = str(exc).removeprefix(f"{self.name}: ")
+            raise InputNotSent(self.name, reason, retryable=exc.retryable) from None
+        except httpx.HTTPError as exc:
+            retryable = isinstance(exc, httpx.TransportError)
+            reason = f"sending an input: network error ({type(exc).__name__})"
+            raise InputNotSent(self.name, reason, retryable=retryable) from None
+        except OSError as exc:
+            reason = f"cannot read an input: {exc.strerror or exc}"
+            raise InputNotSent(self.name, reason) from None
 
     async def _upload_to(self, request: httpx.Request, what: str) -> None:
         """Send an input file to the upload host an answer named (not the provider's API: the

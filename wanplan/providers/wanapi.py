@@ -35,7 +35,7 @@ class WanapiProvider(HttpProvider):
         image = request.input("image")
         if image is not None:
             # No upload flow: a local file travels as a data: URL.
-            body["image"] = wire.data_url(image.path) if image.path is not None else image.source
+            body["image"] = wire.data_url(image) if image.path is not None else image.source
         if params.get("duration") is not None:
             body["duration"] = params["duration"]
         if params.get("aspect_ratio"):
@@ -46,9 +46,9 @@ class WanapiProvider(HttpProvider):
         return body
 
     async def submit(self, request: GenerationRequest) -> SubmittedTask:
-        response = await self._call(
-            "POST", f"{self.api}/video/generations", "submit", json=self.body(request)
-        )
+        with self._sending_inputs():
+            body = self.body(request)
+        response = await self._call("POST", f"{self.api}/video/generations", "submit", json=body)
         return SubmittedTask(self._answer(response, "submit").task_id("id"))
 
     async def poll(self, task_id: str, model_id: str) -> TaskStatus:

@@ -56,9 +56,9 @@ class WaveSpeedProvider(HttpProvider):
             f"{self.api}/media/uploads",
             what,
             json={
-                "filename": item.path.name,
+                "filename": item.name,
                 "size": item.path.stat().st_size,
-                "content_type": wire.media_type(item.path),
+                "content_type": wire.media_type(item.name),
             },
         )
         data = self._answer(ticket, what).object("data")
@@ -119,7 +119,8 @@ class WaveSpeedProvider(HttpProvider):
         return body
 
     async def submit(self, request: GenerationRequest) -> SubmittedTask:
-        body = await self.body(request)
+        with self._sending_inputs():
+            body = await self.body(request)
         quote = asyncio.ensure_future(self.quote(request.model_id, body))
         try:
             response = await self._call(

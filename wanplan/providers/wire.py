@@ -8,7 +8,6 @@ import ipaddress
 import mimetypes
 import os
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -94,8 +93,8 @@ def make_client(settings: ProviderSettings) -> httpx.AsyncClient:
     )
 
 
-def media_type(path: Path) -> str:
-    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+def media_type(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 def listed(request: GenerationRequest, name: str) -> list[RequestInput]:
@@ -120,9 +119,11 @@ def references(request: GenerationRequest) -> dict[str, list[RequestInput]]:
     return found
 
 
-def data_url(path: Path) -> str:
-    encoded = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f"data:{media_type(path)};base64,{encoded}"
+def data_url(item: RequestInput) -> str:
+    """A local input file inlined (`item.path` is set)."""
+    assert item.path is not None
+    encoded = base64.b64encode(item.path.read_bytes()).decode("ascii")
+    return f"data:{media_type(item.name)};base64,{encoded}"
 
 
 def raise_for_status(

@@ -18,6 +18,7 @@ from wanplan.catalog.model import VIDEO_MODES
 from wanplan.errors import SpecError, SpecIssue
 from wanplan.key.content_key import content_key
 from wanplan.key.file_hashes import FileHasher
+from wanplan.project import SIDECAR_SUFFIX
 from wanplan.spec import media_kind
 from wanplan.spec.dependencies import ASSET_PREFIX, INPUT_FIELDS, references, upstream_order
 from wanplan.spec.load import DeclaredAsset, SpecSet
@@ -656,7 +657,11 @@ class Resolver:
             inside = False
         if not inside:
             return f"{show(source)} links outside the project; copy the file in"
-        if not path.is_file():
+        try:
+            is_file = path.is_file()
+        except OSError as exc:  # a name too long for the file system, say
+            return f"{show(source)}: cannot be read ({exc.strerror or exc})"
+        if not is_file:
             siblings = (
                 sorted(
                     p.relative_to(self.root).as_posix()
@@ -670,9 +675,10 @@ class Resolver:
         posix = relative.as_posix()
         try:
             kinds = media_kind.of_file(path)
+            size = path.stat().st_size
         except OSError as exc:
             return f"{source}: cannot be read ({exc.strerror or exc})"
-        return posix, path.stat().st_size, kinds
+        return posix, size, kinds
 
     def _output(self, asset: DeclaredAsset, issues: list[tuple[str, str]]) -> str | None:
         name = asset.spec.get("output")
@@ -685,7 +691,7 @@ class Resolver:
             or ".." in path.parts
             or "\\" in name
             or not name.isprintable()
-            or name.endswith(".wanplan.json")  # another output's provenance sidecar
+            or name.endswith(SIDECAR_SUFFIX)  # another output's provenance sidecar
             or path.name.startswith(".")
         ):
             issues.append(("output", f"{show(name)} must be a file name inside outputs/"))
