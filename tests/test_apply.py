@@ -177,18 +177,23 @@ def test_submitted_task_is_resumed_not_paid_again(
     assert run(project, "plan", "--target", "poster", "--detailed-exitcode").exit_code == 0
 
 
-def test_a_submit_that_may_have_reached_the_provider_is_reported(run: Run, project: Path) -> None:
-    state, _, _ = poster_intent(project)
+def test_a_submit_cut_off_is_reconciled_before_anything_is_sent_again(
+    run: Run, project: Path
+) -> None:
+    # A kill between the request and the commit of its answer: an intent row, no task id.
+    state, ref, _ = poster_intent(project)
     state.close()
     result = run(project, "plan", "--target", "poster")
-    assert "+ poster" in result.output
-    assert "stopped while submitting this asset" in result.output
+    assert "? poster" in result.output and "unconfirmed" in result.output
+    assert "cut off before its answer was recorded" in result.output
 
+    # The sim's task list (in process) shows no task once the window has settled: the
+    # submit made nothing, and the asset is generated normally.
     assert run(project, "apply", "-y", "--target", "poster").exit_code == 0
     reader = SqliteState.open_reader(project / "state" / "wanplan.db")
     statuses = [row["status"] for row in reader.db.query("select status from tasks order by id")]
     reader.close()
-    assert statuses == ["abandoned", "collected"]
+    assert statuses == ["not_created", "collected"]
     assert run(project, "plan", "--target", "poster", "--detailed-exitcode").exit_code == 0
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -226,26 +225,32 @@ def test_a_failing_quote_leaves_the_estimate(run: Run, hosted: Path, emulator: E
     assert (row["amount"], row["source"]) == ("1.00", "estimate")  # the catalog's $0.10/s
 
 
-def test_a_slow_quote_does_not_hold_the_submit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(wavespeed, "QUOTE_GRACE_SECONDS", 0.05)
+def test_the_submit_answers_before_any_quote_is_asked() -> None:
+    # The task id is committed before anything else is done with the answer: the provider's
+    # submit returns without asking the quote, which the engine asks after the commit.
+    asked: list[str] = []
 
     async def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
         if request.url.path.endswith("/model/price"):
-            await asyncio.sleep(10)
+            return httpx.Response(200, json={"code": 200, "data": {"price": 0.5}})
         return httpx.Response(200, json={"code": 200, "data": {"id": "task-1"}})
 
-    async def submit() -> Any:
+    async def submit() -> tuple[str, list[str], Any]:
         async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
             context = ProviderContext(ProviderSettings(), client, "https://ws", "k", None)
             request = GenerationRequest(
                 "clip", "k", "alibaba/wan-2.5/text-to-video", "t2v", {"resolution": "720p"}
             )
-            return await wavespeed.WaveSpeedProvider(context).submit(request)
+            submitted = await wavespeed.WaveSpeedProvider(context).submit(request)
+            before_quote = list(asked)
+            assert submitted.quote is not None
+            return submitted.task_id, before_quote, await submitted.quote()
 
-    started = time.monotonic()
-    submitted = asyncio.run(submit())
-    assert time.monotonic() - started < 2
-    assert (submitted.task_id, submitted.quoted_cost) == ("task-1", None)
+    task_id, before_quote, quoted = asyncio.run(submit())
+    assert task_id == "task-1"
+    assert before_quote == ["/api/v3/alibaba/wan-2.5/text-to-video"]
+    assert quoted == Decimal("0.5")
 
 
 # ---- wanplan cost ----------------------------------------------------------------------------

@@ -50,6 +50,10 @@ class ProviderSettings(_Strict):
     poll_interval: float | None = Field(default=None, gt=0)
     latency: float | None = Field(default=None, ge=0)
     """Seconds a simulated task takes (sim and emulator only)."""
+    listing_lag: float | None = Field(default=None, ge=0, le=3600)
+    """Seconds a new task may take to show in the provider's task list (reconciliation)."""
+    submit_timeout: float | None = Field(default=None, gt=0, le=600)
+    """Seconds a submit may take; a submit that took longer has an unknown outcome."""
 
 
 class Config(_Strict):

@@ -3,6 +3,7 @@
     WanplanError            any failure a user can act on; the CLI prints it as one line, exit 1
     ├── SpecError           specs or wanplan.toml are invalid (one SpecIssue per line)
     ├── StateError          the state database is unreadable, locked or from a newer wanplan
+    │   └── StateWriteError the state cannot be written (disk full, read-only): no more submits
     ├── PlanError           a plan cannot be made (unknown --target, stale plan file)
     ├── ApplyRefused        apply stopped before spending (no confirmation, no terminal)
     ├── OverBudget          a budget cap or a cost gate refused the plan: exit 4
@@ -61,6 +62,11 @@ class SpecError(WanplanError):
 
 class StateError(WanplanError):
     pass
+
+
+class StateWriteError(StateError):
+    """A write to the state failed (disk full, read-only, I/O error). Apply sends no further
+    submit: a task id it could not record would be paid for and then forgotten."""
 
 
 class PlanError(WanplanError):

@@ -17,13 +17,22 @@ import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import httpx
 
-from wanplan.apply import provenance
+from wanplan.apply import provenance, reconcile
+from wanplan.apply.disk_space import check_free_space
 from wanplan.apply.download import Downloaded, DownloadError, download
-from wanplan.apply.events import ApplyEvent, ApplyResult, AssetOutcome, EventSink, ignore
+from wanplan.apply.events import (
+    ApplyEvent,
+    ApplyResult,
+    AssetOutcome,
+    EventSink,
+    UnrecordedTask,
+    ignore,
+)
 from wanplan.apply.foreground import Foreground
 from wanplan.apply.limits import TokenBucket, Unlimited
 from wanplan.apply.polling import JITTER, PollSchedule
@@ -37,13 +46,15 @@ from wanplan.apply.retry import (
 )
 from wanplan.blobs import BlobStore
 from wanplan.cost.spend import Spend, task_spend
-from wanplan.errors import EXIT_INTERRUPTED, ProviderAuthError, ProviderError
+from wanplan.errors import EXIT_INTERRUPTED, ProviderAuthError, ProviderError, StateWriteError
 from wanplan.key.file_hashes import sha256_file
-from wanplan.plan.model import Action, Plan, PlanChange
+from wanplan.plan.model import Action, Plan, PlanChange, unconfirmed_reason
 from wanplan.project import OUTPUTS_DIR, Project, default_output_path, outputs_of
 from wanplan.providers import wire
 from wanplan.providers.base import (
     GenerationRequest,
+    ListsTasks,
+    PreparesInputs,
     Provider,
     RequestInput,
     SubmittedTask,
@@ -56,15 +67,20 @@ from wanplan.state.records import (
     ABANDONED,
     COLLECTED,
     FAILED,
-    INTENT,
+    NOT_CREATED,
     SUCCEEDED,
     AssetRecord,
+    TaskRecord,
     now_iso,
 )
 
 DEFAULT_CONCURRENCY = 4
 MAX_DOWNLOADS = 16
 MAX_WAIT_SECONDS = 3 * 3600
+MAX_UNKNOWN_OUTCOMES = 3
+"""Submits of one asset in a row that end without an answer and, reconciled, made no task."""
+QUOTE_GRACE_SECONDS = 1.0
+"""How long a price quote may take after the task id is committed; a later one is dropped."""
 
 
 class AssetFailed(Exception):
@@ -73,6 +89,20 @@ class AssetFailed(Exception):
 
 class Interrupted(Exception):
     """Ctrl-C: this asset stops here; what it did so far is recorded."""
+
+
+def unconfirmed_failure_for(address: str, task: TaskRecord) -> str:
+    """An unknown submit that reconciliation could not settle, and the two ways out."""
+    return (
+        f"{unconfirmed_reason(task)}. If the provider's dashboard shows its task: "
+        f"`wanplan import {address} --task-id ID`; to pay again knowingly: "
+        f"`wanplan apply --replace {address}`"
+    )
+
+
+def unconfirmed_failure(change: PlanChange) -> str:
+    assert change.task is not None
+    return unconfirmed_failure_for(change.address, change.task)
 
 
 @dataclass(frozen=True)
@@ -132,6 +162,9 @@ class ApplyEngine:
         """Per provider: its polls and submits go before collecting its results."""
         self._signals: list[signal.Signals] = []
         self.backoff = Backoff()
+        self._gates: dict[tuple[str, str], asyncio.Lock] = {}
+        self.unrecorded: list[UnrecordedTask] = []
+        """Tasks made whose ids the state could not record (a full disk): for `import`."""
 
     async def run(self, plan: Plan) -> ApplyResult:
         result = ApplyResult()
@@ -150,7 +183,9 @@ class ApplyEngine:
             self._unwatch_interrupts()
             for client in self.clients.values():
                 await client.aclose()
-        self.state.save_file_stamps(plan.fresh_file_stamps)
+        result.unrecorded.extend(self.unrecorded)
+        with contextlib.suppress(StateWriteError):  # a cache of input hashes, not a record
+            self.state.save_file_stamps(plan.fresh_file_stamps)
         return result
 
     # ---- Ctrl-C --------------------------------------------------------------------------
@@ -219,6 +254,8 @@ class ApplyEngine:
         try:
             if change.action is Action.DELETE:
                 return self._delete(plan, change)
+            if change.action is Action.UNCONFIRMED:
+                raise AssetFailed(unconfirmed_failure(change))
             if change.source is not None:
                 return await self._restore(plan, change, started)
             if change.waits_for is not None:
@@ -285,6 +322,8 @@ class ApplyEngine:
         resuming = change.action is Action.RESUME and change.task is not None
         # Upstream outputs first, before taking a provider slot that the upstream may need.
         inputs = () if resuming else await self._request_inputs(asset)
+        quote: asyncio.Future[Decimal | None] | None = None
+        quoted: Decimal | None = None
         async with self._slot(asset.provider):
             if resuming:
                 assert change.task is not None
@@ -295,42 +334,31 @@ class ApplyEngine:
                 quoted = change.task.quoted_cost
                 submitted_at: float | None = None
             else:
-                if self.stopped_by:
-                    raise AssetFailed(f"not submitted: {self.stopped_by}")
-                if self.interrupted:
-                    raise Interrupted
-                if change.task is not None:
-                    # An intent whose submit may or may not have reached the provider: the
-                    # plan showed it; it is closed now so that it is reported only once.
+                if change.task is not None and change.task.outcome_unknown:
+                    # --replace: the user pays again knowingly; the unknown submit is closed.
                     self.state.record_task_status(
-                        change.task.id, ABANDONED, "submit unconfirmed; generated again"
+                        change.task.id, ABANDONED, "replaced knowingly (apply --replace)"
                     )
                 estimate = change.estimated_cost
-                task_ref = self.state.record_intent(
-                    provider=asset.provider,
-                    model_id=asset.model_id,
-                    content_key=asset.content_key,
-                    address=asset.address,
-                    profile=plan.profile,
-                    estimated_cost=estimate,
-                )
-                # A submit under way is not cancelled by Ctrl-C: its task id must be recorded.
-                self._submitting.add(asset.address)
-                try:
-                    with self.foreground[asset.provider].submitting():
-                        submitted = await self._submit(provider, asset, inputs, task_ref)
-                finally:
-                    self._submitting.discard(asset.address)
-                task_id, quoted = submitted.task_id, submitted.quoted_cost
+                task_ref, submitted = await self._submit(plan, provider, asset, inputs, estimate)
+                task_id = submitted.task_id
                 submitted_at = time.monotonic()
                 self.emit(
                     ApplyEvent(asset.address, "submitted", task_id, time.monotonic() - started)
                 )
+                if submitted.quote is not None:
+                    quote = asyncio.ensure_future(self._quote(submitted, task_ref))
                 if self.interrupted:
                     raise Interrupted
             # The slot is the provider's: held while the task runs there, given back as soon as
             # it ends, so the next submit does not wait for this download.
-            status = await self._wait(provider, task_ref, task_id, asset.model_id, submitted_at)
+            try:
+                status = await self._wait(provider, task_ref, task_id, asset.model_id, submitted_at)
+                if quote is not None:
+                    quoted = await quote
+            finally:
+                if quote is not None:
+                    quote.cancel()
         ready_at, foreground = time.monotonic(), self.foreground[asset.provider]
         await foreground.collecting_turn(ready_at)
         async with self.downloads:
@@ -398,41 +426,207 @@ class ApplyEngine:
 
     async def _submit(
         self,
+        plan: Plan,
         provider: Provider,
         asset: ResolvedAsset,
         inputs: tuple[RequestInput, ...],
-        task_ref: int,
-    ) -> SubmittedTask:
-        request = GenerationRequest(
-            address=asset.address,
-            content_key=asset.content_key,
-            model_id=asset.model_id,
-            mode=asset.mode,
-            params=asset.params,
-            inputs=inputs,
+        estimate: Decimal | None,
+    ) -> tuple[int, SubmittedTask]:
+        """Submit once, whatever fails (PRODUCT §6): the journal row is written just before
+        the request and its task id committed before anything else; a refusal is retried
+        (429, 503) or fails the asset; an unknown outcome is reconciled before anything is
+        submitted again for the asset."""
+        request = await self._prepare(
+            provider,
+            GenerationRequest(
+                address=asset.address,
+                content_key=asset.content_key,
+                model_id=asset.model_id,
+                mode=asset.mode,
+                params=asset.params,
+                inputs=inputs,
+            ),
         )
+        for _ in range(MAX_UNKNOWN_OUTCOMES):
+            task_ref, submitted = await self._submit_once(plan, provider, asset, request, estimate)
+            if submitted is not None:
+                return task_ref, submitted
+            adopted = await self._reconcile(provider, asset, task_ref)
+            if adopted is not None:
+                return task_ref, SubmittedTask(adopted)
+        raise AssetFailed(
+            f"{MAX_UNKNOWN_OUTCOMES} submits in a row ended without an answer and made no "
+            "task; apply again later"
+        )
+
+    async def _prepare(self, provider: Provider, request: GenerationRequest) -> GenerationRequest:
+        """Send the input files first (uploads): a failure there made no task."""
+        if not isinstance(provider, PreparesInputs):
+            return request
         try:
-            rate = self.rates[provider.name]
-
-            async def submit() -> SubmittedTask:
-                await rate.acquire()
-                return await provider.submit(request)
-
-            submitted = await with_retries(submit, submit_is_retryable, self.backoff)
+            return await with_retries(
+                lambda: provider.prepare(request), submit_is_retryable, self.backoff
+            )
         except ProviderAuthError as exc:
             self.stopped_by = str(exc)
-            self.state.record_task_status(task_ref, FAILED, str(exc))
             raise AssetFailed(str(exc)) from None
         except (ProviderError, httpx.HTTPError) as exc:
-            if surely_refused(exc):
-                self.state.record_task_status(task_ref, FAILED, _reason(exc))
-            else:
-                # The provider may have made (and will charge) a task: the intent stays open,
-                # so the next plan says so instead of silently submitting again.
-                self.state.record_task_status(task_ref, INTENT, f"unconfirmed: {_reason(exc)}")
             raise AssetFailed(_reason(exc)) from None
-        self.state.record_submitted(task_ref, submitted.task_id, submitted.quoted_cost)
-        return submitted
+
+    async def _submit_once(
+        self,
+        plan: Plan,
+        provider: Provider,
+        asset: ResolvedAsset,
+        request: GenerationRequest,
+        estimate: Decimal | None,
+    ) -> tuple[int, SubmittedTask | None]:
+        """One submit, retried only while surely refused. Returns the journal row and the
+        task, or no task when the outcome is unknown (the row is then `unconfirmed`)."""
+        timing = self.setups[provider.name].timing
+        rate = self.rates[provider.name]
+        # At most one submit per (provider, model) with an unknown outcome at a time: its
+        # window in the task list then holds no other unknown submit (reconcile.py).
+        gate = self._gates.setdefault((provider.name, asset.model_id), asyncio.Lock())
+        async with gate:
+            if self.stopped_by:
+                raise AssetFailed(f"not submitted: {self.stopped_by}")
+            if self.interrupted:
+                raise Interrupted
+            task_ref: int | None = None
+            rng = random.Random()
+            for attempt in range(self.backoff.attempts):
+                await rate.acquire()
+                task_ref = self._journal_send(plan, asset, estimate, task_ref)
+                # A submit under way is not cancelled by Ctrl-C: its task id must be recorded.
+                self._submitting.add(asset.address)
+                try:
+                    with self.foreground[provider.name].submitting():
+                        submitted = await asyncio.wait_for(
+                            provider.submit(request), timing.submit_timeout
+                        )
+                except (ProviderError, httpx.HTTPError, TimeoutError) as exc:
+                    error: BaseException = exc
+                else:
+                    self._journal_task_id(asset, provider.name, task_ref, submitted.task_id)
+                    return task_ref, submitted
+                finally:
+                    self._submitting.discard(asset.address)
+                if isinstance(error, ProviderAuthError):
+                    self.stopped_by = str(error)
+                    self._journal_status(task_ref, FAILED, str(error))
+                    raise AssetFailed(str(error))
+                if not surely_refused(error):
+                    self._journal_unconfirmed(task_ref, f"unconfirmed: {_reason(error)}")
+                    await asyncio.sleep(timing.clock_pad)  # keeps the next window apart
+                    return task_ref, None
+                if not submit_is_retryable(error) or attempt + 1 >= self.backoff.attempts:
+                    self._journal_status(task_ref, FAILED, _reason(error))
+                    raise AssetFailed(_reason(error))
+                hinted = error.retry_after if isinstance(error, ProviderError) else None
+                await asyncio.sleep(
+                    min(hinted or self.backoff.delay(attempt, rng), self.backoff.cap * 4)
+                )
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _journal_send(
+        self, plan: Plan, asset: ResolvedAsset, estimate: Decimal | None, task_ref: int | None
+    ) -> int:
+        """The intent row, written just before the request (again before a retry)."""
+        try:
+            if task_ref is not None:
+                self.state.record_sending(task_ref)
+                return task_ref
+            return self.state.record_intent(
+                provider=asset.provider,
+                model_id=asset.model_id,
+                content_key=asset.content_key,
+                address=asset.address,
+                profile=plan.profile,
+                estimated_cost=estimate,
+            )
+        except StateWriteError as exc:
+            self.stopped_by = f"the state cannot be written: {exc}"
+            raise AssetFailed(f"not submitted: {exc}") from None
+
+    def _journal_task_id(
+        self, asset: ResolvedAsset, provider: str, task_ref: int, task_id: str
+    ) -> None:
+        """The task id, committed before anything else is done with the answer. If it cannot
+        be, no further submit is sent, and the id is reported for `wanplan import`."""
+        try:
+            self.state.record_submitted(task_ref, task_id)
+        except StateWriteError as exc:
+            self.stopped_by = f"the state cannot be written: {exc}"
+            self.unrecorded.append(UnrecordedTask(asset.address, provider, task_id))
+            raise AssetFailed(
+                f"{provider} task {task_id} was made but the state cannot record it ({exc}); "
+                f"once there is room: wanplan import {asset.address} --task-id {task_id}"
+            ) from None
+
+    def _journal_status(self, task_ref: int, status: str, error: str | None) -> None:
+        with contextlib.suppress(StateWriteError):  # the row stays open: shown as unconfirmed
+            self.state.record_task_status(task_ref, status, error)
+
+    def _journal_unconfirmed(self, task_ref: int, reason: str) -> None:
+        with contextlib.suppress(StateWriteError):  # the intent row says as much
+            self.state.record_unconfirmed(task_ref, reason, now_iso())
+
+    async def _reconcile(
+        self, provider: Provider, asset: ResolvedAsset, task_ref: int
+    ) -> str | None:
+        """Settle an unknown submit now: wait until the provider's task list can be trusted for
+        its window, then adopt its task (its id is returned), or learn that none was made
+        (None: submit again), or fail the asset with the two ways out."""
+        setup = self.setups[provider.name]
+        row = self.state.task(task_ref)
+        assert row is not None
+        if not isinstance(provider, ListsTasks):
+            raise AssetFailed(unconfirmed_failure_for(asset.address, row))
+        await asyncio.sleep(max(setup.timing.settles_at(row) - time.time(), 0.0))
+        prompt = asset.params.get("prompt")
+        verdicts = await reconcile.examine(
+            [row],
+            {provider.name: setup},
+            self.state.known_task_ids,
+            {asset.content_key: prompt if isinstance(prompt, str) else None},
+        )
+        verdict = verdicts[task_ref]
+        for _ in range(3):  # the clock may read a moment short of the settling time
+            if verdict.outcome is not reconcile.Outcome.WAIT:
+                break
+            await asyncio.sleep(max((verdict.settles_at or 0) - time.time(), 0.0) + 0.1)
+            verdicts = await reconcile.examine(
+                [row],
+                {provider.name: setup},
+                self.state.known_task_ids,
+                {asset.content_key: prompt if isinstance(prompt, str) else None},
+            )
+            verdict = verdicts[task_ref]
+        if verdict.outcome is reconcile.Outcome.ADOPT and verdict.task_id is not None:
+            self._journal_task_id(asset, provider.name, task_ref, verdict.task_id)
+            self.emit(ApplyEvent(asset.address, "adopted", verdict.reason))
+            return verdict.task_id
+        if verdict.outcome is reconcile.Outcome.NOT_CREATED:
+            self._journal_status(task_ref, NOT_CREATED, verdict.reason)
+            return None
+        self._journal_unconfirmed(task_ref, f"unconfirmed: {verdict.reason}")
+        row = self.state.task(task_ref)
+        assert row is not None
+        raise AssetFailed(unconfirmed_failure_for(asset.address, row))
+
+    async def _quote(self, submitted: SubmittedTask, task_ref: int) -> Decimal | None:
+        """The provider's price quote, asked only now that the task id is committed, and
+        recorded beside it (a resumed task is then recorded at it)."""
+        assert submitted.quote is not None
+        try:
+            quoted = await asyncio.wait_for(submitted.quote(), QUOTE_GRACE_SECONDS)
+        except TimeoutError:
+            return None
+        if quoted is not None:
+            with contextlib.suppress(StateWriteError):
+                self.state.record_quote(task_ref, quoted)
+        return quoted
 
     async def _wait(
         self,
@@ -648,5 +842,7 @@ def run_apply(
 ) -> ApplyResult:
     if setups is None:
         setups = setup_providers(project.config, providers_needed(plan))
+    if any(change.generates for change in plan.changes):
+        check_free_space(project)
     engine = ApplyEngine(project, state, blobs, setups, concurrency=concurrency, on_event=on_event)
     return asyncio.run(engine.run(plan))

@@ -40,9 +40,19 @@ class AssetOutcome:
     interrupted: bool = False
 
 
+@dataclass(frozen=True)
+class UnrecordedTask:
+    """A task the provider made whose id the state could not record (a full disk)."""
+
+    address: str
+    provider: str
+    task_id: str
+
+
 @dataclass
 class ApplyResult:
     outcomes: list[AssetOutcome] = field(default_factory=list)
+    unrecorded: list[UnrecordedTask] = field(default_factory=list)
 
     def done(self, action: Action) -> list[AssetOutcome]:
         return [o for o in self.outcomes if o.ok and o.action is action]

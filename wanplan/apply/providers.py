@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from wanplan.apply.submit_window import SubmitTiming
 from wanplan.config import Config, ProviderSettings
 from wanplan.errors import ApplyRefused
 from wanplan.plan.model import Action, Plan
@@ -28,6 +29,10 @@ class ProviderSetup:
     base_url: str
     key_env: str | None
     api_key: str | None = field(default=None, repr=False)  # never in a repr or a log
+
+    @property
+    def timing(self) -> SubmitTiming:
+        return SubmitTiming.of(self.cls, self.settings, self.base_url)
 
     def build(self, client: httpx.AsyncClient) -> Provider:
         return self.cls(
@@ -64,4 +69,19 @@ def setup_providers(config: Config, names: list[str]) -> dict[str, ProviderSetup
         raise ApplyRefused(
             "missing API key: " + "; ".join(missing) + " (nothing was sent; `plan` needs no key)"
         )
+    return setups
+
+
+def listing_setups(config: Config, names: list[str]) -> dict[str, ProviderSetup]:
+    """The setups of these providers that can list their tasks and have a key here; the
+    others are left out (reconciliation then leaves their submits unconfirmed)."""
+    setups: dict[str, ProviderSetup] = {}
+    for name in names:
+        cls = provider_class(name)
+        if not callable(getattr(cls, "list_tasks", None)):
+            continue
+        try:
+            setups.update(setup_providers(config, [name]))
+        except ApplyRefused:
+            continue
     return setups

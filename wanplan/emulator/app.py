@@ -136,11 +136,15 @@ class Emulator:
         if fault is not None:
             return protocol.name, protocol.fault(request, fault), fault.label
         key_id = hashlib.sha256(f"{protocol.name}\0{key}".encode()).hexdigest()[:16]
+        backend.made_in_request = []
         try:
             answered = protocol.handle(request, key_id)
-            return protocol.name, hostile_answer(protocol.name, request, answered, backend), None
         except BadJson as exc:
             return protocol.name, protocol.bad_request(request, str(exc)), None
+        dropping = self.knobs.drop_answer_rate
+        if backend.made_in_request and dropping and backend.draw() < dropping:
+            return protocol.name, Response(0, dropped=True), "dropped"
+        return protocol.name, hostile_answer(protocol.name, request, answered, backend), None
 
     # -- steering ---------------------------------------------------------------------------
 

@@ -4,6 +4,8 @@ its answers back into that format; the backend knows no provider's shape."""
 
 from __future__ import annotations
 
+import random
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +29,9 @@ class Backend:
         self.links = ResultLinks(secret)
         self.failures = FailureRule()
         self.files = FileService(self.results, self.uploads, self.links, self.find)
+        self.made_in_request: list[Task] = []
+        """Tasks the request being handled made (the app drops some answers)."""
+        self._account_rng: tuple[int, random.Random] | None = None
 
     def clear(self) -> None:
         self.tasks = TaskStore()
@@ -70,7 +75,48 @@ class Backend:
             hostile=isinstance(prompt, str) and self.knobs.hostile_marker in prompt,
         )
         self.tasks.add(task, now, self.knobs.concurrency_cap)
+        self.made_in_request.append(task)
+        if self.knobs.other_client_rate and self.draw() < self.knobs.other_client_rate:
+            self._other_client_task(task)
         return task
+
+    def draw(self) -> float:
+        """The next number of the account-level RNG (dropped answers, another client)."""
+        seed = self.knobs.drop_seed
+        if self._account_rng is None or self._account_rng[0] != seed:
+            self._account_rng = (seed, random.Random(seed))
+        return self._account_rng[1].random()
+
+    def _other_client_task(self, beside: Task) -> None:
+        """Someone else on the same account makes a task of the same model at that moment."""
+        prompt = f"another client's shot {uuid.uuid4().hex[:8]}"
+        other = Task(
+            id=str(uuid.uuid4()) if "-" in beside.id else uuid.uuid4().hex,
+            provider=beside.provider,
+            model=beside.model,
+            key_id=beside.key_id,
+            media=beside.media,
+            created_at=beside.created_at,
+            latency=beside.latency,
+            origin=beside.origin,
+            details={"prompt": prompt, "other_client": True},
+        )
+        self.tasks.add(other, self.now(), self.knobs.concurrency_cap)
+
+    def listed(self, provider: str, key_id: str, model: str | None) -> list[Task]:
+        """The account's tasks as its task list shows them: newest first, each only once the
+        listing lag has passed, none expired."""
+        now, lag = self.now(), self.knobs.listing_lag
+        shown = [
+            task
+            for task in self.tasks.all()
+            if task.provider == provider
+            and task.key_id == key_id
+            and (model is None or task.model == model)
+            and now - task.created_at >= lag
+            and self.find(task.id) is not None
+        ]
+        return sorted(shown, key=lambda task: task.created_at, reverse=True)
 
     def find(self, task_id: str, provider: str | None = None) -> Task | None:
         """The task (of that provider), or None when it is unknown or has expired."""

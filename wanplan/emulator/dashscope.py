@@ -14,6 +14,7 @@ and fails as a FAILED task. Local files arrive as `oss://` keys (see oss.py; the
 
 from __future__ import annotations
 
+import datetime
 import re
 import uuid
 from typing import Any
@@ -99,7 +100,9 @@ class DashScope:
         self.backend = backend
 
     def owns(self, path: str) -> bool:
-        return path.startswith((f"{PREFIX}services/", f"{PREFIX}tasks/", f"{PREFIX}uploads"))
+        return path.rstrip("/") == f"{PREFIX}tasks" or path.startswith(
+            (f"{PREFIX}services/", f"{PREFIX}tasks/", f"{PREFIX}uploads")
+        )
 
     def unauthorized(self, request: Request) -> Response:
         return error(401, "InvalidApiKey", "Invalid API-key provided.")
@@ -121,6 +124,8 @@ class DashScope:
         route = request.path.removeprefix(PREFIX).rstrip("/")
         if request.method == "POST" and route in SYNTHESIS:
             return self._create(request, route, key_id)
+        if route == "tasks" and request.method == "GET":
+            return self._list(request, key_id)
         parts = route.split("/")
         if parts[0] == "tasks" and len(parts) == 2 and request.method == "GET":
             return self._query(parts[1])
@@ -227,8 +232,9 @@ class DashScope:
             output["end_time"] = times.dashscope(task.ends_at)
         if phase is Phase.SUCCEEDED:
             output["video_url"] = self.backend.result_url(task)
-            if isinstance(task.details.get("prompt"), str):
-                output["orig_prompt"] = task.details["prompt"]
+        if isinstance(task.details.get("prompt"), str):
+            output["orig_prompt"] = task.details["prompt"]
+        if phase is Phase.SUCCEEDED:
             answer["usage"] = {
                 "video_duration": task.media.seconds,
                 "video_count": 1,
@@ -238,6 +244,58 @@ class DashScope:
             output["code"] = task.failure.code or DEFAULT_FAILURE[0]
             output["message"] = task.failure.message or DEFAULT_FAILURE[1]
         return answer
+
+    def _list(self, request: Request, key_id: str) -> Response:
+        """The task list (PROVIDERS.md §4c): the account's tasks, newest first. Its
+        start_time/end_time (YYYYMMDDhhmmss) are read as Beijing time (UTC+8), one reading of
+        an undocumented time zone that a client must pad for; `gmt_create` is epoch ms."""
+        query = request.query
+        try:
+            start = _list_time(query.get("start_time"))
+            end = _list_time(query.get("end_time"))
+            page = int(query.get("page_no") or 1)
+            size = int(query.get("page_size") or 10)
+        except ValueError:
+            return error(400, "InvalidParameter", "start_time and end_time are YYYYMMDDhhmmss")
+        if page < 1 or not 1 <= size <= 100:
+            return error(400, "InvalidParameter", "page_no >= 1 and page_size 1-100")
+        model, status = query.get("model_name") or None, query.get("status") or None
+        tasks = [
+            task
+            for task in self.backend.listed(self.name, key_id, model)
+            if (start is None or task.created_at >= start)
+            and (end is None or task.created_at <= end)
+            and (status is None or _STATUS[self.backend.phase(task)] == status)
+        ]
+        items = [self.list_item(task, key_id) for task in tasks[(page - 1) * size : page * size]]
+        return json_response(
+            200,
+            {
+                "request_id": _request_id(),
+                "total": len(tasks),
+                "total_page": max(-(-len(tasks) // size), 1),
+                "page_no": page,
+                "page_size": size,
+                "data": items,
+            },
+        )
+
+    def list_item(self, task: Task, key_id: str) -> dict[str, Any]:
+        phase = self.backend.phase(task)
+        item: dict[str, Any] = {
+            "task_id": task.id,
+            "status": _STATUS[phase],
+            "model_name": task.model,
+            "request_id": _request_id(),
+            "gmt_create": int(task.created_at * 1000),
+            "api_key_id": key_id,
+            "region": "ap-southeast-1",
+        }
+        if task.started_at is not None:
+            item["start_time"] = int(task.started_at * 1000)
+        if phase.terminal and task.ends_at is not None:
+            item["end_time"] = int(task.ends_at * 1000)
+        return item
 
     def _cancel(self, task_id: str) -> Response:
         task = self.backend.find(task_id, self.name)
@@ -259,6 +317,16 @@ class DashScope:
 
     def notification(self, task: Task) -> tuple[str, Any] | None:
         return None
+
+
+_BEIJING = datetime.timezone(datetime.timedelta(hours=8))
+
+
+def _list_time(value: str | None) -> float | None:
+    if not value:
+        return None
+    moment = datetime.datetime.strptime(value, "%Y%m%d%H%M%S")
+    return moment.replace(tzinfo=_BEIJING).timestamp()
 
 
 def _sr(parameters: dict[str, Any]) -> int:

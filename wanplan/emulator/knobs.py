@@ -89,6 +89,19 @@ class Knobs(BaseModel):
     redirect_downloads: str | None = None
     """Result downloads of marked tasks answer 302 with this Location."""
 
+    drop_answer_rate: float = Field(0.0, ge=0, le=1)
+    """Share of submits whose task is made and whose connection is then dropped without an
+    answer (the client cannot know a task exists), drawn from a RNG seeded with `drop_seed`."""
+    drop_seed: int = 0
+    price_quote_delay: float = Field(0.0, ge=0)
+    """Seconds WaveSpeed's free price quote takes to answer."""
+    listing_lag: float = Field(0.0, ge=0)
+    """Seconds before a new task shows in WaveSpeed's prediction history and DashScope's task
+    list (queries of the task itself see it at once)."""
+    other_client_rate: float = Field(0.0, ge=0, le=1)
+    """Share of submits beside which another client on the same account makes a task of the
+    same model at the same moment (with its own prompt), drawn from `drop_seed`'s RNG too."""
+
     concurrency_cap: int | None = Field(None, ge=1)
     """Tasks in flight per API key (WaveSpeed/APIXO queue the rest; DashScope/wanapi answer 429)."""
     api_keys: list[str] | None = Field(None, repr=False)

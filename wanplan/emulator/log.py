@@ -44,7 +44,8 @@ class LoggedRequest:
     """The parsed JSON body, None when there is none or it is not JSON."""
     status: int
     fault: str | None = None
-    """"429" or "5xx" when the answer was an injected fault."""
+    """"429" or "5xx" when the answer was an injected fault; "dropped" when a submit made its
+    task and the connection was then closed without an answer."""
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -55,6 +55,13 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             traceback.print_exc()
             response = Response(500, {"Content-Type": "text/plain"}, b"emulator bug, see its log")
+        if response.delay:
+            time.sleep(response.delay)
+        if response.dropped:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
         try:
             self._write(response)
         except (BrokenPipeError, ConnectionResetError):

@@ -22,3 +22,10 @@ def dashscope(seconds: float) -> str:
 def millis(seconds: float) -> int:
     """APIXO: epoch milliseconds."""
     return int(seconds * 1000)
+
+
+def iso_nanos(seconds: float) -> str:
+    """WaveSpeed's history: 2025-05-19T06:09:15.948268264Z (nanoseconds)."""
+    whole = _utc(seconds).strftime("%Y-%m-%dT%H:%M:%S")
+    nanos = min(int((seconds % 1) * 1e9), 999_999_999)
+    return f"{whole}.{nanos:09d}Z"

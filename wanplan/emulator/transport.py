@@ -78,16 +78,11 @@ class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
 
-    def _answer(self, request: httpx.Request, body: bytes) -> httpx.Response:
-        answer = self.emulator.handle(
-            Request.build(
-                request.method,
-                request.url.raw_path.decode("ascii"),
-                request.headers.multi_items(),
-                body,
-                _origin(request.url),
+    def _response(self, request: httpx.Request, answer: Response) -> httpx.Response:
+        if answer.dropped:
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
             )
-        )
         headers = dict(answer.headers)
         if isinstance(answer.body, bytes) and answer.declared_length() is None:
             headers["Content-Length"] = str(len(answer.body))
@@ -98,8 +93,25 @@ class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             request=request,
         )
 
+    def _handle(self, request: httpx.Request, body: bytes) -> Response:
+        return self.emulator.handle(
+            Request.build(
+                request.method,
+                request.url.raw_path.decode("ascii"),
+                request.headers.multi_items(),
+                body,
+                _origin(request.url),
+            )
+        )
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self._answer(request, request.read())
+        answer = self._handle(request, request.read())
+        if answer.delay:
+            time.sleep(answer.delay)
+        return self._response(request, answer)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return self._answer(request, await request.aread())
+        answer = self._handle(request, await request.aread())
+        if answer.delay:
+            await asyncio.sleep(answer.delay)
+        return self._response(request, answer)

@@ -9,6 +9,8 @@ prediction object when the task ends. `enable_sync_mode` answers the finished pr
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import re
 import uuid
 from decimal import Decimal
@@ -114,6 +116,8 @@ class WaveSpeed:
             return self._upload_binary(request)
         if request.method == "POST" and route == "model/price":
             return self._price(request)
+        if request.method == "POST" and route == "predictions":
+            return self._history(request, key_id)
         if request.method == "POST" and "/" in route:
             return self._submit(request, route, key_id)
         return error(404, f"Not found: {request.method} {request.path}")
@@ -228,10 +232,70 @@ class WaveSpeed:
         resolution = _resolution(inputs, model)
         seconds = results.seconds(inputs.get("duration"))
         price = PRICE_PER_SECOND.get(resolution, PRICE_PER_SECOND["720p"]) * seconds
-        return envelope(
+        answer = envelope(
             200,
             {"model_id": model, "price": float(price), "currency": "USD", "unit": "per_request"},
         )
+        return dataclasses.replace(answer, delay=self.backend.knobs.price_quote_delay)
+
+    def _history(self, request: Request, key_id: str) -> Response:
+        """The prediction history (PROVIDERS.md §4c): the account's predictions, newest first,
+        filtered by model, status and creation time; `page` and `page_size` (1–100) required.
+        Items carry no inputs."""
+        body = request.json_object()
+        page, size = body.get("page"), body.get("page_size")
+        if not isinstance(page, int) or not isinstance(size, int):
+            return error(400, "page (>= 1) and page_size (1-100) are required")
+        if not _whole(page, 1) or not _whole(size, 1, 100):
+            return error(400, "page (>= 1) and page_size (1-100) are required")
+        after = _moment(body.get("created_after"))
+        before = _moment(body.get("created_before"))
+        if (body.get("created_after") and after is None) or (
+            body.get("created_before") and before is None
+        ):
+            return error(400, "created_after and created_before must be ISO 8601 times")
+        model = body.get("model") if isinstance(body.get("model"), str) else None
+        status = body.get("status")
+        items = [
+            self.history_item(task)
+            for task in self.backend.listed(self.name, key_id, model)
+            if (after is None or task.created_at >= after)
+            and (before is None or task.created_at <= before)
+        ]
+        if isinstance(status, str) and status:
+            items = [item for item in items if item["status"] == status]
+        start = (page - 1) * size
+        return envelope(
+            200, {"page": page, "total": len(items), "items": items[start : start + size]}
+        )
+
+    def history_item(self, task: Task) -> dict[str, Any]:
+        item = self.prediction(task)
+        item["created_at"] = times.iso_nanos(task.created_at)
+        item["executionTime"] = item["timings"]["inference"]
+        return item
+
+
+def _whole(value: Any, low: int, high: int | None = None) -> bool:
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and value >= low
+        and (high is None or value <= high)
+    )
+
+
+def _moment(value: Any) -> float | None:
+    if not isinstance(value, str) or not value:
+        return None
+    text = re.sub(r"(\.\d{6})\d+", r"\1", value.strip()).replace("Z", "+00:00")
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.timestamp()
 
 
 def _resolution(inputs: dict[str, Any], model: str) -> str:

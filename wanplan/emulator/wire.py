@@ -87,6 +87,10 @@ class Response:
     body: bytes | Iterable[bytes] = b""
     chunk_delay: float = 0.0
     """Seconds to wait before each chunk after the first (a slow download)."""
+    delay: float = 0.0
+    """Seconds to wait before answering at all (a slow endpoint), outside the emulator's lock."""
+    dropped: bool = False
+    """No answer: the connection is closed once the request was handled (its effects stay)."""
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers.items():

@@ -22,7 +22,7 @@ from wanplan.project import Project
 from wanplan.spec.resolve import ResolvedAsset
 from wanplan.spec.suggest import did_you_mean
 from wanplan.state.base import StateReader, StateWriter
-from wanplan.state.records import FAILED, AssetRecord
+from wanplan.state.records import ABANDONED, FAILED, AssetRecord, TaskRecord
 
 
 class ImportRefused(WanplanError):
@@ -73,6 +73,8 @@ def adoptable(state: StateReader, asset: ResolvedAsset, profile: str) -> AssetRe
             f"`wanplan state rm {asset.address}` first to adopt another result for it"
         )
     for open_task in state.open_tasks():
+        if open_task.outcome_unknown:
+            continue  # what import settles: the task it adopts is that submit's
         if open_task.profile == profile and open_task.content_key == asset.content_key:
             raise ImportRefused(
                 f"an earlier apply has a task open for {asset.address} "
@@ -80,6 +82,17 @@ def adoptable(state: StateReader, asset: ResolvedAsset, profile: str) -> AssetRe
                 "`wanplan apply` collects it"
             )
     return current
+
+
+def _unknown_submit(state: StateReader, asset: ResolvedAsset, profile: str) -> TaskRecord | None:
+    for task in state.open_tasks():
+        if (
+            task.outcome_unknown
+            and task.profile == profile
+            and task.content_key == asset.content_key
+        ):
+            return task
+    return None
 
 
 def adopt(
@@ -95,6 +108,12 @@ def adopt(
 ) -> AssetOutcome:
     asset = found.asset
     current = adoptable(state, asset, profile)
+    if state.known_task_ids(asset.provider, [task_id]):
+        raise ImportRefused(
+            f"{asset.provider} task {task_id} is already in the journal; a task is adopted "
+            "once (`wanplan state show` lists what it made)"
+        )
+    unknown = _unknown_submit(state, asset, profile)
     with state.transaction():
         task_ref = state.record_intent(
             provider=asset.provider,
@@ -104,7 +123,7 @@ def adopt(
             profile=profile,
             estimated_cost=found.estimate,
         )
-        state.record_submitted(task_ref, task_id)
+        state.record_submitted(task_ref, task_id, "imported (wanplan import)")
     task = state.task(task_ref)
     assert task is not None
     change = PlanChange(
@@ -126,6 +145,10 @@ def adopt(
     )
     outcome = run_apply(project, plan, state, blobs, setups=setups, on_event=on_event).outcomes[0]
     if outcome.ok:
+        if unknown is not None:  # the user found the task that submit made: settled
+            state.record_task_status(
+                unknown.id, ABANDONED, f"settled by `wanplan import` of task {task_id}"
+            )
         return outcome
     if outcome.interrupted:
         raise ImportInterrupted(

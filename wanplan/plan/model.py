@@ -12,7 +12,7 @@ from typing import NamedTuple
 from wanplan.key.file_hashes import FileStamp
 from wanplan.money import total
 from wanplan.spec.resolve import ResolvedAsset
-from wanplan.state.records import AssetRecord, GenerationRecord, TaskRecord
+from wanplan.state.records import INTENT, AssetRecord, GenerationRecord, TaskRecord
 
 
 class Action(enum.StrEnum):
@@ -22,6 +22,7 @@ class Action(enum.StrEnum):
     RESUME = "resume"
     REPAIR = "repair"
     DELETE = "delete"
+    UNCONFIRMED = "unconfirmed"
     UNCHANGED = "unchanged"
 
 
@@ -32,6 +33,7 @@ SYMBOLS: dict[Action, str] = {
     Action.RESUME: ">",
     Action.REPAIR: "!",
     Action.DELETE: "-",
+    Action.UNCONFIRMED: "?",
 }
 
 
@@ -52,6 +54,8 @@ class PlanChange:
     warnings: tuple[str, ...] = ()
     waits_for: str | None = None
     """A reuse of content that another change of this plan generates."""
+    cost_at_risk: Decimal | None = Decimal(0)
+    """For `unconfirmed`: what the earlier submit may have cost (None: unknown)."""
 
     @property
     def generates(self) -> bool:
@@ -120,6 +124,11 @@ class Plan:
         return total([c.estimated_cost for c in self.changes])[1]
 
     @property
+    def cost_at_risk(self) -> tuple[Decimal, int]:
+        """What unconfirmed submits may have cost: (known, unknown count)."""
+        return total([c.cost_at_risk for c in self.changes if c.action is Action.UNCONFIRMED])
+
+    @property
     def has_changes(self) -> bool:
         return bool(self.changes)
 
@@ -166,3 +175,19 @@ class Plan:
                 if self.in_scope(address)
             ]
         )
+
+
+def unconfirmed_reason(task: TaskRecord) -> str:
+    """Why a submit's outcome is unknown, for the plan and apply's failure."""
+    when = task.sent_at or task.submitted_at
+    sent = f"sent at {when[11:19]} UTC on {when[:10]}"
+    if task.status == INTENT:
+        return (
+            f"its submit ({sent}, journal row {task.id}) was cut off before its answer was "
+            "recorded: the provider may have made a task"
+        )
+    why = (task.error or "").removeprefix("unconfirmed: ")
+    return (
+        f"its submit ({sent}, journal row {task.id}) may have made a task: "
+        f"{why or 'the outcome is unknown'}"
+    )

@@ -19,7 +19,7 @@ from wanplan.catalog import Catalog, load_catalog
 from wanplan.config import CONFIG_FILE
 from wanplan.errors import PlanError, SpecError, SpecIssue, printable
 from wanplan.key.file_hashes import FileHasher, sha256_file
-from wanplan.plan.model import Action, Plan, PlanChange
+from wanplan.plan.model import Action, Plan, PlanChange, unconfirmed_reason
 from wanplan.project import DEFAULT_PROFILE, Project
 from wanplan.providers.registry import provider_names
 from wanplan.spec.dependencies import ASSET_PREFIX, with_upstreams
@@ -28,7 +28,7 @@ from wanplan.spec.locate import locate
 from wanplan.spec.resolve import ResolvedAsset, Resolver
 from wanplan.spec.suggest import did_you_mean, listing
 from wanplan.state.base import StateReader
-from wanplan.state.records import INTENT, AssetRecord, TaskRecord
+from wanplan.state.records import AssetRecord, TaskRecord
 from wanplan.state.sqlite import SqliteState
 
 UNPINNED_SEED = "seed not pinned: the result is not reproducible"
@@ -189,9 +189,14 @@ class _Planner:
             wanted = with_upstreams(edges, wanted)
         forced = _check_addresses(force_replace, known, "--replace")
         # Open tasks by content key: a task in flight for an asset since renamed still serves it.
-        open_tasks = {
-            t.content_key: t for t in self.state.open_tasks() if t.profile == self.profile
-        }
+        # A task with an id comes before a submit whose outcome is unknown.
+        open_tasks: dict[str, TaskRecord] = {}
+        for task in self.state.open_tasks():
+            if task.profile != self.profile:
+                continue
+            earlier = open_tasks.get(task.content_key)
+            if earlier is None or earlier.outcome_unknown:
+                open_tasks[task.content_key] = task
         generating: dict[str, str] = {}
         """Content key -> the address that generates it in this plan."""
 
@@ -255,17 +260,25 @@ class _Planner:
     ) -> PlanChange | None:
         key = asset.content_key
         if forced:
-            return self._generate(asset, record, ("forced by --replace",))
+            change = self._generate(asset, record, ("forced by --replace",))
+            if task is not None and task.outcome_unknown:
+                # Paid again knowingly: the unknown submit is closed when this one is sent.
+                warning = f"{unconfirmed_reason(task)}; --replace pays again"
+                return dataclasses.replace(change, task=task, warnings=(*change.warnings, warning))
+            return change
         if record is not None and record.content_key == key:
             return self._check_output(asset, record)
         if task is not None and task.content_key == key:
-            if task.status == INTENT:
-                warning = (
-                    "an earlier apply stopped while submitting this asset; the provider may "
-                    f"have started a task (journal row {task.id}) that wanplan cannot collect"
+            if task.outcome_unknown:
+                return PlanChange(
+                    asset.address,
+                    Action.UNCONFIRMED,
+                    (unconfirmed_reason(task),),
+                    asset=asset,
+                    previous=record,
+                    task=task,
+                    cost_at_risk=task.quoted_cost or task.estimated_cost,
                 )
-                change = self._generate(asset, record, self._reasons(asset, record))
-                return dataclasses.replace(change, task=task, warnings=(*change.warnings, warning))
             return PlanChange(
                 asset.address,
                 Action.RESUME,

@@ -16,11 +16,11 @@ knows none of them leaves them None, and the ledger says "estimate".
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import httpx
 
@@ -37,6 +37,8 @@ class RequestInput:
     path: Path | None = None
     """The local file to upload; None for a URL. Its own name may say nothing (another
     asset's output is read from the cache, named by its sha256): see `name`."""
+    sent_as: str | None = None
+    """Where the provider reads the local file once `prepare` has uploaded it."""
 
     @property
     def name(self) -> str:
@@ -60,8 +62,27 @@ class GenerationRequest:
 @dataclass(frozen=True, slots=True)
 class SubmittedTask:
     task_id: str
-    quoted_cost: Decimal | None = None
-    """The provider's own price quote for this request, when it gives one (WaveSpeed)."""
+    quote: Callable[[], Awaitable[Decimal | None]] | None = field(default=None, compare=False)
+    """The provider's own price quote for this request, when it gives one (WaveSpeed). The
+    engine awaits it only after the task id is committed: nothing delays that commit."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListedTask:
+    """A task in the provider's list of the account's tasks (PROVIDERS.md §4c)."""
+
+    task_id: str
+    created_at: float
+    """Epoch seconds, as the provider stamped it."""
+    prompt: str | None = None
+    """The prompt the task was made from, where the listing gives it."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskListing:
+    tasks: tuple[ListedTask, ...]
+    complete: bool
+    """False when the listing was cut short (too many pages): absence then proves nothing."""
 
 
 class TaskState(enum.Enum):
@@ -123,3 +144,30 @@ class Provider(Protocol):
     async def submit(self, request: GenerationRequest) -> SubmittedTask: ...
 
     async def poll(self, task_id: str, model_id: str) -> TaskStatus: ...
+
+
+@runtime_checkable
+class PreparesInputs(Protocol):
+    """A provider whose submit sends input files first (uploads): `prepare` does that apart,
+    so that the submit itself is one request, the only one that can make a task."""
+
+    async def prepare(self, request: GenerationRequest) -> GenerationRequest:
+        """The request with each local input's `sent_as` set; raises InputNotSent."""
+        ...
+
+
+@runtime_checkable
+class ListsTasks(Protocol):
+    """A provider that can list the account's tasks: a submit whose outcome is unknown is
+    reconciled against it (apply/reconcile.py)."""
+
+    DEFAULT_LISTING_LAG: ClassVar[float]
+    """Seconds a new task may take to appear in the listing (a conservative default)."""
+
+    async def list_tasks(self, model_id: str, after: float, before: float) -> TaskListing:
+        """The account's tasks of this model created between two epoch times."""
+        ...
+
+    async def task_prompt(self, task_id: str, model_id: str) -> str | None:
+        """The prompt a task was made from, where the provider tells it; else None."""
+        ...

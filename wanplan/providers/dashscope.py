@@ -5,6 +5,11 @@ Three protocols share one task API: Wan 2.7 takes `input.media[]`; 2.1–2.6 tak
 Local files go through the upload policy (an OSS form upload, then `oss://` with the
 `X-DashScope-OssResourceResolve` header). A finished task's `usage.video_duration` is the
 seconds DashScope bills: the ledger records them at the catalog's unit price ("reported").
+
+A submit whose outcome is unknown is looked for in the task list (`GET /tasks`, PROVIDERS.md
+§4c): the time zone of its window is not documented, so the window asked for is padded by a day
+each way and the items are filtered on `gmt_create` (epoch milliseconds); a task's own answer
+gives its prompt (`orig_prompt`) where the service returns it.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from wanplan.errors import WanplanError
 from wanplan.providers import answers, wire
 from wanplan.providers.base import (
     GenerationRequest,
+    ListedTask,
     RequestInput,
     SubmittedTask,
+    TaskListing,
     TaskState,
     TaskStatus,
 )
@@ -34,6 +41,10 @@ VIDEO_PATH = "/services/aigc/video-generation/video-synthesis"
 KEYFRAME_PATH = "/services/aigc/image2video/video-synthesis"
 # The docs suggest polling every 15 s; ramp up to it, as the SDK does.
 _POLL_RAMP = (2.0, 3.0, 5.0, 8.0, 10.0, 15.0)
+PAGE_SIZE = 100
+MAX_PAGES = 50
+_ZONE_PAD = 86400.0
+"""The task list's start/end time zone is undocumented: ask for a day more each way."""
 
 
 def region_base_url(settings: ProviderSettings) -> str:
@@ -49,6 +60,7 @@ def region_base_url(settings: ProviderSettings) -> str:
 class DashScopeProvider(HttpProvider):
     name: ClassVar[str] = "dashscope"
     key_env: ClassVar[str | None] = "DASHSCOPE_API_KEY"
+    DEFAULT_LISTING_LAG: ClassVar[float] = 15.0
 
     @classmethod
     def default_base_url(cls, settings: ProviderSettings) -> str:
@@ -115,7 +127,12 @@ class DashScopeProvider(HttpProvider):
                 media.append({"type": f"reference_{kind}", "url": url})
         return media
 
+    async def _send_input(self, item: RequestInput, model_id: str) -> str | None:
+        return await self.upload(item, model_id)
+
     async def _upload_or_url(self, item: RequestInput, model_id: str) -> str:
+        if item.sent_as is not None:
+            return item.sent_as
         return await self.upload(item, model_id) if item.path is not None else item.source
 
     async def payload(self, request: GenerationRequest) -> tuple[str, dict[str, Any]]:
@@ -192,6 +209,68 @@ class DashScopeProvider(HttpProvider):
         if status in ("PENDING", "RUNNING"):
             return TaskStatus(TaskState.RUNNING)
         raise output.unknown_status("task_status", status)
+
+    async def list_tasks(self, model_id: str, after: float, before: float) -> TaskListing:
+        """The account's tasks of this model created between two times, every page."""
+        found: list[ListedTask] = []
+        for page in range(1, MAX_PAGES + 1):
+            response = await self._call(
+                "GET",
+                f"{self.api}/tasks",
+                "task list",
+                params={
+                    "start_time": _list_time(after - _ZONE_PAD),
+                    "end_time": _list_time(before + _ZONE_PAD),
+                    "model_name": model_id,
+                    "page_no": page,
+                    "page_size": PAGE_SIZE,
+                },
+            )
+            answer = self._answer(response, "task list")
+            items = answer.get("data")
+            if items is None:
+                items = answer.get("tasks")  # what the Python v2 SDK reads
+            if not isinstance(items, list):
+                raise answer.error("answered no list of tasks (data or tasks)")
+            for item in items:
+                listed = _listed(item, model_id)
+                if listed is not None and not (
+                    listed.created_at < after or listed.created_at > before
+                ):
+                    found.append(listed)
+            pages = answer.get("total_page")
+            if len(items) < PAGE_SIZE or (isinstance(pages, int) and page >= pages):
+                return TaskListing(tuple(found), complete=True)
+        return TaskListing(tuple(found), complete=False)
+
+    async def task_prompt(self, task_id: str, model_id: str) -> str | None:
+        """`output.orig_prompt` of the task's own answer, where the service gives it."""
+        response = await self._call("GET", f"{self.api}/tasks/{task_id}", "task query")
+        output = self._answer(response, "task query").object("output")
+        prompt = output.get("orig_prompt")
+        return prompt if isinstance(prompt, str) else None
+
+
+def _list_time(epoch: float) -> str:
+    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y%m%d%H%M%S")
+
+
+def _listed(item: object, model_id: str) -> ListedTask | None:
+    """A listed task of this model; one without a readable `gmt_create` is kept at time NaN,
+    which no filter drops and every window holds (it cannot be ruled out)."""
+    if not isinstance(item, dict):
+        return None
+    task_id = item.get("task_id")
+    if not isinstance(task_id, str) or not task_id:
+        return None
+    if item.get("model_name") not in (None, model_id):
+        return None
+    created = item.get("gmt_create")
+    if isinstance(created, str) and created.strip().isdigit():
+        created = int(created)
+    if isinstance(created, bool) or not isinstance(created, int | float):
+        return ListedTask(task_id, float("nan"))
+    return ListedTask(task_id, created / 1000)
 
 
 def _billed_seconds(usage: object) -> float | None:

@@ -5,6 +5,7 @@ wanplan's errors. Each provider says how its errors read (`_message`)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -14,7 +15,7 @@ import httpx
 from wanplan.config import ProviderSettings
 from wanplan.errors import InputNotSent, ProviderAuthError, ProviderError
 from wanplan.providers import answers, result_urls, wire
-from wanplan.providers.base import ProviderContext
+from wanplan.providers.base import GenerationRequest, ProviderContext, RequestInput
 
 
 class HttpProvider:
@@ -37,6 +38,21 @@ class HttpProvider:
     @classmethod
     def make_client(cls, settings: ProviderSettings) -> httpx.AsyncClient:
         return wire.make_client(settings)
+
+    async def prepare(self, request: GenerationRequest) -> GenerationRequest:
+        """Send the request's local input files ahead of the submit (see PreparesInputs)."""
+        inputs: list[RequestInput] = []
+        with self._sending_inputs():
+            for item in request.inputs:
+                if item.path is not None and item.sent_as is None:
+                    sent_as = await self._send_input(item, request.model_id)
+                    item = dataclasses.replace(item, sent_as=sent_as)
+                inputs.append(item)
+        return dataclasses.replace(request, inputs=tuple(inputs))
+
+    async def _send_input(self, item: RequestInput, model_id: str) -> str | None:
+        """Upload one local file; None where the provider takes the file in the body itself."""
+        return None
 
     def _headers(self) -> dict[str, str]:
         return wire.bearer(self.context.api_key)

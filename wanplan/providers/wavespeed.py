@@ -1,19 +1,22 @@
 """WaveSpeed v3 (PROVIDERS.md §1): a flat body posted to /api/v3/{model_id}, polled at
 /api/v3/predictions/{id}/result; local files go through the media upload ticket.
 
-Spend: beside each submit, the same body goes to the free price quote (`POST
-/api/v3/model/price`), and the ledger records that quote as what the task cost ("quote"). It is
-one extra request per task, sent at the same time as the submit so that it does not delay it,
-and waited for at most QUOTE_GRACE_SECONDS after the submit answers. A quote that fails, is
-slow or reads oddly is dropped: the generation goes on and the ledger keeps the estimate. The
-quote is for the ledger only; `plan` never sends a request to a provider (PRODUCT §5).
+Spend: after each submit, and only once its task id is committed, the same body goes to the
+free price quote (`POST /api/v3/model/price`); the ledger records that quote as what the task
+cost ("quote"), its discounted price where one is given. A quote that fails, is slow or reads
+oddly is dropped: the generation goes on and the ledger keeps the estimate. The quote is for
+the ledger only; `plan` never sends a request to a provider (PRODUCT §5).
+
+A submit whose outcome is unknown is looked for in the prediction history (`POST
+/api/v3/predictions`, PROVIDERS.md §4c): its items carry the model and the creation time, no
+inputs.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import datetime
 import json
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
@@ -23,8 +26,10 @@ from wanplan.errors import ProviderError
 from wanplan.providers import answers, wire
 from wanplan.providers.base import (
     GenerationRequest,
+    ListedTask,
     RequestInput,
     SubmittedTask,
+    TaskListing,
     TaskState,
     TaskStatus,
 )
@@ -34,7 +39,9 @@ _RUNNING = {"created", "processing", "queued", "pending"}
 _FAILED = {"failed", "cancelled", "timeout", "deleted"}
 # Wan 2.1 and 2.2 take the frame as "W*H"; from 2.5 on, image-to-video takes a resolution.
 _SIZED_IMAGE_TO_VIDEO = ("wavespeed-ai/wan-2.2/image-to-video",)
-QUOTE_GRACE_SECONDS = 1.0
+PAGE_SIZE = 100
+MAX_PAGES = 50
+_FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
 class WaveSpeedProvider(HttpProvider):
@@ -42,6 +49,7 @@ class WaveSpeedProvider(HttpProvider):
     key_env: ClassVar[str | None] = "WAVESPEED_API_KEY"
     DEFAULT_BASE_URL: ClassVar[str] = "https://api.wavespeed.ai"
     API_PATH: ClassVar[str] = "/api/v3"
+    DEFAULT_LISTING_LAG: ClassVar[float] = 15.0
 
     def poll_delay(self, attempt: int) -> float:
         # The docs ask for at least 5 s between polls of a video task.
@@ -78,9 +86,14 @@ class WaveSpeedProvider(HttpProvider):
         await self._upload_to(put, what)
         return data.text("download_url")
 
+    async def _send_input(self, item: RequestInput, model_id: str) -> str | None:
+        return await self.upload(item)
+
     async def _url(self, item: RequestInput | None) -> str | None:
         if item is None:
             return None
+        if item.sent_as is not None:
+            return item.sent_as
         return await self.upload(item) if item.path is not None else item.source
 
     async def body(self, request: GenerationRequest) -> dict[str, Any]:
@@ -121,19 +134,9 @@ class WaveSpeedProvider(HttpProvider):
     async def submit(self, request: GenerationRequest) -> SubmittedTask:
         with self._sending_inputs():
             body = await self.body(request)
-        quote = asyncio.ensure_future(self.quote(request.model_id, body))
-        try:
-            response = await self._call(
-                "POST", f"{self.api}/{request.model_id}", "submit", json=body
-            )
-            task_id = self._answer(response, "submit").object("data").task_id("id")
-        except BaseException:
-            quote.cancel()
-            raise
-        quoted: Decimal | None = None
-        with contextlib.suppress(TimeoutError):
-            quoted = await asyncio.wait_for(quote, QUOTE_GRACE_SECONDS)
-        return SubmittedTask(task_id, quoted_cost=quoted)
+        response = await self._call("POST", f"{self.api}/{request.model_id}", "submit", json=body)
+        task_id = self._answer(response, "submit").object("data").task_id("id")
+        return SubmittedTask(task_id, quote=lambda: self.quote(request.model_id, body))
 
     async def quote(self, model_id: str, body: dict[str, Any]) -> Decimal | None:
         """The free price quote for this request in USD, or None when there is none to trust."""
@@ -155,7 +158,9 @@ class WaveSpeedProvider(HttpProvider):
         data = answer.get("data") if isinstance(answer, dict) else None
         if not isinstance(data, dict) or data.get("currency", "USD") != "USD":
             return None
-        price = data.get("price")
+        price = data.get("discounted_price")
+        if price is None:
+            price = data.get("price")
         if isinstance(price, bool) or not isinstance(price, int | Decimal | str):
             return None
         try:
@@ -185,3 +190,72 @@ class WaveSpeedProvider(HttpProvider):
         if status in _RUNNING:
             return TaskStatus(TaskState.RUNNING)
         raise data.unknown_status("status", status)
+
+    async def list_tasks(self, model_id: str, after: float, before: float) -> TaskListing:
+        """The prediction history of this model between two times, every page of it."""
+        found: list[ListedTask] = []
+        for page in range(1, MAX_PAGES + 1):
+            response = await self._call(
+                "POST",
+                f"{self.api}/predictions",
+                "prediction history",
+                json={
+                    "page": page,
+                    "page_size": PAGE_SIZE,
+                    "model": model_id,
+                    "created_after": _iso(after),
+                    "created_before": _iso(before),
+                },
+            )
+            data = self._answer(response, "prediction history").object("data")
+            items = data.get("items")
+            if not isinstance(items, list):
+                raise data.error("answered data.items that is not a list")
+            for item in items:
+                listed = _listed(item, model_id)
+                if listed is not None:
+                    found.append(listed)
+            total = data.get("total")
+            if len(items) < PAGE_SIZE or (isinstance(total, int) and page * PAGE_SIZE >= total):
+                return TaskListing(tuple(found), complete=True)
+        return TaskListing(tuple(found), complete=False)
+
+    async def task_prompt(self, task_id: str, model_id: str) -> str | None:
+        """WaveSpeed documents no inputs in a prediction; where one carries them, the prompt."""
+        response = await self._call("GET", f"{self.api}/predictions/{task_id}/result", "poll")
+        if response.status_code == 404:
+            return None
+        data = self._answer(response, "poll").object("data")
+        given = data.get("input")
+        prompt = given.get("prompt") if isinstance(given, dict) else None
+        return prompt if isinstance(prompt, str) else None
+
+
+def _iso(epoch: float) -> str:
+    moment = datetime.datetime.fromtimestamp(epoch, datetime.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _created_at(value: object) -> float | None:
+    """ "2025-05-19T06:09:15.948268264Z" (nanoseconds) as epoch seconds; None if unreadable."""
+    if not isinstance(value, str):
+        return None
+    text = _FRACTION.sub(r"\1", value.strip()).replace("Z", "+00:00")
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.timestamp()
+
+
+def _listed(item: object, model_id: str) -> ListedTask | None:
+    """A history item of this model; one without a readable creation time is kept at time
+    NaN, which every window holds (it cannot be ruled out)."""
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
+        return None
+    if item.get("model") not in (None, model_id):
+        return None
+    created = _created_at(item.get("created_at"))
+    return ListedTask(item["id"], created if created is not None else float("nan"))

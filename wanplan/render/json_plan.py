@@ -27,6 +27,10 @@ def change_document(change: PlanChange) -> dict[str, Any]:
         "estimated_cost": as_decimal_string(change.estimated_cost),
         "currency": "USD",
         "warnings": list(change.warnings),
+        "cost_at_risk": as_decimal_string(change.cost_at_risk)
+        if change.action is Action.UNCONFIRMED
+        else None,
+        "task_id": change.task.task_id if change.task is not None else None,
     }
 
 
@@ -38,6 +42,9 @@ def plan_document(plan: Plan, comparison: Comparison | None = None) -> dict[str,
     summary: dict[str, Any] = {action.value: plan.count(action) for action in Action}
     summary["estimated_cost"] = as_decimal_string(plan.estimated_cost)
     summary["unknown_cost"] = plan.unknown_cost
+    at_risk = plan.cost_at_risk
+    summary["cost_at_risk"] = as_decimal_string(at_risk[0])
+    summary["unknown_cost_at_risk"] = at_risk[1]
     summary["rebuild"] = {
         "before": _money(plan.rebuild_cost_before),
         "after": _money(plan.rebuild_cost_after),

@@ -13,8 +13,8 @@ from decimal import Decimal
 
 from wanplan.money import format_total, format_usd, total
 from wanplan.plan.compare import Comparison
-from wanplan.plan.model import SYMBOLS, Action, Plan, PlanChange
-from wanplan.render.text import count_line, describe
+from wanplan.plan.model import SYMBOLS, Plan, PlanChange
+from wanplan.render.text import change_cost, count_line, describe
 
 MARKER = "<!-- wanplan -->"
 GITHUB_COMMENT_LIMIT = 65_536
@@ -38,7 +38,7 @@ def _delta(before: tuple[Decimal, int], after: tuple[Decimal, int]) -> str:
 
 
 def _row(change: PlanChange) -> str:
-    cost = "" if change.action is Action.DELETE else format_usd(change.estimated_cost)
+    cost = change_cost(change)
     details = describe(change)
     if change.warnings:
         details += " — " + "; ".join(change.warnings)

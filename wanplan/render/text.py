@@ -16,6 +16,7 @@ _COLOURS = {
     Action.RESUME: "blue",
     Action.REPAIR: "magenta",
     Action.DELETE: "red",
+    Action.UNCONFIRMED: "red",
 }
 _LEGEND = {
     Action.CREATE: "create",
@@ -24,8 +25,17 @@ _LEGEND = {
     Action.RESUME: "resume an earlier task",
     Action.REPAIR: "repair the output file",
     Action.DELETE: "delete",
+    Action.UNCONFIRMED: "unconfirmed (an earlier submit may have made a task; not paid again)",
 }
-_ORDER = (Action.CREATE, Action.REPLACE, Action.REUSE, Action.RESUME, Action.REPAIR, Action.DELETE)
+_ORDER = (
+    Action.CREATE,
+    Action.REPLACE,
+    Action.REUSE,
+    Action.RESUME,
+    Action.REPAIR,
+    Action.DELETE,
+    Action.UNCONFIRMED,
+)
 
 
 def describe(change: PlanChange) -> str:
@@ -34,8 +44,13 @@ def describe(change: PlanChange) -> str:
         path = change.previous.output_path if change.previous else "?"
         return f"forget it and remove {path}"
     if change.action is Action.RESUME and change.task is not None:
-        return f"collect task {change.task.task_id} from {change.task.provider}"
-    if change.action in (Action.REPLACE, Action.REUSE, Action.REPAIR) and change.reasons:
+        collect = f"collect task {change.task.task_id} from {change.task.provider}"
+        adopted = [r for r in change.reasons if r.startswith("adopted")]
+        return f"{collect} ({adopted[0]})" if adopted else collect
+    if (
+        change.action in (Action.REPLACE, Action.REUSE, Action.REPAIR, Action.UNCONFIRMED)
+        and change.reasons
+    ):
         return ", ".join(change.reasons)
     if asset is None:
         return ""
@@ -52,6 +67,15 @@ def describe(change: PlanChange) -> str:
     return f"{shape}" + (f" ({', '.join(change.reasons)})" if change.reasons else "")
 
 
+def change_cost(change: PlanChange) -> str:
+    """A change's new spend, or for an unconfirmed one what it may have cost already."""
+    if change.action is Action.DELETE:
+        return ""
+    if change.action is Action.UNCONFIRMED:
+        return f"{format_usd(change.cost_at_risk)} at risk"
+    return format_usd(change.estimated_cost)
+
+
 def count_line(label: str, changes: Sequence[PlanChange]) -> str:
     """`Plan: 2 to create, 1 to replace, 0 to delete. Estimated cost: $1.50`"""
     tally = Counter(c.action for c in changes)
@@ -61,7 +85,14 @@ def count_line(label: str, changes: Sequence[PlanChange]) -> str:
             counts.append(f"{tally[action]} to {action.value}")
     counts.append(f"{tally[Action.DELETE]} to delete")
     cost = format_total(total([c.estimated_cost for c in changes]))
-    return f"{label}: {', '.join(counts)}. Estimated cost: {cost}"
+    line = f"{label}: {', '.join(counts)}. Estimated cost: {cost}"
+    if tally[Action.UNCONFIRMED]:
+        at_risk = total([c.cost_at_risk for c in changes if c.action is Action.UNCONFIRMED])
+        line += (
+            f" ({tally[Action.UNCONFIRMED]} unconfirmed: {format_total(at_risk)} at risk, "
+            "not paid again)"
+        )
+    return line
 
 
 def closing_line(plan: Plan) -> str:
@@ -81,7 +112,7 @@ def render_text(plan: Plan, style: Styler = plain) -> str:
     lines = [f"wanplan will perform these actions (profile {plan.profile}):", ""]
     for change in plan.changes:
         colour = _COLOURS[change.action]
-        cost = "" if change.action is Action.DELETE else format_usd(change.estimated_cost)
+        cost = change_cost(change)
         head = style(f"  {SYMBOLS[change.action]} {change.address:<{width}}", fg=colour)
         detail = details[change.address + change.action]
         lines.append(f"{head}  {change.action.value:<8} {detail:<{detail_width}}  {cost}".rstrip())

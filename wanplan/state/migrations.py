@@ -122,12 +122,21 @@ def _task_quoted_cost(db: sqlite_utils.Database) -> None:
     db.table("tasks").add_column("quoted_cost", str)
 
 
+def _task_send_window(db: sqlite_utils.Database) -> None:
+    # A submit whose outcome is unknown is looked for in the provider's task list within the
+    # window in which it was sent; adopted task ids are checked against the journal's.
+    db.table("tasks").add_column("sent_at", str)
+    db.table("tasks").add_column("unknown_until", str)
+    db.table("tasks").create_index(["provider", "task_id"])
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _initial),
     ("0002_task_model_id", _task_model_id),
     ("0003_locks", _locks),
     ("0004_ledger_by_content_key", _ledger_by_content_key),
     ("0005_task_quoted_cost", _task_quoted_cost),
+    ("0006_task_send_window", _task_send_window),
 ]
 
 

@@ -6,6 +6,7 @@ matters at one record per asset in a plan of 100,000 assets."""
 from __future__ import annotations
 
 import datetime
+import time
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -50,19 +51,46 @@ class TaskRecord(NamedTuple):
     error: str | None
     quoted_cost: Decimal | None = None
     """The provider's price quote for it, when it gave one at submit."""
+    sent_at: str | None = None
+    """When its submit request was last sent (the start of the window in which the provider
+    may have made the task)."""
+    unknown_until: str | None = None
+    """For a submit whose outcome is unknown: when it failed, the last moment the provider can
+    have received it. None when the process died before it knew (see `reconcile`)."""
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """A submit that may or may not have made (and be paid for) a task."""
+        return self.status in UNKNOWN_STATUSES
 
 
-# Task statuses. `intent` is written before the submit request, so a crash between the
+# Task statuses. `intent` is written just before the submit request, so a crash between the
 # provider's answer and our commit leaves a visible trace instead of a silent second payment.
+# An intent found by a later apply, or a submit that failed in a way that may still have made a
+# task (a 500, a dropped connection), is a submit whose outcome is unknown: reconciliation
+# (apply/reconcile.py) settles it as adopted (`submitted`), `not_created`, or leaves it
+# `unconfirmed` until the user imports its task or replaces it knowingly (`abandoned`).
 INTENT = "intent"
+UNCONFIRMED = "unconfirmed"
 SUBMITTED = "submitted"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 COLLECTED = "collected"
 ABANDONED = "abandoned"
-OPEN_STATUSES = (INTENT, SUBMITTED, SUCCEEDED)
+NOT_CREATED = "not_created"
+UNKNOWN_STATUSES = (INTENT, UNCONFIRMED)
+OPEN_STATUSES = (INTENT, UNCONFIRMED, SUBMITTED, SUCCEEDED)
 
 
 def now_iso() -> str:
     """The state's timestamps: UTC, ISO 8601, milliseconds."""
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+    return iso(time.time())
+
+
+def iso(epoch: float) -> str:
+    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).isoformat(timespec="milliseconds")
+
+
+def epoch(timestamp: str) -> float:
+    """A state timestamp as epoch seconds."""
+    return datetime.datetime.fromisoformat(timestamp).timestamp()

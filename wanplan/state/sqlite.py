@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import time
 import uuid
@@ -21,14 +22,16 @@ from typing import Any, cast
 
 import sqlite_utils
 
-from wanplan.errors import StateError
+from wanplan.errors import StateError, StateWriteError
 from wanplan.key.file_hashes import FileStamp
 from wanplan.money import as_decimal_string
 from wanplan.state import migrations
 from wanplan.state.lock import LockHolder, is_alive
 from wanplan.state.records import (
+    INTENT,
     OPEN_STATUSES,
     SUBMITTED,
+    UNCONFIRMED,
     AssetRecord,
     GenerationRecord,
     TaskRecord,
@@ -41,6 +44,71 @@ LOCK_POLL_SECONDS = 0.25
 
 def _decimal(value: str | None) -> Decimal | None:
     return Decimal(value) if value is not None else None
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _not_a_state(path: Path, what: str) -> str:
+    return (
+        f"{path} is {what}: not a readable wanplan state, and only a missing file starts a "
+        "new one; nothing was sent. Restore it (from git: "
+        f"`git checkout -- {path.name}` in its folder), or move it away to start a new, "
+        "empty state knowingly"
+    )
+
+
+def check_state_file(path: Path) -> None:
+    """Refuse, from its header alone, a state file that is empty, not SQLite or truncated.
+    (A truncated file would read as a state that lost its latest rows.)"""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as file:
+            header = file.read(100)
+    except OSError as exc:
+        raise StateError(f"{path}: cannot read the state ({exc.strerror or exc})") from None
+    if size == 0:
+        raise StateError(_not_a_state(path, "empty (0 bytes)"))
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        raise StateError(_not_a_state(path, "not an SQLite database"))
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    # The page count in the header is valid when written by the same change as the counter.
+    counted = header[24:28] == header[92:96] and pages > 0
+    if counted and size < pages * page_size:
+        raise StateError(_not_a_state(path, f"truncated ({size} of {pages * page_size} bytes)"))
+
+
+def _create_state_file(path: Path) -> None:
+    """A new state is born whole: made beside its place, then linked in only if no other
+    process made one first (the loser of that race opens the winner's)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{uuid.uuid4().hex}.new")
+    try:
+        conn = sqlite3.connect(draft)
+        try:
+            db = sqlite_utils.Database(conn)
+            migrations.migrate(db, now_iso())
+            with db.atomic():
+                db.table("meta").insert_all(
+                    [
+                        {"key": "lineage", "value": str(uuid.uuid4())},
+                        {"key": "serial", "value": "0"},
+                    ]
+                )
+        finally:
+            conn.close()
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        except OSError:  # a filesystem without hard links: a plain rename, if still free
+            if not path.exists():
+                os.replace(draft, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            draft.unlink()
 
 
 class SqliteState:
@@ -61,9 +129,11 @@ class SqliteState:
             return cls(sqlite_utils.Database(memory=True), path, writable=False)
         if not path.is_file():
             raise StateError(f"{path} is not a file; the state is one SQLite file")
+        check_state_file(path)
         try:
             conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
             db = sqlite_utils.Database(conn)
+            cls._check_wanplan_state(db, path)
             cls._check_compatible(db, path)
             if migrations.pending(db):
                 memory = sqlite3.connect(":memory:")
@@ -90,13 +160,20 @@ class SqliteState:
                 time.sleep(0.05)
             except sqlite3.DatabaseError as exc:
                 raise StateError(f"{path}: cannot open the state for writing ({exc})") from None
+            except OSError as exc:
+                raise StateWriteError(
+                    f"{path}: cannot create the state ({exc.strerror or exc})"
+                ) from None
 
     @classmethod
     def _open_writer_once(cls, path: Path) -> SqliteState:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            _create_state_file(path)
+        check_state_file(path)
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
             db = sqlite_utils.Database(conn)
+            cls._check_wanplan_state(db, path)
             cls._check_compatible(db, path)
             db.execute("PRAGMA journal_mode=WAL")
             # In WAL mode NORMAL still survives a killed process (kill -9, a cancelled CI
@@ -105,19 +182,21 @@ class SqliteState:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
             migrations.migrate(db, now_iso())
-            with db.atomic():
-                # `ignore`: when two writers create the state at once, the first lineage stays.
-                db.table("meta").insert_all(
-                    [
-                        {"key": "lineage", "value": str(uuid.uuid4())},
-                        {"key": "serial", "value": "0"},
-                    ],
-                    ignore=True,
-                )
         except BaseException:
             conn.close()
             raise
         return cls(db, path, writable=True)
+
+    @staticmethod
+    def _check_wanplan_state(db: sqlite_utils.Database, path: Path) -> None:
+        """Only a missing file is a new state: an SQLite file without wanplan's bookkeeping
+        (another program's database, or one emptied by hand) is refused, never adopted as
+        empty, which would generate (and pay for) everything again."""
+        tables = set(db.table_names())
+        if migrations.MIGRATIONS_TABLE not in tables or "meta" not in tables:
+            raise StateError(_not_a_state(path, "an SQLite database without wanplan's tables"))
+        if not db.execute("select 1 from meta where key = 'lineage'").fetchone():
+            raise StateError(_not_a_state(path, "a wanplan database without its lineage"))
 
     @staticmethod
     def _check_compatible(db: sqlite_utils.Database, path: Path) -> None:
@@ -215,7 +294,8 @@ class SqliteState:
 
     _TASK_COLUMNS = (
         "select id, provider, task_id, content_key, address, profile, status, submitted_at,"
-        " updated_at, estimated_cost, error, model_id, quoted_cost from tasks"
+        " updated_at, estimated_cost, error, model_id, quoted_cost, sent_at, unknown_until"
+        " from tasks"
     )
 
     @staticmethod
@@ -234,6 +314,8 @@ class SqliteState:
             estimated_cost=_decimal(row[9]),
             error=row[10],
             quoted_cost=_decimal(row[12]),
+            sent_at=row[13],
+            unknown_until=row[14],
         )
 
     def open_tasks(self) -> list[TaskRecord]:
@@ -250,6 +332,22 @@ class SqliteState:
             return None
         row = self.db.execute(f"{self._TASK_COLUMNS} where id = ?", [task_ref]).fetchone()
         return self._task_record(row) if row else None
+
+    def known_task_ids(self, provider: str, task_ids: Sequence[str]) -> set[str]:
+        """The ones among `task_ids` that the journal records for `provider`."""
+        if not self._has("tasks") or not task_ids:
+            return set()
+        found: set[str] = set()
+        unique = list(dict.fromkeys(task_ids))
+        for start in range(0, len(unique), 500):  # SQLite's limit on bound parameters
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" for _ in chunk)
+            rows = self.db.execute(
+                f"select task_id from tasks where provider = ? and task_id in ({marks})",
+                [provider, *chunk],
+            ).fetchall()
+            found.update(row[0] for row in rows)
+        return found
 
     def file_stamps(self) -> dict[str, FileStamp]:
         if not self._has("file_hashes"):
@@ -342,8 +440,11 @@ class SqliteState:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         self._require_writable()
-        with self.db.atomic():
-            yield
+        try:
+            with self.db.atomic():
+                yield
+        except sqlite3.OperationalError as exc:
+            raise StateWriteError(f"{self.path}: cannot write the state ({exc})") from None
 
     def _require_writable(self) -> None:
         if not self.writable:
@@ -385,22 +486,42 @@ class SqliteState:
                     "content_key": content_key,
                     "address": address,
                     "profile": profile,
-                    "status": "intent",
+                    "status": INTENT,
                     "submitted_at": now,
+                    "sent_at": now,
                     "updated_at": now,
                     "estimated_cost": as_decimal_string(estimated_cost),
                     "error": None,
                 },
             )
 
-    def record_submitted(
-        self, task_ref: int, task_id: str, quoted_cost: Decimal | None = None
-    ) -> None:
+    def record_sending(self, task_ref: int) -> None:
+        with self.transaction():
+            now = now_iso()
+            self.db.execute(
+                "update tasks set sent_at = ?, updated_at = ? where id = ?", [now, now, task_ref]
+            )
+
+    def record_submitted(self, task_ref: int, task_id: str, note: str | None = None) -> None:
         with self.transaction():
             self.db.execute(
-                "update tasks set task_id = ?, status = ?, updated_at = ?, quoted_cost = ?"
-                " where id = ?",
-                [task_id, SUBMITTED, now_iso(), as_decimal_string(quoted_cost), task_ref],
+                "update tasks set task_id = ?, status = ?, updated_at = ?, error = ? where id = ?",
+                [task_id, SUBMITTED, now_iso(), note, task_ref],
+            )
+
+    def record_quote(self, task_ref: int, quoted_cost: Decimal) -> None:
+        with self.transaction():
+            self.db.execute(
+                "update tasks set quoted_cost = ? where id = ?",
+                [as_decimal_string(quoted_cost), task_ref],
+            )
+
+    def record_unconfirmed(self, task_ref: int, reason: str, unknown_until: str | None) -> None:
+        with self.transaction():
+            self.db.execute(
+                "update tasks set status = ?, error = ?, updated_at = ?,"
+                " unknown_until = coalesce(?, unknown_until) where id = ?",
+                [UNCONFIRMED, reason, now_iso(), unknown_until, task_ref],
             )
 
     def record_task_status(self, task_ref: int, status: str, error: str | None = None) -> None:

@@ -82,6 +82,7 @@ def apply(
     """
     from wanplan.apply.engine import run_apply
     from wanplan.apply.providers import providers_needed, setup_providers
+    from wanplan.apply.reconcile import settle_plan, unconfirmed_changes
     from wanplan.blobs import LocalBlobStore
     from wanplan.cli.progress import (
         EventPrinter,
@@ -174,14 +175,20 @@ def apply(
     setup_providers(project.config, providers_needed(first))  # keys first: fail before writing
     with locked_state(project, lock_timeout, warn, create=True) as state:
         blobs = LocalBlobStore(project.cache_dir)
-        plan = make_plan(
-            project,
-            profile=profile,
-            targets=targets,
-            force_replace=force_replace,
-            state=state,
-            blobs=blobs,
-        )
+
+        def replan() -> Plan:
+            return make_plan(
+                project,
+                profile=profile,
+                targets=targets,
+                force_replace=force_replace,
+                state=state,
+                blobs=blobs,
+            )
+
+        plan = replan()
+        if unconfirmed_changes(plan):
+            plan = settle_plan(plan, state, project.config, replan, _waiting_for_listing)
         check(plan, state, final=True)
         show(plan)
         if not plan.has_changes:
@@ -221,6 +228,12 @@ def apply(
     else:
         echo("")
         echo(render_summary(result))
+    for task in result.unrecorded:
+        warn(
+            f"{task.provider} task {task.task_id} for {task.address} was made but could not be "
+            f"recorded: once the state can be written, `wanplan import {task.address} "
+            f"--task-id {task.task_id}` (never apply it again first: that would pay twice)"
+        )
     if result.interrupted:
         warn(
             f"interrupted: {len(result.interrupted)} asset(s) did not finish. Every submitted "
@@ -230,6 +243,13 @@ def apply(
         sys.exit(130)
     if result.failed:
         sys.exit(1)
+
+
+def _waiting_for_listing(submits: int, seconds: float) -> None:
+    warn(
+        f"waiting {seconds:.0f} s for the provider's task list to show every task before "
+        f"deciding about {submits} submit(s) whose outcome is unknown"
+    )
 
 
 def _can_ask() -> bool:

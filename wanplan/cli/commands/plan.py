@@ -12,6 +12,9 @@ from wanplan.cli.output import colour_enabled, echo
 if TYPE_CHECKING:
     from decimal import Decimal
 
+    from wanplan.plan.model import Plan
+    from wanplan.project import Project
+
 FORMATS = ("text", "json", "markdown")
 
 
@@ -57,8 +60,9 @@ def plan(
 ) -> None:
     """Show what apply would generate, reuse or delete, and what it would cost.
 
-    Read-only: it never writes the state, sends no request to a provider and needs no API key,
-    so it is safe on pull requests from forks.
+    Read-only: it never writes the state, sends no paid request and needs no API key, so it
+    is safe on pull requests from forks. Its one request to a provider: when an earlier
+    submit's outcome is unknown and that provider's key is set, a look at its task list.
 
     The cost of this change is what apply would spend: the estimate of every change, or with
     --compare-to, of the changes to assets that differ from the base branch's plan. The
@@ -74,6 +78,7 @@ def plan(
       wanplan plan --compare-to base.json --format markdown --fail-on-cost-increase 20
       wanplan plan --detailed-exitcode || [ $? -eq 2 ]
     """
+    from wanplan.plan.model import Action
     from wanplan.plan.planner import make_plan
 
     project = open_project(directory)
@@ -82,6 +87,8 @@ def plan(
 
         check_plan_path(project, out)
     result = make_plan(project, profile=profile, targets=targets, force_replace=force_replace)
+    if any(change.action is Action.UNCONFIRMED for change in result.changes):
+        result = _looked_up(project, result)
     comparison = None
     if compare_to is not None:
         from wanplan.plan.compare import compare
@@ -121,3 +128,16 @@ def plan(
         )
     if detailed_exitcode and result.has_changes:
         sys.exit(2)
+
+
+def _looked_up(project: Project, plan: Plan) -> Plan:
+    """Submits whose outcome is unknown, looked up in the providers' task lists where a key
+    is set (a free, read-only request): the plan then shows what apply will do with them."""
+    from wanplan.apply.reconcile import look
+    from wanplan.state.sqlite import SqliteState
+
+    reader = SqliteState.open_reader(project.state_path)
+    try:
+        return look(plan, reader, project.config)
+    finally:
+        reader.close()

@@ -14,6 +14,7 @@ from wanplan.providers.base import (
     GenerationRequest,
     ProviderContext,
     SubmittedTask,
+    TaskListing,
     TaskState,
     TaskStatus,
 )
@@ -32,6 +33,10 @@ def _latency(settings: ProviderSettings) -> float:
 class SimProvider:
     name: ClassVar[str] = "sim"
     key_env: ClassVar[str | None] = None
+    # In process: no lag, no other clock, and a submit answers at once.
+    DEFAULT_LISTING_LAG: ClassVar[float] = 0.0
+    DEFAULT_SUBMIT_TIMEOUT: ClassVar[float] = 2.0
+    CLOCK_PAD: ClassVar[float] = 0.0
 
     def __init__(self, context: ProviderContext) -> None:
         self.context = context
@@ -78,3 +83,11 @@ class SimProvider:
                 TaskState.FAILED, error=str(body.get("error")), reported_cost=Decimal(0)
             )
         return TaskStatus(TaskState.RUNNING)
+
+    async def list_tasks(self, model_id: str, after: float, before: float) -> TaskListing:
+        """A sim task exists only once its id is committed (the id is the task): a submit cut
+        off before that made nothing, and costs nothing."""
+        return TaskListing((), complete=True)
+
+    async def task_prompt(self, task_id: str, model_id: str) -> str | None:
+        return None

@@ -1,0 +1,401 @@
+"""Reconciliation: settle submits whose outcome is unknown against the provider's task list
+(PRODUCT §6, PROVIDERS.md §4c).
+
+A journal row is `intent` (the process died around its submit) or `unconfirmed` (the submit
+failed in a way that may still have made a task: a 500, a dropped connection). Before anything
+is submitted again for it, the provider's list of the account's tasks of that model is read
+for the row's window (submit_window.py), leaving out every task the journal knows:
+
+- no task there, once the window has settled past the listing's lag: none was made
+  (`not_created`), and the asset is generated normally;
+- exactly one, whose prompt matches where the provider tells it: it is adopted (the row gets
+  its task id) and collected, never paid again;
+- more than one, one that another row may claim too, or one that cannot be told apart from
+  another client's (tasks of the model nobody here made, around that time): the row stays
+  `unconfirmed`, and the user settles it (`wanplan import`, or `apply --replace`).
+
+Apply keeps at most one submit per (provider, model) whose outcome is unknown at a time
+(engine.py), so windows do not overlap and one candidate is the row's own task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime
+import enum
+import math
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+import httpx
+
+from wanplan.apply.providers import ProviderSetup, listing_setups
+from wanplan.config import Config
+from wanplan.errors import ProviderError
+from wanplan.plan.model import Action, Plan, PlanChange
+from wanplan.providers.base import ListedTask, ListsTasks, TaskListing
+from wanplan.state.base import StateReader, StateWriter
+from wanplan.state.records import NOT_CREATED, SUBMITTED, TaskRecord
+
+CONTEXT_SECONDS = 300.0
+"""How far around the windows the listing is read, to see whether another client is active."""
+MAX_WAIT_SECONDS = 600.0
+SHOWN_CANDIDATES = 3
+
+
+class Outcome(enum.StrEnum):
+    ADOPT = "adopt"
+    NOT_CREATED = "not_created"
+    UNCONFIRMED = "unconfirmed"
+    WAIT = "wait"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    reason: str
+    task_id: str | None = None
+    settles_at: float | None = None
+    """For WAIT: from when the listing can be trusted for this row."""
+
+
+KnownIds = Callable[[str, list[str]], set[str]]
+
+
+async def examine(
+    rows: Iterable[TaskRecord],
+    setups: Mapping[str, ProviderSetup],
+    known: KnownIds,
+    prompts: Mapping[str, str | None],
+    now: float | None = None,
+) -> dict[int, Verdict]:
+    """A verdict for each row; reads the providers' task lists, writes nothing."""
+    now = time.time() if now is None else now
+    groups: dict[tuple[str, str], list[TaskRecord]] = defaultdict(list)
+    for row in rows:
+        groups[(row.provider, row.model_id)].append(row)
+    verdicts: dict[int, Verdict] = {}
+    async with _providers(setups, {provider for provider, _ in groups}) as listers:
+        for (provider, model_id), group in groups.items():
+            lister = listers.get(provider)
+            setup = setups.get(provider)
+            if lister is None or setup is None:
+                reason = _cannot_list(provider, setup is not None)
+                verdicts.update({row.id: Verdict(Outcome.UNCONFIRMED, reason) for row in group})
+                continue
+            verdicts.update(
+                await _examine_model(lister, setup, model_id, group, known, prompts, now)
+            )
+    return verdicts
+
+
+def _cannot_list(provider: str, has_setup: bool) -> str:
+    if has_setup:
+        return f"{provider} cannot list its tasks, so wanplan cannot tell whether it made one"
+    return f"the task list of {provider} was not read (no key here)"
+
+
+@contextlib.asynccontextmanager
+async def _providers(
+    setups: Mapping[str, ProviderSetup], names: set[str]
+) -> AsyncIterator[dict[str, ListsTasks]]:
+    clients: list[httpx.AsyncClient] = []
+    listers: dict[str, ListsTasks] = {}
+    try:
+        for name in sorted(names):
+            setup = setups.get(name)
+            if setup is None:
+                continue
+            client = setup.cls.make_client(setup.settings)
+            clients.append(client)
+            provider = setup.build(client)
+            if isinstance(provider, ListsTasks):
+                listers[name] = provider
+        yield listers
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+async def _examine_model(
+    lister: ListsTasks,
+    setup: ProviderSetup,
+    model_id: str,
+    rows: list[TaskRecord],
+    known: KnownIds,
+    prompts: Mapping[str, str | None],
+    now: float,
+) -> dict[int, Verdict]:
+    timing = setup.timing
+    unsettled = {row.id: timing.settles_at(row) for row in rows if now < timing.settles_at(row)}
+    if unsettled:  # the whole model waits: one row's task may show up in another's listing
+        return {
+            row.id: Verdict(
+                Outcome.WAIT,
+                f"{setup.name}'s task list may not show it yet",
+                settles_at=max(unsettled.values()),
+            )
+            for row in rows
+        }
+    windows = {row.id: timing.window(row) for row in rows}
+    after = min(start for start, _ in windows.values()) - CONTEXT_SECONDS
+    before = max(end for _, end in windows.values()) + CONTEXT_SECONDS
+    try:
+        listing = await lister.list_tasks(model_id, after, before)
+    except (ProviderError, httpx.HTTPError) as exc:
+        reason = f"could not read {setup.name}'s task list ({_describe(exc)})"
+        return {row.id: Verdict(Outcome.UNCONFIRMED, reason) for row in rows}
+    ours = known(setup.name, [task.task_id for task in listing.tasks])
+    strangers = [task for task in listing.tasks if task.task_id not in ours]
+    candidates = {
+        row.id: [task for task in strangers if _inside(task, windows[row.id])] for row in rows
+    }
+    # Tasks nobody here made, outside every window: another client uses this model.
+    others_active = any(
+        not any(_inside(task, window) for window in windows.values()) for task in strangers
+    )
+    matches = _PromptCheck(lister, model_id)
+    verdicts: dict[int, Verdict] = {}
+    for row in rows:
+        prompt = prompts.get(row.content_key)
+        found: list[tuple[ListedTask, bool | None]] = []
+        for task in candidates[row.id]:
+            match = await matches.check(task, prompt)
+            if match is not False:  # another prompt: not this row's task
+                found.append((task, match))
+        verdicts[row.id] = _judge(setup.name, model_id, row, found, listing, others_active)
+    return _without_shared_claims(verdicts, candidates)
+
+
+def _inside(task: ListedTask, window: tuple[float, float]) -> bool:
+    """A task without a readable creation time cannot be ruled out of any window."""
+    return math.isnan(task.created_at) or window[0] <= task.created_at <= window[1]
+
+
+class _PromptCheck:
+    """Whether a candidate's prompt is the row's: True, False, or None when unknown."""
+
+    def __init__(self, lister: ListsTasks, model_id: str) -> None:
+        self.lister = lister
+        self.model_id = model_id
+        self._prompts: dict[str, str | None] = {}
+
+    async def check(self, task: ListedTask, prompt: str | None) -> bool | None:
+        if prompt is None:
+            return None
+        theirs = task.prompt
+        if theirs is None:
+            if task.task_id not in self._prompts:
+                try:
+                    fetched = await self.lister.task_prompt(task.task_id, self.model_id)
+                except (ProviderError, httpx.HTTPError):
+                    fetched = None
+                self._prompts[task.task_id] = fetched
+            theirs = self._prompts[task.task_id]
+        return None if theirs is None else theirs.strip() == prompt.strip()
+
+
+def _judge(
+    provider: str,
+    model_id: str,
+    row: TaskRecord,
+    found: list[tuple[ListedTask, bool | None]],
+    listing: TaskListing,
+    others_active: bool,
+) -> Verdict:
+    if not found:
+        if not listing.complete:
+            return Verdict(
+                Outcome.UNCONFIRMED, f"{provider}'s task list was too long to read to its end"
+            )
+        return Verdict(
+            Outcome.NOT_CREATED,
+            f"{provider} made no task of {model_id} while it was sent (its task list shows "
+            "none): nothing was paid",
+        )
+    if len(found) == 1:
+        task, match = found[0]
+        if match or not others_active:
+            how = "its prompt matches" if match else "the only one in the window"
+            return Verdict(
+                Outcome.ADOPT,
+                f"adopted {provider} task {task.task_id} from its task list ({how})",
+                task.task_id,
+            )
+        return Verdict(
+            Outcome.UNCONFIRMED,
+            f"{provider} task {task.task_id} was made then, but another client also makes "
+            f"tasks of {model_id} on this account and {provider} does not say whose it is",
+        )
+    ids = [task.task_id for task, _ in found]
+    shown = ", ".join(ids[:SHOWN_CANDIDATES]) + (" …" if len(ids) > SHOWN_CANDIDATES else "")
+    return Verdict(
+        Outcome.UNCONFIRMED,
+        f"{len(ids)} {provider} tasks were made while it was sent ({shown}); wanplan cannot "
+        "tell which is its own",
+    )
+
+
+def _without_shared_claims(
+    verdicts: dict[int, Verdict], candidates: Mapping[int, list[ListedTask]]
+) -> dict[int, Verdict]:
+    """A task that two rows could each adopt is adopted by neither."""
+    claimed: dict[str, int] = defaultdict(int)
+    for tasks in candidates.values():
+        for task in tasks:
+            claimed[task.task_id] += 1
+    for row_id, verdict in list(verdicts.items()):
+        if verdict.outcome is Outcome.ADOPT and claimed[verdict.task_id or ""] > 1:
+            verdicts[row_id] = Verdict(
+                Outcome.UNCONFIRMED,
+                f"task {verdict.task_id} falls in the window of more than one unconfirmed "
+                "submit; wanplan cannot tell whose it is",
+            )
+    return verdicts
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, httpx.HTTPError):
+        return f"network error ({type(exc).__name__})"
+    return str(exc)
+
+
+def clock_time(epoch: float) -> str:
+    """ "07:41:05 UTC", for messages."""
+    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%H:%M:%S UTC")
+
+
+def run_examine(
+    rows: list[TaskRecord],
+    setups: Mapping[str, ProviderSetup],
+    known: KnownIds,
+    prompts: Mapping[str, str | None],
+) -> dict[int, Verdict]:
+    return asyncio.run(examine(rows, setups, known, prompts))
+
+
+def settle(
+    state: StateWriter,
+    setups: Mapping[str, ProviderSetup],
+    prompts: Mapping[str, str | None],
+    *,
+    on_wait: Callable[[int, float], None] = lambda rows, seconds: None,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[int, Verdict]:
+    """Apply's reconciliation, under the state lock: wait until the windows have settled (at
+    most MAX_WAIT_SECONDS), judge every unknown submit of these providers, and record each
+    verdict in the journal. Returns the verdicts by journal row."""
+    deadline = clock() + MAX_WAIT_SECONDS
+    while True:
+        rows = [t for t in state.open_tasks() if t.outcome_unknown and t.provider in setups]
+        if not rows:
+            return {}
+        verdicts = run_examine(rows, setups, state.known_task_ids, prompts)
+        waits = [v.settles_at for v in verdicts.values() if v.settles_at is not None]
+        if waits and max(waits) <= deadline:
+            on_wait(len(waits), max(max(waits) - clock(), 0.0))
+            sleep(max(max(waits) - clock(), 0.0) + 0.05)
+            continue
+        with state.transaction():
+            for row in rows:
+                _record(state, row, verdicts[row.id])
+        return verdicts
+
+
+def _record(state: StateWriter, row: TaskRecord, verdict: Verdict) -> None:
+    if verdict.outcome is Outcome.ADOPT and verdict.task_id is not None:
+        state.record_submitted(row.id, verdict.task_id, verdict.reason)
+    elif verdict.outcome is Outcome.NOT_CREATED:
+        state.record_task_status(row.id, NOT_CREATED, verdict.reason)
+    else:
+        state.record_unconfirmed(row.id, verdict.reason, None)
+
+
+def unconfirmed_changes(plan: Plan) -> list[PlanChange]:
+    return [c for c in plan.changes if c.action is Action.UNCONFIRMED and c.task is not None]
+
+
+def _prompts(changes: Iterable[PlanChange]) -> dict[str, str | None]:
+    prompts: dict[str, str | None] = {}
+    for change in changes:
+        if change.asset is not None:
+            prompt = change.asset.params.get("prompt")
+            prompts[change.asset.content_key] = prompt if isinstance(prompt, str) else None
+    return prompts
+
+
+def settle_plan(
+    plan: Plan,
+    state: StateWriter,
+    config: Config,
+    replan: Callable[[], Plan],
+    on_wait: Callable[[int, float], None],
+) -> Plan:
+    """Apply's step before confirmation: settle the plan's unconfirmed submits where the
+    providers can list their tasks (with a key here), then plan again on the new journal."""
+    changes = unconfirmed_changes(plan)
+    setups = listing_setups(config, sorted({c.task.provider for c in changes if c.task}))
+    if not setups:
+        return plan
+    settle(state, setups, _prompts(plan.changes), on_wait=on_wait)
+    return replan()
+
+
+def look(plan: Plan, reader: StateReader, config: Config) -> Plan:
+    """`plan`'s read-only view of the same: where the provider's key is set, its task list is
+    read (a free request that changes nothing) and the plan shows what apply would do."""
+    changes = unconfirmed_changes(plan)
+    setups = listing_setups(config, sorted({c.task.provider for c in changes if c.task}))
+    if not setups:
+        return plan
+    rows = [c.task for c in changes if c.task is not None and c.task.provider in setups]
+    verdicts = run_examine(rows, setups, reader.known_task_ids, _prompts(changes))
+    return revised(plan, verdicts)
+
+
+def revised(plan: Plan, verdicts: Mapping[int, Verdict]) -> Plan:
+    """The plan with each unconfirmed change replaced by what its verdict makes of it."""
+    estimator = plan.estimator or (lambda asset: None)
+    changes: list[PlanChange] = []
+    for change in plan.changes:
+        verdict = verdicts.get(change.task.id) if change.task is not None else None
+        if change.action is not Action.UNCONFIRMED or verdict is None or change.asset is None:
+            changes.append(change)
+        elif verdict.outcome is Outcome.ADOPT and change.task is not None:
+            task = change.task._replace(task_id=verdict.task_id, status=SUBMITTED)
+            changes.append(
+                dataclasses.replace(
+                    change,
+                    action=Action.RESUME,
+                    reasons=(verdict.reason,),
+                    task=task,
+                    cost_at_risk=Decimal(0),
+                )
+            )
+        elif verdict.outcome is Outcome.NOT_CREATED:
+            changes.append(
+                dataclasses.replace(
+                    change,
+                    action=Action.CREATE if change.previous is None else Action.REPLACE,
+                    reasons=(verdict.reason,),
+                    estimated_cost=estimator(change.asset),
+                    task=None,
+                    cost_at_risk=Decimal(0),
+                )
+            )
+        else:
+            when = (
+                f"; apply waits until {clock_time(verdict.settles_at)} to decide"
+                if verdict.settles_at is not None
+                else ""
+            )
+            changes.append(
+                dataclasses.replace(change, reasons=(*change.reasons, f"{verdict.reason}{when}"))
+            )
+    return dataclasses.replace(plan, changes=changes)
