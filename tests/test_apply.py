@@ -181,7 +181,7 @@ def test_a_submit_cut_off_is_reconciled_before_anything_is_sent_again(
     run: Run, project: Path
 ) -> None:
     # A kill between the request and the commit of its answer: an intent row, no task id.
-    state, ref, _ = poster_intent(project)
+    state, _, _ = poster_intent(project)
     state.close()
     result = run(project, "plan", "--target", "poster")
     assert "? poster" in result.output and "unconfirmed" in result.output

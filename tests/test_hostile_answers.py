@@ -143,20 +143,34 @@ SUBMIT_SHAPES = {
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 @pytest.mark.parametrize("shape", sorted(SUBMIT_SHAPES))
-def test_a_hostile_submit_answer_fails_its_asset_only(
+def test_a_hostile_submit_answer_is_never_paid_twice(
     provider: str, shape: str, scene: Scene
 ) -> None:
     run, empty_project, emulator = scene.run, scene.project, scene.emulator
     emulator.set_knobs(hostile_submit=shape)
-    line = apply_with_one_hostile_asset(scene, provider)
-    assert f"{provider}: {SUBMIT_SHAPES[shape](provider)}" in line
-    # The provider may have made a task behind the odd answer: plan says so, and creates again.
-    emulator.set_knobs(hostile_submit=None)
-    assert "may have started a task" in run(empty_project, "plan").output
-    assert next_action(run, empty_project) == "create"
-    again = run(empty_project, "apply", "-y")
-    assert again.exit_code == 0, again.output
+    if provider in LISTS_TASKS:
+        # The provider made a task behind the odd answer: its task list shows it, and it is
+        # adopted and collected rather than paid again.
+        (empty_project / "wanplan.toml").write_text(f"[providers.{provider}]\nlisting_lag = 0.2\n")
+        write_spec(empty_project, "a.toml", two_assets(provider))
+        result = run(empty_project, "apply", "-y")
+        assert result.exit_code == 0, result.output
+        assert "Traceback" not in result.output and "unexpected" not in result.output
+        assert "adopted" in result.output
+    else:
+        line = apply_with_one_hostile_asset(scene, provider)
+        assert f"{provider}: {SUBMIT_SHAPES[shape](provider)}" in line
+        assert "wanplan import clip-1 --task-id ID" in line
+        # No task list to look in: it stays unconfirmed, and is never submitted again.
+        emulator.set_knobs(hostile_submit=None)
+        assert "may have made a task" in run(empty_project, "plan").output
+        assert next_action(run, empty_project) == "unconfirmed"
+        assert run(empty_project, "apply", "-y").exit_code == 1
+    prompts = [task.details.get("prompt") for task in emulator.tasks()]
+    assert sorted(prompts) == sorted(set(prompts)) and len(prompts) == 2
 
+
+LISTS_TASKS = ("wavespeed", "dashscope")
 
 POLL_SHAPES = {
     "not_json": lambda p: "poll answered a body that is not JSON",

@@ -49,9 +49,12 @@ def test_json_plan_follows_the_contract(run: Run, project: Path) -> None:
         "resume": 0,
         "repair": 0,
         "delete": 0,
+        "unconfirmed": 0,
         "unchanged": 0,
         "estimated_cost": "3.03",
         "unknown_cost": 0,
+        "cost_at_risk": "0.00",
+        "unknown_cost_at_risk": 0,
         "rebuild": {
             "before": {"estimated_cost": "0.00", "unknown_cost": 0},
             "after": {"estimated_cost": "3.03", "unknown_cost": 0},

@@ -78,7 +78,10 @@ def test_reads_retry_server_and_network_errors_but_give_up() -> None:
     [
         (rate_limited(), True),
         (httpx.ConnectError("refused"), True),
-        (server_error(), False),  # the task may exist: never post twice
+        (server_error(), True),  # 503: the service says it did not process it
+        (ProviderError("p", "HTTP 500", retryable=True, status=500), False),  # it may exist
+        (ProviderError("p", "HTTP 502", retryable=True, status=502), False),
+        (ProviderError("p", "HTTP 504", retryable=True, status=504), False),
         (httpx.ReadTimeout("no answer"), False),
         (httpx.RemoteProtocolError("cut"), False),
         (ProviderError("p", "HTTP 400 bad", status=400), False),

@@ -94,8 +94,8 @@ class Interrupted(Exception):
 def unconfirmed_failure_for(address: str, task: TaskRecord) -> str:
     """An unknown submit that reconciliation could not settle, and the two ways out."""
     return (
-        f"{unconfirmed_reason(task)}. If the provider's dashboard shows its task: "
-        f"`wanplan import {address} --task-id ID`; to pay again knowingly: "
+        f"{unconfirmed_reason(task)}. Found on {task.provider}'s dashboard: "
+        f"`wanplan import {address} --task-id ID`; or pay again: "
         f"`wanplan apply --replace {address}`"
     )
 
@@ -518,7 +518,8 @@ class ApplyEngine:
                     raise AssetFailed(str(error))
                 if not surely_refused(error):
                     self._journal_unconfirmed(task_ref, f"unconfirmed: {_reason(error)}")
-                    await asyncio.sleep(timing.clock_pad)  # keeps the next window apart
+                    # Both windows are padded by the clock pad: the next send waits twice it.
+                    await asyncio.sleep(2 * timing.clock_pad)
                     return task_ref, None
                 if not submit_is_retryable(error) or attempt + 1 >= self.backoff.attempts:
                     self._journal_status(task_ref, FAILED, _reason(error))
@@ -583,28 +584,36 @@ class ApplyEngine:
         assert row is not None
         if not isinstance(provider, ListsTasks):
             raise AssetFailed(unconfirmed_failure_for(asset.address, row))
-        await asyncio.sleep(max(setup.timing.settles_at(row) - time.time(), 0.0))
         prompt = asset.params.get("prompt")
-        verdicts = await reconcile.examine(
-            [row],
-            {provider.name: setup},
-            self.state.known_task_ids,
-            {asset.content_key: prompt if isinstance(prompt, str) else None},
-        )
-        verdict = verdicts[task_ref]
-        for _ in range(3):  # the clock may read a moment short of the settling time
-            if verdict.outcome is not reconcile.Outcome.WAIT:
-                break
-            await asyncio.sleep(max((verdict.settles_at or 0) - time.time(), 0.0) + 0.1)
-            verdicts = await reconcile.examine(
-                [row],
-                {provider.name: setup},
-                self.state.known_task_ids,
-                {asset.content_key: prompt if isinstance(prompt, str) else None},
-            )
-            verdict = verdicts[task_ref]
+        prompts = {asset.content_key: prompt if isinstance(prompt, str) else None}
+        settles_at = setup.timing.settles_at(row)
+        gate = self._gates.setdefault((provider.name, asset.model_id), asyncio.Lock())
+        for _ in range(MAX_UNKNOWN_OUTCOMES * 3):
+            await asyncio.sleep(max(settles_at - time.time(), 0.0))
+            # Under the model's gate: no submit of it is in flight, whose task would be in
+            # the list before its id is in the journal. Every unknown submit of the model is
+            # judged together, so that each one's task is known to be no stranger's.
+            async with gate:
+                rows = [
+                    t
+                    for t in self.state.open_tasks()
+                    if t.outcome_unknown
+                    and (t.provider, t.model_id) == (provider.name, asset.model_id)
+                ]
+                verdicts = await reconcile.examine(
+                    rows, {provider.name: setup}, self.state.known_task_ids, prompts
+                )
+                verdict = verdicts[task_ref]
+                if verdict.outcome is not reconcile.Outcome.WAIT:
+                    return self._settled(asset, provider.name, task_ref, verdict)
+            settles_at = (verdict.settles_at or time.time()) + 0.05
+        raise AssetFailed(unconfirmed_failure_for(asset.address, row))
+
+    def _settled(
+        self, asset: ResolvedAsset, provider: str, task_ref: int, verdict: reconcile.Verdict
+    ) -> str | None:
         if verdict.outcome is reconcile.Outcome.ADOPT and verdict.task_id is not None:
-            self._journal_task_id(asset, provider.name, task_ref, verdict.task_id)
+            self._journal_task_id(asset, provider, task_ref, verdict.task_id)
             self.emit(ApplyEvent(asset.address, "adopted", verdict.reason))
             return verdict.task_id
         if verdict.outcome is reconcile.Outcome.NOT_CREATED:

@@ -203,6 +203,11 @@ class Emulator:
         """The sha256 of every result file made so far."""
         return {record.sha256 for record in self.results.values()}
 
+    def tasks(self) -> list[Task]:
+        """Every task made so far, oldest first, expired ones too (what was paid for)."""
+        with self._lock:
+            return sorted(self._backend.tasks.all(), key=lambda task: task.created_at)
+
     def task(self, task_id: str) -> Task | None:
         """A task as the emulator sees it (None when unknown or expired)."""
         with self._lock:

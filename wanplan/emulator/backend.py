@@ -71,7 +71,7 @@ class Backend:
             origin=origin,
             failure=failure
             or self.failures.decide(prompt if isinstance(prompt, str) else None, self.knobs),
-            details=dict(details or {}),
+            details={"prompt": prompt, **(details or {})},
             hostile=isinstance(prompt, str) and self.knobs.hostile_marker in prompt,
         )
         self.tasks.add(task, now, self.knobs.concurrency_cap)

@@ -180,14 +180,8 @@ class Plan:
 def unconfirmed_reason(task: TaskRecord) -> str:
     """Why a submit's outcome is unknown, for the plan and apply's failure."""
     when = task.sent_at or task.submitted_at
-    sent = f"sent at {when[11:19]} UTC on {when[:10]}"
+    sent = f"journal row {task.id}, sent {when[:10]} {when[11:19]} UTC"
     if task.status == INTENT:
-        return (
-            f"its submit ({sent}, journal row {task.id}) was cut off before its answer was "
-            "recorded: the provider may have made a task"
-        )
+        return f"a submit ({sent}) was cut off before its answer was recorded"
     why = (task.error or "").removeprefix("unconfirmed: ")
-    return (
-        f"its submit ({sent}, journal row {task.id}) may have made a task: "
-        f"{why or 'the outcome is unknown'}"
-    )
+    return f"a submit ({sent}) may have made a task: {why or 'its outcome is unknown'}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from wanplan.errors import StateError
+from wanplan.errors import StateError, StateWriteError
 from wanplan.project import Project
 from wanplan.state.base import StateReader, StateWriter
 from wanplan.state.lock import LockHolder, this_process
@@ -51,5 +51,12 @@ def locked_state(
     try:
         yield state
     finally:
-        state.release_lock(holder.id)
-        state.close()
+        try:
+            state.release_lock(holder.id)
+        except StateWriteError as exc:
+            warn(
+                f"the state lock could not be released ({exc}); the next apply breaks it, "
+                "since this process will be gone"
+            )
+        finally:
+            state.close()
