@@ -12,6 +12,8 @@ sped up. wanplan applies every asset with a provider cap of 100 concurrent tasks
 - makespan against the ideal (assets / cap × latency): target <= 1.05;
 - HTTP requests per asset (submit, polls, download), from the emulator's log: target <= 4;
 - peak memory of the applying process;
+- with --without-rule, the same apply with submits of one model sent in parallel, and what the
+  reconciliation rule (one submit per model whose outcome is unknown at a time) costs;
 - a plain sequential submit-and-poll loop, as the providers' quickstarts write it (poll every
   second), timed on a sample and extrapolated to all assets, and its ratio to wanplan.
 
@@ -91,8 +93,9 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def wanplan_apply(root: Path) -> float:
-    from wanplan.apply.engine import run_apply
+def wanplan_apply(root: Path, *, one_submit_per_model: bool = True) -> float:
+    from wanplan.apply.engine import ApplyEngine
+    from wanplan.apply.providers import providers_needed, setup_providers
     from wanplan.blobs import LocalBlobStore
     from wanplan.plan.planner import make_plan
     from wanplan.project import Project
@@ -103,8 +106,13 @@ def wanplan_apply(root: Path) -> float:
     try:
         blobs = LocalBlobStore(project.cache_dir)
         plan = make_plan(project, state=state, blobs=blobs)
+        setups = setup_providers(project.config, providers_needed(plan))
+        engine = ApplyEngine(project, state, blobs, setups)
+        # The reconciliation rule: at most one submit per (provider, model) whose outcome is
+        # unknown at a time (submits of one model go one after another).
+        engine.one_submit_per_model = one_submit_per_model
         started = time.perf_counter()
-        result = run_apply(project, plan, state, blobs)
+        result = asyncio.run(engine.run(plan))
         makespan = time.perf_counter() - started
     finally:
         state.close()
@@ -166,6 +174,12 @@ def main() -> None:
     parser.add_argument("--assets", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=LATENCY)
     parser.add_argument("--sequential-sample", type=int, default=5)
+    parser.add_argument(
+        "--without-rule",
+        action="store_true",
+        help="also apply with submits of one model in parallel (the reconciliation rule off), "
+        "to print what the rule costs",
+    )
     args = parser.parse_args()
 
     emulator, base_url = start_emulator(args.latency)
@@ -183,6 +197,12 @@ def main() -> None:
             requests = len(entries)
             outputs = len(list((root / "outputs").iterdir()))
         httpx.post(f"{base_url}/_emulator/reset")
+        unruled: float | None = None
+        if args.without_rule:
+            with tempfile.TemporaryDirectory(prefix="wanplan-apply-bench-") as folder:
+                write_project(Path(folder), args.assets)
+                unruled = wanplan_apply(Path(folder), one_submit_per_model=False)
+            httpx.post(f"{base_url}/_emulator/reset")
         per_asset_sequential = sequential_sample(base_url, args.sequential_sample)
     finally:
         emulator.terminate()
@@ -204,6 +224,11 @@ def main() -> None:
         f"  HTTP requests {requests}: {per_asset:.2f} per asset "
         f"(target <= {REQUESTS_TARGET:g}) {'ok' if per_asset <= REQUESTS_TARGET else 'MISSED'}"
     )
+    if unruled is not None:
+        print(
+            f"  without the one-submit-per-model rule: makespan {unruled:.2f} s, ratio "
+            f"{unruled / ideal:.3f}; the rule costs {makespan / unruled - 1:+.1%}"
+        )
     print(f"  peak memory {peak:.1f} MB (before apply {before:.1f} MB)")
     print(
         f"  sequential quickstart loop: {per_asset_sequential:.2f} s per asset "

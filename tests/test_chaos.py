@@ -96,6 +96,11 @@ def test_kill_9_at_random_moments_never_pays_twice(empty_project: Path, emulator
     assets = reader.assets("default")
     reader.close()
     assert not statuses & set(OPEN_STATUSES) and "abandoned" not in statuses
+    listings = emulator.requests(path="/api/v3/predictions") + emulator.requests(
+        path="/api/v1/tasks"
+    )
+    assert listings, "no submit's outcome was ever unknown: the test proves nothing"
+    print(f"{len(listings)} task-list reads, {len(emulator.tasks())} tasks made")
     assert len(assets) == 2 * PER_PROVIDER and len(ledger) == 2 * PER_PROVIDER
 
     # Each output is its own task's file, byte for byte.

@@ -10,14 +10,19 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import Run, emulator_for_wanplan, write_spec
 from wanplan.emulator import Emulator, Knobs
+from wanplan.plan.planner import make_plan
+from wanplan.project import Project
+from wanplan.state.records import now_iso
 from wanplan.state.sqlite import SqliteState
 
 KEY = "sk-never-twice"
@@ -324,3 +329,60 @@ def test_a_disk_that_fills_mid_apply_stops_submits_and_pays_nothing_twice(
     again = apply_in_a_process(project)
     assert again.returncode == 0, again.stdout + again.stderr
     assert set(own_tasks(emulator).values()) == {1} and len(own_tasks(emulator)) == 4
+
+
+def lost_submit(project: Path, base_url: str, provider: str = "wavespeed") -> str:
+    """A submit whose answer never arrived: the task exists at the provider, the journal has
+    an unconfirmed row for its window. Returns the task id."""
+    state = SqliteState.open_writer(project / "state" / "wanplan.db")
+    try:
+        plan = make_plan(Project.at(project), state=state)
+        (asset,) = [c.asset for c in plan.changes if c.asset is not None]
+        ref = state.record_intent(
+            provider=provider,
+            model_id=asset.model_id,
+            content_key=asset.content_key,
+            address=asset.address,
+            profile="default",
+            estimated_cost=None,
+        )
+        body = {"prompt": asset.params["prompt"], "size": "1280*720", "seed": 1}
+        answer = httpx.post(
+            f"{base_url}/api/v3/{asset.model_id}",
+            json=body,
+            headers={"Authorization": f"Bearer {KEY}"},
+        )
+        state.record_unconfirmed(ref, "unconfirmed: network error (ReadError)", now_iso())
+        return str(answer.json()["data"]["id"])
+    finally:
+        state.close()
+
+
+def test_plan_shows_what_reconciliation_will_do_and_needs_no_key(
+    run: Run, empty_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with emulator_for_wanplan(monkeypatch, Knobs(latency=0.1, time_scale=0.01), KEY) as emulator:
+        (empty_project / "wanplan.toml").write_text(settings("wavespeed"))
+        write_spec(empty_project, "a.toml", clips("wavespeed", 1))
+        base_url = os.environ["WANPLAN_WAVESPEED_BASE_URL"]
+        task_id = lost_submit(empty_project, base_url)
+        time.sleep(FAST_RECONCILE["listing_lag"] + 0.5)
+
+        looked = json.loads(run(empty_project, "plan", "--format", "json").output)
+        (change,) = looked["changes"]
+        assert (change["action"], change["task_id"]) == ("resume", task_id)
+        history = emulator.requests(provider="wavespeed", path="/api/v3/predictions")
+        assert history and not emulator.requests(method="POST", path_prefix="/api/v3/alibaba")[1:]
+
+        monkeypatch.delenv("WAVESPEED_API_KEY")  # a pull request's plan: no key, no request
+        before = len(emulator.log)
+        blind = run(empty_project, "plan")
+        assert "? wavespeed-0" in blind.output and "not read (no key here)" in blind.output
+        assert len(emulator.log) == before
+
+        monkeypatch.setenv("WAVESPEED_API_KEY", KEY)
+        applied = run(empty_project, "apply", "-y")
+        assert applied.exit_code == 0, applied.output
+        assert "1 resumed" in applied.output
+        assert set(own_tasks(emulator).values()) == {1}
+        assert_outputs_are_their_own_tasks(empty_project, emulator)

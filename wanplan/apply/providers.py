@@ -77,11 +77,15 @@ def listing_setups(config: Config, names: list[str]) -> dict[str, ProviderSetup]
     others are left out (reconciliation then leaves their submits unconfirmed)."""
     setups: dict[str, ProviderSetup] = {}
     for name in names:
-        cls = provider_class(name)
-        if not callable(getattr(cls, "list_tasks", None)):
+        if not lists_tasks(name):
             continue
         try:
             setups.update(setup_providers(config, [name]))
         except ApplyRefused:
             continue
     return setups
+
+
+def lists_tasks(name: str) -> bool:
+    """Whether this provider can list the account's tasks (providers/base.py ListsTasks)."""
+    return callable(getattr(provider_class(name), "list_tasks", None))

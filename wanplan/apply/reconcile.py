@@ -34,7 +34,7 @@ from decimal import Decimal
 
 import httpx
 
-from wanplan.apply.providers import ProviderSetup, listing_setups
+from wanplan.apply.providers import ProviderSetup, listing_setups, lists_tasks
 from wanplan.config import Config
 from wanplan.errors import ProviderError
 from wanplan.plan.model import Action, Plan, PlanChange
@@ -351,11 +351,17 @@ def look(plan: Plan, reader: StateReader, config: Config) -> Plan:
     """`plan`'s read-only view of the same: where the provider's key is set, its task list is
     read (a free request that changes nothing) and the plan shows what apply would do."""
     changes = unconfirmed_changes(plan)
-    setups = listing_setups(config, sorted({c.task.provider for c in changes if c.task}))
-    if not setups:
-        return plan
+    names = sorted({c.task.provider for c in changes if c.task})
+    setups = listing_setups(config, names)
     rows = [c.task for c in changes if c.task is not None and c.task.provider in setups]
-    verdicts = run_examine(rows, setups, reader.known_task_ids, _prompts(changes))
+    verdicts = run_examine(rows, setups, reader.known_task_ids, _prompts(changes)) if rows else {}
+    for change in changes:
+        assert change.task is not None
+        if change.task.provider not in setups and lists_tasks(change.task.provider):
+            verdicts[change.task.id] = Verdict(
+                Outcome.UNCONFIRMED,
+                f"{change.task.provider}'s task list was not read (no key here); apply reads it",
+            )
     return revised(plan, verdicts)
 
 

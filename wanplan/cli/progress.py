@@ -27,6 +27,7 @@ _COLOURS = {
     "reused": "cyan",
     "repaired": "magenta",
     "resumed": "blue",
+    "adopted": "blue",
     "deleted": "red",
     "failed": "red",
 }
@@ -151,6 +152,10 @@ def summary_document(result: ApplyResult) -> dict[str, Any]:
         "deleted": len(result.done(Action.DELETE)),
         "failed": [{"address": o.address, "reason": o.error} for o in result.failed],
         "interrupted": [o.address for o in result.interrupted],
+        "unrecorded": [
+            {"address": t.address, "provider": t.provider, "task_id": t.task_id}
+            for t in result.unrecorded
+        ],
         "spent": as_decimal_string(result.spent),
         "unknown_spend": result.unknown_spend,
     }
