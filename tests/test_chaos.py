@@ -116,3 +116,53 @@ def test_kill_9_at_random_moments_never_pays_twice(empty_project: Path, emulator
         env=os.environ,
     )
     assert again.returncode == 0, again.stdout
+
+
+def test_kill_9_with_another_client_on_the_account_never_adopts_its_tasks(
+    empty_project: Path, emulator: Emulator
+) -> None:
+    # Beside a third of the submits, someone else on the account makes a task of the same
+    # model at that moment. Whatever wanplan adopts is its own; whatever it cannot tell apart
+    # stays unconfirmed; nothing is paid twice.
+    emulator.set_knobs(other_client_rate=0.3, drop_answer_rate=0.3)
+    (empty_project / "wanplan.toml").write_text(SETTINGS)
+    write_spec(
+        empty_project, "a.toml", clips("wavespeed", "wan-2.6") + clips("dashscope", "wan-2.5")
+    )
+    rng = random.Random(6)
+    command = [WANPLAN, "-C", str(empty_project), "apply", "-y"]
+    for _ in range(20):
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ
+        )
+        time.sleep(rng.uniform(0.3, 1.5))
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    final = subprocess.run(command, capture_output=True, text=True, timeout=300, env=os.environ)
+    assert final.returncode in (0, 1), final.stdout + final.stderr
+    assert "Traceback" not in final.stderr
+
+    theirs = {task.id for task in emulator.tasks() if task.details.get("other_client")}
+    assert theirs, "the other client made no task: the test proves nothing"
+    made = Counter(
+        str(task.details.get("prompt"))
+        for task in emulator.tasks()
+        if not task.details.get("other_client")
+    )
+    assert {prompt: n for prompt, n in made.items() if n > 1} == {}
+
+    reader = SqliteState.open_reader(empty_project / "state" / "wanplan.db")
+    journal = [dict(row) for row in reader.db.query("select task_id, status from tasks")]
+    assets = reader.assets("default")
+    reader.close()
+    assert not {str(row["task_id"]) for row in journal} & theirs
+    unsettled = [row for row in journal if row["status"] in ("intent", "unconfirmed")]
+    assert len(assets) + len(unsettled) >= 2 * PER_PROVIDER
+    served = emulator.results
+    for record in assets.values():
+        data = (empty_project / record.output_path).read_bytes()
+        assert (
+            hashlib.sha256(data).hexdigest()
+            == record.output_sha256
+            in {result.sha256 for task_id, result in served.items() if task_id not in theirs}
+        )

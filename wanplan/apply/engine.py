@@ -79,6 +79,8 @@ MAX_DOWNLOADS = 16
 MAX_WAIT_SECONDS = 3 * 3600
 MAX_UNKNOWN_OUTCOMES = 3
 """Submits of one asset in a row that end without an answer and, reconciled, made no task."""
+INLINE_BYTES_PER_SECOND = 128 * 1024
+"""The slowest upload a submit carrying its input files is given time for."""
 QUOTE_GRACE_SECONDS = 1.0
 """How long a price quote may take after the task id is committed; a later one is dropped."""
 
@@ -496,16 +498,18 @@ class ApplyEngine:
                 raise Interrupted
             task_ref: int | None = None
             rng = random.Random()
+            # A body that carries its input files inline takes longer to send.
+            timeout = timing.submit_timeout + _inline_bytes(request) / INLINE_BYTES_PER_SECOND
             for attempt in range(self.backoff.attempts):
                 await rate.acquire()
-                task_ref = self._journal_send(plan, asset, estimate, task_ref)
+                answer_by = time.time() + timeout
+                task_ref = self._journal_send(plan, asset, estimate, task_ref, answer_by)
                 # A submit under way is not cancelled by Ctrl-C: its task id must be recorded.
                 self._submitting.add(asset.address)
                 try:
                     with self.foreground[provider.name].submitting():
-                        submitted = await asyncio.wait_for(
-                            provider.submit(request), timing.submit_timeout
-                        )
+                        # Bounded, so that its window in the task list is.
+                        submitted = await asyncio.wait_for(provider.submit(request), timeout)
                 except (ProviderError, httpx.HTTPError, TimeoutError) as exc:
                     error: BaseException = exc
                 else:
@@ -537,12 +541,17 @@ class ApplyEngine:
         return self._gates.setdefault((provider, model_id), asyncio.Lock())
 
     def _journal_send(
-        self, plan: Plan, asset: ResolvedAsset, estimate: Decimal | None, task_ref: int | None
+        self,
+        plan: Plan,
+        asset: ResolvedAsset,
+        estimate: Decimal | None,
+        task_ref: int | None,
+        answer_by: float,
     ) -> int:
         """The intent row, written just before the request (again before a retry)."""
         try:
             if task_ref is not None:
-                self.state.record_sending(task_ref)
+                self.state.record_sending(task_ref, answer_by)
                 return task_ref
             return self.state.record_intent(
                 provider=asset.provider,
@@ -551,6 +560,7 @@ class ApplyEngine:
                 address=asset.address,
                 profile=plan.profile,
                 estimated_cost=estimate,
+                answer_by=answer_by,
             )
         except StateWriteError as exc:
             self.stopped_by = f"the state cannot be written: {exc}"
@@ -837,6 +847,16 @@ class ApplyEngine:
         if path.resolve().is_relative_to(outputs):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+
+def _inline_bytes(request: GenerationRequest) -> int:
+    """Bytes of local input files the submit itself carries (not sent ahead by `prepare`)."""
+    total = 0
+    for item in request.inputs:
+        if item.path is not None and item.sent_as is None:
+            with contextlib.suppress(OSError):
+                total += item.path.stat().st_size
+    return total
 
 
 def _reason(exc: BaseException) -> str:

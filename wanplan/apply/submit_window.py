@@ -1,9 +1,10 @@
 """When a submit whose outcome is unknown can have made its task (PRODUCT §6).
 
 A submit is sent at `sent_at` and fails, or is cut off by a kill, at some moment after. The
-provider can have made its task only in between: from the send to the failure (`unknown_until`),
-or, when the process died before it knew, to the send plus the longest a submit may take (the
-submit timeout, which apply enforces). Both ends are padded for the difference between our
+provider can have made its task only in between: from the send to the failure, or, when the
+process died before it knew, to the moment apply would have given up waiting for the answer
+(the submit timeout, which apply enforces, longer for a body carrying input files). The journal
+keeps that end in `unknown_until`. Both ends are padded for the difference between our
 clock and the provider's. The provider's task list may show a new task only after a lag: a
 window can be judged "no task" only once that lag has passed after its end.
 """

@@ -10,7 +10,6 @@ prediction object when the task ends. `enable_sync_mode` answers the finished pr
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import re
 import uuid
 from decimal import Decimal
@@ -23,6 +22,7 @@ from wanplan.emulator.multipart import BadForm, parse_form
 from wanplan.emulator.protocol import retry_after_headers
 from wanplan.emulator.tasks import Failure, Phase, Task
 from wanplan.emulator.wire import Request, Response, json_response
+from wanplan.providers.answers import iso_epoch
 
 PREFIX = "/api/v3/"
 MODEL_ID = re.compile(r"^(wavespeed-ai|alibaba)/wan-2\.\d+/[a-z0-9][a-z0-9-]*$")
@@ -248,8 +248,8 @@ class WaveSpeed:
             return error(400, "page (>= 1) and page_size (1-100) are required")
         if not _whole(page, 1) or not _whole(size, 1, 100):
             return error(400, "page (>= 1) and page_size (1-100) are required")
-        after = _moment(body.get("created_after"))
-        before = _moment(body.get("created_before"))
+        after = iso_epoch(body.get("created_after"))
+        before = iso_epoch(body.get("created_before"))
         if (body.get("created_after") and after is None) or (
             body.get("created_before") and before is None
         ):
@@ -283,19 +283,6 @@ def _whole(value: Any, low: int, high: int | None = None) -> bool:
         and value >= low
         and (high is None or value <= high)
     )
-
-
-def _moment(value: Any) -> float | None:
-    if not isinstance(value, str) or not value:
-        return None
-    text = re.sub(r"(\.\d{6})\d+", r"\1", value.strip()).replace("Z", "+00:00")
-    try:
-        moment = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.UTC)
-    return moment.timestamp()
 
 
 def _resolution(inputs: dict[str, Any], model: str) -> str:

@@ -6,6 +6,7 @@ as a number (7), expected a string"), so the asset fails with that reason and th
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import re
@@ -163,3 +164,21 @@ def seconds(value: object, per_second: float = 1.0) -> float | None:
         return None
     number = float(value) / per_second
     return number if math.isfinite(number) and 0 < number <= MAX_TASK_SECONDS else None
+
+
+_SUB_MICROSECONDS = re.compile(r"(\.\d{6})\d+")
+
+
+def iso_epoch(value: object) -> float | None:
+    """An ISO 8601 time ("2025-05-19T06:09:15.948268264Z", nanoseconds allowed; UTC when it
+    names no zone) as epoch seconds; None when unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = _SUB_MICROSECONDS.sub(r"\1", value.strip()).replace("Z", "+00:00")
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.timestamp()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
@@ -41,7 +40,6 @@ _FAILED = {"failed", "cancelled", "timeout", "deleted"}
 _SIZED_IMAGE_TO_VIDEO = ("wavespeed-ai/wan-2.2/image-to-video",)
 PAGE_SIZE = 100
 MAX_PAGES = 50
-_FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
 class WaveSpeedProvider(HttpProvider):
@@ -236,20 +234,6 @@ def _iso(epoch: float) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _created_at(value: object) -> float | None:
-    """ "2025-05-19T06:09:15.948268264Z" (nanoseconds) as epoch seconds; None if unreadable."""
-    if not isinstance(value, str):
-        return None
-    text = _FRACTION.sub(r"\1", value.strip()).replace("Z", "+00:00")
-    try:
-        moment = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.UTC)
-    return moment.timestamp()
-
-
 def _listed(item: object, model_id: str) -> ListedTask | None:
     """A history item of this model; one without a readable creation time is kept at time
     NaN, which every window holds (it cannot be ruled out)."""
@@ -257,5 +241,5 @@ def _listed(item: object, model_id: str) -> ListedTask | None:
         return None
     if item.get("model") not in (None, model_id):
         return None
-    created = _created_at(item.get("created_at"))
+    created = answers.iso_epoch(item.get("created_at"))
     return ListedTask(item["id"], created if created is not None else float("nan"))

@@ -87,9 +87,13 @@ class StateWriter(StateReader, Protocol):
         address: str,
         profile: str,
         estimated_cost: Decimal | None,
-    ) -> int: ...
+        answer_by: float | None = None,
+    ) -> int:
+        """The journal row of a submit about to be sent; `answer_by` (epoch seconds) is when it
+        gives up waiting for the answer: the end of its window should the process die."""
+        ...
 
-    def record_sending(self, task_ref: int) -> None:
+    def record_sending(self, task_ref: int, answer_by: float | None = None) -> None:
         """The submit of this intent is sent (again, after a refusal): its window starts now."""
         ...
 

@@ -55,8 +55,9 @@ class TaskRecord(NamedTuple):
     """When its submit request was last sent (the start of the window in which the provider
     may have made the task)."""
     unknown_until: str | None = None
-    """For a submit whose outcome is unknown: when it failed, the last moment the provider can
-    have received it. None when the process died before it knew (see `reconcile`)."""
+    """The end of the window in which the provider may have made its task: while it is being
+    sent, the moment apply gives up waiting for the answer (what counts should the process
+    die); once it failed, the moment it failed."""
 
     @property
     def outcome_unknown(self) -> bool:

@@ -35,6 +35,7 @@ from wanplan.state.records import (
     AssetRecord,
     GenerationRecord,
     TaskRecord,
+    iso,
     now_iso,
 )
 
@@ -474,6 +475,7 @@ class SqliteState:
         address: str,
         profile: str,
         estimated_cost: Decimal | None,
+        answer_by: float | None = None,
     ) -> int:
         with self.transaction():
             now = now_iso()
@@ -492,14 +494,16 @@ class SqliteState:
                     "updated_at": now,
                     "estimated_cost": as_decimal_string(estimated_cost),
                     "error": None,
+                    "unknown_until": None if answer_by is None else iso(answer_by),
                 },
             )
 
-    def record_sending(self, task_ref: int) -> None:
+    def record_sending(self, task_ref: int, answer_by: float | None = None) -> None:
         with self.transaction():
             now = now_iso()
             self.db.execute(
-                "update tasks set sent_at = ?, updated_at = ? where id = ?", [now, now, task_ref]
+                "update tasks set sent_at = ?, updated_at = ?, unknown_until = ? where id = ?",
+                [now, now, None if answer_by is None else iso(answer_by), task_ref],
             )
 
     def record_submitted(self, task_ref: int, task_id: str, note: str | None = None) -> None:
