@@ -6,11 +6,10 @@ from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import tomli
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from wanplan.errors import SpecError, SpecIssue
-from wanplan.spec.load import toml_issue
+from wanplan.spec.load import read_toml
 from wanplan.spec.locate import locate
 from wanplan.spec.model import NAME_PATTERN, DefaultsSpec
 
@@ -80,21 +79,9 @@ class Config(_Strict):
 
 def load_config(root: Path) -> Config:
     path = root / CONFIG_FILE
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return Config()
-    try:
-        text = path.read_text("utf-8")
-        data = tomli.loads(text)
-    except OSError as exc:
-        raise SpecError(
-            [SpecIssue(CONFIG_FILE, None, "", f"cannot read: {exc.strerror}")]
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise SpecError(
-            [SpecIssue(CONFIG_FILE, None, "", f"not UTF-8 text ({exc.reason}); save it as UTF-8")]
-        ) from None
-    except tomli.TOMLDecodeError as exc:
-        raise SpecError([toml_issue(CONFIG_FILE, exc)]) from None
+    data, text = read_toml(root, path, CONFIG_FILE)
     _coerce_money(data)
     try:
         return Config.model_validate(data)

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from wanplan import confine
 from wanplan.apply import provenance, reconcile
 from wanplan.apply.disk_space import check_free_space
 from wanplan.apply.download import Downloaded, DownloadError, download
@@ -323,6 +324,7 @@ class ApplyEngine:
         assert asset is not None
         provider = self.providers[asset.provider]
         resuming = change.action is Action.RESUME and change.task is not None
+        self._check_output_folder(asset, plan.profile)  # before paying for what cannot be kept
         # Upstream outputs first, before taking a provider slot that the upstream may need.
         inputs = () if resuming else await self._request_inputs(asset)
         quote: asyncio.Future[Decimal | None] | None = None
@@ -377,6 +379,14 @@ class ApplyEngine:
         spent = collected.spend.amount
         self.emit(ApplyEvent(asset.address, kind, path, time.monotonic() - started, spent))
         return AssetOutcome(change.address, change.action, ok=True, spent=spent, output_path=path)
+
+    def _check_output_folder(self, asset: ResolvedAsset, profile: str) -> None:
+        folder = (self.project.root / output_path(asset, profile, "x")).parent
+        try:
+            confine.resolved_inside(self.project.root, folder)
+        except confine.Confined as exc:
+            where = self.project.relative(folder)
+            raise AssetFailed(f"{where}/ {exc}; nothing was sent") from None
 
     @contextlib.asynccontextmanager
     async def _slot(self, provider: str) -> AsyncIterator[None]:
@@ -781,6 +791,10 @@ class ApplyEngine:
         assert asset is not None
         relative = output_path(asset, plan.profile, extension)
         destination = self.project.root / relative
+        try:
+            confine.check_destination(self.project.root, destination)
+        except confine.Confined as exc:
+            raise AssetFailed(f"{relative} {exc}") from None
         # File creation is slow on some disks; in a thread, it does not hold up the polls and
         # submits of other assets.
         await asyncio.to_thread(self.blobs.copy_to, blob_sha256, destination)
@@ -842,10 +856,11 @@ class ApplyEngine:
             ) from None
 
     def _remove_output(self, relative: str) -> None:
+        """Remove an output wanplan wrote: a file (or a link) inside outputs/, nothing else."""
         path = self.project.root / relative
         outputs = (self.project.root / OUTPUTS_DIR).resolve()
-        if path.resolve().is_relative_to(outputs):
-            with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError, RuntimeError):
+            if path.parent.resolve().is_relative_to(outputs) and not path.is_dir():
                 path.unlink()
 
 

@@ -95,8 +95,9 @@ def write(root: Path, record: AssetRecord, content: Mapping[str, Any]) -> None:
 def remove(root: Path, output_path: str) -> None:
     """Remove an output's sidecar; like the output itself, only inside outputs/."""
     path = root / sidecar_path(output_path)
-    if path.resolve().is_relative_to((root / OUTPUTS_DIR).resolve()):
-        with contextlib.suppress(FileNotFoundError):
+    with contextlib.suppress(OSError, RuntimeError):
+        outputs = (root / OUTPUTS_DIR).resolve()
+        if path.parent.resolve().is_relative_to(outputs) and not path.is_dir():
             path.unlink()
 
 

@@ -8,6 +8,7 @@ Exit codes: 0 success; 1 a user-facing error or a usage error (nothing half-done
 from __future__ import annotations
 
 import datetime
+import errno
 import os
 import sys
 import traceback
@@ -19,7 +20,7 @@ import click
 from wanplan import __version__
 from wanplan.cli.commands import COMMANDS
 from wanplan.cli.output import error
-from wanplan.errors import EXIT_INTERRUPTED
+from wanplan.errors import EXIT_INTERRUPTED, printable
 
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
@@ -73,6 +74,10 @@ class WanplanGroup(click.Group):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             ctx.exit(EXIT_BROKEN_PIPE)
+        except OSError as exc:
+            # The user's side: a read-only folder, a full disk, a permission. One line.
+            error(_os_error_line(exc, ctx.obj if isinstance(ctx.obj, Path) else Path(".")))
+            ctx.exit(1)
         except Exception:
             log = _write_crash_log(ctx.obj if isinstance(ctx.obj, Path) else Path("."))
             error(f"wanplan crashed; this is a bug. Details: {log}")
@@ -115,6 +120,29 @@ for command in COMMANDS:
 
 def main() -> None:
     cli(prog_name="wanplan")
+
+
+_OS_ADVICE = {
+    errno.ENOSPC: "free some space and run it again",
+    errno.EDQUOT: "free some space and run it again",
+    errno.EROFS: "the disk is read-only; run it where it can write",
+    errno.EACCES: "check the permissions of that path",
+    errno.EPERM: "check the permissions of that path",
+}
+
+
+def _os_error_line(exc: OSError, root: Path) -> str:
+    """`<path>: <what>; <what to do>`, the path relative to the project where it is inside."""
+    where = ""
+    if exc.filename is not None:
+        path = Path(os.fsdecode(exc.filename))
+        try:
+            where = path.resolve().relative_to(root.resolve()).as_posix()
+        except (ValueError, OSError, RuntimeError):
+            where = str(path)
+        where = f"{printable(where)}: "
+    advice = _OS_ADVICE.get(exc.errno or 0, "check that path and run it again")
+    return f"{where}{exc.strerror or type(exc).__name__}; {advice}"
 
 
 def _write_crash_log(root: Path) -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from wanplan import confine
 from wanplan.apply import provenance
 from wanplan.errors import StateError
+from wanplan.key.file_hashes import sha256_file
 from wanplan.maintenance.addresses import recorded
 from wanplan.project import Project, default_output_path
 from wanplan.spec.model import NAME_PATTERN
@@ -50,11 +53,42 @@ def planned_move(
     target = record.output_path
     if record.output_path == default_output_path(source, profile, extension):
         target = default_output_path(destination, profile, extension)
-    if target != record.output_path and (project.root / target).exists():
-        raise StateError(
-            f"{target} already exists and is not {source}'s output; move or remove it first"
-        )
+    if target != record.output_path:
+        if os.path.lexists(project.root / target):
+            raise StateError(
+                f"{target} already exists and is not {source}'s output; move or remove it first"
+            )
+        _check_movable(project, record, target)
     return Moved(record, destination, target)
+
+
+def _check_movable(project: Project, record: AssetRecord, target: str) -> None:
+    """Move only the file wanplan wrote: not a directory or anything else put in its place."""
+    try:
+        confine.check_destination(project.root, project.root / target)
+    except confine.Confined as exc:
+        raise StateError(f"{target}: {exc}") from None
+    old = project.root / record.output_path
+    try:
+        st = os.lstat(old)
+    except FileNotFoundError:
+        return  # nothing on disk: only the record moves
+    except OSError as exc:
+        raise StateError(f"{record.output_path}: cannot be read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(st.st_mode):
+        what = confine.kind(st.st_mode)
+        raise StateError(
+            f"{record.output_path} is {what}, not the output wanplan wrote; move it away first "
+            "(wanplan never moves what it did not write)"
+        )
+    unchanged = (st.st_size, st.st_mtime_ns) == (record.output_size, record.output_mtime_ns)
+    if not unchanged and (
+        st.st_size != record.output_size or sha256_file(old) != record.output_sha256
+    ):
+        raise StateError(
+            f"{record.output_path} is not the output wanplan wrote (it was changed); move it "
+            "away or `wanplan apply` to restore it first"
+        )
 
 
 def move(

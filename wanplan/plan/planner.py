@@ -8,12 +8,14 @@ from __future__ import annotations
 import dataclasses
 import gc
 import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from wanplan import confine
 from wanplan.blobs import BlobStore, LocalBlobStore
 from wanplan.catalog import Catalog, load_catalog
 from wanplan.config import CONFIG_FILE
@@ -321,15 +323,21 @@ class _Planner:
     def _check_output(self, asset: ResolvedAsset, record: AssetRecord) -> PlanChange | None:
         path = f"{self.root}/{record.output_path}"  # a str: a Path per asset would cost
         try:
-            st = os.stat(path)
+            st = os.lstat(path)
         except FileNotFoundError:
             problem = "output file is missing"
+        except OSError as exc:
+            problem = f"output file cannot be read ({exc.strerror or exc})"
         else:
-            if st.st_size == record.output_size and st.st_mtime_ns == record.output_mtime_ns:
+            if not stat.S_ISREG(st.st_mode):
+                problem = f"{record.output_path} is {confine.kind(st.st_mode)}: move it away"
+            elif st.st_size == record.output_size and (
+                st.st_mtime_ns == record.output_mtime_ns
+                or sha256_file(Path(path)) == record.output_sha256
+            ):
                 return None
-            if st.st_size == record.output_size and sha256_file(Path(path)) == record.output_sha256:
-                return None
-            problem = "output file was altered"
+            else:
+                problem = "output file was altered"
         source = self.state.generation(record.content_key)
         if source is not None and self.blobs.has(source.blob_sha256):
             return PlanChange(

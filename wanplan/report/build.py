@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from wanplan import atomic
+from wanplan import atomic, confine
 from wanplan.errors import WanplanError
 from wanplan.project import Project
 from wanplan.report.gallery import Gallery, collect
@@ -44,6 +44,11 @@ def build_report(
 
 
 def _checked_folder(project: Project, out: Path) -> Path:
+    if not out.is_absolute():  # a folder named on the command line may be anywhere
+        try:
+            confine.resolved_inside(project.root, project.root / out)
+        except confine.Confined as exc:
+            raise ReportError(f"--out {out} {exc}") from None
     folder = (project.root / out).resolve()
     protected = {
         project.root.resolve(): "the project root",

@@ -12,8 +12,9 @@ from typing import Any, NamedTuple
 import tomli
 from pydantic import TypeAdapter, ValidationError
 
+from wanplan import confine
 from wanplan.errors import SpecError, SpecIssue
-from wanplan.spec import matrix
+from wanplan.spec import matrix, values
 from wanplan.spec.locate import locate
 from wanplan.spec.model import (
     ASSET_FIELDS,
@@ -96,7 +97,7 @@ def load_specs(root: Path) -> SpecSet:
     first_seen: dict[str, str] = {}
     for path in spec_files(root):
         relative = path.relative_to(root).as_posix()
-        file_assets, text = _load_file(path, relative, issues)
+        file_assets, text = _load_file(root, path, relative, issues)
         texts[relative] = text
         for asset in file_assets:
             if asset.address in first_seen:
@@ -120,24 +121,67 @@ def load_specs(root: Path) -> SpecSet:
     return SpecSet(assets, texts)
 
 
-def _load_file(
-    path: Path, relative: str, issues: list[SpecIssue]
-) -> tuple[list[DeclaredAsset], str]:
+def read_toml(root: Path, path: Path, relative: str) -> tuple[dict[str, Any], str]:
+    """A specs or settings file, read within the project's confinement (confine.py) and
+    parsed; every value checked for what a content key can hold. Raises SpecError."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = confine.read_bytes(root, path).decode("utf-8")
+    except confine.Confined as exc:
+        raise SpecError([SpecIssue(relative, None, "", str(exc))]) from None
     except UnicodeDecodeError as exc:
-        issues.append(
-            SpecIssue(relative, None, "", f"not UTF-8 text ({exc.reason}); save it as UTF-8")
-        )
-        return [], ""
-    except OSError as exc:
-        issues.append(SpecIssue(relative, None, "", f"cannot read: {exc.strerror}"))
-        return [], ""
+        raise SpecError(
+            [SpecIssue(relative, None, "", f"not UTF-8 text ({exc.reason}); save it as UTF-8")]
+        ) from None
     try:
         document = tomli.loads(text)
     except tomli.TOMLDecodeError as exc:
-        issues.append(toml_issue(relative, exc))
-        return [], text
+        raise SpecError([toml_issue(relative, exc)]) from None
+    except RecursionError:  # tomli's own limit: inline tables or arrays 400 levels deep
+        raise SpecError([_too_deep(relative, text, ())]) from None
+    found = values.first_unkeyable(document)
+    if found is not None:
+        where, problem = found
+        line = next(filter(None, (locate(text, where[:n]) for n in range(len(where), 0, -1))), None)
+        raise SpecError([SpecIssue(relative, line or _deep_line(text), ".".join(where), problem)])
+    return document, text
+
+
+def _too_deep(relative: str, text: str, where: tuple[str, ...]) -> SpecIssue:
+    return SpecIssue(
+        relative,
+        _deep_line(text),
+        ".".join(where),
+        f"nested more than {values.MAX_DEPTH} levels deep; flatten it",
+    )
+
+
+def _deep_line(text: str) -> int | None:
+    """The line where brackets first nest past MAX_DEPTH (strings skipped roughly)."""
+    depth, line, quote = 0, 1, ""
+    for char in text:
+        if char == "\n":
+            line += 1
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth > values.MAX_DEPTH:
+                return line
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return None
+
+
+def _load_file(
+    root: Path, path: Path, relative: str, issues: list[SpecIssue]
+) -> tuple[list[DeclaredAsset], str]:
+    try:
+        document, text = read_toml(root, path, relative)
+    except SpecError as exc:
+        issues.extend(exc.issues)
+        return [], ""
 
     found = len(issues)
     for key in document:

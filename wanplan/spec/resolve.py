@@ -8,11 +8,13 @@ It fills catalog defaults, so writing a default explicitly changes nothing.
 from __future__ import annotations
 
 import dataclasses
+import stat
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
+from wanplan import confine
 from wanplan.catalog import Catalog, ModelEntry
 from wanplan.catalog.model import VIDEO_MODES
 from wanplan.errors import SpecError, SpecIssue
@@ -652,16 +654,18 @@ class Resolver:
             return f"{show(source)} leaves the project; use a path inside it, like inputs/hero.png"
         path = self.root / relative
         try:
-            inside = path.resolve().is_relative_to(self._root_resolved)
-        except OSError:
-            inside = False
-        if not inside:
-            return f"{show(source)} links outside the project; copy the file in"
+            confine.resolved_inside(self._root_resolved, path)
+        except confine.Confined as exc:
+            return f"{show(source)} {exc}"
         try:
-            is_file = path.is_file()
+            st = path.stat()
+        except FileNotFoundError:
+            st = None
         except OSError as exc:  # a name too long for the file system, say
             return f"{show(source)}: cannot be read ({exc.strerror or exc})"
-        if not is_file:
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            return f"{show(source)} is {confine.kind(st.st_mode)}, not a file"
+        if st is None:
             siblings = (
                 sorted(
                     p.relative_to(self.root).as_posix()

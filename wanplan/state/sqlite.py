@@ -231,7 +231,15 @@ class SqliteState:
 
     @property
     def serial(self) -> int:
-        return int(self._meta("serial") or 0)
+        value = self._meta("serial") or "0"
+        try:
+            return int(value)
+        except ValueError:
+            raise StateError(
+                f"{self.path}: its serial is not a number ({value[:20]!r}): the file was edited "
+                "by hand; restore it (from git: `git checkout -- "
+                f"{self.path.name}` in its folder)"
+            ) from None
 
     def _has(self, table: str) -> bool:
         if self._tables is None:
