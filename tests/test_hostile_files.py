@@ -1,0 +1,228 @@
+"""Hostile files a user or a pull request can plant (issue 13): links out of the project at any
+depth, special files, huge files, values a content key cannot hold. Each run of `plan` and
+`apply` ends within 20 s and 200 MB with exit 0 or 1 and located one-line errors, reads nothing
+outside the project, and leaves every file outside it exactly as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import REPO
+
+WANPLAN = str(Path(sys.executable).with_name("wanplan"))
+SECRET = "SECRET-VALUE-4242"
+SECONDS = 20
+MEGABYTES = 200
+LOCATED = re.compile(r"specs/|wanplan\.toml|inputs/|outputs|\.wanplan|state|assets\.")
+ASSET = 'mode = "t2v"\nmodel = "wan-2.5"\nprompt = "A fern."\nseed = 1\n'
+
+
+def spec(root: Path, name: str, text: str) -> None:
+    path = root / "specs" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def asset(name: str, extra: str = "") -> str:
+    return f"[assets.{name}]\n{ASSET}{extra}"
+
+
+def deep(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+def input_from(root: Path, name: str, what: str) -> None:
+    path = root / "inputs" / name
+    if what == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(name)
+    i2v = asset(path.stem).replace('"t2v"', '"i2v"')
+    spec(root, f"{path.stem}.toml", f'{i2v}image = "inputs/{name}"\n')
+
+
+def output_through_link(root: Path, outside: Path) -> None:
+    (root / "outputs").mkdir(exist_ok=True)
+    (root / "outputs" / "shots").symlink_to(outside / "elsewhere")
+    spec(root, "victim.toml", asset("victim", 'output = "shots/victim.txt"\n'))
+
+
+Hazard = Callable[[Path, Path], None]
+HAZARDS: dict[str, Hazard] = {
+    "spec linked out": lambda root, out: (root / "specs" / "leak.toml").symlink_to(
+        out / "secret.toml"
+    ),
+    "specs folder linked out": lambda root, out: (root / "specs" / "sub").symlink_to(out),
+    "settings linked out": lambda root, out: (root / "wanplan.toml").symlink_to(
+        out / "secret.toml"
+    ),
+    "spec is a FIFO": lambda root, out: os.mkfifo(root / "specs" / "pipe.toml"),
+    "settings is a FIFO": lambda root, out: os.mkfifo(root / "wanplan.toml"),
+    "spec links to /dev/zero": lambda root, out: (root / "specs" / "zero.toml").symlink_to(
+        "/dev/zero"
+    ),
+    "spec links to /dev/urandom": lambda root, out: (root / "specs" / "noise.toml").symlink_to(
+        "/dev/urandom"
+    ),
+    "huge spec": lambda root, out: spec(root, "huge.toml", "# pad\n" * 1_000_000),
+    "nan param": lambda root, out: spec(root, "nan.toml", asset("nan", "params = { g = nan }\n")),
+    "inf param": lambda root, out: spec(
+        root, "inf.toml", asset("inf", "params = { g = [1, -inf] }\n")
+    ),
+    "nested 450 deep": lambda root, out: spec(
+        root, "deep.toml", asset("deep", f"params = {{ g = {deep(450)} }}\n")
+    ),
+    "nested 60 deep": lambda root, out: spec(
+        root, "deep60.toml", asset("deep60", f"params = {{ g = {deep(60)} }}\n")
+    ),
+    "NUL in a prompt": lambda root, out: spec(
+        root, "nul.toml", asset("nul").replace("A fern.", "A\\u0000fern.")
+    ),
+    "NUL in an input path": lambda root, out: spec(
+        root,
+        "nulpath.toml",
+        asset("nulpath").replace('"t2v"', '"i2v"') + 'image = "inputs/a\\u0000b.png"\n',
+    ),
+    "input symlink loop": lambda root, out: input_from(root, "loop.png", "symlink loop"),
+    "input is a FIFO": lambda root, out: input_from(root, "pipe.png", "fifo"),
+    "outputs subfolder linked out": lambda root, out: output_through_link(root, out),
+    "outputs linked out": lambda root, out: (root / "outputs").symlink_to(out / "elsewhere"),
+    "cache linked out": lambda root, out: (root / ".wanplan").symlink_to(out / "elsewhere"),
+    "state folder linked out": lambda root, out: (root / "state").symlink_to(out / "elsewhere"),
+}
+
+
+def make_world(tmp_path: Path) -> tuple[Path, Path]:
+    """A project with one good asset, and an outside world beside it with a secret in it."""
+    root, outside = tmp_path / "project", tmp_path / "outside"
+    (root / "specs").mkdir(parents=True)
+    shutil.copytree(REPO / "inputs", root / "inputs")
+    spec(root, "good.toml", asset("good"))
+    (outside / "elsewhere").mkdir(parents=True)
+    (outside / "secret.toml").write_text(f'token = "{SECRET}"\n')
+    (outside / "elsewhere" / "victim.txt").write_text("precious\n")
+    return root, outside
+
+
+def outside_tree(tmp_path: Path, root: Path) -> dict[str, str]:
+    """Every file and link under tmp_path except the project itself, with its content."""
+    found: dict[str, str] = {}
+    for path in sorted(tmp_path.rglob("*")):
+        if path == root or root in path.parents:
+            continue
+        if path.is_symlink():
+            found[str(path)] = f"-> {os.readlink(path)}"
+        elif path.is_file():
+            found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+        elif path.is_dir():
+            found[str(path)] = "dir"
+    return found
+
+
+def run_command(root: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    environment = {**os.environ, "WANPLAN_SIM_LATENCY": "0.05", "NO_COLOR": "1"}
+    started = time.monotonic()
+    result = subprocess.run(
+        [WANPLAN, "-C", str(root), *args],
+        capture_output=True,
+        text=True,
+        timeout=SECONDS * 3,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+    )
+    return result, time.monotonic() - started
+
+
+def assert_contained(tmp_path: Path, root: Path) -> None:
+    before = outside_tree(tmp_path, root)
+    for command in (("validate",), ("plan",), ("apply", "-y")):
+        result, seconds = run_command(root, *command)
+        output = result.stdout + result.stderr
+        assert seconds < SECONDS, f"{command} took {seconds:.1f} s"
+        assert result.returncode in (0, 1), output
+        assert "Traceback" not in output and "crashed" not in output, output
+        assert SECRET not in output, output
+        for line in result.stderr.splitlines():
+            if line.startswith("error: "):
+                assert LOCATED.search(line), f"an error that names no place: {line}"
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert peak < MEGABYTES, f"a wanplan process peaked at {peak:.0f} MB"
+    assert outside_tree(tmp_path, root) == before, "a file outside the project changed"
+
+
+@pytest.mark.parametrize("hazard", sorted(HAZARDS))
+def test_each_hostile_file_is_refused_in_one_line(tmp_path: Path, hazard: str) -> None:
+    root, outside = make_world(tmp_path)
+    HAZARDS[hazard](root, outside)
+    assert_contained(tmp_path, root)
+
+
+FEW = settings(
+    max_examples=int(os.environ.get("WANPLAN_FUZZ_FILE_EXAMPLES", "12")),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@FEW
+@given(planted=st.sets(st.sampled_from(sorted(HAZARDS)), min_size=2, max_size=4))
+def test_hostile_files_together_stay_contained(
+    tmp_path_factory: pytest.TempPathFactory, planted: set[str]
+) -> None:
+    tmp_path = tmp_path_factory.mktemp("hostile")
+    root, outside = make_world(tmp_path)
+    for hazard in sorted(planted):
+        try:
+            HAZARDS[hazard](root, outside)
+        except FileExistsError:
+            continue  # two hazards on one path (settings linked out and a FIFO): the first
+    assert_contained(tmp_path, root)
+
+
+def test_an_output_replaced_by_a_directory_is_never_removed_or_moved(tmp_path: Path) -> None:
+    root, _ = make_world(tmp_path)
+    assert run_command(root, "apply", "-y")[0].returncode == 0
+    output = root / "outputs" / "good.gif"
+    output.unlink()
+    output.mkdir()
+    (output / "mine.txt").write_text("the user's\n")
+
+    plan, _ = run_command(root, "plan")
+    assert "outputs/good.gif is a directory: move it away" in plan.stdout, plan.stdout
+    apply, _ = run_command(root, "apply", "-y")
+    assert apply.returncode == 1
+    assert "outputs/good.gif is a directory: move it away" in apply.stdout, apply.stdout
+    moved, _ = run_command(root, "state", "mv", "good", "renamed")
+    assert moved.returncode == 1 and "never moves what it did not write" in moved.stderr
+    assert (output / "mine.txt").read_text() == "the user's\n"
+
+    shutil.rmtree(output)  # moved away: the next apply restores it from the cache
+    assert run_command(root, "apply", "-y")[0].returncode == 0
+    assert output.is_file()
+
+
+def test_a_state_whose_serial_is_not_a_number_is_one_line(tmp_path: Path) -> None:
+    import sqlite3
+
+    root, _ = make_world(tmp_path)
+    assert run_command(root, "apply", "-y")[0].returncode == 0
+    with sqlite3.connect(root / "state" / "wanplan.db") as db:
+        db.execute("update meta set value = 'seven' where key = 'serial'")
+    db.close()
+    result, _ = run_command(root, "plan")
+    assert result.returncode == 1
+    assert "serial is not a number" in result.stderr and len(result.stderr.splitlines()) == 1
