@@ -14,6 +14,8 @@ from wanplan.apply.providers import ProviderSetup
 from wanplan.apply.reconcile import Outcome, Verdict, examine
 from wanplan.config import ProviderSettings
 from wanplan.providers.base import ListedTask, ProviderContext, TaskListing
+from wanplan.providers.dashscope import DashScopeProvider
+from wanplan.providers.wavespeed import WaveSpeedProvider
 from wanplan.state.records import INTENT, UNCONFIRMED, TaskRecord, iso
 
 T0 = 1_800_000_000.0
@@ -155,10 +157,56 @@ def test_a_matching_prompt_adopts_despite_another_client(lister: type[Lister]) -
     assert (verdict.outcome, verdict.task_id) == (Outcome.ADOPT, "mine")
 
 
-def test_another_prompt_is_never_adopted(lister: type[Lister]) -> None:
+def test_another_prompt_is_never_adopted_nor_taken_as_proof_of_none(
+    lister: type[Lister],
+) -> None:
+    # The provider may have rewritten the prompt it reports: not ours to adopt, and not a
+    # proof that none of ours exists either.
     lister.tasks = [listed("theirs", T0 + 0.5, prompt="Their shot.")]
     verdict = judge(lister, [row()], prompts={"key-1": "My shot."})[1]
-    assert verdict.outcome is Outcome.NOT_CREATED
+    assert verdict.outcome is Outcome.UNCONFIRMED and "another prompt" in verdict.reason
+
+
+def test_a_task_made_just_after_the_window_is_no_proof_of_none(lister: type[Lister]) -> None:
+    # A provider that stamps a task late (its backend still working after a 504) or a clock
+    # off by more than the pad: the empty window proves nothing.
+    lister.tasks = [listed("late", T0 + 4)]
+    verdict = judge(lister, [row()])[1]
+    assert verdict.outcome is Outcome.UNCONFIRMED and "just after" in verdict.reason
+
+
+def test_a_window_older_than_the_listing_keeps_is_never_judged(lister: type[Lister]) -> None:
+    lister.LISTING_RETENTION = 86400.0  # type: ignore[attr-defined]
+    verdict = judge(lister, [row()], now=T0 + 86400)[1]
+    assert verdict.outcome is Outcome.UNCONFIRMED and "keeps its task list" in verdict.reason
+    assert lister.calls == []
+
+
+def test_a_row_from_before_send_windows_were_kept_is_never_judged(lister: type[Lister]) -> None:
+    old = row()._replace(sent_at=None, unknown_until=None)
+    verdict = judge(lister, [old])[1]
+    assert verdict.outcome is Outcome.UNCONFIRMED and "older wanplan" in verdict.reason
+
+
+def test_an_unreadable_listing_leaves_it_unconfirmed(lister: type[Lister]) -> None:
+    async def garbled(self: Any, model_id: str, after: float, before: float) -> TaskListing:
+        raise ValueError("Exceeds the limit (4300 digits) for integer string conversion")
+
+    lister.list_tasks = garbled  # type: ignore[method-assign]
+    verdict = judge(lister, [row()])[1]
+    assert verdict.outcome is Outcome.UNCONFIRMED and "could not read" in verdict.reason
+
+
+def test_a_row_waits_only_for_windows_that_overlap_its_own(lister: type[Lister]) -> None:
+    settled = row(1, sent=T0, until=T0 + 1)
+    overlapping = row(2, sent=T0 + 0.5, until=T0 + 50)
+    apart = row(3, sent=T0 + 40, until=T0 + 58)
+    lister.tasks = [listed("mine", T0 + 0.2)]
+    verdicts = judge(lister, [settled, apart], now=T0 + 10)
+    assert verdicts[1].outcome is Outcome.ADOPT  # a later, separate window does not hold it
+    assert verdicts[3].outcome is Outcome.WAIT
+    verdicts = judge(lister, [settled, overlapping], now=T0 + 10)
+    assert {v.outcome for v in verdicts.values()} == {Outcome.WAIT}
 
 
 def test_a_task_in_two_windows_is_adopted_by_neither(lister: type[Lister]) -> None:
@@ -200,3 +248,48 @@ def test_a_provider_that_cannot_list_leaves_it_unconfirmed() -> None:
 
     verdict = judge(Mute, [row()])[1]  # type: ignore[arg-type]
     assert verdict.outcome is Outcome.UNCONFIRMED and "cannot list" in verdict.reason
+
+
+def listing_of(provider: type[Any], answer: dict[str, Any]) -> TaskListing:
+    """What a provider's list_tasks makes of one answer (served for every page)."""
+
+    async def serve(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=answer)
+
+    async def read() -> TaskListing:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(serve)) as client:
+            context = ProviderContext(ProviderSettings(), client, "https://p.invalid", "k", None)
+            lister = provider(context)
+            return await lister.list_tasks("m", T0 - 10, T0 + 10)  # type: ignore[no-any-return]
+
+    return asyncio.run(read())
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        "not an object",
+        {"task_id": 7},
+        {"task_id": "../../etc/passwd"},
+        {"task_id": ""},
+    ],
+)
+def test_a_dashscope_item_it_cannot_read_makes_the_listing_no_proof(item: object) -> None:
+    good = {"task_id": "t-1", "model_name": "m", "gmt_create": int(T0 * 1000)}
+    listing = listing_of(DashScopeProvider, {"data": [good, item], "total_page": 1})
+    assert [task.task_id for task in listing.tasks] == ["t-1"] and not listing.complete
+
+
+@pytest.mark.parametrize("created", ["²", "9" * 5000, 10**400, True, None, "soon"])
+def test_a_dashscope_time_it_cannot_read_is_kept_in_every_window(created: object) -> None:
+    item = {"task_id": "t-1", "model_name": "m", "gmt_create": created}
+    listing = listing_of(DashScopeProvider, {"tasks": [item]})
+    (task,) = listing.tasks
+    assert math.isnan(task.created_at) and listing.complete
+
+
+def test_a_wavespeed_item_it_cannot_read_makes_the_listing_no_proof() -> None:
+    items = [{"id": "p-1", "model": "m", "created_at": "2027-01-15T08:00:00.123456789Z"}, [1]]
+    listing = listing_of(WaveSpeedProvider, {"code": 200, "data": {"items": items}})
+    assert [task.task_id for task in listing.tasks] == ["p-1"] and not listing.complete
+    assert listing.tasks[0].created_at == pytest.approx(1800000000.123, abs=0.001)

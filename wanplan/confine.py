@@ -62,7 +62,9 @@ def read_bytes(root: Path, path: Path, limit: int = MAX_TEXT_BYTES) -> bytes:
     except OSError as exc:
         raise Confined(_os_reason(exc)) from None
     if not stat.S_ISREG(before.st_mode):
-        raise Confined(f"is {kind(before.st_mode)}, not a file; replace it with a regular file")
+        raise Confined(
+            f"cannot read: it is {kind(before.st_mode)}, not a file; replace it with a regular file"
+        )
     if before.st_size > limit:
         raise Confined(
             f"is {before.st_size // 1024} KiB, over the {limit // 1024} KiB a settings or "

@@ -72,6 +72,7 @@ from wanplan.state.records import (
     SUCCEEDED,
     AssetRecord,
     TaskRecord,
+    iso,
     now_iso,
 )
 
@@ -339,13 +340,13 @@ class ApplyEngine:
                 quoted = change.task.quoted_cost
                 submitted_at: float | None = None
             else:
-                if change.task is not None and change.task.outcome_unknown:
-                    # --replace: the user pays again knowingly; the unknown submit is closed.
-                    self.state.record_task_status(
-                        change.task.id, ABANDONED, "replaced knowingly (apply --replace)"
-                    )
+                # --replace of a submit whose outcome is unknown: the user pays again
+                # knowingly, and the old row is closed with the new one's intent, not before.
+                replaces = change.task if change.task and change.task.outcome_unknown else None
                 estimate = change.estimated_cost
-                task_ref, submitted = await self._submit(plan, provider, asset, inputs, estimate)
+                task_ref, submitted = await self._submit(
+                    plan, provider, asset, inputs, estimate, replaces
+                )
                 task_id = submitted.task_id
                 submitted_at = time.monotonic()
                 self.emit(
@@ -444,6 +445,7 @@ class ApplyEngine:
         asset: ResolvedAsset,
         inputs: tuple[RequestInput, ...],
         estimate: Decimal | None,
+        replaces: TaskRecord | None = None,
     ) -> tuple[int, SubmittedTask]:
         """Submit once, whatever fails (PRODUCT §6): the journal row is written just before
         the request and its task id committed before anything else; a refusal is retried
@@ -461,7 +463,10 @@ class ApplyEngine:
             ),
         )
         for _ in range(MAX_UNKNOWN_OUTCOMES):
-            task_ref, submitted = await self._submit_once(plan, provider, asset, request, estimate)
+            task_ref, submitted = await self._submit_once(
+                plan, provider, asset, request, estimate, replaces
+            )
+            replaces = None
             if submitted is not None:
                 return task_ref, submitted
             adopted = await self._reconcile(provider, asset, task_ref)
@@ -493,6 +498,7 @@ class ApplyEngine:
         asset: ResolvedAsset,
         request: GenerationRequest,
         estimate: Decimal | None,
+        replaces: TaskRecord | None,
     ) -> tuple[int, SubmittedTask | None]:
         """One submit, retried only while surely refused. Returns the journal row and the
         task, or no task when the outcome is unknown (the row is then `unconfirmed`)."""
@@ -512,14 +518,22 @@ class ApplyEngine:
             timeout = timing.submit_timeout + _inline_bytes(request) / INLINE_BYTES_PER_SECOND
             for attempt in range(self.backoff.attempts):
                 await rate.acquire()
+                if task_ref is not None and (self.stopped_by or self.interrupted):
+                    # Refused before; not sent again now that the apply is stopping.
+                    self._journal_status(task_ref, FAILED, "not sent again: apply stopped")
+                    if self.interrupted:
+                        raise Interrupted
+                    raise AssetFailed(f"not submitted: {self.stopped_by}")
                 answer_by = time.time() + timeout
-                task_ref = self._journal_send(plan, asset, estimate, task_ref, answer_by)
+                task_ref = self._journal_send(plan, asset, estimate, task_ref, answer_by, replaces)
                 # A submit under way is not cancelled by Ctrl-C: its task id must be recorded.
                 self._submitting.add(asset.address)
                 try:
                     with self.foreground[provider.name].submitting():
                         # Bounded, so that its window in the task list is.
-                        submitted = await asyncio.wait_for(provider.submit(request), timeout)
+                        submitted = await asyncio.wait_for(
+                            provider.submit(request), max(answer_by - time.time(), 0.1)
+                        )
                 except (ProviderError, httpx.HTTPError, TimeoutError) as exc:
                     error: BaseException = exc
                 else:
@@ -532,9 +546,15 @@ class ApplyEngine:
                     self._journal_status(task_ref, FAILED, str(error))
                     raise AssetFailed(str(error))
                 if not surely_refused(error):
-                    self._journal_unconfirmed(task_ref, f"unconfirmed: {_reason(error)}")
-                    # Both windows are padded by the clock pad: the next send waits twice it.
-                    await asyncio.sleep(2 * timing.clock_pad)
+                    # The provider itself answered (a 500, an unreadable answer): anything it
+                    # made, it made before answering. Otherwise (a 502 or 504, a timeout, a
+                    # dropped connection) it may still be handling the request for a while.
+                    answered = isinstance(error, ProviderError) and error.status not in (502, 504)
+                    late = 0.0 if answered else timeout
+                    reason = f"unconfirmed: {_reason(error)}"
+                    self._journal_unconfirmed(task_ref, reason, time.time() + late)
+                    # The next submit of this model is sent after this window (both padded).
+                    await asyncio.sleep(late + 2 * timing.clock_pad)
                     return task_ref, None
                 if not submit_is_retryable(error) or attempt + 1 >= self.backoff.attempts:
                     self._journal_status(task_ref, FAILED, _reason(error))
@@ -557,21 +577,27 @@ class ApplyEngine:
         estimate: Decimal | None,
         task_ref: int | None,
         answer_by: float,
+        replaces: TaskRecord | None,
     ) -> int:
         """The intent row, written just before the request (again before a retry)."""
         try:
             if task_ref is not None:
                 self.state.record_sending(task_ref, answer_by)
                 return task_ref
-            return self.state.record_intent(
-                provider=asset.provider,
-                model_id=asset.model_id,
-                content_key=asset.content_key,
-                address=asset.address,
-                profile=plan.profile,
-                estimated_cost=estimate,
-                answer_by=answer_by,
-            )
+            with self.state.transaction():
+                if replaces is not None:
+                    self.state.record_task_status(
+                        replaces.id, ABANDONED, "replaced knowingly (apply --replace)"
+                    )
+                return self.state.record_intent(
+                    provider=asset.provider,
+                    model_id=asset.model_id,
+                    content_key=asset.content_key,
+                    address=asset.address,
+                    profile=plan.profile,
+                    estimated_cost=estimate,
+                    answer_by=answer_by,
+                )
         except StateWriteError as exc:
             self.stopped_by = f"the state cannot be written: {exc}"
             raise AssetFailed(f"not submitted: {exc}") from None
@@ -595,9 +621,10 @@ class ApplyEngine:
         with contextlib.suppress(StateWriteError):  # the row stays open: shown as unconfirmed
             self.state.record_task_status(task_ref, status, error)
 
-    def _journal_unconfirmed(self, task_ref: int, reason: str) -> None:
+    def _journal_unconfirmed(self, task_ref: int, reason: str, until: float | None) -> None:
+        """`until`: the end of its window, once known (None keeps the one recorded)."""
         with contextlib.suppress(StateWriteError):  # the intent row says as much
-            self.state.record_unconfirmed(task_ref, reason, now_iso())
+            self.state.record_unconfirmed(task_ref, reason, None if until is None else iso(until))
 
     async def _reconcile(
         self, provider: Provider, asset: ResolvedAsset, task_ref: int
@@ -645,7 +672,7 @@ class ApplyEngine:
         if verdict.outcome is reconcile.Outcome.NOT_CREATED:
             self._journal_status(task_ref, NOT_CREATED, verdict.reason)
             return None
-        self._journal_unconfirmed(task_ref, f"unconfirmed: {verdict.reason}")
+        self._journal_unconfirmed(task_ref, f"unconfirmed: {verdict.reason}", None)
         row = self.state.task(task_ref)
         assert row is not None
         raise AssetFailed(unconfirmed_failure_for(asset.address, row))
@@ -656,11 +683,10 @@ class ApplyEngine:
         assert submitted.quote is not None
         try:
             quoted = await asyncio.wait_for(submitted.quote(), QUOTE_GRACE_SECONDS)
-        except TimeoutError:
-            return None
-        if quoted is not None:
-            with contextlib.suppress(StateWriteError):
+            if quoted is not None:
                 self.state.record_quote(task_ref, quoted)
+        except Exception:  # slow, refused or unrecordable: the ledger keeps the estimate
+            return None
         return quoted
 
     async def _wait(

@@ -38,13 +38,15 @@ from wanplan.apply.providers import ProviderSetup, listing_setups, lists_tasks
 from wanplan.config import Config
 from wanplan.errors import ProviderError
 from wanplan.plan.model import Action, Plan, PlanChange
-from wanplan.providers.base import ListedTask, ListsTasks, TaskListing
+from wanplan.providers.base import ListedTask, ListsTasks
 from wanplan.state.base import StateReader, StateWriter
 from wanplan.state.records import NOT_CREATED, SUBMITTED, TaskRecord
 
 CONTEXT_SECONDS = 300.0
 """How far around the windows the listing is read, to see whether another client is active."""
 MAX_WAIT_SECONDS = 600.0
+RETENTION_MARGIN = 3600.0
+"""A window this close to the end of the provider's retention is not trusted to be listed."""
 SHOWN_CANDIDATES = 3
 
 
@@ -132,44 +134,80 @@ async def _examine_model(
     now: float,
 ) -> dict[int, Verdict]:
     timing = setup.timing
-    unsettled = {row.id: timing.settles_at(row) for row in rows if now < timing.settles_at(row)}
-    if unsettled:  # the whole model waits: one row's task may show up in another's listing
-        return {
-            row.id: Verdict(
-                Outcome.WAIT,
-                f"{setup.name}'s task list may not show it yet",
-                settles_at=max(unsettled.values()),
+    verdicts: dict[int, Verdict] = {}
+    judged: list[TaskRecord] = []
+    retention = getattr(lister, "LISTING_RETENTION", None)
+    for row in rows:
+        start, _ = timing.window(row)
+        if row.sent_at is None:
+            verdicts[row.id] = Verdict(
+                Outcome.UNCONFIRMED,
+                "recorded by an older wanplan, which kept no send window to look in",
             )
-            for row in rows
-        }
-    windows = {row.id: timing.window(row) for row in rows}
+        elif retention is not None and start < now - retention + RETENTION_MARGIN:
+            verdicts[row.id] = Verdict(
+                Outcome.UNCONFIRMED,
+                f"older than the {retention / 3600:g} h {setup.name} keeps its task list",
+            )
+        else:
+            judged.append(row)
+    windows = {row.id: timing.window(row) for row in judged}
+    ready: list[TaskRecord] = []
+    for row in judged:
+        # A row is judged once its window, and every window overlapping it, has settled: a
+        # task in the overlap may be either's.
+        latest = max(
+            timing.settles_at(other)
+            for other in judged
+            if _overlap(windows[other.id], windows[row.id])
+        )
+        if now < latest:
+            reason = f"{setup.name}'s task list may not show it yet"
+            verdicts[row.id] = Verdict(Outcome.WAIT, reason, settles_at=latest)
+        else:
+            ready.append(row)
+    if not ready:
+        return verdicts
     after = min(start for start, _ in windows.values()) - CONTEXT_SECONDS
     before = max(end for _, end in windows.values()) + CONTEXT_SECONDS
     try:
         listing = await lister.list_tasks(model_id, after, before)
-    except (ProviderError, httpx.HTTPError) as exc:
+    except Exception as exc:  # an answer it could not read is no proof of anything
         reason = f"could not read {setup.name}'s task list ({_describe(exc)})"
-        return {row.id: Verdict(Outcome.UNCONFIRMED, reason) for row in rows}
+        verdicts.update({row.id: Verdict(Outcome.UNCONFIRMED, reason) for row in ready})
+        return verdicts
     ours = known(setup.name, [task.task_id for task in listing.tasks])
     strangers = [task for task in listing.tasks if task.task_id not in ours]
     candidates = {
-        row.id: [task for task in strangers if _inside(task, windows[row.id])] for row in rows
+        row.id: [task for task in strangers if _inside(task, windows[row.id])] for row in judged
     }
     # Tasks nobody here made, outside every window: another client uses this model.
-    others_active = any(
-        not any(_inside(task, window) for window in windows.values()) for task in strangers
-    )
+    outside_windows = [
+        task for task in strangers if not any(_inside(task, window) for window in windows.values())
+    ]
     matches = _PromptCheck(lister, model_id)
-    verdicts: dict[int, Verdict] = {}
-    for row in rows:
+    for row in ready:
         prompt = prompts.get(row.content_key)
         found: list[tuple[ListedTask, bool | None]] = []
+        other_prompts = 0
         for task in candidates[row.id]:
             match = await matches.check(task, prompt)
-            if match is not False:  # another prompt: not this row's task
+            if match is False:  # another prompt: not to be adopted as this row's task
+                other_prompts += 1
+            else:
                 found.append((task, match))
-        verdicts[row.id] = _judge(setup.name, model_id, row, found, listing, others_active)
+        end = windows[row.id][1]
+        late = any(end < task.created_at <= end + CONTEXT_SECONDS for task in outside_windows)
+        verdicts[row.id] = _judge(
+            _Seen(setup.name, model_id, found, listing.complete, bool(outside_windows)),
+            other_prompts=other_prompts,
+            made_just_after=late,
+        )
     return _without_shared_claims(verdicts, candidates)
+
+
+def _overlap(one: tuple[float, float], other: tuple[float, float]) -> bool:
+    return one[0] <= other[1] and other[0] <= one[1]
 
 
 def _inside(task: ListedTask, window: tuple[float, float]) -> bool:
@@ -193,34 +231,53 @@ class _PromptCheck:
             if task.task_id not in self._prompts:
                 try:
                     fetched = await self.lister.task_prompt(task.task_id, self.model_id)
-                except (ProviderError, httpx.HTTPError):
+                except Exception:  # unreadable or refused: the prompt is not known
                     fetched = None
                 self._prompts[task.task_id] = fetched
             theirs = self._prompts[task.task_id]
         return None if theirs is None else theirs.strip() == prompt.strip()
 
 
-def _judge(
-    provider: str,
-    model_id: str,
-    row: TaskRecord,
-    found: list[tuple[ListedTask, bool | None]],
-    listing: TaskListing,
-    others_active: bool,
-) -> Verdict:
+@dataclass(frozen=True)
+class _Seen:
+    """What the task list showed for one row's window."""
+
+    provider: str
+    model_id: str
+    found: list[tuple[ListedTask, bool | None]]
+    """Candidates not ruled out, each with whether its prompt matches (None: not known)."""
+    complete: bool
+    others_active: bool
+
+
+def _judge(seen: _Seen, *, other_prompts: int, made_just_after: bool) -> Verdict:
+    provider, model_id, found = seen.provider, seen.model_id, seen.found
     if not found:
-        if not listing.complete:
-            return Verdict(
-                Outcome.UNCONFIRMED, f"{provider}'s task list was too long to read to its end"
+        # "No task" must be proven: by a list read to its end, with nothing in the window
+        # that could still be this submit's (a prompt the provider may have rewritten) and
+        # nothing made just after it (a provider that stamped its task late).
+        if not seen.complete:
+            why = f"{provider}'s task list was too long to read to its end"
+        elif other_prompts:
+            why = (
+                f"{provider} made {other_prompts} task(s) of {model_id} then, with another "
+                "prompt; wanplan cannot rule out that one is its own"
             )
-        return Verdict(
-            Outcome.NOT_CREATED,
-            f"{provider} made no task of {model_id} while it was sent (its task list shows "
-            "none): nothing was paid",
-        )
+        elif made_just_after:
+            why = (
+                f"{provider} made a task of {model_id} just after it was sent, which may be its "
+                "own, stamped late"
+            )
+        else:
+            return Verdict(
+                Outcome.NOT_CREATED,
+                f"{provider} made no task of {model_id} while it was sent (its task list shows "
+                "none): nothing was paid",
+            )
+        return Verdict(Outcome.UNCONFIRMED, why)
     if len(found) == 1:
         task, match = found[0]
-        if match or not others_active:
+        if match or not seen.others_active:
             how = "its prompt matches" if match else "the only one in the window"
             return Verdict(
                 Outcome.ADOPT,
@@ -262,7 +319,9 @@ def _without_shared_claims(
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, httpx.HTTPError):
         return f"network error ({type(exc).__name__})"
-    return str(exc)
+    if isinstance(exc, ProviderError):
+        return str(exc)
+    return f"an answer it could not read ({type(exc).__name__})"
 
 
 def clock_time(epoch: float) -> str:

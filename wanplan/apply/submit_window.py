@@ -1,12 +1,15 @@
 """When a submit whose outcome is unknown can have made its task (PRODUCT §6).
 
 A submit is sent at `sent_at` and fails, or is cut off by a kill, at some moment after. The
-provider can have made its task only in between: from the send to the failure, or, when the
-process died before it knew, to the moment apply would have given up waiting for the answer
-(the submit timeout, which apply enforces, longer for a body carrying input files). The journal
-keeps that end in `unknown_until`. Both ends are padded for the difference between our
-clock and the provider's. The provider's task list may show a new task only after a lag: a
-window can be judged "no task" only once that lag has passed after its end.
+provider can have made its task only after the send, and before: the failure, when the
+provider itself answered an error (a 500, an unreadable answer); the failure plus the submit
+timeout when something between gave up (a 502 or 504, a timeout, a dropped connection), since
+the provider may still be handling it; and, when the process died, the moment apply would have
+given up on the answer plus the submit timeout again. The journal keeps the end in
+`unknown_until` (for a killed submit, its give-up moment; `window` adds the rest). Both ends
+are padded for the difference between our clock and the provider's. The provider's task list
+may show a new task only after a lag: a window can be judged "no task" only once that lag has
+passed after its end.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from urllib.parse import urlsplit
 
 from wanplan.config import ProviderSettings
 from wanplan.providers import wire
-from wanplan.state.records import TaskRecord, epoch
+from wanplan.state.records import INTENT, TaskRecord, epoch
 
 SUBMIT_TIMEOUT = 30.0
 CLOCK_PAD = 2.0
@@ -52,6 +55,10 @@ class SubmitTiming:
         """Epoch seconds between which the provider may have made this row's task."""
         sent = epoch(task.sent_at or task.submitted_at)
         end = epoch(task.unknown_until) if task.unknown_until else sent + self.submit_timeout
+        if task.status == INTENT:
+            # The process died: the request may have reached the provider as late as when
+            # apply would have given up on it, and been handled for as long again.
+            end += self.submit_timeout
         return sent - self.clock_pad, end + self.clock_pad
 
     def settles_at(self, task: TaskRecord) -> float:

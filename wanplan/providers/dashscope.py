@@ -15,6 +15,7 @@ gives its prompt (`orig_prompt`) where the service returns it.
 from __future__ import annotations
 
 import datetime
+import math
 from pathlib import PurePosixPath
 from typing import Any, ClassVar
 
@@ -61,6 +62,8 @@ class DashScopeProvider(HttpProvider):
     name: ClassVar[str] = "dashscope"
     key_env: ClassVar[str | None] = "DASHSCOPE_API_KEY"
     DEFAULT_LISTING_LAG: ClassVar[float] = 15.0
+    LISTING_RETENTION: ClassVar[float] = 86400.0
+    """Tasks are kept 24 hours (PROVIDERS.md §2)."""
 
     @classmethod
     def default_base_url(cls, settings: ProviderSettings) -> str:
@@ -232,15 +235,20 @@ class DashScopeProvider(HttpProvider):
                 items = answer.get("tasks")  # what the Python v2 SDK reads
             if not isinstance(items, list):
                 raise answer.error("answered no list of tasks (data or tasks)")
+            readable = True
             for item in items:
-                listed = _listed(item, model_id)
+                try:
+                    listed = _listed(item, model_id)
+                except ValueError:
+                    readable = False  # an item it cannot read: absence proves nothing
+                    continue
                 if listed is not None and not (
                     listed.created_at < after or listed.created_at > before
                 ):
                     found.append(listed)
             pages = answer.get("total_page")
             if len(items) < PAGE_SIZE or (isinstance(pages, int) and page >= pages):
-                return TaskListing(tuple(found), complete=True)
+                return TaskListing(tuple(found), complete=readable)
         return TaskListing(tuple(found), complete=False)
 
     async def task_prompt(self, task_id: str, model_id: str) -> str | None:
@@ -256,21 +264,30 @@ def _list_time(epoch: float) -> str:
 
 
 def _listed(item: object, model_id: str) -> ListedTask | None:
-    """A listed task of this model; one without a readable `gmt_create` is kept at time NaN,
-    which no filter drops and every window holds (it cannot be ruled out)."""
+    """A listed task of this model; None for another model's; ValueError for one it cannot read.
+    One without a readable `gmt_create` is kept at time NaN, which no filter drops and every
+    window holds (it cannot be ruled out)."""
     if not isinstance(item, dict):
-        return None
+        raise ValueError("not an object")
     task_id = item.get("task_id")
-    if not isinstance(task_id, str) or not task_id:
-        return None
+    if not isinstance(task_id, str) or not answers.TASK_ID.fullmatch(task_id):
+        raise ValueError("no task id")
     if item.get("model_name") not in (None, model_id):
         return None
-    created = item.get("gmt_create")
-    if isinstance(created, str) and created.strip().isdigit():
-        created = int(created)
-    if isinstance(created, bool) or not isinstance(created, int | float):
-        return ListedTask(task_id, float("nan"))
-    return ListedTask(task_id, created / 1000)
+    return ListedTask(task_id, _epoch_ms(item.get("gmt_create")))
+
+
+def _epoch_ms(value: object) -> float:
+    """`gmt_create` (epoch milliseconds, a number or digits) as seconds; NaN if unreadable."""
+    if isinstance(value, bool):
+        return math.nan
+    try:
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+            value = float(value.strip())
+        seconds = float(value) / 1000 if isinstance(value, int | float) else math.nan
+    except (ValueError, OverflowError):
+        return math.nan
+    return seconds if math.isfinite(seconds) else math.nan
 
 
 def _billed_seconds(usage: object) -> float | None:

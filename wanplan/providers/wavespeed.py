@@ -48,6 +48,8 @@ class WaveSpeedProvider(HttpProvider):
     DEFAULT_BASE_URL: ClassVar[str] = "https://api.wavespeed.ai"
     API_PATH: ClassVar[str] = "/api/v3"
     DEFAULT_LISTING_LAG: ClassVar[float] = 15.0
+    LISTING_RETENTION: ClassVar[float] = 7 * 86400.0
+    """Predictions are kept 7 days (PROVIDERS.md §4b)."""
 
     def poll_delay(self, attempt: int) -> float:
         # The docs ask for at least 5 s between polls of a video task.
@@ -209,13 +211,18 @@ class WaveSpeedProvider(HttpProvider):
             items = data.get("items")
             if not isinstance(items, list):
                 raise data.error("answered data.items that is not a list")
+            readable = True
             for item in items:
-                listed = _listed(item, model_id)
+                try:
+                    listed = _listed(item, model_id)
+                except ValueError:
+                    readable = False  # an item it cannot read: absence proves nothing
+                    continue
                 if listed is not None:
                     found.append(listed)
             total = data.get("total")
             if len(items) < PAGE_SIZE or (isinstance(total, int) and page * PAGE_SIZE >= total):
-                return TaskListing(tuple(found), complete=True)
+                return TaskListing(tuple(found), complete=readable)
         return TaskListing(tuple(found), complete=False)
 
     async def task_prompt(self, task_id: str, model_id: str) -> str | None:
@@ -235,11 +242,14 @@ def _iso(epoch: float) -> str:
 
 
 def _listed(item: object, model_id: str) -> ListedTask | None:
-    """A history item of this model; one without a readable creation time is kept at time
-    NaN, which every window holds (it cannot be ruled out)."""
-    if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
-        return None
+    """A history item of this model, None for another model's; ValueError if unreadable.
+    One without a readable creation time is kept at time NaN, which every window holds."""
+    if not isinstance(item, dict):
+        raise ValueError("not an object")
+    task_id = item.get("id")
+    if not isinstance(task_id, str) or not answers.TASK_ID.fullmatch(task_id):
+        raise ValueError("no task id")
     if item.get("model") not in (None, model_id):
         return None
     created = answers.iso_epoch(item.get("created_at"))
-    return ListedTask(item["id"], created if created is not None else float("nan"))
+    return ListedTask(task_id, created if created is not None else float("nan"))

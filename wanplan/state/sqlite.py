@@ -77,7 +77,10 @@ def check_state_file(path: Path) -> None:
     pages = int.from_bytes(header[28:32], "big")
     # The page count in the header is valid when written by the same change as the counter.
     counted = header[24:28] == header[92:96] and pages > 0
-    if counted and size < pages * page_size:
+    # A checkpoint cut off by a kill leaves a short file whose pages SQLite recovers from the
+    # write-ahead log: only without one is a short file truncated.
+    wal = path.with_name(f"{path.name}-wal")
+    if counted and size < pages * page_size and not (wal.exists() and wal.stat().st_size > 0):
         raise StateError(_not_a_state(path, f"truncated ({size} of {pages * page_size} bytes)"))
 
 
