@@ -126,3 +126,14 @@ def test_a_symlinked_state_file_cannot_lead_writes_out(
     assert result.exit_code == 1
     assert "is a link that leads out of the project" in result.stderr
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_specs_folder_linked_within_the_project_is_read(run: Run, project: Path) -> None:
+    shared = project / "shared"
+    shared.mkdir()
+    (shared / "extra.toml").write_text(ASSET.replace("shot", "linked") + 'mode = "t2v"\n')
+    (project / "specs" / "shared").symlink_to(shared)
+    (project / "specs" / "again").symlink_to(project / "specs")  # a loop: read once
+    result = run(project, "plan", "--target", "linked")
+    assert result.exit_code == 0, result.output
+    assert "+ linked" in result.output

@@ -189,8 +189,8 @@ def test_replace_is_the_one_knowing_way_to_pay_again(
     result = run(empty_project, "apply", "-y", "--replace", "apixo-0")
     assert result.exit_code == 0, result.output
     assert own_tasks(emulator)["apixo shot 0."] == 2
-    statuses = [row["status"] for row in state_rows(empty_project, "select status from tasks")]
-    assert statuses == ["abandoned", "collected"]
+    rows = state_rows(empty_project, "select status from tasks order by id")
+    assert [row["status"] for row in rows] == ["abandoned", "collected"]
 
 
 def test_the_price_quote_comes_after_the_task_id_is_committed(
@@ -386,3 +386,22 @@ def test_plan_shows_what_reconciliation_will_do_and_needs_no_key(
         assert "1 resumed" in applied.output
         assert set(own_tasks(emulator).values()) == {1}
         assert_outputs_are_their_own_tasks(empty_project, emulator)
+
+
+def test_a_replace_that_sends_nothing_leaves_the_submit_unconfirmed(
+    run: Run, empty_project: Path, emulator: Emulator
+) -> None:
+    write_spec(empty_project, "a.toml", clips("apixo", 1))
+    emulator.set_knobs(drop_answer_rate=1.0)
+    assert run(empty_project, "apply", "-y").exit_code == 1
+    # The replacing submit is refused every time (429): nothing new exists, and the old,
+    # unconfirmed submit must not be closed, or the next plain apply would pay again.
+    emulator.set_knobs(drop_answer_rate=0.0, rate_limit_burst=50, retry_after=0)
+    result = run(empty_project, "apply", "-y", "--replace", "apixo-0")
+    assert result.exit_code == 1
+    rows = state_rows(empty_project, "select status from tasks order by id")
+    assert [row["status"] for row in rows] == ["unconfirmed", "failed"]
+    emulator.set_knobs(rate_limit_burst=0)
+    assert "? apixo-0" in run(empty_project, "plan").output
+    assert run(empty_project, "apply", "-y").exit_code == 1
+    assert own_tasks(emulator)["apixo shot 0."] == 1

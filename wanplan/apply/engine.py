@@ -466,10 +466,9 @@ class ApplyEngine:
             task_ref, submitted = await self._submit_once(
                 plan, provider, asset, request, estimate, replaces
             )
-            replaces = None
             if submitted is not None:
                 return task_ref, submitted
-            adopted = await self._reconcile(provider, asset, task_ref)
+            adopted = await self._reconcile(provider, asset, task_ref, replaces)
             if adopted is not None:
                 return task_ref, SubmittedTask(adopted)
         raise AssetFailed(
@@ -525,7 +524,7 @@ class ApplyEngine:
                         raise Interrupted
                     raise AssetFailed(f"not submitted: {self.stopped_by}")
                 answer_by = time.time() + timeout
-                task_ref = self._journal_send(plan, asset, estimate, task_ref, answer_by, replaces)
+                task_ref = self._journal_send(plan, asset, estimate, task_ref, answer_by)
                 # A submit under way is not cancelled by Ctrl-C: its task id must be recorded.
                 self._submitting.add(asset.address)
                 try:
@@ -537,7 +536,9 @@ class ApplyEngine:
                 except (ProviderError, httpx.HTTPError, TimeoutError) as exc:
                     error: BaseException = exc
                 else:
-                    self._journal_task_id(asset, provider.name, task_ref, submitted.task_id)
+                    self._journal_task_id(
+                        asset, provider.name, task_ref, submitted.task_id, replaces
+                    )
                     return task_ref, submitted
                 finally:
                     self._submitting.discard(asset.address)
@@ -577,38 +578,43 @@ class ApplyEngine:
         estimate: Decimal | None,
         task_ref: int | None,
         answer_by: float,
-        replaces: TaskRecord | None,
     ) -> int:
         """The intent row, written just before the request (again before a retry)."""
         try:
             if task_ref is not None:
                 self.state.record_sending(task_ref, answer_by)
                 return task_ref
-            with self.state.transaction():
-                if replaces is not None:
-                    self.state.record_task_status(
-                        replaces.id, ABANDONED, "replaced knowingly (apply --replace)"
-                    )
-                return self.state.record_intent(
-                    provider=asset.provider,
-                    model_id=asset.model_id,
-                    content_key=asset.content_key,
-                    address=asset.address,
-                    profile=plan.profile,
-                    estimated_cost=estimate,
-                    answer_by=answer_by,
-                )
+            return self.state.record_intent(
+                provider=asset.provider,
+                model_id=asset.model_id,
+                content_key=asset.content_key,
+                address=asset.address,
+                profile=plan.profile,
+                estimated_cost=estimate,
+                answer_by=answer_by,
+            )
         except StateWriteError as exc:
             self.stopped_by = f"the state cannot be written: {exc}"
             raise AssetFailed(f"not submitted: {exc}") from None
 
     def _journal_task_id(
-        self, asset: ResolvedAsset, provider: str, task_ref: int, task_id: str
+        self,
+        asset: ResolvedAsset,
+        provider: str,
+        task_ref: int,
+        task_id: str,
+        replaces: TaskRecord | None = None,
     ) -> None:
-        """The task id, committed before anything else is done with the answer. If it cannot
-        be, no further submit is sent, and the id is reported for `wanplan import`."""
+        """The task id, committed before anything else is done with the answer (with it, the
+        close of the unknown submit an `apply --replace` pays again for). If it cannot be, no
+        further submit is sent, and the id is reported for `wanplan import`."""
         try:
-            self.state.record_submitted(task_ref, task_id)
+            with self.state.transaction():
+                self.state.record_submitted(task_ref, task_id)
+                if replaces is not None:
+                    self.state.record_task_status(
+                        replaces.id, ABANDONED, "replaced knowingly (apply --replace)"
+                    )
         except StateWriteError as exc:
             self.stopped_by = f"the state cannot be written: {exc}"
             self.unrecorded.append(UnrecordedTask(asset.address, provider, task_id))
@@ -627,7 +633,11 @@ class ApplyEngine:
             self.state.record_unconfirmed(task_ref, reason, None if until is None else iso(until))
 
     async def _reconcile(
-        self, provider: Provider, asset: ResolvedAsset, task_ref: int
+        self,
+        provider: Provider,
+        asset: ResolvedAsset,
+        task_ref: int,
+        replaces: TaskRecord | None = None,
     ) -> str | None:
         """Settle an unknown submit now: wait until the provider's task list can be trusted for
         its window, then adopt its task (its id is returned), or learn that none was made
@@ -658,15 +668,20 @@ class ApplyEngine:
                 )
                 verdict = verdicts[task_ref]
                 if verdict.outcome is not reconcile.Outcome.WAIT:
-                    return self._settled(asset, provider.name, task_ref, verdict)
+                    return self._settled(asset, provider.name, task_ref, verdict, replaces)
             settles_at = (verdict.settles_at or time.time()) + 0.05
         raise AssetFailed(unconfirmed_failure_for(asset.address, row))
 
     def _settled(
-        self, asset: ResolvedAsset, provider: str, task_ref: int, verdict: reconcile.Verdict
+        self,
+        asset: ResolvedAsset,
+        provider: str,
+        task_ref: int,
+        verdict: reconcile.Verdict,
+        replaces: TaskRecord | None,
     ) -> str | None:
         if verdict.outcome is reconcile.Outcome.ADOPT and verdict.task_id is not None:
-            self._journal_task_id(asset, provider, task_ref, verdict.task_id)
+            self._journal_task_id(asset, provider, task_ref, verdict.task_id, replaces)
             self.emit(ApplyEvent(asset.address, "adopted", verdict.reason))
             return verdict.task_id
         if verdict.outcome is reconcile.Outcome.NOT_CREATED:

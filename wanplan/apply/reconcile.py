@@ -6,16 +6,21 @@ failed in a way that may still have made a task: a 500, a dropped connection). B
 is submitted again for it, the provider's list of the account's tasks of that model is read
 for the row's window (submit_window.py), leaving out every task the journal knows:
 
-- no task there, once the window has settled past the listing's lag: none was made
-  (`not_created`), and the asset is generated normally;
-- exactly one, whose prompt matches where the provider tells it: it is adopted (the row gets
-  its task id) and collected, never paid again;
-- more than one, one that another row may claim too, or one that cannot be told apart from
-  another client's (tasks of the model nobody here made, around that time): the row stays
-  `unconfirmed`, and the user settles it (`wanplan import`, or `apply --replace`).
+- exactly one candidate in the window, whose prompt matches where the provider tells it, or,
+  where it does not, while no other client makes tasks of the model: adopted (the row gets its
+  task id) and collected, never paid again;
+- none, proven: the list was read to its end, every item readable, no task in the window with
+  another prompt (the provider may report a rewritten one) and none made just after it (a
+  task stamped late): `not_created`, and the asset is generated normally;
+- anything else (several candidates, one another unknown submit could claim too, one that
+  cannot be told from another client's, a window older than the provider keeps its list, a row
+  from a wanplan that kept no window): the row stays `unconfirmed`, for the user to settle
+  (`wanplan import`, or `apply --replace`).
 
-Apply keeps at most one submit per (provider, model) whose outcome is unknown at a time
-(engine.py), so windows do not overlap and one candidate is the row's own task.
+A row is judged once its window, and every window overlapping it, has settled past the
+listing's lag. Apply sends one submit per (provider, model) at a time and waits after an
+unknown outcome until its window has closed (engine.py), so windows rarely overlap and one
+candidate is the row's own task.
 """
 
 from __future__ import annotations

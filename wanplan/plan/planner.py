@@ -108,6 +108,7 @@ def make_plan(
     blobs: BlobStore | None = None,
 ) -> Plan:
     _ = project.config  # settings errors first: they affect everything after
+    project.check_confined()  # the state, outputs and the cache are read: never through a link out
     own_state = state is None
     reader: StateReader = state or SqliteState.open_reader(project.state_path)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import typing
 from collections.abc import Collection
@@ -74,7 +75,43 @@ class SpecSet:
 
 
 def spec_files(root: Path) -> list[Path]:
-    return sorted((root / SPECS_DIR).rglob("*.toml"))
+    """Every specs/**/*.toml, in order. Folders linked within the project are followed (once
+    each); a link that leads out of it, or loops, is listed as it is, so that reading it
+    reports it (confine.py) instead of its being skipped in silence."""
+    found: list[Path] = []
+    visited: set[Path] = set()
+    project = root.resolve()
+
+    def walk(folder: Path) -> None:
+        try:
+            real = folder.resolve()
+        except (OSError, RuntimeError):
+            found.append(folder)
+            return
+        if not real.is_relative_to(project):
+            found.append(folder)
+            return
+        if real in visited:
+            return
+        visited.add(real)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError:
+            found.append(folder)
+            return
+        for entry in entries:
+            path = folder / entry.name
+            try:
+                is_folder = entry.is_dir()
+            except OSError:
+                is_folder = False
+            if is_folder:
+                walk(path)
+            elif entry.name.endswith(".toml"):
+                found.append(path)
+
+    walk(root / SPECS_DIR)
+    return sorted(found)
 
 
 def load_specs(root: Path) -> SpecSet:
