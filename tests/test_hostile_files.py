@@ -54,6 +54,18 @@ def input_from(root: Path, name: str, what: str) -> None:
     spec(root, f"{path.stem}.toml", f'{i2v}image = "inputs/{name}"\n')
 
 
+def deep_link(folder: Path, outside: Path) -> None:
+    (folder / "a" / "b").mkdir(parents=True)
+    (folder / "a" / "b" / "c").symlink_to(outside)
+    shutil.copy(REPO / "inputs" / "hero.png", outside / "secret.png")
+
+
+def input_through_deep_link(root: Path, outside: Path) -> None:
+    deep_link(root / "inputs", outside)
+    i2v = asset("deepin").replace('"t2v"', '"i2v"')
+    spec(root, "deep_input.toml", f'{i2v}image = "inputs/a/b/c/secret.png"\n')
+
+
 def output_through_link(root: Path, outside: Path) -> None:
     (root / "outputs").mkdir(exist_ok=True)
     (root / "outputs" / "shots").symlink_to(outside / "elsewhere")
@@ -66,6 +78,8 @@ HAZARDS: dict[str, Hazard] = {
         out / "secret.toml"
     ),
     "specs folder linked out": lambda root, out: (root / "specs" / "sub").symlink_to(out),
+    "specs folder linked out three deep": lambda root, out: deep_link(root / "specs", out),
+    "input folder linked out three deep": lambda root, out: input_through_deep_link(root, out),
     "settings linked out": lambda root, out: (root / "wanplan.toml").symlink_to(
         out / "secret.toml"
     ),
