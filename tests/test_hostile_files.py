@@ -54,6 +54,12 @@ def input_from(root: Path, name: str, what: str) -> None:
     spec(root, f"{path.stem}.toml", f'{i2v}image = "inputs/{name}"\n')
 
 
+def link_in(root: Path, relative: str, target: Path | str) -> None:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.symlink_to(target)
+
+
 def deep_link(folder: Path, outside: Path) -> None:
     (folder / "a" / "b").mkdir(parents=True)
     (folder / "a" / "b" / "c").symlink_to(outside)
@@ -116,6 +122,10 @@ HAZARDS: dict[str, Hazard] = {
     "outputs linked out": lambda root, out: (root / "outputs").symlink_to(out / "elsewhere"),
     "cache linked out": lambda root, out: (root / ".wanplan").symlink_to(out / "elsewhere"),
     "state folder linked out": lambda root, out: (root / "state").symlink_to(out / "elsewhere"),
+    "outputs is a link loop": lambda root, out: (root / "outputs").symlink_to("outputs"),
+    "state file is a link loop": lambda root, out: link_in(root, "state/wanplan.db", "wanplan.db"),
+    "cache blobs linked out": lambda root, out: link_in(root, ".wanplan/blobs", out / "elsewhere"),
+    "cache staging linked out": lambda root, out: link_in(root, ".wanplan/tmp", out / "elsewhere"),
 }
 
 
@@ -168,7 +178,7 @@ def assert_contained(tmp_path: Path, root: Path, *, plan_fails: bool = True) -> 
     """`plan` refuses (unless `plan_fails` is False: the hazard is only met by apply), apply
     fails, both in located lines and in time, and nothing outside changes."""
     before = outside_tree(tmp_path, root)
-    for command in (("validate",), ("plan",), ("apply", "-y")):
+    for command in (("validate",), ("plan",), ("apply", "-y"), ("refresh",), ("gc",), ("show",)):
         result, seconds = run_command(root, *command)
         output = result.stdout + result.stderr
         assert seconds < SECONDS, f"{command} took {seconds:.1f} s"
@@ -248,3 +258,80 @@ def test_a_state_whose_serial_is_not_a_number_is_one_line(tmp_path: Path) -> Non
     result, _ = run_command(root, "plan")
     assert result.returncode == 1
     assert "serial is not a number" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_an_output_link_inside_the_project_cannot_overwrite_the_state(tmp_path: Path) -> None:
+    root, _ = make_world(tmp_path)
+    assert run_command(root, "apply", "-y")[0].returncode == 0
+    state = (root / "state" / "wanplan.db").read_bytes()
+    (root / "outputs" / "s").symlink_to("../state")
+    spec(root, "evil.toml", asset("evil", 'output = "s/wanplan.db"\n'))
+    result, _ = run_command(root, "apply", "-y")
+    assert result.returncode == 1
+    assert "outputs/s/wanplan.db links outside outputs/" in result.stdout, result.stdout
+    assert (root / "state" / "wanplan.db").read_bytes()[:16] == state[:16]  # still SQLite
+    assert run_command(root, "plan")[0].returncode in (0, 2)
+
+
+def test_refresh_never_reads_a_fifo_or_a_link_in_place_of_an_output(tmp_path: Path) -> None:
+    root, outside = make_world(tmp_path)
+    assert run_command(root, "apply", "-y")[0].returncode == 0
+    output = root / "outputs" / "good.gif"
+    output.unlink()
+    os.mkfifo(output)
+    result, seconds = run_command(root, "refresh")
+    assert seconds < SECONDS and result.returncode in (0, 1), result.stdout + result.stderr
+    assert "altered" in result.stdout + result.stderr
+    output.unlink()
+    output.symlink_to(outside / "secret.toml")
+    result, _ = run_command(root, "refresh")
+    assert "intact" not in result.stdout.split("altered")[0] or "altered" in result.stdout
+
+
+def test_state_mv_never_carries_a_sidecar_linked_out(tmp_path: Path) -> None:
+    root, outside = make_world(tmp_path)
+    assert run_command(root, "apply", "-y")[0].returncode == 0
+    sidecar = root / "outputs" / "good.gif.wanplan.json"
+    sidecar.unlink()
+    sidecar.symlink_to(outside / "secret.toml")
+    result, _ = run_command(root, "state", "mv", "good", "renamed")
+    assert result.returncode == 1 and "sidecar" in result.stderr, result.stderr
+    assert not list((root / "outputs").glob("renamed*"))
+
+
+def test_readers_refuse_a_state_linked_out(tmp_path: Path) -> None:
+    root, outside = make_world(tmp_path)
+    assert run_command(root, "apply", "-y")[0].returncode == 0
+    shutil.move(root / "state", outside / "state")
+    (root / "state").symlink_to(outside / "state")
+    for command in (
+        ("show", "good"),
+        ("report",),
+        ("cost",),
+        ("state", "list"),
+        ("output", "good"),
+    ):
+        result, _ = run_command(root, *command)
+        assert result.returncode == 1, (command, result.stdout)
+        assert "leads out of the project" in result.stderr, (command, result.stderr)
+    assert not (root / "report").exists()
+
+
+def test_plan_reports_a_profile_folder_linked_out(tmp_path: Path) -> None:
+    root, outside = make_world(tmp_path)
+    (root / "wanplan.toml").write_text('[profiles.draft]\nresolution = "720p"\n')
+    assert run_command(root, "apply", "-y", "--profile", "draft")[0].returncode == 0
+    shutil.move(root / "outputs" / "draft", outside / "draft")
+    (root / "outputs" / "draft").symlink_to(outside / "draft")
+    result, _ = run_command(root, "plan", "--profile", "draft")
+    assert "outputs/draft/ links outside outputs/" in result.stdout, result.stdout
+
+
+def test_init_never_writes_through_a_link(tmp_path: Path) -> None:
+    root, outside = make_world(tmp_path)
+    before = outside_tree(tmp_path, root)
+    (root / "wanplan.toml").symlink_to(outside / "created.toml")  # dangling: kept, not created
+    (root / ".github").symlink_to(outside / "elsewhere")
+    result, _ = run_command(root, "init", "--ci", "github")
+    assert result.returncode == 1 and "links outside the project" in result.stderr
+    assert outside_tree(tmp_path, root) == before

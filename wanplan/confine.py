@@ -10,6 +10,8 @@ Each refusal is a `Confined` whose text says what the path is and what to do.
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -18,11 +20,16 @@ MAX_TEXT_BYTES = 4 * 1024 * 1024
 """Specs and settings files: far above any real one (a 10,000-asset file is about 1 MB)."""
 
 
+OUTPUTS = "outputs/"
+"""The place an output, its sidecar and its folders must stay in (a link inside the project to
+the state or the specs is refused too)."""
+
+
 class Confined(ValueError):
     """A path wanplan will not read or write; `str()` is the reason, without the path."""
 
 
-def resolved_inside(root: Path, path: Path) -> Path:
+def resolved_inside(root: Path, path: Path, place: str = "the project") -> Path:
     """`path` with every link resolved, or Confined when it leads out of `root` or loops."""
     try:
         real = path.resolve()
@@ -34,7 +41,7 @@ def resolved_inside(root: Path, path: Path) -> Path:
         raise Confined("has a NUL character in its name") from None
     if not real.is_relative_to(root.resolve()):
         raise Confined(
-            f"links outside the project (to {real}); wanplan reads and writes only inside it: "
+            f"links outside {place} (to {real}); wanplan reads and writes only inside it: "
             "replace the link with a real file or folder"
         )
     return real
@@ -85,10 +92,12 @@ def read_bytes(root: Path, path: Path, limit: int = MAX_TEXT_BYTES) -> bytes:
     return data
 
 
-def check_destination(root: Path, path: Path) -> None:
-    """A file wanplan is about to write (an output, its sidecar, the report): its folder must
-    resolve inside the project, and what is there now must be a file wanplan may replace."""
-    resolved_inside(root, path.parent)
+def check_destination(within: Path, path: Path, place: str = "the project") -> None:
+    """A file wanplan is about to write (an output, its sidecar, the report, a file `init`
+    makes): its folder must resolve inside `within` (outputs/ for an output: a link inside the
+    project to the state or the specs is refused too), every part of that folder that exists
+    must be a folder, and what is at `path` now must be a file wanplan may replace."""
+    check_folder(within, path.parent, place)
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -100,6 +109,50 @@ def check_destination(root: Path, path: Path) -> None:
     raise Confined(
         f"is {kind(st.st_mode)}: move it away; wanplan never removes what it did not write"
     )
+
+
+def check_folder(within: Path, folder: Path, place: str = "the project") -> None:
+    """A folder wanplan writes into: inside `within` once resolved, each existing part a folder."""
+    for part in (folder, *folder.parents):
+        if part == within or not part.is_relative_to(within):
+            break
+        try:
+            mode = os.lstat(part).st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise Confined(_os_reason(exc)) from None
+        if not (stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            raise Confined(f"cannot be written: {part.name} is {kind(mode)}, not a folder")
+    resolved_inside(within, folder, place)
+
+
+def regular_file(path: Path) -> os.stat_result:
+    """The lstat of a regular file, or Confined (a missing one: FileNotFoundError)."""
+    st = os.lstat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise Confined(f"is {kind(st.st_mode)}, not a file")
+    return st
+
+
+def sha256_regular(path: Path) -> str:
+    """The sha256 of a regular file, never through a last link and never blocking (a FIFO or a
+    device put in its place is Confined, not read forever)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise Confined("is a symlink, not the file wanplan wrote") from None
+        raise
+    with os.fdopen(descriptor, "rb") as file:
+        mode = os.fstat(file.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise Confined(f"is {kind(mode)}, not a file")
+        digest = hashlib.sha256()
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _os_reason(exc: OSError) -> str:

@@ -15,6 +15,7 @@ Anything else reaching the CLI is a bug in wanplan: exit 3 with a crash log.
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 
@@ -52,12 +53,19 @@ class SpecIssue:
         return printable(f"{where}: {field}{self.message}")
 
 
+MAX_SHOWN_ISSUES = 200
+"""A file with 200,000 mistakes prints the first ones and a count, not 200,000 lines."""
+
+
 class SpecError(WanplanError):
     def __init__(self, issues: list[SpecIssue]) -> None:
         # A mistake in [defaults] is found once per asset: it is reported once.
         unique = dict.fromkeys(issues)
         self.issues = sorted(unique, key=lambda i: (i.file, i.line or 0, i.field))
-        super().__init__("\n".join(str(i) for i in self.issues))
+        shown = [str(i) for i in self.issues[:MAX_SHOWN_ISSUES]]
+        if len(self.issues) > MAX_SHOWN_ISSUES:
+            shown.append(f"… and {len(self.issues) - MAX_SHOWN_ISSUES} more problems")
+        super().__init__("\n".join(shown))
 
 
 class StateError(WanplanError):
@@ -112,3 +120,18 @@ class ProviderAuthError(ProviderError):
         self.key_env = key_env
         hint = f"; check the key in {key_env}" if key_env else ""
         super().__init__(provider, f"{message}{hint}", status=None)
+
+
+_OS_ADVICE = {
+    errno.ENOSPC: "free some space and run it again",
+    errno.EDQUOT: "free some space and run it again",
+    errno.EROFS: "the disk is read-only; run it where it can write",
+    errno.EACCES: "check the permissions of that path",
+    errno.EPERM: "check the permissions of that path",
+}
+USER_SIDE_ERRNOS = frozenset(_OS_ADVICE)
+"""OSErrors that are the machine's state, not wanplan's bug: shown as one line."""
+
+
+def os_advice(exc: OSError) -> str:
+    return _OS_ADVICE.get(exc.errno or 0, "check that path and run it again")

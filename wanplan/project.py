@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from wanplan import confine
 from wanplan.config import Config, load_config
 from wanplan.errors import StateError
 
@@ -52,24 +54,49 @@ class Project:
         return self.root / CACHE_DIR
 
     def check_confined(self) -> None:
-        """Refuse to write when outputs/, the cache, the state file (or its folder, or SQLite's
-        -wal and -shm files beside it) leads out of the project through a symlink (git keeps
-        symlinks: a merged pull request can plant one)."""
-        root = self.root.resolve()
-        state = self.state_path
+        """Refuse to read or write when outputs/ or the cache (or the cache's folders) is a link,
+        or when the state file (or its folder, or SQLite's -wal and -shm files beside it) leads
+        out of the project. Git keeps symlinks: a merged pull request can plant one, and even a
+        link that stays inside (outputs -> state) would have outputs overwrite the journal."""
         for label, path in (
             ("outputs/", self.outputs_dir),
             (".wanplan/", self.cache_dir),
+            (".wanplan/blobs/", self.cache_dir / "blobs"),
+            (".wanplan/tmp/", self.cache_dir / "tmp"),
+        ):
+            if not path.is_symlink():
+                continue
+            try:
+                confine.resolved_inside(self.root, path)
+            except confine.Confined:
+                raise StateError(
+                    f"{label} ({self.relative(path)}) is a link that leads out of the project to "
+                    f"{os.readlink(path)}; remove the link, wanplan writes only inside the project"
+                ) from None
+            raise StateError(
+                f"{label} is a link (to {os.readlink(path)}); wanplan keeps its outputs and "
+                "cache in real folders of the project: replace the link with a folder"
+            )
+        self.check_state_confined()
+
+    def check_state_confined(self) -> None:
+        """The state file, its folder and SQLite's -wal and -shm files resolve inside."""
+        state = self.state_path
+        for label, path in (
             ("the state file", state),
             ("the state's log", state.with_name(f"{state.name}-wal")),
             ("the state's shared memory", state.with_name(f"{state.name}-shm")),
         ):
-            if not path.resolve().is_relative_to(root):
-                raise StateError(
-                    f"{label} ({self.relative(path)}) is a link that leads out of the project "
-                    f"to {path.resolve()}; remove the link, wanplan writes only inside the "
-                    "project"
-                )
+            try:
+                confine.resolved_inside(self.root, path)
+            except confine.Confined as exc:
+                if "outside" in str(exc):
+                    raise StateError(
+                        f"{label} ({self.relative(path)}) is a link that leads out of the project "
+                        f"to {path.resolve()}; remove the link, wanplan reads and writes only "
+                        "inside the project"
+                    ) from None
+                raise StateError(f"{label} ({self.relative(path)}) {exc}") from None
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()

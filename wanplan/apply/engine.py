@@ -46,8 +46,15 @@ from wanplan.apply.retry import (
     with_retries,
 )
 from wanplan.blobs import BlobStore
+from wanplan.confine import OUTPUTS
 from wanplan.cost.spend import Spend, task_spend
-from wanplan.errors import EXIT_INTERRUPTED, ProviderAuthError, ProviderError, StateWriteError
+from wanplan.errors import (
+    EXIT_INTERRUPTED,
+    ProviderAuthError,
+    ProviderError,
+    StateWriteError,
+    os_advice,
+)
 from wanplan.key.file_hashes import sha256_file
 from wanplan.plan.model import Action, Plan, PlanChange, unconfirmed_reason
 from wanplan.project import OUTPUTS_DIR, Project, default_output_path, outputs_of
@@ -384,7 +391,7 @@ class ApplyEngine:
     def _check_output_folder(self, asset: ResolvedAsset, profile: str) -> None:
         folder = (self.project.root / output_path(asset, profile, "x")).parent
         try:
-            confine.resolved_inside(self.project.root, folder)
+            confine.check_folder(self.project.outputs_dir, folder, OUTPUTS)
         except confine.Confined as exc:
             where = self.project.relative(folder)
             raise AssetFailed(f"{where}/ {exc}; nothing was sent") from None
@@ -833,13 +840,19 @@ class ApplyEngine:
         relative = output_path(asset, plan.profile, extension)
         destination = self.project.root / relative
         try:
-            confine.check_destination(self.project.root, destination)
+            confine.check_destination(self.project.outputs_dir, destination, OUTPUTS)
         except confine.Confined as exc:
             raise AssetFailed(f"{relative} {exc}") from None
         # File creation is slow on some disks; in a thread, it does not hold up the polls and
         # submits of other assets.
-        await asyncio.to_thread(self.blobs.copy_to, blob_sha256, destination)
-        st = os.stat(destination)
+        try:
+            await asyncio.to_thread(self.blobs.copy_to, blob_sha256, destination)
+            st = os.stat(destination)
+        except OSError as exc:
+            raise AssetFailed(
+                f"{relative}: cannot be written ({exc.strerror or exc}); "
+                f"{os_advice(exc)} (the result is in the cache: apply again restores it)"
+            ) from None
         with self.state.transaction():
             if collected is not None:
                 fetched = collected.fetched
@@ -899,10 +912,18 @@ class ApplyEngine:
     def _remove_output(self, relative: str) -> None:
         """Remove an output wanplan wrote: a file (or a link) inside outputs/, nothing else."""
         path = self.project.root / relative
-        outputs = (self.project.root / OUTPUTS_DIR).resolve()
-        with contextlib.suppress(OSError, RuntimeError):
-            if path.parent.resolve().is_relative_to(outputs) and not path.is_dir():
-                path.unlink()
+        try:
+            confine.check_destination(self.project.outputs_dir, path, OUTPUTS)
+        except confine.Confined:
+            return  # not ours to remove: a folder, or a place outside outputs/
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise AssetFailed(
+                f"{relative}: cannot be removed ({exc.strerror or exc}); {os_advice(exc)}"
+            ) from None
 
 
 def _inline_bytes(request: GenerationRequest) -> int:

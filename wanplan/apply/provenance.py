@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from wanplan import atomic
+from wanplan import atomic, confine
+from wanplan.confine import OUTPUTS
 from wanplan.key.content_key import KEY_VERSION
 from wanplan.project import OUTPUTS_DIR, SIDECAR_SUFFIX
 from wanplan.spec.resolve import InputRef
@@ -95,19 +96,21 @@ def write(root: Path, record: AssetRecord, content: Mapping[str, Any]) -> None:
 def remove(root: Path, output_path: str) -> None:
     """Remove an output's sidecar; like the output itself, only inside outputs/."""
     path = root / sidecar_path(output_path)
-    with contextlib.suppress(OSError, RuntimeError):
-        outputs = (root / OUTPUTS_DIR).resolve()
-        if path.parent.resolve().is_relative_to(outputs) and not path.is_dir():
-            path.unlink()
+    try:
+        confine.check_destination(root / OUTPUTS_DIR, path, OUTPUTS)
+    except confine.Confined:
+        return  # not ours to remove
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
 
 
 def move(root: Path, old: AssetRecord, address: str, output_path: str) -> None:
     """`state mv`: the sidecar follows its output and names the new address."""
     source = root / sidecar_path(old.output_path)
     try:
-        content = json.loads(source.read_text("utf-8"))
-    except (FileNotFoundError, ValueError):
-        return  # none, or not ours to rewrite: left as it is
+        content = json.loads(confine.read_bytes(root / OUTPUTS_DIR, source))
+    except (confine.Confined, ValueError, RecursionError):
+        return  # none, or not ours to rewrite (a link, a folder, not JSON): left as it is
     if not isinstance(content, dict) or not isinstance(content.get("output"), dict):
         return
     content["address"] = address

@@ -3,9 +3,11 @@ only once complete and checked; a blob is never modified after that."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,6 +117,9 @@ class LocalBlobStore:
         staged.close()
         target = self._path(staged.sha256)
         target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent.is_symlink():  # the cache is the project's own: never written through
+            staged.discard()
+            raise OSError(errno.EPERM, "a link in the cache; remove it", str(target.parent))
         if target.exists():
             staged.discard()
         else:
@@ -146,10 +151,15 @@ class LocalBlobStore:
             return self.commit(staged)
 
     def blobs(self) -> Iterator[StoredFile]:
+        """Regular files only, in real folders: a link planted in the cache is never followed
+        (gc removes what this lists)."""
         for folder in sorted((self.root / "blobs").glob("??")):
+            if folder.is_symlink() or not folder.is_dir():
+                continue
             for path in sorted(folder.iterdir()):
-                if path.is_file() and path.name.startswith(folder.name):
-                    yield StoredFile(path.name, path.stat().st_size)
+                st = path.lstat()
+                if stat.S_ISREG(st.st_mode) and path.name.startswith(folder.name):
+                    yield StoredFile(path.name, st.st_size)
 
     def is_intact(self, sha256: str) -> bool:
         try:
@@ -158,17 +168,20 @@ class LocalBlobStore:
             return False
 
     def remove(self, sha256: str) -> None:
-        self._path(sha256).unlink(missing_ok=True)
+        path = self._path(sha256)
+        if not path.parent.is_symlink():
+            path.unlink(missing_ok=True)
 
     def leftovers(self) -> list[StoredFile]:
         staging = self.root / "tmp"
-        if not staging.is_dir():
+        if staging.is_symlink() or not staging.is_dir():
             return []
-        return [
-            StoredFile(path.name, path.stat().st_size)
-            for path in sorted(staging.iterdir())
-            if path.is_file()
-        ]
+        found = []
+        for path in sorted(staging.iterdir()):
+            st = path.lstat()
+            if stat.S_ISREG(st.st_mode):
+                found.append(StoredFile(path.name, st.st_size))
+        return found
 
     def remove_leftover(self, name: str) -> None:
         (self.root / "tmp" / name).unlink(missing_ok=True)

@@ -8,19 +8,18 @@ Exit codes: 0 success; 1 a user-facing error or a usage error (nothing half-done
 from __future__ import annotations
 
 import datetime
-import errno
 import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from wanplan import __version__
 from wanplan.cli.commands import COMMANDS
 from wanplan.cli.output import error
-from wanplan.errors import EXIT_INTERRUPTED, printable
+from wanplan.errors import EXIT_INTERRUPTED, USER_SIDE_ERRNOS, os_advice, printable
 
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
@@ -75,13 +74,20 @@ class WanplanGroup(click.Group):
             os.dup2(devnull, sys.stdout.fileno())
             ctx.exit(EXIT_BROKEN_PIPE)
         except OSError as exc:
+            root = ctx.obj if isinstance(ctx.obj, Path) else Path(".")
+            if exc.errno not in USER_SIDE_ERRNOS:
+                _crash(ctx, root)
             # The user's side: a read-only folder, a full disk, a permission. One line.
-            error(_os_error_line(exc, ctx.obj if isinstance(ctx.obj, Path) else Path(".")))
+            error(_os_error_line(exc, root))
             ctx.exit(1)
         except Exception:
-            log = _write_crash_log(ctx.obj if isinstance(ctx.obj, Path) else Path("."))
-            error(f"wanplan crashed; this is a bug. Details: {log}")
-            ctx.exit(EXIT_BUG)
+            _crash(ctx, ctx.obj if isinstance(ctx.obj, Path) else Path("."))
+
+
+def _crash(ctx: click.Context, root: Path) -> NoReturn:
+    log = _write_crash_log(root)
+    error(f"wanplan crashed; this is a bug. Details: {log}")
+    ctx.exit(EXIT_BUG)
 
 
 @click.group(
@@ -122,15 +128,6 @@ def main() -> None:
     cli(prog_name="wanplan")
 
 
-_OS_ADVICE = {
-    errno.ENOSPC: "free some space and run it again",
-    errno.EDQUOT: "free some space and run it again",
-    errno.EROFS: "the disk is read-only; run it where it can write",
-    errno.EACCES: "check the permissions of that path",
-    errno.EPERM: "check the permissions of that path",
-}
-
-
 def _os_error_line(exc: OSError, root: Path) -> str:
     """`<path>: <what>; <what to do>`, the path relative to the project where it is inside."""
     where = ""
@@ -141,16 +138,18 @@ def _os_error_line(exc: OSError, root: Path) -> str:
         except (ValueError, OSError, RuntimeError):
             where = str(path)
         where = f"{printable(where)}: "
-    advice = _OS_ADVICE.get(exc.errno or 0, "check that path and run it again")
-    return f"{where}{exc.strerror or type(exc).__name__}; {advice}"
+    return f"{where}{exc.strerror or type(exc).__name__}; {os_advice(exc)}"
 
 
 def _write_crash_log(root: Path) -> str:
     try:
         directory = root / ".wanplan"
+        if directory.is_symlink():  # never written through a link (confine.py)
+            return "(no crash log: .wanplan is a link)"
         directory.mkdir(exist_ok=True)
         path = directory / "crash.log"
-        with path.open("a", encoding="utf-8") as log:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(path, flags, 0o644), "a", encoding="utf-8") as log:
             stamp = datetime.datetime.now().isoformat()
             log.write(f"--- {stamp} wanplan {__version__} pid {os.getpid()}\n")
             log.write(traceback.format_exc())

@@ -9,6 +9,7 @@ from pathlib import PurePosixPath
 
 from wanplan import confine
 from wanplan.apply import provenance
+from wanplan.confine import OUTPUTS
 from wanplan.errors import StateError
 from wanplan.key.file_hashes import sha256_file
 from wanplan.maintenance.addresses import recorded
@@ -64,10 +65,15 @@ def planned_move(
 
 def _check_movable(project: Project, record: AssetRecord, target: str) -> None:
     """Move only the file wanplan wrote: not a directory or anything else put in its place."""
+    outputs = project.outputs_dir
     try:
-        confine.check_destination(project.root, project.root / target)
+        confine.check_destination(outputs, project.root / target, OUTPUTS)
+        sidecar = provenance.sidecar_path(record.output_path)
+        confine.check_destination(outputs, project.root / sidecar, OUTPUTS)
+        if os.path.lexists(project.root / sidecar):
+            confine.regular_file(project.root / sidecar)
     except confine.Confined as exc:
-        raise StateError(f"{target}: {exc}") from None
+        raise StateError(f"{target} or its sidecar: {exc}; move it away first") from None
     old = project.root / record.output_path
     try:
         st = os.lstat(old)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from wanplan import confine
 from wanplan.blobs import BlobStore
-from wanplan.key.file_hashes import sha256_file
+from wanplan.confine import OUTPUTS
 from wanplan.maintenance.addresses import label
 from wanplan.project import Project
 from wanplan.state.base import StateWriter
@@ -51,12 +52,13 @@ def refresh(
     for record in records:
         path = project.root / record.output_path
         try:
-            st = os.stat(path)
-            sha256 = sha256_file(path)
+            confine.check_folder(project.outputs_dir, path.parent, OUTPUTS)
+            st = os.lstat(path)
+            sha256 = confine.sha256_regular(path)  # never through a link, never a FIFO
         except FileNotFoundError:
             report.missing.append(record)
             continue
-        except OSError:  # a folder or an unreadable file where the output was: not it
+        except (OSError, confine.Confined):  # a folder, a link or an unreadable file: not it
             st, sha256 = None, None
         if st is None or st.st_size != record.output_size or sha256 != record.output_sha256:
             report.altered.append(record)

@@ -19,10 +19,11 @@ from wanplan import confine
 from wanplan.blobs import BlobStore, LocalBlobStore
 from wanplan.catalog import Catalog, load_catalog
 from wanplan.config import CONFIG_FILE
+from wanplan.confine import OUTPUTS
 from wanplan.errors import PlanError, SpecError, SpecIssue, printable
 from wanplan.key.file_hashes import FileHasher, sha256_file
 from wanplan.plan.model import Action, Plan, PlanChange, unconfirmed_reason
-from wanplan.project import DEFAULT_PROFILE, Project
+from wanplan.project import DEFAULT_PROFILE, OUTPUTS_DIR, Project
 from wanplan.providers.registry import provider_names
 from wanplan.spec.dependencies import ASSET_PREFIX, with_upstreams
 from wanplan.spec.load import load_specs
@@ -30,8 +31,8 @@ from wanplan.spec.locate import locate
 from wanplan.spec.resolve import ResolvedAsset, Resolver
 from wanplan.spec.suggest import did_you_mean, listing
 from wanplan.state.base import StateReader
+from wanplan.state.opening import open_reader
 from wanplan.state.records import AssetRecord, TaskRecord
-from wanplan.state.sqlite import SqliteState
 
 UNPINNED_SEED = "seed not pinned: the result is not reproducible"
 
@@ -110,7 +111,7 @@ def make_plan(
     _ = project.config  # settings errors first: they affect everything after
     project.check_confined()  # the state, outputs and the cache are read: never through a link out
     own_state = state is None
-    reader: StateReader = state or SqliteState.open_reader(project.state_path)
+    reader: StateReader = state or open_reader(project)
     try:
         with _gc_paused():
             catalog = load_catalog()
@@ -160,6 +161,7 @@ class _Planner:
         self.root = str(project.root)
         self._estimates: dict[tuple[str, str, str, str, int | None], Decimal | None] = {}
         self._materials: dict[str, dict[str, Any] | None] = {}
+        self._folders: dict[str, str | None] = {OUTPUTS_DIR: None}
 
     def _rebuild_cost(self, asset: ResolvedAsset) -> Decimal | None:
         shape = (asset.provider, asset.model_id, asset.mode, asset.resolution, asset.duration)
@@ -321,10 +323,26 @@ class _Planner:
             return ("previous parameters unknown",)
         return tuple(changed_fields(before, asset.material)) or ("content key format",)
 
+    def _folder_problem(self, output_path: str) -> str | None:
+        """Why an output's folder (other than outputs/ itself) cannot hold it, once per folder."""
+        folder = output_path.rpartition("/")[0]
+        if folder not in self._folders:
+            try:
+                confine.check_folder(self.project.outputs_dir, self.project.root / folder, OUTPUTS)
+                self._folders[folder] = None
+            except confine.Confined as exc:
+                self._folders[folder] = f"{folder}/ {exc}"
+        return self._folders[folder]
+
     def _check_output(self, asset: ResolvedAsset, record: AssetRecord) -> PlanChange | None:
         path = f"{self.root}/{record.output_path}"  # a str: a Path per asset would cost
+        folder_problem = self._folder_problem(record.output_path)
         try:
+            if folder_problem is not None:
+                raise confine.Confined(folder_problem)
             st = os.lstat(path)
+        except confine.Confined as exc:
+            problem = str(exc)
         except FileNotFoundError:
             problem = "output file is missing"
         except OSError as exc:

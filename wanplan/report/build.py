@@ -34,13 +34,20 @@ def build_report(
         if entry.source is None:
             continue
         destination = out / entry.media_name
-        if not destination.resolve().is_relative_to(out):
-            raise ReportError(f"{entry.output_path}: not a path the report can copy")
+        _check(out, destination)
         _copy(entry.source, destination)
     index = out / INDEX
+    _check(out, index)
     page = render(gallery, title=f"wanplan report: {project.root.name}", generated_at=now_iso())
     atomic.write_text(index, page)
     return index, gallery
+
+
+def _check(out: Path, destination: Path) -> None:
+    try:
+        confine.check_destination(out, destination)
+    except confine.Confined as exc:
+        raise ReportError(f"{destination}: {exc}") from None
 
 
 def _checked_folder(project: Project, out: Path) -> Path:

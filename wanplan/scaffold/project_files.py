@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+
+from wanplan import confine
+from wanplan.errors import WanplanError
 
 # (template in files/, destination in the project)
 TEMPLATES = (
@@ -43,17 +47,33 @@ def init_project(root: Path, ci: Iterable[str] = tuple(CI_TEMPLATES)) -> InitRes
 
 def _write(root: Path, relative: str, content: bytes, result: InitResult) -> None:
     path = root / relative
-    if path.exists():
+    if os.path.lexists(path):
         result.kept.append(relative)
         return
+    _check(root, path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
+    # O_EXCL: a file (or link) that appeared since is kept, never written through.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "wb") as file:
+        file.write(content)
     result.written.append(relative)
+
+
+def _check(root: Path, path: Path) -> None:
+    try:
+        confine.check_destination(root, path)
+    except confine.Confined as exc:
+        raise WanplanError(f"{path.relative_to(root).as_posix()} {exc}") from None
 
 
 def _append_gitignore(root: Path, lines: str, result: InitResult) -> None:
     path = root / ".gitignore"
-    existing = path.read_text("utf-8") if path.exists() else ""
+    existing = ""
+    if os.path.lexists(path):
+        _check(root, path)
+        try:
+            existing = confine.read_bytes(root, path).decode("utf-8", "replace")
+        except confine.Confined as exc:
+            raise WanplanError(f".gitignore {exc}") from None
     if ".wanplan/" in existing.split():
         result.kept.append(".gitignore")
         return

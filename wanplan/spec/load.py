@@ -30,6 +30,9 @@ from wanplan.spec.model import (
 from wanplan.spec.suggest import did_you_mean, listing, show
 
 SPECS_DIR = "specs"
+MAX_ASSETS_PER_FILE = 50_000
+"""Counted as matrices expand, before they are built: a small file cannot make millions."""
+MAX_ASSETS = 250_000
 _ASSETS = TypeAdapter(dict[str, AssetSpec])
 _DEFAULTS = TypeAdapter(DefaultsSpec)
 
@@ -136,6 +139,19 @@ def load_specs(root: Path) -> SpecSet:
         relative = path.relative_to(root).as_posix()
         file_assets, text = _load_file(root, path, relative, issues)
         texts[relative] = text
+        if len(assets) + len(file_assets) > MAX_ASSETS:
+            raise SpecError(
+                [
+                    *issues,
+                    SpecIssue(
+                        relative,
+                        None,
+                        "",
+                        f"the specs declare more than {MAX_ASSETS:,} assets, more than wanplan "
+                        "plans at once; split the project",
+                    ),
+                ]
+            )
         for asset in file_assets:
             if asset.address in first_seen:
                 # Lines are looked up only here, on error: locating costs a scan of the file.
@@ -256,6 +272,16 @@ def _load_file(
     if len(issues) > found:
         return [], text
 
+    if len(raw_assets) > MAX_ASSETS_PER_FILE:
+        issues.append(
+            SpecIssue(
+                relative,
+                None,
+                "assets",
+                f"the file declares more than {MAX_ASSETS_PER_FILE:,} assets; split it",
+            )
+        )
+        return [], text
     issues.extend(_defaults_issues(relative, text, defaults))
     merged: dict[str, dict[str, Any]] = {}
     tables: dict[str, str] = {}
@@ -284,6 +310,16 @@ def _load_file(
                 where = ("assets", name, "matrix")
                 issues.append(SpecIssue(relative, locate(text, where), ".".join(where), problem))
                 broken = True
+            if len(merged) + len(members) > MAX_ASSETS_PER_FILE:
+                issues.append(
+                    SpecIssue(
+                        relative,
+                        locate(text, ("assets", name)),
+                        f"assets.{name}",
+                        f"the file declares more than {MAX_ASSETS_PER_FILE:,} assets; split it",
+                    )
+                )
+                return [], text
             for address, member in members:
                 if address in raw_assets or address in merged:
                     where = ("assets", name, "matrix")

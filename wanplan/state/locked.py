@@ -9,7 +9,7 @@ from wanplan.errors import StateError, StateWriteError
 from wanplan.project import Project
 from wanplan.state.base import StateReader, StateWriter
 from wanplan.state.lock import LockHolder, this_process
-from wanplan.state.sqlite import SqliteState
+from wanplan.state.opening import open_reader, open_writer
 
 
 @contextmanager
@@ -31,7 +31,7 @@ def locked_state(
     if not create and not project.state_path.exists():
         raise StateError(f"there is no state yet ({project.relative(project.state_path)})")
     if check is not None:
-        reader = SqliteState.open_reader(project.state_path)
+        reader = open_reader(project)
         try:
             check(reader)
         finally:
@@ -40,7 +40,7 @@ def locked_state(
     def waiting(holder: LockHolder) -> None:
         warn(f"waiting for the state lock held by {holder.describe()}")
 
-    state = SqliteState.open_writer(project.state_path)
+    state = open_writer(project)
     holder = this_process()
     try:
         for warning in state.acquire_lock(holder, timeout, on_wait=waiting):

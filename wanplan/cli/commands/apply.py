@@ -98,7 +98,7 @@ def apply(
     from wanplan.render.style import colour, plain
     from wanplan.render.text import render_text
     from wanplan.state.locked import locked_state
-    from wanplan.state.sqlite import SqliteState
+    from wanplan.state.opening import open_reader
 
     project = open_project(directory)
     saved: SavedPlan | None = None
@@ -151,7 +151,7 @@ def apply(
         else:
             echo(render_text(plan, colour() if colour_enabled() else plain), nl=False)
 
-    reader = SqliteState.open_reader(project.state_path)
+    reader = open_reader(project)
     try:
         first = make_plan(
             project, profile=profile, targets=targets, force_replace=force_replace, state=reader

@@ -52,14 +52,14 @@ def cost(
     """
     from wanplan.cost.ledger import GROUPINGS, parse_day, select, spend_report
     from wanplan.errors import WanplanError
-    from wanplan.state.sqlite import SqliteState
+    from wanplan.state.opening import open_reader
 
     first = parse_day(since, "--since") if since else None
     last = parse_day(until, "--until") if until else None
     if first and last and first > last:
         raise WanplanError(f"--since {since} is after --until {until}; nothing can match")
     project = open_project(directory)
-    reader = SqliteState.open_reader(project.state_path)
+    reader = open_reader(project)
     try:
         entries = select(reader.ledger(), since=first, until=last, profile=profile)
     finally:

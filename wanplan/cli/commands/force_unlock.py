@@ -33,7 +33,7 @@ def force_unlock(directory: Path, lock_id: str | None, if_dead: bool) -> None:
     from wanplan.cli.output import warn
     from wanplan.errors import StateError
     from wanplan.state.locked import locked_state
-    from wanplan.state.sqlite import SqliteState
+    from wanplan.state.opening import open_reader, open_writer
 
     project = open_project(directory)
     if (lock_id is None) == (not if_dead):
@@ -45,7 +45,7 @@ def force_unlock(directory: Path, lock_id: str | None, if_dead: bool) -> None:
     project.check_confined()
     if if_dead:
         wal = project.state_path.with_name(project.state_path.name + "-wal")
-        reader = SqliteState.open_reader(project.state_path)
+        reader = open_reader(project)
         try:
             if reader.lock_holder() is None and not wal.exists():
                 return  # nothing to clear: leave the file's bytes (and git) alone
@@ -57,7 +57,7 @@ def force_unlock(directory: Path, lock_id: str | None, if_dead: bool) -> None:
         with locked_state(project, 0.0, warn):
             return
     assert lock_id is not None
-    state = SqliteState.open_writer(project.state_path)
+    state = open_writer(project)
     try:
         holder = state.force_unlock(lock_id)
     finally:

@@ -33,11 +33,11 @@ def graph(directory: Path, fmt: str, no_files: bool) -> None:
     from wanplan.key.file_hashes import FileHasher
     from wanplan.plan.planner import resolve_specs
     from wanplan.render.graph import render_dot, render_mermaid
-    from wanplan.state.sqlite import SqliteState
+    from wanplan.state.opening import open_reader
 
     project = open_project(directory)
     _ = project.config
-    reader = SqliteState.open_reader(project.state_path)
+    reader = open_reader(project)
     try:  # the state's stamps: unchanged input files are not hashed again just to draw them
         stamps = reader.file_stamps()
     finally:

@@ -48,10 +48,10 @@ def import_(
     from wanplan.maintenance.adopt import adopt, candidate
     from wanplan.money import format_usd
     from wanplan.state.locked import locked_state
-    from wanplan.state.sqlite import SqliteState
+    from wanplan.state.opening import open_reader
 
     project = open_project(directory)
-    reader = SqliteState.open_reader(project.state_path)
+    reader = open_reader(project)
     try:
         found = candidate(project, reader, address, provider, profile)
     finally:

@@ -23,10 +23,10 @@ def output(directory: Path, address: str, profile: str, absolute: bool) -> None:
     """
     from wanplan.errors import WanplanError
     from wanplan.spec.suggest import did_you_mean
-    from wanplan.state.sqlite import SqliteState
+    from wanplan.state.opening import open_reader
 
     project = open_project(directory)
-    state = SqliteState.open_reader(project.state_path)
+    state = open_reader(project)
     try:
         records = state.assets(profile)
     finally:

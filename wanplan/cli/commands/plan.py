@@ -134,9 +134,9 @@ def _looked_up(project: Project, plan: Plan) -> Plan:
     """Submits whose outcome is unknown, looked up in the providers' task lists where a key
     is set (a free, read-only request): the plan then shows what apply will do with them."""
     from wanplan.apply.reconcile import look
-    from wanplan.state.sqlite import SqliteState
+    from wanplan.state.opening import open_reader
 
-    reader = SqliteState.open_reader(project.state_path)
+    reader = open_reader(project)
     try:
         return look(plan, reader, project.config)
     finally:

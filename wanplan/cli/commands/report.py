@@ -33,10 +33,10 @@ def report(directory: Path, out: Path, profile: str | None) -> None:
       wanplan report --out public/gallery --profile draft
     """
     from wanplan.report.build import build_report
-    from wanplan.state.sqlite import SqliteState
+    from wanplan.state.opening import open_reader
 
     project = open_project(directory)
-    reader = SqliteState.open_reader(project.state_path)
+    reader = open_reader(project)
     try:
         index, _ = build_report(project, reader, out, profile)
     finally:

@@ -27,10 +27,10 @@ def show(directory: Path, address: str | None, profile: str, fmt: str) -> None:
     """
     from wanplan.errors import WanplanError
     from wanplan.spec.suggest import did_you_mean
-    from wanplan.state.sqlite import SqliteState
+    from wanplan.state.opening import open_reader
 
     project = open_project(directory)
-    reader = SqliteState.open_reader(project.state_path)
+    reader = open_reader(project)
     try:
         records = reader.assets(profile)
         if address is None:

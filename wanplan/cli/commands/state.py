@@ -39,10 +39,10 @@ def list_(directory: Path, profile: str | None) -> None:
       wanplan state list | wc -l
     """
     from wanplan.maintenance.addresses import label
-    from wanplan.state.sqlite import SqliteState
+    from wanplan.state.opening import open_reader
 
     project = open_project(directory)
-    reader = SqliteState.open_reader(project.state_path)
+    reader = open_reader(project)
     try:
         records = reader.all_assets()
     finally:
