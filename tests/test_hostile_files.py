@@ -335,3 +335,32 @@ def test_init_never_writes_through_a_link(tmp_path: Path) -> None:
     result, _ = run_command(root, "init", "--ci", "github")
     assert result.returncode == 1 and "links outside the project" in result.stderr
     assert outside_tree(tmp_path, root) == before
+
+
+def test_a_read_only_project_is_one_line_not_a_crash(tmp_path: Path) -> None:
+    root, _ = make_world(tmp_path)
+    assert run_command(root, "apply", "-y")[0].returncode == 0
+    disk = tmp_path / "ro"
+    disk.mkdir()
+    try:
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)],
+            check=True,
+            capture_output=True,
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        if os.environ.get("CI") == "true" and os.geteuid() == 0:
+            raise
+        pytest.skip(f"cannot mount a tmpfs here ({exc}); CI runs this as root")
+    try:
+        shutil.copytree(root, disk / "project", symlinks=True)
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        for command in (("report",), ("apply", "-y", "--replace", "good")):
+            result, _ = run_command(disk / "project", *command)
+            assert result.returncode == 1, (command, result.stdout, result.stderr)
+            output = result.stdout + result.stderr
+            assert "crashed" not in output and "Traceback" not in output, output
+            assert "read-only" in output.lower() or "readonly" in output.lower(), output
+            assert len([line for line in output.splitlines() if "error" in line]) == 1, output
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
