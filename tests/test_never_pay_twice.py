@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import Run, emulator_for_wanplan, write_spec
+from wanplan.apply.submit_window import LOOPBACK_CLOCK_PAD
 from wanplan.emulator import Emulator, Knobs
 from wanplan.plan.planner import make_plan
 from wanplan.project import Project
@@ -366,7 +367,7 @@ def test_plan_shows_what_reconciliation_will_do_and_needs_no_key(
         write_spec(empty_project, "a.toml", clips("wavespeed", 1))
         base_url = os.environ["WANPLAN_WAVESPEED_BASE_URL"]
         task_id = lost_submit(empty_project, base_url)
-        time.sleep(FAST_RECONCILE["listing_lag"] + 0.5)
+        time.sleep(LOOPBACK_CLOCK_PAD + FAST_RECONCILE["listing_lag"] + 0.5)  # settled
 
         looked = json.loads(run(empty_project, "plan", "--format", "json").output)
         (change,) = looked["changes"]

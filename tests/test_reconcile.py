@@ -4,7 +4,9 @@ writes: what is adopted, what is proven never made, and what stays unconfirmed."
 from __future__ import annotations
 
 import asyncio
+import datetime
 import math
+import time
 from typing import Any, ClassVar
 
 import httpx
@@ -172,7 +174,9 @@ def test_a_task_made_just_after_the_window_is_no_proof_of_none(lister: type[List
     # off by more than the pad: the empty window proves nothing.
     lister.tasks = [listed("late", T0 + 4)]
     verdict = judge(lister, [row()])[1]
-    assert verdict.outcome is Outcome.UNCONFIRMED and "just after" in verdict.reason
+    assert verdict.outcome is Outcome.UNCONFIRMED and "stamped late" in verdict.reason
+    lister.tasks = [listed("early", T0 - 0.9)]  # stamped to the whole second, before the send
+    assert judge(lister, [row()])[1].outcome is Outcome.UNCONFIRMED
 
 
 def test_a_window_older_than_the_listing_keeps_is_never_judged(lister: type[Lister]) -> None:
@@ -250,17 +254,22 @@ def test_a_provider_that_cannot_list_leaves_it_unconfirmed() -> None:
     assert verdict.outcome is Outcome.UNCONFIRMED and "cannot list" in verdict.reason
 
 
-def listing_of(provider: type[Any], answer: dict[str, Any]) -> TaskListing:
-    """What a provider's list_tasks makes of one answer (served for every page)."""
+REAL = time.time()
+
+
+def listing_of(provider: type[Any], *pages: dict[str, Any]) -> TaskListing:
+    """What a provider's list_tasks makes of these answers, one per page (then empty pages)."""
+    served = list(pages)
 
     async def serve(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=answer)
+        empty = {"data": {"items": []}} if provider is WaveSpeedProvider else {"data": []}
+        return httpx.Response(200, json=served.pop(0) if served else empty)
 
     async def read() -> TaskListing:
         async with httpx.AsyncClient(transport=httpx.MockTransport(serve)) as client:
             context = ProviderContext(ProviderSettings(), client, "https://p.invalid", "k", None)
             lister = provider(context)
-            return await lister.list_tasks("m", T0 - 10, T0 + 10)  # type: ignore[no-any-return]
+            return await lister.list_tasks("m", REAL - 10, REAL + 10)  # type: ignore[no-any-return]
 
     return asyncio.run(read())
 
@@ -275,7 +284,7 @@ def listing_of(provider: type[Any], answer: dict[str, Any]) -> TaskListing:
     ],
 )
 def test_a_dashscope_item_it_cannot_read_makes_the_listing_no_proof(item: object) -> None:
-    good = {"task_id": "t-1", "model_name": "m", "gmt_create": int(T0 * 1000)}
+    good = {"task_id": "t-1", "model_name": "m", "gmt_create": int(REAL * 1000)}
     listing = listing_of(DashScopeProvider, {"data": [good, item], "total_page": 1})
     assert [task.task_id for task in listing.tasks] == ["t-1"] and not listing.complete
 
@@ -288,8 +297,38 @@ def test_a_dashscope_time_it_cannot_read_is_kept_in_every_window(created: object
     assert math.isnan(task.created_at) and listing.complete
 
 
+def iso_nanos(epoch: float) -> str:
+    moment = datetime.datetime.fromtimestamp(int(epoch), datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + ".123456789Z"
+
+
 def test_a_wavespeed_item_it_cannot_read_makes_the_listing_no_proof() -> None:
-    items = [{"id": "p-1", "model": "m", "created_at": "2027-01-15T08:00:00.123456789Z"}, [1]]
+    items = [{"id": "p-1", "model": "m", "created_at": iso_nanos(REAL)}, [1]]
     listing = listing_of(WaveSpeedProvider, {"code": 200, "data": {"items": items}})
     assert [task.task_id for task in listing.tasks] == ["p-1"] and not listing.complete
-    assert listing.tasks[0].created_at == pytest.approx(1800000000.123, abs=0.001)
+    assert listing.tasks[0].created_at == pytest.approx(int(REAL) + 0.123, abs=0.001)
+
+
+def test_a_short_page_is_not_the_end_of_the_list() -> None:
+    # A server that serves 2 items a page though 100 were asked for, with a total of 3.
+    def page(*ids: str) -> dict[str, Any]:
+        items = [{"id": i, "model": "m", "created_at": iso_nanos(REAL)} for i in ids]
+        return {"code": 200, "data": {"items": items, "total": 3}}
+
+    listing = listing_of(WaveSpeedProvider, page("a", "b"), page("c"))
+    assert [task.task_id for task in listing.tasks] == ["a", "b", "c"] and listing.complete
+    empty = listing_of(WaveSpeedProvider, {"code": 200, "data": {"items": None, "total": 0}})
+    assert empty.tasks == () and empty.complete
+
+
+@pytest.mark.parametrize(
+    ("created", "seconds"),
+    [(int(REAL * 1000), True), (int(REAL), True), (1747634955000 - 10**12, False)],
+)
+def test_a_dashscope_time_in_seconds_or_far_off_is_read_or_kept_unknown(
+    created: int, seconds: bool
+) -> None:
+    listing = listing_of(DashScopeProvider, {"data": [{"task_id": "t", "gmt_create": created}]})
+    (task,) = listing.tasks
+    assert (task.created_at == pytest.approx(int(REAL), abs=1)) is seconds
+    assert seconds or math.isnan(task.created_at)

@@ -555,9 +555,9 @@ class ApplyEngine:
                     raise AssetFailed(str(error))
                 if not surely_refused(error):
                     # The provider itself answered (a 500, an unreadable answer): anything it
-                    # made, it made before answering. Otherwise (a 502 or 504, a timeout, a
-                    # dropped connection) it may still be handling the request for a while.
-                    answered = isinstance(error, ProviderError) and error.status not in (502, 504)
+                    # made, it made before answering. Otherwise (a gateway's 502, 504 or 52x, a
+                    # timeout, a dropped connection) it may still be handling the request.
+                    answered = isinstance(error, ProviderError) and error.status in (None, 500)
                     late = 0.0 if answered else timeout
                     reason = f"unconfirmed: {_reason(error)}"
                     self._journal_unconfirmed(task_ref, reason, time.time() + late)

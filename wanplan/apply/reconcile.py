@@ -40,16 +40,19 @@ from decimal import Decimal
 import httpx
 
 from wanplan.apply.providers import ProviderSetup, listing_setups, lists_tasks
+from wanplan.apply.retry import Backoff, read_is_retryable, with_retries
 from wanplan.config import Config
 from wanplan.errors import ProviderError
 from wanplan.plan.model import Action, Plan, PlanChange
 from wanplan.providers.base import ListedTask, ListsTasks
 from wanplan.state.base import StateReader, StateWriter
-from wanplan.state.records import NOT_CREATED, SUBMITTED, TaskRecord
+from wanplan.state.records import NOT_CREATED, SUBMITTED, TaskRecord, iso
 
 CONTEXT_SECONDS = 300.0
 """How far around the windows the listing is read, to see whether another client is active."""
 MAX_WAIT_SECONDS = 600.0
+LISTING_BACKOFF = Backoff(base=0.5, attempts=4)
+"""A task list read again on 429, 5xx and network errors, as polls are."""
 RETENTION_MARGIN = 3600.0
 """A window this close to the end of the provider's retention is not trusted to be listed."""
 SHOWN_CANDIDATES = 3
@@ -176,7 +179,9 @@ async def _examine_model(
     after = min(start for start, _ in windows.values()) - CONTEXT_SECONDS
     before = max(end for _, end in windows.values()) + CONTEXT_SECONDS
     try:
-        listing = await lister.list_tasks(model_id, after, before)
+        listing = await with_retries(
+            lambda: lister.list_tasks(model_id, after, before), read_is_retryable, LISTING_BACKOFF
+        )
     except Exception as exc:  # an answer it could not read is no proof of anything
         reason = f"could not read {setup.name}'s task list ({_describe(exc)})"
         verdicts.update({row.id: Verdict(Outcome.UNCONFIRMED, reason) for row in ready})
@@ -201,12 +206,9 @@ async def _examine_model(
                 other_prompts += 1
             else:
                 found.append((task, match))
-        end = windows[row.id][1]
-        late = any(end < task.created_at <= end + CONTEXT_SECONDS for task in outside_windows)
         verdicts[row.id] = _judge(
             _Seen(setup.name, model_id, found, listing.complete, bool(outside_windows)),
             other_prompts=other_prompts,
-            made_just_after=late,
         )
     return _without_shared_claims(verdicts, candidates)
 
@@ -235,7 +237,11 @@ class _PromptCheck:
         if theirs is None:
             if task.task_id not in self._prompts:
                 try:
-                    fetched = await self.lister.task_prompt(task.task_id, self.model_id)
+                    fetched = await with_retries(
+                        lambda: self.lister.task_prompt(task.task_id, self.model_id),
+                        read_is_retryable,
+                        LISTING_BACKOFF,
+                    )
                 except Exception:  # unreadable or refused: the prompt is not known
                     fetched = None
                 self._prompts[task.task_id] = fetched
@@ -255,12 +261,13 @@ class _Seen:
     others_active: bool
 
 
-def _judge(seen: _Seen, *, other_prompts: int, made_just_after: bool) -> Verdict:
+def _judge(seen: _Seen, *, other_prompts: int) -> Verdict:
     provider, model_id, found = seen.provider, seen.model_id, seen.found
     if not found:
         # "No task" must be proven: by a list read to its end, with nothing in the window
-        # that could still be this submit's (a prompt the provider may have rewritten) and
-        # nothing made just after it (a provider that stamped its task late).
+        # that could still be this submit's (a prompt the provider may have rewritten), and
+        # no task nobody here made anywhere around it: one just outside the window may be this
+        # submit's, stamped late, to the whole second, or by a clock that is off.
         if not seen.complete:
             why = f"{provider}'s task list was too long to read to its end"
         elif other_prompts:
@@ -268,10 +275,10 @@ def _judge(seen: _Seen, *, other_prompts: int, made_just_after: bool) -> Verdict
                 f"{provider} made {other_prompts} task(s) of {model_id} then, with another "
                 "prompt; wanplan cannot rule out that one is its own"
             )
-        elif made_just_after:
+        elif seen.others_active:
             why = (
-                f"{provider} made a task of {model_id} just after it was sent, which may be its "
-                "own, stamped late"
+                f"{provider} made tasks of {model_id} around that time that nobody here made; "
+                "one may be its own, stamped late or by a clock that is off"
             )
         else:
             return Verdict(
@@ -368,17 +375,19 @@ def settle(
             continue
         with state.transaction():
             for row in rows:
-                _record(state, row, verdicts[row.id])
+                _record(state, row, verdicts[row.id], setups[row.provider])
         return verdicts
 
 
-def _record(state: StateWriter, row: TaskRecord, verdict: Verdict) -> None:
+def _record(state: StateWriter, row: TaskRecord, verdict: Verdict, setup: ProviderSetup) -> None:
     if verdict.outcome is Outcome.ADOPT and verdict.task_id is not None:
         state.record_submitted(row.id, verdict.task_id, verdict.reason)
     elif verdict.outcome is Outcome.NOT_CREATED:
         state.record_task_status(row.id, NOT_CREATED, verdict.reason)
     else:
-        state.record_unconfirmed(row.id, verdict.reason, None)
+        # An intent (a process that died) keeps its whole window once it is `unconfirmed`.
+        end = setup.timing.window(row)[1] - setup.timing.clock_pad if row.sent_at else None
+        state.record_unconfirmed(row.id, verdict.reason, None if end is None else iso(end))
 
 
 def unconfirmed_changes(plan: Plan) -> list[PlanChange]:

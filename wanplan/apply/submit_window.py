@@ -26,7 +26,8 @@ CLOCK_PAD = 2.0
 # On loopback (the emulator) answers are immediate and the clock is ours.
 LOOPBACK_SUBMIT_TIMEOUT = 5.0
 LOOPBACK_LISTING_LAG = 3.0
-LOOPBACK_CLOCK_PAD = 0.25
+LOOPBACK_CLOCK_PAD = 1.25
+"""Above a second: a provider may stamp its tasks to the whole second, truncated."""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import datetime
 import json
 import math
 import re
+import time
 from typing import Any
 
 import httpx
@@ -182,3 +183,23 @@ def iso_epoch(value: object) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.UTC)
     return moment.timestamp()
+
+
+_PLAUSIBLE_PAST = 40 * 86400.0
+_PLAUSIBLE_FUTURE = 86400.0
+
+
+def plausible_epoch(value: float | None) -> float:
+    """A task's creation time as the provider gave it, or NaN when it is missing or cannot be
+    one (years off: a unit or a time zone misread). NaN is in every window: never ruled out."""
+    if value is None or not math.isfinite(value):
+        return math.nan
+    now = time.time()
+    return value if now - _PLAUSIBLE_PAST <= value <= now + _PLAUSIBLE_FUTURE else math.nan
+
+
+def same_model(listed: object, model_id: str) -> bool:
+    """Whether a listed item is of this model; an item that does not say is kept."""
+    if listed is None:
+        return True
+    return isinstance(listed, str) and listed.strip().lower() == model_id.strip().lower()

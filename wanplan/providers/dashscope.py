@@ -216,6 +216,7 @@ class DashScopeProvider(HttpProvider):
     async def list_tasks(self, model_id: str, after: float, before: float) -> TaskListing:
         """The account's tasks of this model created between two times, every page."""
         found: list[ListedTask] = []
+        readable, seen = True, 0
         for page in range(1, MAX_PAGES + 1):
             response = await self._call(
                 "GET",
@@ -233,9 +234,10 @@ class DashScopeProvider(HttpProvider):
             items = answer.get("data")
             if items is None:
                 items = answer.get("tasks")  # what the Python v2 SDK reads
+            if items is None:  # an empty list, as some backends write it
+                items = []
             if not isinstance(items, list):
                 raise answer.error("answered no list of tasks (data or tasks)")
-            readable = True
             for item in items:
                 try:
                     listed = _listed(item, model_id)
@@ -246,8 +248,14 @@ class DashScopeProvider(HttpProvider):
                     listed.created_at < after or listed.created_at > before
                 ):
                     found.append(listed)
-            pages = answer.get("total_page")
-            if len(items) < PAGE_SIZE or (isinstance(pages, int) and page >= pages):
+            seen += len(items)
+            pages, total = answer.get("total_page"), answer.get("total")
+            # Read on until an empty page, the last page or the total: a page may be shorter.
+            if (
+                not items
+                or (isinstance(pages, int) and page >= pages)
+                or (isinstance(total, int) and seen >= total)
+            ):
                 return TaskListing(tuple(found), complete=readable)
         return TaskListing(tuple(found), complete=False)
 
@@ -272,9 +280,9 @@ def _listed(item: object, model_id: str) -> ListedTask | None:
     task_id = item.get("task_id")
     if not isinstance(task_id, str) or not answers.TASK_ID.fullmatch(task_id):
         raise ValueError("no task id")
-    if item.get("model_name") not in (None, model_id):
+    if not answers.same_model(item.get("model_name"), model_id):
         return None
-    return ListedTask(task_id, _epoch_ms(item.get("gmt_create")))
+    return ListedTask(task_id, answers.plausible_epoch(_epoch_ms(item.get("gmt_create"))))
 
 
 def _epoch_ms(value: object) -> float:
@@ -284,7 +292,9 @@ def _epoch_ms(value: object) -> float:
     try:
         if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
             value = float(value.strip())
-        seconds = float(value) / 1000 if isinstance(value, int | float) else math.nan
+        number = float(value) if isinstance(value, int | float) else math.nan
+        # Epoch milliseconds as documented; a value that can only be seconds is read as such.
+        seconds = number if 0 < number < 1e11 else number / 1000
     except (ValueError, OverflowError):
         return math.nan
     return seconds if math.isfinite(seconds) else math.nan

@@ -194,6 +194,7 @@ class WaveSpeedProvider(HttpProvider):
     async def list_tasks(self, model_id: str, after: float, before: float) -> TaskListing:
         """The prediction history of this model between two times, every page of it."""
         found: list[ListedTask] = []
+        readable, seen = True, 0
         for page in range(1, MAX_PAGES + 1):
             response = await self._call(
                 "POST",
@@ -209,9 +210,10 @@ class WaveSpeedProvider(HttpProvider):
             )
             data = self._answer(response, "prediction history").object("data")
             items = data.get("items")
+            if items is None:  # an empty history, as some backends write it
+                items = []
             if not isinstance(items, list):
                 raise data.error("answered data.items that is not a list")
-            readable = True
             for item in items:
                 try:
                     listed = _listed(item, model_id)
@@ -220,8 +222,10 @@ class WaveSpeedProvider(HttpProvider):
                     continue
                 if listed is not None:
                     found.append(listed)
+            seen += len(items)
             total = data.get("total")
-            if len(items) < PAGE_SIZE or (isinstance(total, int) and page * PAGE_SIZE >= total):
+            # Read on until an empty page or the total: a page may be shorter than asked.
+            if not items or (isinstance(total, int) and seen >= total):
                 return TaskListing(tuple(found), complete=readable)
         return TaskListing(tuple(found), complete=False)
 
@@ -249,7 +253,6 @@ def _listed(item: object, model_id: str) -> ListedTask | None:
     task_id = item.get("id")
     if not isinstance(task_id, str) or not answers.TASK_ID.fullmatch(task_id):
         raise ValueError("no task id")
-    if item.get("model") not in (None, model_id):
+    if not answers.same_model(item.get("model"), model_id):
         return None
-    created = answers.iso_epoch(item.get("created_at"))
-    return ListedTask(task_id, created if created is not None else float("nan"))
+    return ListedTask(task_id, answers.plausible_epoch(answers.iso_epoch(item.get("created_at"))))
