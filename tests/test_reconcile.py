@@ -332,3 +332,23 @@ def test_a_dashscope_time_in_seconds_or_far_off_is_read_or_kept_unknown(
     (task,) = listing.tasks
     assert (task.created_at == pytest.approx(int(REAL), abs=1)) is seconds
     assert seconds or math.isnan(task.created_at)
+
+
+def test_a_bounded_submit_keeps_an_answer_and_gives_up_on_silence() -> None:
+    from wanplan.apply.engine import _bounded
+    from wanplan.providers.base import SubmittedTask
+
+    async def answer(after: float) -> SubmittedTask:
+        await asyncio.sleep(after)
+        return SubmittedTask("task-1")
+
+    async def scenario() -> tuple[str, bool]:
+        kept = (await _bounded(answer(0.01), 1.0)).task_id
+        silent = answer(5.0)
+        try:
+            await _bounded(silent, 0.05)
+        except TimeoutError:
+            return kept, True
+        return kept, False
+
+    assert asyncio.run(scenario()) == ("task-1", True)

@@ -537,7 +537,7 @@ class ApplyEngine:
                 try:
                     with self.foreground[provider.name].submitting():
                         # Bounded, so that its window in the task list is.
-                        submitted = await asyncio.wait_for(
+                        submitted = await _bounded(
                             provider.submit(request), max(answer_by - time.time(), 0.1)
                         )
                 except (ProviderError, httpx.HTTPError, TimeoutError) as exc:
@@ -924,6 +924,20 @@ class ApplyEngine:
             raise AssetFailed(
                 f"{relative}: cannot be removed ({exc.strerror or exc}); {os_advice(exc)}"
             ) from None
+
+
+async def _bounded(submit: Awaitable[SubmittedTask], seconds: float) -> SubmittedTask:
+    """The submit, given up after `seconds` (TimeoutError); an answer that arrived just as
+    time ran out is kept, never cancelled away (its task id must be committed)."""
+    running = asyncio.ensure_future(submit)
+    try:
+        return await asyncio.wait_for(asyncio.shield(running), seconds)
+    except TimeoutError:
+        if running.done() and not running.cancelled() and running.exception() is None:
+            return running.result()
+        running.cancel()
+        await asyncio.wait([running])  # let it finish cancelling; its error is not ours
+        raise
 
 
 def _inline_bytes(request: GenerationRequest) -> int:
