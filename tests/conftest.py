@@ -3,8 +3,10 @@ open a socket beyond loopback."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -114,3 +116,24 @@ def write_spec(root: Path, name: str, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, "utf-8")
     return path
+
+
+@contextmanager
+def tmpfs(mount: Path, megabytes: int) -> Iterator[Path]:
+    """A small tmpfs at `mount` (a real disk that can fill up or be made read-only). Mounting
+    needs root: skipped elsewhere with the reason, and never skipped in CI, which runs as root."""
+    mount.mkdir(exist_ok=True)
+    try:
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={megabytes}m", "tmpfs", str(mount)],
+            check=True,
+            capture_output=True,
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        if os.environ.get("CI") == "true" and os.geteuid() == 0:
+            raise
+        pytest.skip(f"cannot mount a tmpfs here ({exc}); CI runs this as root")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -60,20 +60,24 @@ def clips(provider: str, family: str) -> str:
     )
 
 
-def test_kill_9_at_random_moments_never_pays_twice(empty_project: Path, emulator: Emulator) -> None:
-    (empty_project / "wanplan.toml").write_text(SETTINGS)
-    write_spec(
-        empty_project, "a.toml", clips("wavespeed", "wan-2.6") + clips("dashscope", "wan-2.5")
-    )
-    rng = random.Random(20261206)
-    command = [WANPLAN, "-C", str(empty_project), "apply", "-y"]
-    for _ in range(KILLS):
+def kill_at_random_moments(command: list[str], rounds: int, rng: random.Random) -> None:
+    """Start the apply, SIGKILL it 0.3 to 1.5 s later, `rounds` times."""
+    for _ in range(rounds):
         process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ
         )
         time.sleep(rng.uniform(0.3, 1.5))
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
+
+
+def test_kill_9_at_random_moments_never_pays_twice(empty_project: Path, emulator: Emulator) -> None:
+    (empty_project / "wanplan.toml").write_text(SETTINGS)
+    write_spec(
+        empty_project, "a.toml", clips("wavespeed", "wan-2.6") + clips("dashscope", "wan-2.5")
+    )
+    command = [WANPLAN, "-C", str(empty_project), "apply", "-y"]
+    kill_at_random_moments(command, KILLS, random.Random(20261206))
 
     final = subprocess.run(command, capture_output=True, text=True, timeout=300, env=os.environ)
     assert final.returncode == 0, final.stdout + final.stderr
@@ -129,15 +133,8 @@ def test_kill_9_with_another_client_on_the_account_never_adopts_its_tasks(
     write_spec(
         empty_project, "a.toml", clips("wavespeed", "wan-2.6") + clips("dashscope", "wan-2.5")
     )
-    rng = random.Random(6)
     command = [WANPLAN, "-C", str(empty_project), "apply", "-y"]
-    for _ in range(20):
-        process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ
-        )
-        time.sleep(rng.uniform(0.3, 1.5))
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
+    kill_at_random_moments(command, 20, random.Random(6))
     final = subprocess.run(command, capture_output=True, text=True, timeout=300, env=os.environ)
     assert final.returncode in (0, 1), final.stdout + final.stderr
     assert "Traceback" not in final.stderr

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import REPO
+from tests.conftest import REPO, tmpfs
 
 WANPLAN = str(Path(sys.executable).with_name("wanplan"))
 SECRET = "SECRET-VALUE-4242"
@@ -354,19 +354,7 @@ def test_init_never_writes_through_a_link(tmp_path: Path) -> None:
 def test_a_read_only_project_is_one_line_not_a_crash(tmp_path: Path) -> None:
     root, _ = make_world(tmp_path)
     assert run_command(root, "apply", "-y")[0].returncode == 0
-    disk = tmp_path / "ro"
-    disk.mkdir()
-    try:
-        subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)],
-            check=True,
-            capture_output=True,
-        )
-    except (OSError, subprocess.CalledProcessError) as exc:
-        if os.environ.get("CI") == "true" and os.geteuid() == 0:
-            raise
-        pytest.skip(f"cannot mount a tmpfs here ({exc}); CI runs this as root")
-    try:
+    with tmpfs(tmp_path / "ro", 16) as disk:
         shutil.copytree(root, disk / "project", symlinks=True)
         subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
         for command in (("report",), ("apply", "-y", "--replace", "good")):
@@ -376,5 +364,3 @@ def test_a_read_only_project_is_one_line_not_a_crash(tmp_path: Path) -> None:
             assert "crashed" not in output and "Traceback" not in output, output
             assert "read-only" in output.lower() or "readonly" in output.lower(), output
             assert len([line for line in output.splitlines() if "error" in line]) == 1, output
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Run, emulator_for_wanplan, write_spec
+from tests.conftest import Run, emulator_for_wanplan, tmpfs, write_spec
 from wanplan.apply.submit_window import LOOPBACK_CLOCK_PAD
 from wanplan.emulator import Emulator, Knobs
 from wanplan.plan.planner import make_plan
@@ -251,23 +251,8 @@ def test_a_damaged_state_file_is_refused_and_nothing_is_sent(
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 24 MiB tmpfs (root only; skipped elsewhere, with the reason)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    try:
-        subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)],
-            check=True,
-            capture_output=True,
-        )
-    except (OSError, subprocess.CalledProcessError) as exc:
-        if os.environ.get("CI") == "true" and os.geteuid() == 0:
-            raise
-        pytest.skip(f"cannot mount a tmpfs here ({exc}); CI runs this as root")
-    try:
+    with tmpfs(tmp_path / "disk", 24) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def fill(disk: Path, leave: int) -> Path:
