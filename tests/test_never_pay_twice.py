@@ -178,12 +178,17 @@ def test_a_provider_without_a_task_list_leaves_it_unconfirmed_until_imported(
     assert_outputs_are_their_own_tasks(empty_project, emulator)
 
 
+def lose_an_answer(run: Run, project: Path, emulator: Emulator) -> None:
+    """APIXO makes the task and the answer is lost: the asset is left unconfirmed."""
+    write_spec(project, "a.toml", clips("apixo", 1))
+    emulator.set_knobs(drop_answer_rate=1.0)
+    assert run(project, "apply", "-y").exit_code == 1
+
+
 def test_replace_is_the_one_knowing_way_to_pay_again(
     run: Run, empty_project: Path, emulator: Emulator
 ) -> None:
-    write_spec(empty_project, "a.toml", clips("apixo", 1))
-    emulator.set_knobs(drop_answer_rate=1.0)
-    assert run(empty_project, "apply", "-y").exit_code == 1
+    lose_an_answer(run, empty_project, emulator)
     emulator.set_knobs(drop_answer_rate=0.0)
     plan = run(empty_project, "plan", "--replace", "apixo-0").output
     assert "--replace pays again" in plan
@@ -377,9 +382,7 @@ def test_plan_shows_what_reconciliation_will_do_and_needs_no_key(
 def test_a_replace_that_sends_nothing_leaves_the_submit_unconfirmed(
     run: Run, empty_project: Path, emulator: Emulator
 ) -> None:
-    write_spec(empty_project, "a.toml", clips("apixo", 1))
-    emulator.set_knobs(drop_answer_rate=1.0)
-    assert run(empty_project, "apply", "-y").exit_code == 1
+    lose_an_answer(run, empty_project, emulator)
     # The replacing submit is refused every time (429): nothing new exists, and the old,
     # unconfirmed submit must not be closed, or the next plain apply would pay again.
     emulator.set_knobs(drop_answer_rate=0.0, rate_limit_burst=50, retry_after=0)

@@ -4,6 +4,7 @@ its answers back into that format; the backend knows no provider's shape."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
 from collections.abc import Callable
@@ -90,16 +91,14 @@ class Backend:
     def _other_client_task(self, beside: Task) -> None:
         """Someone else on the same account makes a task of the same model at that moment."""
         prompt = f"another client's shot {uuid.uuid4().hex[:8]}"
-        other = Task(
+        other = dataclasses.replace(
+            beside,
             id=str(uuid.uuid4()) if "-" in beside.id else uuid.uuid4().hex,
-            provider=beside.provider,
-            model=beside.model,
-            key_id=beside.key_id,
-            media=beside.media,
-            created_at=beside.created_at,
-            latency=beside.latency,
-            origin=beside.origin,
+            failure=None,
             details={"prompt": prompt, "other_client": True},
+            started_at=None,
+            notified=False,
+            hostile=False,
         )
         self.tasks.add(other, self.now(), self.knobs.concurrency_cap)
 

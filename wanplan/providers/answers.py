@@ -203,3 +203,8 @@ def same_model(listed: object, model_id: str) -> bool:
     if listed is None:
         return True
     return isinstance(listed, str) and listed.strip().lower() == model_id.strip().lower()
+
+
+def whole_number(value: object) -> int | None:
+    """A count a provider gives (a list's total), or None when it gives none that reads."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

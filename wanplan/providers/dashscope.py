@@ -31,7 +31,7 @@ from wanplan.providers.base import (
     TaskState,
     TaskStatus,
 )
-from wanplan.providers.http import HttpProvider
+from wanplan.providers.http import HttpProvider, ListingPage
 
 REGIONS = {
     "singapore": "https://dashscope-intl.aliyuncs.com/api/v1",
@@ -43,7 +43,6 @@ KEYFRAME_PATH = "/services/aigc/image2video/video-synthesis"
 # The docs suggest polling every 15 s; ramp up to it, as the SDK does.
 _POLL_RAMP = (2.0, 3.0, 5.0, 8.0, 10.0, 15.0)
 PAGE_SIZE = 100
-MAX_PAGES = 50
 _ZONE_PAD = 86400.0
 """The task list's start/end time zone is undocumented: ask for a day more each way."""
 
@@ -215,9 +214,8 @@ class DashScopeProvider(HttpProvider):
 
     async def list_tasks(self, model_id: str, after: float, before: float) -> TaskListing:
         """The account's tasks of this model created between two times, every page."""
-        found: list[ListedTask] = []
-        readable, seen = True, 0
-        for page in range(1, MAX_PAGES + 1):
+
+        async def page(number: int) -> ListingPage:
             response = await self._call(
                 "GET",
                 f"{self.api}/tasks",
@@ -226,7 +224,7 @@ class DashScopeProvider(HttpProvider):
                     "start_time": _list_time(after - _ZONE_PAD),
                     "end_time": _list_time(before + _ZONE_PAD),
                     "model_name": model_id,
-                    "page_no": page,
+                    "page_no": number,
                     "page_size": PAGE_SIZE,
                 },
             )
@@ -238,26 +236,21 @@ class DashScopeProvider(HttpProvider):
                 items = []
             if not isinstance(items, list):
                 raise answer.error("answered no list of tasks (data or tasks)")
-            for item in items:
-                try:
-                    listed = _listed(item, model_id)
-                except ValueError:
-                    readable = False  # an item it cannot read: absence proves nothing
-                    continue
-                if listed is not None and not (
-                    listed.created_at < after or listed.created_at > before
-                ):
-                    found.append(listed)
-            seen += len(items)
-            pages, total = answer.get("total_page"), answer.get("total")
-            # Read on until an empty page, the last page or the total: a page may be shorter.
-            if (
-                not items
-                or (isinstance(pages, int) and page >= pages)
-                or (isinstance(total, int) and seen >= total)
-            ):
-                return TaskListing(tuple(found), complete=readable)
-        return TaskListing(tuple(found), complete=False)
+            return ListingPage(
+                items,
+                answers.whole_number(answer.get("total")),
+                answers.whole_number(answer.get("total_page")),
+            )
+
+        def read(item: object) -> ListedTask | None:
+            listed = _listed(item, model_id)
+            # The window asked for was padded for its time zone: the padding is left out here.
+            inside = listed is not None and not (
+                listed.created_at < after or listed.created_at > before
+            )
+            return listed if inside else None
+
+        return await self._read_listing(page, read)
 
     async def task_prompt(self, task_id: str, model_id: str) -> str | None:
         """`output.orig_prompt` of the task's own answer, where the service gives it."""

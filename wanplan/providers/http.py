@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterator
-from typing import Any, ClassVar
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, ClassVar, NamedTuple
 from urllib.parse import urlsplit
 
 import httpx
@@ -15,7 +15,24 @@ import httpx
 from wanplan.config import ProviderSettings
 from wanplan.errors import InputNotSent, ProviderAuthError, ProviderError
 from wanplan.providers import answers, result_urls, wire
-from wanplan.providers.base import GenerationRequest, ProviderContext, RequestInput
+from wanplan.providers.base import (
+    GenerationRequest,
+    ListedTask,
+    ProviderContext,
+    RequestInput,
+    TaskListing,
+)
+
+MAX_LISTING_PAGES = 50
+"""Pages of a task list read at most; past them the list is incomplete (proves nothing)."""
+
+
+class ListingPage(NamedTuple):
+    items: list[Any]
+    total: int | None = None
+    """Items in the whole list, where the provider says."""
+    pages: int | None = None
+    """Pages in the whole list, where the provider says."""
 
 
 class HttpProvider:
@@ -53,6 +70,35 @@ class HttpProvider:
     async def _send_input(self, item: RequestInput, model_id: str) -> str | None:
         """Upload one local file; None where the provider takes the file in the body itself."""
         return None
+
+    async def _read_listing(
+        self,
+        page: Callable[[int], Awaitable[ListingPage]],
+        read: Callable[[object], ListedTask | None],
+    ) -> TaskListing:
+        """Every page of a task list, read on until an empty page, the last page or the total
+        (a page may hold fewer items than asked for). `read` raises ValueError for an item it
+        cannot read, which makes the list incomplete: absence then proves nothing."""
+        found: list[ListedTask] = []
+        readable, seen = True, 0
+        for number in range(1, MAX_LISTING_PAGES + 1):
+            answer = await page(number)
+            for item in answer.items:
+                try:
+                    listed = read(item)
+                except ValueError:
+                    readable = False
+                    continue
+                if listed is not None:
+                    found.append(listed)
+            seen += len(answer.items)
+            if (
+                not answer.items
+                or (answer.pages is not None and number >= answer.pages)
+                or (answer.total is not None and seen >= answer.total)
+            ):
+                return TaskListing(tuple(found), complete=readable)
+        return TaskListing(tuple(found), complete=False)
 
     def _headers(self) -> dict[str, str]:
         return wire.bearer(self.context.api_key)

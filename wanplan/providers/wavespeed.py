@@ -32,14 +32,13 @@ from wanplan.providers.base import (
     TaskState,
     TaskStatus,
 )
-from wanplan.providers.http import HttpProvider
+from wanplan.providers.http import HttpProvider, ListingPage
 
 _RUNNING = {"created", "processing", "queued", "pending"}
 _FAILED = {"failed", "cancelled", "timeout", "deleted"}
 # Wan 2.1 and 2.2 take the frame as "W*H"; from 2.5 on, image-to-video takes a resolution.
 _SIZED_IMAGE_TO_VIDEO = ("wavespeed-ai/wan-2.2/image-to-video",)
 PAGE_SIZE = 100
-MAX_PAGES = 50
 
 
 class WaveSpeedProvider(HttpProvider):
@@ -193,15 +192,14 @@ class WaveSpeedProvider(HttpProvider):
 
     async def list_tasks(self, model_id: str, after: float, before: float) -> TaskListing:
         """The prediction history of this model between two times, every page of it."""
-        found: list[ListedTask] = []
-        readable, seen = True, 0
-        for page in range(1, MAX_PAGES + 1):
+
+        async def page(number: int) -> ListingPage:
             response = await self._call(
                 "POST",
                 f"{self.api}/predictions",
                 "prediction history",
                 json={
-                    "page": page,
+                    "page": number,
                     "page_size": PAGE_SIZE,
                     "model": model_id,
                     "created_after": _iso(after),
@@ -214,20 +212,9 @@ class WaveSpeedProvider(HttpProvider):
                 items = []
             if not isinstance(items, list):
                 raise data.error("answered data.items that is not a list")
-            for item in items:
-                try:
-                    listed = _listed(item, model_id)
-                except ValueError:
-                    readable = False  # an item it cannot read: absence proves nothing
-                    continue
-                if listed is not None:
-                    found.append(listed)
-            seen += len(items)
-            total = data.get("total")
-            # Read on until an empty page or the total: a page may be shorter than asked.
-            if not items or (isinstance(total, int) and seen >= total):
-                return TaskListing(tuple(found), complete=readable)
-        return TaskListing(tuple(found), complete=False)
+            return ListingPage(items, total=answers.whole_number(data.get("total")))
+
+        return await self._read_listing(page, lambda item: _listed(item, model_id))
 
     async def task_prompt(self, task_id: str, model_id: str) -> str | None:
         """WaveSpeed documents no inputs in a prediction; where one carries them, the prompt."""

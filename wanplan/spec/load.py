@@ -190,7 +190,7 @@ def read_toml(root: Path, path: Path, relative: str) -> tuple[dict[str, Any], st
     except tomli.TOMLDecodeError as exc:
         raise SpecError([toml_issue(relative, exc)]) from None
     except RecursionError:  # tomli's own limit: inline tables or arrays 400 levels deep
-        raise SpecError([_too_deep(relative, text, ())]) from None
+        raise SpecError([_too_deep(relative, text)]) from None
     found = values.first_unkeyable(document)
     if found is not None:
         where, problem = found
@@ -199,11 +199,11 @@ def read_toml(root: Path, path: Path, relative: str) -> tuple[dict[str, Any], st
     return document, text
 
 
-def _too_deep(relative: str, text: str, where: tuple[str, ...]) -> SpecIssue:
+def _too_deep(relative: str, text: str) -> SpecIssue:
     return SpecIssue(
         relative,
         _deep_line(text),
-        ".".join(where),
+        "",
         f"nested more than {values.MAX_DEPTH} levels deep; flatten it",
     )
 
