@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from wanplan import workspace
+from wanplan.apply.backoff import Backoff
 from wanplan.cli.main import cli
 from wanplan.emulator import Emulator, Knobs, provider_base_urls, running
 
@@ -37,6 +39,9 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("WANPLAN_SIM_LATENCY", "0.05")
+    # Retries back off from 10 ms, not 1 s: the rhythm itself is test_retry.py's; here it
+    # would only make fault tests wait. (The Workspace takes its backoff injected.)
+    monkeypatch.setattr(workspace, "DEFAULT_BACKOFF", Backoff(base=0.01))
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     real_connect = socket.socket.connect

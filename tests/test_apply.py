@@ -21,13 +21,13 @@ import pytest
 from tests.conftest import Run, write_spec
 from wanplan.apply.provenance import is_sidecar
 from wanplan.config import ProviderSettings
-from wanplan.plan.planner import make_plan
 from wanplan.project import Project
 from wanplan.providers.base import GenerationRequest, ProviderContext
 from wanplan.providers.sim import service
 from wanplan.providers.sim.provider import SimProvider
 from wanplan.spec.resolve import ResolvedAsset
 from wanplan.state.sqlite import SqliteState
+from wanplan.workspace import PlanRequest, Workspace
 
 
 def submits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -130,7 +130,7 @@ def test_one_failure_does_not_stop_the_others(run: Run, project: Path) -> None:
 
 def poster_intent(project: Path) -> tuple[SqliteState, int, ResolvedAsset]:
     """The journal as an apply leaves it just before submitting the poster: an intent."""
-    asset = make_plan(Project.at(project), targets=["poster"]).changes[0].asset
+    asset = Workspace.open(project).plan(PlanRequest(targets=("poster",))).plan.changes[0].asset
     assert asset is not None
     state = SqliteState.open_writer(project / "state" / "wanplan.db")
     ref = state.record_intent(
@@ -270,7 +270,7 @@ def test_a_resume_without_a_task_id_fails_and_never_submits(project: Path) -> No
     from wanplan.state.records import SUBMITTED, TaskRecord
 
     root = Project.at(project)
-    plan = make_plan(root, targets=["poster"])
+    plan = Workspace(root).plan(PlanRequest(targets=("poster",))).plan
     [change] = plan.changes
     assert change.asset is not None
     task = TaskRecord(

@@ -12,9 +12,8 @@ from tests.conftest import Run, write_spec
 from wanplan.config import BudgetSettings
 from wanplan.cost.budget import check_budget, spent_on
 from wanplan.errors import OverBudget
-from wanplan.plan.planner import make_plan
-from wanplan.project import Project
 from wanplan.state.records import TaskRecord
+from wanplan.workspace import PlanRequest, Workspace
 
 # The example project: six assets, $3.03 in all; the dearest is city-timelapse at $1.00.
 
@@ -116,7 +115,7 @@ def test_a_bad_amount_is_a_usage_error(run: Run, project: Path, amount: str) -> 
 
 
 def test_check_budget_lists_every_cap_exceeded(project: Path) -> None:
-    plan = make_plan(Project.at(project))
+    plan = Workspace.open(project).plan(PlanRequest()).plan
     caps = BudgetSettings(
         max_per_apply=Decimal("1"), max_per_asset=Decimal("0.40"), max_per_day=Decimal("5")
     )

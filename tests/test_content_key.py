@@ -7,8 +7,7 @@ from pathlib import Path
 
 from tests.conftest import write_spec
 from wanplan.key.content_key import KEY_VERSION, canonical_json, content_key
-from wanplan.plan.planner import make_plan
-from wanplan.project import Project
+from wanplan.workspace import PlanRequest, Workspace
 
 BASE = """[assets.a]
 mode = "i2v"
@@ -23,7 +22,7 @@ def key_of(root: Path, text: str, address: str = "a") -> str:
     for spec in (root / "specs").glob("*.toml"):
         spec.unlink()
     write_spec(root, "a.toml", text)
-    plan = make_plan(Project.at(root))
+    plan = Workspace.open(root).plan(PlanRequest()).plan
     return next(c.content_key for c in plan.changes if c.address == address)
 
 

@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import Run, emulator_for_wanplan, write_spec
 from tests.test_interrupt import start_apply
+from wanplan import workspace
+from wanplan.apply.backoff import Backoff
 from wanplan.emulator import Emulator, Knobs
 from wanplan.state.sqlite import SqliteState
 
@@ -212,10 +214,12 @@ def test_slow_downloads_complete(run: Run, empty_project: Path, emulator: Emulat
 
 
 def test_a_provider_concurrency_cap_is_waited_out(
-    run: Run, empty_project: Path, emulator: Emulator
+    run: Run, empty_project: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # DashScope refuses submits over its cap with 429 Throttling.AllocationQuota: no task was
-    # made, so wanplan waits (Retry-After) and submits again.
+    # made, so wanplan waits (its own backoff, as Retry-After is 0) and submits again. The
+    # backoff is injected at a tenth of the real one: long enough for a 0.3 s task to end.
+    monkeypatch.setattr(workspace, "DEFAULT_BACKOFF", Backoff(base=0.1))
     emulator.set_knobs(concurrency_cap=2, retry_after=0, latency=0.3)
     write_spec(empty_project, "a.toml", spec("dashscope", 5))
     result = run(empty_project, "apply", "-y", "--concurrency", "4")

@@ -18,11 +18,10 @@ from hypothesis import strategies as st
 
 from tests.conftest import REPO, Run, write_spec
 from wanplan.errors import WanplanError
-from wanplan.plan.planner import make_plan
-from wanplan.project import Project
 from wanplan.spec.model import ASSET_FIELDS
 from wanplan.state.records import AssetRecord
 from wanplan.state.sqlite import SqliteState
+from wanplan.workspace import PlanRequest, Workspace
 
 EXAMPLES = int(os.environ.get("WANPLAN_FUZZ_EXAMPLES", "700"))
 FUZZ = settings(
@@ -161,7 +160,7 @@ def plan_or_clear_error(root: Path) -> None:
     exception fails the test (that is the traceback a user would see)."""
     before = _digest(root.parent)
     try:
-        plan = make_plan(Project.at(root))
+        plan = Workspace.open(root).plan(PlanRequest()).plan
     except WanplanError as exc:
         lines = str(exc).splitlines()
         assert lines and all(line.strip() for line in lines), repr(str(exc))

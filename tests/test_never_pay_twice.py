@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import Run, emulator_for_wanplan, tmpfs, write_spec
 from wanplan.apply.submit_window import LOOPBACK_CLOCK_PAD
+from wanplan.blobs import LocalBlobStore
 from wanplan.emulator import Emulator, Knobs
 from wanplan.plan.planner import make_plan
 from wanplan.project import Project
@@ -28,7 +29,7 @@ from wanplan.state.sqlite import SqliteState
 
 KEY = "sk-never-twice"
 WANPLAN = str(Path(sys.executable).with_name("wanplan"))
-FAST_RECONCILE = {"listing_lag": 0.8, "submit_timeout": 1.5}
+FAST_RECONCILE = {"listing_lag": 0.8, "submit_timeout": 0.8}
 
 
 @pytest.fixture
@@ -91,7 +92,8 @@ def test_answers_dropped_after_the_task_was_made_are_adopted_not_paid_again(
     provider: str, run: Run, empty_project: Path, emulator: Emulator
 ) -> None:
     (empty_project / "wanplan.toml").write_text(settings(provider))
-    write_spec(empty_project, "a.toml", clips(provider, 8))
+    # Two models: the submits after an unknown outcome wait per model, side by side.
+    write_spec(empty_project, "a.toml", clips(provider, 4) + clips(provider, 4, "wan-2.6", start=4))
     emulator.set_knobs(drop_answer_rate=0.5, drop_seed=7)
     result = run(empty_project, "apply", "-y")
     assert result.exit_code == 0, result.output
@@ -327,7 +329,9 @@ def lost_submit(project: Path, base_url: str, provider: str = "wavespeed") -> st
     an unconfirmed row for its window. Returns the task id."""
     state = SqliteState.open_writer(project / "state" / "wanplan.db")
     try:
-        plan = make_plan(Project.at(project), state=state)
+        plan = make_plan(
+            Project.at(project), state=state, blobs=LocalBlobStore(project / ".wanplan")
+        )
         (asset,) = [c.asset for c in plan.changes if c.asset is not None]
         ref = state.record_intent(
             provider=provider,

@@ -324,6 +324,7 @@ def test_a_short_page_is_not_the_end_of_the_list() -> None:
 @pytest.mark.parametrize(
     ("created", "seconds"),
     [(int(REAL * 1000), True), (int(REAL), True), (1747634955000 - 10**12, False)],
+    ids=["milliseconds", "seconds", "far-off"],  # stable across xdist's workers
 )
 def test_a_dashscope_time_in_seconds_or_far_off_is_read_or_kept_unknown(
     created: int, seconds: bool

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from tests.conftest import Run, write_spec
 from wanplan.catalog import load_catalog
-from wanplan.plan.planner import estimate, make_plan
-from wanplan.project import Project
+from wanplan.plan.planner import estimate
+from wanplan.workspace import PlanRequest, Workspace
 
 
 def test_json_plan_follows_the_contract(run: Run, project: Path) -> None:
@@ -119,7 +119,7 @@ def test_estimates_are_decimal_with_minimum_seconds(project: Path) -> None:
         '[assets.short]\nmode = "t2v"\nmodel = "wan-2.7"\nprompt = "x"\nduration = 2\n'
         'seed = 1\nresolution = "1080p"\n',
     )
-    plan = make_plan(Project.at(project), targets=["short", "city-timelapse"])
+    plan = Workspace.open(project).plan(PlanRequest(targets=("short", "city-timelapse"))).plan
     costs = {c.address: c.estimated_cost for c in plan.changes}
     assert costs == {"short": Decimal("0.75"), "city-timelapse": Decimal("1.00")}  # 5 s minimum
     assert all(isinstance(estimate(c.asset, catalog), Decimal) for c in plan.changes if c.asset)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -55,9 +56,51 @@ class ProviderSettings(_Strict):
     """Seconds a submit may take; a submit that took longer has an unknown outcome."""
 
 
+def no_secret_in(url: str | None) -> str | None:
+    """A URL may name a user, never a password: wanplan.toml is in git (PRODUCT §2)."""
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        raise ValueError("is not a URL") from None
+    if not parts.scheme:
+        raise ValueError("is not a URL: write it with its scheme, like postgresql://host/db")
+    if password is not None:
+        raise ValueError(
+            "holds a password, and wanplan.toml is no place for one: remove it and give it "
+            "through the backend's own environment (PGPASSWORD, PGPASSFILE, AWS_* variables)"
+        )
+    return url
+
+
+class StateSettings(_Strict):
+    url: str | None = None
+    """Where the state lives; None: the SQLite file of [project] state."""
+    lease_seconds: int = Field(default=60, gt=0, le=86_400)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return no_secret_in(value)
+
+
+class CacheSettings(_Strict):
+    url: str | None = None
+    """Where generated blobs live; None: .wanplan/ in the project."""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return no_secret_in(value)
+
+
 class Config(_Strict):
     project: ProjectSettings = ProjectSettings()
     budget: BudgetSettings = BudgetSettings()
+    state: StateSettings = StateSettings()
+    cache: CacheSettings = CacheSettings()
     profiles: dict[str, DefaultsSpec] = {}
     """`[profiles.NAME]`: asset fields that override every asset's own under --profile NAME."""
 
@@ -94,8 +137,8 @@ def load_config(root: Path) -> Config:
             elif loc[-1] == "api_key_env":
                 # Never echo the value: it may be a key pasted where its variable's name goes.
                 message = "must be the name of an environment variable, like WAVESPEED_API_KEY"
-            elif loc[0] == "providers":
-                # Nor anything else under [providers]: a key pasted anywhere there.
+            elif loc[0] in ("providers", "state", "cache"):
+                # Nor anything else under [providers], nor a URL: a key or password in it.
                 message = error["msg"].removeprefix("Value error, ")
             else:
                 message = f"{error['msg'].removeprefix('Value error, ')}, got {error['input']!r}"

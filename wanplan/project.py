@@ -54,10 +54,10 @@ class Project:
         return self.root / CACHE_DIR
 
     def check_confined(self) -> None:
-        """Refuse to read or write when outputs/ or the cache (or the cache's folders) is a link,
-        or when the state file (or its folder, or SQLite's -wal and -shm files beside it) leads
-        out of the project. Git keeps symlinks: a merged pull request can plant one, and even a
-        link that stays inside (outputs -> state) would have outputs overwrite the journal."""
+        """Refuse to write when outputs/ or the cache (or the cache's folders) is a link. Git
+        keeps symlinks: a merged pull request can plant one, and even a link that stays inside
+        (outputs -> state) would have outputs overwrite the journal. (The state's own files
+        are its store's to check.)"""
         for label, path in (
             ("outputs/", self.outputs_dir),
             (".wanplan/", self.cache_dir),
@@ -77,26 +77,6 @@ class Project:
                 f"{label} is a link (to {os.readlink(path)}); wanplan keeps its outputs and "
                 "cache in real folders of the project: replace the link with a folder"
             )
-        self.check_state_confined()
-
-    def check_state_confined(self) -> None:
-        """The state file, its folder and SQLite's -wal and -shm files resolve inside."""
-        state = self.state_path
-        for label, path in (
-            ("the state file", state),
-            ("the state's log", state.with_name(f"{state.name}-wal")),
-            ("the state's shared memory", state.with_name(f"{state.name}-shm")),
-        ):
-            try:
-                confine.resolved_inside(self.root, path)
-            except confine.Confined as exc:
-                if "outside" in str(exc):
-                    raise StateError(
-                        f"{label} ({self.relative(path)}) is a link that leads out of the project "
-                        f"to {path.resolve()}; remove the link, wanplan reads and writes only "
-                        "inside the project"
-                    ) from None
-                raise StateError(f"{label} ({self.relative(path)}) {exc}") from None
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()

@@ -14,13 +14,13 @@ MIN_FREE_BYTES = 4 * 1024 * 1024
 are written (a download that does not fit fails its asset, nothing is paid twice)."""
 
 
-def check_free_space(project: Project) -> None:
-    """Refuse, before any request, when the state's, the cache's or outputs/' disk is full."""
-    for label, path in (
-        ("the state", project.state_path.parent),
-        ("the cache", project.cache_dir),
-        ("outputs/", project.outputs_dir),
-    ):
+def check_free_space(project: Project, state_disk: Path | None) -> None:
+    """Refuse, before any request, when the state's (a local one), the cache's or outputs/'
+    disk is full."""
+    folders = [("the cache", project.cache_dir), ("outputs/", project.outputs_dir)]
+    if state_disk is not None:
+        folders.insert(0, ("the state", state_disk))
+    for label, path in folders:
         free = _free_bytes(path)
         if free is not None and free < MIN_FREE_BYTES:
             raise StateWriteError(

@@ -11,19 +11,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import os
 import random
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from wanplan import confine
 from wanplan.apply import provenance, reconcile
+from wanplan.apply.backoff import Backoff
 from wanplan.apply.disk_space import check_free_space
 from wanplan.apply.download import Downloaded, DownloadError, download
 from wanplan.apply.events import (
@@ -39,7 +44,6 @@ from wanplan.apply.limits import TokenBucket, Unlimited
 from wanplan.apply.polling import JITTER, PollSchedule
 from wanplan.apply.providers import ProviderSetup, providers_needed, setup_providers
 from wanplan.apply.retry import (
-    Backoff,
     read_is_retryable,
     submit_is_retryable,
     surely_refused,
@@ -94,6 +98,9 @@ QUOTE_GRACE_SECONDS = 1.0
 """How long a price quote may take after the task id is committed; a later one is dropped."""
 
 
+T = TypeVar("T")
+
+
 class AssetFailed(Exception):
     pass
 
@@ -146,6 +153,8 @@ class ApplyEngine:
         *,
         concurrency: int | None = None,
         on_event: EventSink = ignore,
+        backoff: Backoff | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.project = project
         self.setups = setups
@@ -172,16 +181,26 @@ class ApplyEngine:
         self.foreground: dict[str, Foreground] = {}
         """Per provider: its polls and submits go before collecting its results."""
         self._signals: list[signal.Signals] = []
-        self.backoff = Backoff()
+        self.backoff = backoff or Backoff()
+        self.rng = rng or random.Random()
+        """Jitter for retries (a seeded one makes a run repeatable)."""
         self._gates: dict[tuple[str, str], asyncio.Lock] = {}
         self.one_submit_per_model = True
         self.unrecorded: list[UnrecordedTask] = []
         """Tasks made whose ids the state could not record (a full disk): for `import`."""
+        self._backend = ThreadPoolExecutor(1, thread_name_prefix="wanplan-state")
+        """The state's and the cache's calls run here, one at a time and in order, off the
+        event loop: a slow (network) backend never stalls polls, downloads or submits."""
+
+    async def _store(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`call(*args)` on the backends' thread (see `_backend`)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._backend, functools.partial(call, *args, **kwargs))
 
     async def run(self, plan: Plan) -> ApplyResult:
         result = ApplyResult()
         self._producing = {c.asset.content_key for c in plan.changes if c.asset and c.generates}
-        self._records = self.state.assets(plan.profile)
+        self._records = await self._store(self.state.assets, plan.profile)
         try:
             for setup in self.setups.values():
                 self._start(setup)
@@ -197,8 +216,13 @@ class ApplyEngine:
                 await client.aclose()
         result.unrecorded.extend(self.unrecorded)
         with contextlib.suppress(StateWriteError):  # a cache of input hashes, not a record
-            self.state.save_file_stamps(plan.fresh_file_stamps)
+            await self._store(self.state.save_file_stamps, plan.fresh_file_stamps)
         return result
+
+    def close(self) -> None:
+        """Wait for the backends' thread: a write a cancelled asset left running finishes
+        before the state is handed back (and unlocked)."""
+        self._backend.shutdown(wait=True)
 
     # ---- Ctrl-C --------------------------------------------------------------------------
 
@@ -265,7 +289,7 @@ class ApplyEngine:
         started = time.monotonic()
         try:
             if change.action is Action.DELETE:
-                return self._delete(plan, change)
+                return await self._delete(plan, change)
             if change.action is Action.UNCONFIRMED:
                 raise AssetFailed(unconfirmed_failure(change))
             if change.source is not None:
@@ -293,12 +317,12 @@ class ApplyEngine:
 
     # ---- no provider call ----------------------------------------------------------------
 
-    def _delete(self, plan: Plan, change: PlanChange) -> AssetOutcome:
+    async def _delete(self, plan: Plan, change: PlanChange) -> AssetOutcome:
         record = change.previous
         assert record is not None
         self._remove_output(record.output_path)
         provenance.remove(self.project.root, record.output_path)
-        self.state.forget_assets(plan.profile, [change.address])
+        await self._store(self.state.forget_assets, plan.profile, [change.address])
         self.emit(ApplyEvent(change.address, "deleted", record.output_path))
         return AssetOutcome(change.address, change.action, ok=True)
 
@@ -320,8 +344,8 @@ class ApplyEngine:
         asset = change.asset
         assert asset is not None
         await self._finished(asset.content_key).wait()
-        source = self.state.generation(asset.content_key)
-        if source is None or not self.blobs.has(source.blob_sha256):
+        source = await self._store(self.state.generation, asset.content_key)
+        if source is None or not await self._store(self.blobs.has, source.blob_sha256):
             raise AssetFailed(f"skipped: {change.waits_for}, which makes the same content, failed")
         return await self._restore(plan, dataclasses.replace(change, source=source), started)
 
@@ -419,18 +443,19 @@ class ApplyEngine:
                 continue
             if ref.upstream_key in self._producing:  # made (or made again) by this plan
                 await self._finished(ref.upstream_key).wait()  # set when its generation ends
-            made = self.state.generation(ref.upstream_key)
-            if made is not None and not self.blobs.has(made.blob_sha256):
+            made = await self._store(self.state.generation, ref.upstream_key)
+            if made is not None and not await self._store(self.blobs.has, made.blob_sha256):
                 # The cache lost it (a fresh CI runner): the upstream's output has the bytes.
-                await asyncio.to_thread(self._recache, ref.upstream, made.blob_sha256)
-            if made is None or not self.blobs.has(made.blob_sha256):
+                await self._store(self._recache, ref.upstream, made.blob_sha256)
+            if made is None or not await self._store(self.blobs.has, made.blob_sha256):
                 raise AssetFailed(f"skipped: {ref.upstream}, whose output it uses, failed")
+            local = await self._store(self.blobs.local_path, made.blob_sha256)
             inputs.append(
                 RequestInput(
                     ref.field,
                     f"{OUTPUTS_DIR}/{ref.upstream}.{made.extension}",
                     made.blob_sha256,
-                    self.blobs.local_path(made.blob_sha256),
+                    local,
                 )
             )
         return tuple(inputs)
@@ -489,7 +514,7 @@ class ApplyEngine:
             return request
         try:
             return await with_retries(
-                lambda: provider.prepare(request), submit_is_retryable, self.backoff
+                lambda: provider.prepare(request), submit_is_retryable, self.backoff, self.rng
             )
         except ProviderAuthError as exc:
             self.stopped_by = str(exc)
@@ -519,39 +544,39 @@ class ApplyEngine:
             if self.interrupted:
                 raise Interrupted
             task_ref: int | None = None
-            rng = random.Random()
+            rng = self.rng
             # A body that carries its input files inline takes longer to send.
             timeout = timing.submit_timeout + _inline_bytes(request) / INLINE_BYTES_PER_SECOND
             for attempt in range(self.backoff.attempts):
                 await rate.acquire()
                 if task_ref is not None and (self.stopped_by or self.interrupted):
                     # Refused before; not sent again now that the apply is stopping.
-                    self._journal_status(task_ref, FAILED, "not sent again: apply stopped")
+                    await self._journal_status(task_ref, FAILED, "not sent again: apply stopped")
                     if self.interrupted:
                         raise Interrupted
                     raise AssetFailed(f"not submitted: {self.stopped_by}")
                 answer_by = time.time() + timeout
-                task_ref = self._journal_send(plan, asset, estimate, task_ref, answer_by)
                 # A submit under way is not cancelled by Ctrl-C: its task id must be recorded.
+                # It is under way from its intent's write to its task id's commit, and so is
+                # the provider's foreground (no result is collected meanwhile).
                 self._submitting.add(asset.address)
                 try:
                     with self.foreground[provider.name].submitting():
-                        # Bounded, so that its window in the task list is.
-                        submitted = await _bounded(
-                            provider.submit(request), max(answer_by - time.time(), 0.1)
+                        task_ref = await self._journal_send(
+                            plan, asset, estimate, task_ref, answer_by
                         )
-                except (ProviderError, httpx.HTTPError, TimeoutError) as exc:
-                    error: BaseException = exc
-                else:
-                    self._journal_task_id(
-                        asset, provider.name, task_ref, submitted.task_id, replaces
-                    )
-                    return task_ref, submitted
+                        submitted, error = await self._send(provider, request, answer_by)
+                        if submitted is not None:
+                            await self._journal_task_id(
+                                asset, provider.name, task_ref, submitted.task_id, replaces
+                            )
+                            return task_ref, submitted
                 finally:
                     self._submitting.discard(asset.address)
+                assert error is not None
                 if isinstance(error, ProviderAuthError):
                     self.stopped_by = str(error)
-                    self._journal_status(task_ref, FAILED, str(error))
+                    await self._journal_status(task_ref, FAILED, str(error))
                     raise AssetFailed(str(error))
                 if not surely_refused(error):
                     # The provider itself answered (a 500, an unreadable answer): anything it
@@ -560,12 +585,12 @@ class ApplyEngine:
                     answered = isinstance(error, ProviderError) and error.status in (None, 500)
                     late = 0.0 if answered else timeout
                     reason = f"unconfirmed: {_reason(error)}"
-                    self._journal_unconfirmed(task_ref, reason, time.time() + late)
+                    await self._journal_unconfirmed(task_ref, reason, time.time() + late)
                     # The next submit of this model is sent after this window (both padded).
                     await asyncio.sleep(late + 2 * timing.clock_pad)
                     return task_ref, None
                 if not submit_is_retryable(error) or attempt + 1 >= self.backoff.attempts:
-                    self._journal_status(task_ref, FAILED, _reason(error))
+                    await self._journal_status(task_ref, FAILED, _reason(error))
                     raise AssetFailed(_reason(error))
                 hinted = error.retry_after if isinstance(error, ProviderError) else None
                 await asyncio.sleep(
@@ -573,12 +598,24 @@ class ApplyEngine:
                 )
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    @staticmethod
+    async def _send(
+        provider: Provider, request: GenerationRequest, answer_by: float
+    ) -> tuple[SubmittedTask | None, BaseException | None]:
+        """The one request that can make a task: its answer, or the error it ended with.
+        Bounded, so that its window in the task list is."""
+        try:
+            submitted = await _bounded(provider.submit(request), max(answer_by - time.time(), 0.1))
+        except (ProviderError, httpx.HTTPError, TimeoutError) as exc:
+            return None, exc
+        return submitted, None
+
     def _gate(self, provider: str, model_id: str) -> asyncio.Lock:
         if not self.one_submit_per_model:  # only bench/ measures without it
             return asyncio.Lock()
         return self._gates.setdefault((provider, model_id), asyncio.Lock())
 
-    def _journal_send(
+    async def _journal_send(
         self,
         plan: Plan,
         asset: ResolvedAsset,
@@ -589,9 +626,10 @@ class ApplyEngine:
         """The intent row, written just before the request (again before a retry)."""
         try:
             if task_ref is not None:
-                self.state.record_sending(task_ref, answer_by)
+                await self._store(self.state.record_sending, task_ref, answer_by)
                 return task_ref
-            return self.state.record_intent(
+            return await self._store(
+                self.state.record_intent,
                 provider=asset.provider,
                 model_id=asset.model_id,
                 content_key=asset.content_key,
@@ -604,7 +642,7 @@ class ApplyEngine:
             self.stopped_by = f"the state cannot be written: {exc}"
             raise AssetFailed(f"not submitted: {exc}") from None
 
-    def _journal_task_id(
+    async def _journal_task_id(
         self,
         asset: ResolvedAsset,
         provider: str,
@@ -615,13 +653,17 @@ class ApplyEngine:
         """The task id, committed before anything else is done with the answer (with it, the
         close of the unknown submit an `apply --replace` pays again for). If it cannot be, no
         further submit is sent, and the id is reported for `wanplan import`."""
-        try:
+
+        def commit() -> None:
             with self.state.transaction():
                 self.state.record_submitted(task_ref, task_id)
                 if replaces is not None:
                     self.state.record_task_status(
                         replaces.id, ABANDONED, "replaced knowingly (apply --replace)"
                     )
+
+        try:
+            await self._store(commit)
         except StateWriteError as exc:
             self.stopped_by = f"the state cannot be written: {exc}"
             self.unrecorded.append(UnrecordedTask(asset.address, provider, task_id))
@@ -630,14 +672,15 @@ class ApplyEngine:
                 f"once there is room: wanplan import {asset.address} --task-id {task_id}"
             ) from None
 
-    def _journal_status(self, task_ref: int, status: str, error: str | None) -> None:
+    async def _journal_status(self, task_ref: int, status: str, error: str | None) -> None:
         with contextlib.suppress(StateWriteError):  # the row stays open: shown as unconfirmed
-            self.state.record_task_status(task_ref, status, error)
+            await self._store(self.state.record_task_status, task_ref, status, error)
 
-    def _journal_unconfirmed(self, task_ref: int, reason: str, until: float | None) -> None:
+    async def _journal_unconfirmed(self, task_ref: int, reason: str, until: float | None) -> None:
         """`until`: the end of its window, once known (None keeps the one recorded)."""
+        ends = None if until is None else iso(until)
         with contextlib.suppress(StateWriteError):  # the intent row says as much
-            self.state.record_unconfirmed(task_ref, reason, None if until is None else iso(until))
+            await self._store(self.state.record_unconfirmed, task_ref, reason, ends)
 
     async def _reconcile(
         self,
@@ -650,7 +693,7 @@ class ApplyEngine:
         its window, then adopt its task (its id is returned), or learn that none was made
         (None: submit again), or fail the asset with the two ways out."""
         setup = self.setups[provider.name]
-        row = self.state.task(task_ref)
+        row = await self._store(self.state.task, task_ref)
         assert row is not None
         if not isinstance(provider, ListsTasks):
             raise AssetFailed(unconfirmed_failure_for(asset.address, row))
@@ -666,20 +709,23 @@ class ApplyEngine:
             async with gate:
                 rows = [
                     t
-                    for t in self.state.open_tasks()
+                    for t in await self._store(self.state.open_tasks)
                     if t.outcome_unknown
                     and (t.provider, t.model_id) == (provider.name, asset.model_id)
                 ]
                 verdicts = await reconcile.examine(
-                    rows, {provider.name: setup}, self.state.known_task_ids, prompts
+                    rows, {provider.name: setup}, self._known_task_ids, prompts
                 )
                 verdict = verdicts[task_ref]
                 if verdict.outcome is not reconcile.Outcome.WAIT:
-                    return self._settled(asset, provider.name, task_ref, verdict, replaces)
+                    return await self._settled(asset, provider.name, task_ref, verdict, replaces)
             settles_at = (verdict.settles_at or time.time()) + 0.05
         raise AssetFailed(unconfirmed_failure_for(asset.address, row))
 
-    def _settled(
+    async def _known_task_ids(self, provider: str, task_ids: list[str]) -> set[str]:
+        return await self._store(self.state.known_task_ids, provider, task_ids)
+
+    async def _settled(
         self,
         asset: ResolvedAsset,
         provider: str,
@@ -688,14 +734,14 @@ class ApplyEngine:
         replaces: TaskRecord | None,
     ) -> str | None:
         if verdict.outcome is reconcile.Outcome.ADOPT and verdict.task_id is not None:
-            self._journal_task_id(asset, provider, task_ref, verdict.task_id, replaces)
+            await self._journal_task_id(asset, provider, task_ref, verdict.task_id, replaces)
             self.emit(ApplyEvent(asset.address, "adopted", verdict.reason))
             return verdict.task_id
         if verdict.outcome is reconcile.Outcome.NOT_CREATED:
-            self._journal_status(task_ref, NOT_CREATED, verdict.reason)
+            await self._journal_status(task_ref, NOT_CREATED, verdict.reason)
             return None
-        self._journal_unconfirmed(task_ref, f"unconfirmed: {verdict.reason}", None)
-        row = self.state.task(task_ref)
+        await self._journal_unconfirmed(task_ref, f"unconfirmed: {verdict.reason}", None)
+        row = await self._store(self.state.task, task_ref)
         assert row is not None
         raise AssetFailed(unconfirmed_failure_for(asset.address, row))
 
@@ -706,7 +752,7 @@ class ApplyEngine:
         try:
             quoted = await asyncio.wait_for(submitted.quote(), QUOTE_GRACE_SECONDS)
             if quoted is not None:
-                self.state.record_quote(task_ref, quoted)
+                await self._store(self.state.record_quote, task_ref, quoted)
         except Exception:  # slow, refused or unrecordable: the ledger keeps the estimate
             return None
         return quoted
@@ -757,7 +803,7 @@ class ApplyEngine:
 
             try:
                 with self.foreground[provider.name].polling():
-                    status = await with_retries(poll, read_is_retryable, self.backoff)
+                    status = await with_retries(poll, read_is_retryable, self.backoff, self.rng)
             except ProviderAuthError as exc:
                 self.stopped_by = str(exc)
                 raise AssetFailed(f"polling task {task_id}: {exc}") from None
@@ -769,18 +815,25 @@ class ApplyEngine:
                 timer.running(sent_at)
             elif status.state is TaskState.SUCCEEDED:
                 if not status.result_urls:
-                    self.state.record_task_status(task_ref, FAILED, "succeeded without a result")
+                    await self._store(
+                        self.state.record_task_status,
+                        task_ref,
+                        FAILED,
+                        "succeeded without a result",
+                    )
                     raise AssetFailed(f"task {task_id} succeeded without a result URL")
                 if submitted_at is not None:
                     timer.done(sent_at, status.duration)
                     learned.set()
-                self.state.record_task_status(task_ref, SUCCEEDED)
+                await self._store(self.state.record_task_status, task_ref, SUCCEEDED)
                 return status
             elif status.state is TaskState.FAILED:
-                self.state.record_task_status(task_ref, FAILED, status.error)
+                await self._store(self.state.record_task_status, task_ref, FAILED, status.error)
                 raise AssetFailed(f"{provider.name} task {task_id} failed: {status.error}")
             else:
-                self.state.record_task_status(task_ref, FAILED, "task expired at the provider")
+                await self._store(
+                    self.state.record_task_status, task_ref, FAILED, "task expired at the provider"
+                )
                 raise AssetFailed(
                     f"{provider.name} no longer knows task {task_id}; plan again to regenerate it"
                 )
@@ -795,7 +848,7 @@ class ApplyEngine:
         await self.rates[provider.name].acquire()
         try:
             status = await with_retries(
-                lambda: provider.poll(task_id, model_id), read_is_retryable, self.backoff
+                lambda: provider.poll(task_id, model_id), read_is_retryable, self.backoff, self.rng
             )
         except (ProviderError, httpx.HTTPError) as exc:
             raise AssetFailed(f"asking for a fresh result URL: {_reason(exc)}") from None
@@ -810,7 +863,7 @@ class ApplyEngine:
         self, provider: Provider, task_id: str, asset: ResolvedAsset, url: str
     ) -> Downloaded:
         """Download with retries; an expired URL is replaced by polling the task again."""
-        rng = random.Random()
+        rng = self.rng
         refreshed = False
         for attempt in range(self.backoff.attempts):
             try:
@@ -853,6 +906,28 @@ class ApplyEngine:
                 f"{relative}: cannot be written ({exc.strerror or exc}); "
                 f"{os_advice(exc)} (the result is in the cache: apply again restores it)"
             ) from None
+        record = AssetRecord(
+            address=asset.address,
+            profile=plan.profile,
+            content_key=asset.content_key,
+            output_path=relative,
+            output_sha256=blob_sha256,
+            output_size=st.st_size,
+            output_mtime_ns=st.st_mtime_ns,
+            updated_at=now_iso(),
+        )
+        await self._store(self._record_output, plan, asset, record, collected)
+        if change.previous is not None and change.previous.output_path != relative:
+            self._remove_output(change.previous.output_path)
+            provenance.remove(self.project.root, change.previous.output_path)
+        await self._write_provenance(asset, record)
+        return relative
+
+    def _record_output(
+        self, plan: Plan, asset: ResolvedAsset, record: AssetRecord, collected: Collected | None
+    ) -> None:
+        """In one transaction: what was generated (its generation, spend and task's close,
+        when it was), and the asset's new current output."""
         with self.state.transaction():
             if collected is not None:
                 fetched = collected.fetched
@@ -879,25 +954,10 @@ class ApplyEngine:
                     source=collected.spend.source,
                 )
                 self.state.record_task_status(collected.task_ref, COLLECTED)
-            record = AssetRecord(
-                address=asset.address,
-                profile=plan.profile,
-                content_key=asset.content_key,
-                output_path=relative,
-                output_sha256=blob_sha256,
-                output_size=st.st_size,
-                output_mtime_ns=st.st_mtime_ns,
-                updated_at=now_iso(),
-            )
             self.state.set_asset(record)
-        if change.previous is not None and change.previous.output_path != relative:
-            self._remove_output(change.previous.output_path)
-            provenance.remove(self.project.root, change.previous.output_path)
-        await self._write_provenance(asset, record)
-        return relative
 
     async def _write_provenance(self, asset: ResolvedAsset, record: AssetRecord) -> None:
-        details = self.state.generation_details(asset.content_key)
+        details = await self._store(self.state.generation_details, asset.content_key)
         if details is None:
             return
         content = provenance.document(record, details, asset.inputs)
@@ -965,10 +1025,27 @@ def run_apply(
     setups: dict[str, ProviderSetup] | None = None,
     concurrency: int | None = None,
     on_event: EventSink = ignore,
+    state_disk: Path | None = None,
+    backoff: Backoff | None = None,
+    rng: random.Random | None = None,
 ) -> ApplyResult:
+    """Run the plan's changes. `state_disk`: a local state's folder, whose free space is
+    checked with the cache's and outputs' before the first submit."""
     if setups is None:
         setups = setup_providers(project.config, providers_needed(plan))
     if any(change.generates for change in plan.changes):
-        check_free_space(project)
-    engine = ApplyEngine(project, state, blobs, setups, concurrency=concurrency, on_event=on_event)
-    return asyncio.run(engine.run(plan))
+        check_free_space(project, state_disk)
+    engine = ApplyEngine(
+        project,
+        state,
+        blobs,
+        setups,
+        concurrency=concurrency,
+        on_event=on_event,
+        backoff=backoff,
+        rng=rng,
+    )
+    try:
+        return asyncio.run(engine.run(plan))
+    finally:
+        engine.close()

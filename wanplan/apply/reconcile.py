@@ -30,17 +30,19 @@ import contextlib
 import dataclasses
 import datetime
 import enum
+import inspect
 import math
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
 import httpx
 
+from wanplan.apply.backoff import Backoff
 from wanplan.apply.providers import ProviderSetup, listing_setups, lists_tasks
-from wanplan.apply.retry import Backoff, read_is_retryable, with_retries
+from wanplan.apply.retry import read_is_retryable, with_retries
 from wanplan.config import Config
 from wanplan.errors import ProviderError
 from wanplan.plan.model import Action, Plan, PlanChange
@@ -74,7 +76,8 @@ class Verdict:
     """For WAIT: from when the listing can be trusted for this row."""
 
 
-KnownIds = Callable[[str, list[str]], set[str]]
+KnownIds = Callable[[str, list[str]], set[str] | Awaitable[set[str]]]
+"""The journal's look-up of task ids it holds (awaitable when the state is off the loop)."""
 
 
 async def examine(
@@ -186,7 +189,8 @@ async def _examine_model(
         reason = f"could not read {setup.name}'s task list ({_describe(exc)})"
         verdicts.update({row.id: Verdict(Outcome.UNCONFIRMED, reason) for row in ready})
         return verdicts
-    ours = known(setup.name, [task.task_id for task in listing.tasks])
+    looked_up = known(setup.name, [task.task_id for task in listing.tasks])
+    ours = await looked_up if inspect.isawaitable(looked_up) else looked_up
     strangers = [task for task in listing.tasks if task.task_id not in ours]
     candidates = {
         row.id: [task for task in strangers if _inside(task, windows[row.id])] for row in judged

@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 import httpx
 
+from wanplan.apply.backoff import Backoff
 from wanplan.errors import InputNotSent, ProviderAuthError, ProviderError
 
 T = TypeVar("T")
@@ -26,15 +26,7 @@ T = TypeVar("T")
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-@dataclass(frozen=True)
-class Backoff:
-    base: float = 1.0
-    factor: float = 2.0
-    cap: float = 30.0
-    attempts: int = 6
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        return rng.uniform(0, min(self.cap, self.base * self.factor**attempt))
+DEFAULT_BACKOFF = Backoff()
 
 
 def read_is_retryable(error: BaseException) -> bool:
@@ -75,7 +67,7 @@ def submit_is_retryable(error: BaseException) -> bool:
 async def with_retries(
     call: Callable[[], Awaitable[T]],
     retryable: Callable[[BaseException], bool],
-    backoff: Backoff = Backoff(),
+    backoff: Backoff = DEFAULT_BACKOFF,
     rng: random.Random | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:

@@ -37,6 +37,14 @@ def open_project(directory: Any) -> Any:
     return Project.at(directory)
 
 
+def open_workspace(directory: Any, lock_timeout: float = 0.0) -> Any:
+    """The project at `directory` with its backends; warnings go to stderr."""
+    from wanplan.cli.output import warn
+    from wanplan.workspace import Workspace
+
+    return Workspace.open(directory, warn=warn, lock_timeout=lock_timeout)
+
+
 class Duration(click.ParamType):  # type: ignore[type-arg]
     """Seconds, written as 30, 30s, 2m or 1h."""
 

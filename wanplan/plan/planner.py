@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from wanplan import confine
-from wanplan.blobs import BlobStore, LocalBlobStore
+from wanplan.blobs import BlobStore
 from wanplan.catalog import Catalog, load_catalog
 from wanplan.config import CONFIG_FILE
 from wanplan.confine import OUTPUTS
@@ -31,7 +31,6 @@ from wanplan.spec.locate import locate
 from wanplan.spec.resolve import ResolvedAsset, Resolver
 from wanplan.spec.suggest import did_you_mean, listing
 from wanplan.state.base import StateReader
-from wanplan.state.opening import open_reader
 from wanplan.state.records import AssetRecord, TaskRecord
 
 UNPINNED_SEED = "seed not pinned: the result is not reproducible"
@@ -105,30 +104,21 @@ def make_plan(
     profile: str = DEFAULT_PROFILE,
     targets: Sequence[str] = (),
     force_replace: Sequence[str] = (),
-    state: StateReader | None = None,
-    blobs: BlobStore | None = None,
+    state: StateReader,
+    blobs: BlobStore,
 ) -> Plan:
+    """The plan for `profile`: what apply would generate, reuse, repair or delete, against
+    `state` and the blobs cached in `blobs` (both only read)."""
     _ = project.config  # settings errors first: they affect everything after
-    project.check_confined()  # the state, outputs and the cache are read: never through a link out
-    own_state = state is None
-    reader: StateReader = state or open_reader(project)
-    try:
-        with _gc_paused():
-            catalog = load_catalog()
-            hasher = FileHasher(project.root, reader.file_stamps())
-            declared = resolve_specs(project, hasher, catalog, profile)
-            plan = _Planner(
-                project,
-                reader,
-                blobs or LocalBlobStore(project.cache_dir),
-                catalog,
-                profile,
-            ).plan(declared, targets, force_replace, hasher)
-            plan.targets, plan.force_replace = tuple(targets), tuple(force_replace)
-            return plan
-    finally:
-        if own_state:
-            reader.close()
+    project.check_confined()  # outputs and the cache are read: never through a link out
+    with _gc_paused():
+        catalog = load_catalog()
+        hasher = FileHasher(project.root, state.file_stamps())
+        declared = resolve_specs(project, hasher, catalog, profile)
+        planner = _Planner(project, state, blobs, catalog, profile)
+        plan = planner.plan(declared, targets, force_replace, hasher)
+    plan.targets, plan.force_replace = tuple(targets), tuple(force_replace)
+    return plan
 
 
 @contextmanager

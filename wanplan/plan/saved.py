@@ -24,6 +24,7 @@ from wanplan.project import Project
 from wanplan.render.json_plan import change_document, plan_document
 from wanplan.spec.load import spec_files
 from wanplan.spec.suggest import first_few
+from wanplan.state.base import StateStore
 
 SAVED_FORMAT = "wanplan.saved-plan/1"
 
@@ -60,14 +61,14 @@ def saved_document(project: Project, plan: Plan) -> dict[str, Any]:
     return document
 
 
-def check_plan_path(project: Project, path: Path) -> None:
+def check_plan_path(project: Project, path: Path, state: StateStore) -> None:
     """A plan file must not overwrite what wanplan reads or makes: the state, the settings,
     specs, inputs, outputs or the cache."""
     target = path.resolve()
     root = project.root.resolve()
-    protected = [project.state_path.resolve(), root / CONFIG_FILE]
     folders = [root / "specs", root / "inputs", project.outputs_dir, project.cache_dir]
-    if target in protected or any(target.is_relative_to(f.resolve()) for f in folders):
+    protected = state.owns(target) or target == root / CONFIG_FILE
+    if protected or any(target.is_relative_to(f.resolve()) for f in folders):
         raise PlanError(
             f"--out {path}: that would overwrite the project's own files; save the plan "
             "elsewhere, like plan.json"

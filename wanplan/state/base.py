@@ -1,11 +1,14 @@
-"""The state backend interface. SQLite implements it today; PostgreSQL is planned (PRODUCT §11),
-so nothing outside this package may know which backend is in use."""
+"""The state backend interface: a store (where a state lives) opens readers and writers.
+
+SQLite implements it today; PostgreSQL is planned (PRODUCT §11). Only `wanplan/backends.py`
+names a concrete backend; everything else works through these protocols."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Protocol
 
 from wanplan.key.file_hashes import FileStamp
@@ -160,3 +163,43 @@ class StateWriter(StateReader, Protocol):
         ...
 
     def save_file_stamps(self, stamps: Mapping[str, FileStamp]) -> None: ...
+
+
+class StateStore(Protocol):
+    """Where one project's state lives. Nothing is opened, created or locked until asked."""
+
+    @property
+    def label(self) -> str:
+        """How messages name it: `state/wanplan.db`, or a URL without its secrets."""
+        ...
+
+    @property
+    def disk(self) -> Path | None:
+        """The local folder it writes to (its free space is checked before an apply), or None
+        for a state on a server."""
+        ...
+
+    def exists(self) -> bool:
+        """Whether a state was ever written here (a missing one reads as empty)."""
+        ...
+
+    def check_confined(self) -> None:
+        """Refuse a state reached through a link out of the project (StateError)."""
+        ...
+
+    def open_reader(self) -> StateReader:
+        """Read-only: it never changes a byte, even when the schema needs a migration."""
+        ...
+
+    def open_writer(self) -> StateWriter:
+        """For writing, created and migrated as needed. Callers take the lock before writing."""
+        ...
+
+    def at_rest(self) -> bool:
+        """Nothing of a writer is left beside the state (SQLite: no write-ahead log): what a
+        CI job commits or uploads is complete on its own."""
+        ...
+
+    def owns(self, path: Path) -> bool:
+        """Whether writing `path` would overwrite the state (a plan saved over it)."""
+        ...

@@ -22,6 +22,7 @@ from typing import Any, cast
 
 import sqlite_utils
 
+from wanplan import confine
 from wanplan.errors import StateError, StateWriteError
 from wanplan.key.file_hashes import FileStamp
 from wanplan.money import as_decimal_string
@@ -135,12 +136,14 @@ class SqliteState:
             raise StateError(f"{path} is not a file; the state is one SQLite file")
         check_state_file(path)
         try:
-            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+            )
             db = sqlite_utils.Database(conn)
             cls._check_wanplan_state(db, path)
             cls._check_compatible(db, path)
             if migrations.pending(db):
-                memory = sqlite3.connect(":memory:")
+                memory = sqlite3.connect(":memory:", check_same_thread=False)
                 conn.backup(memory)
                 conn.close()
                 db = sqlite_utils.Database(memory)
@@ -174,7 +177,9 @@ class SqliteState:
         if not path.exists():
             _create_state_file(path)
         check_state_file(path)
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+        # Used from one thread at a time, not always the one that opened it: apply's engine
+        # runs the state's calls on a worker thread of their own, off the event loop.
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
         try:
             db = sqlite_utils.Database(conn)
             cls._check_wanplan_state(db, path)
@@ -676,3 +681,59 @@ class SqliteState:
                 ],
                 replace=True,
             )
+
+
+class SqliteStore:
+    """The state as one SQLite file inside the project (the default; PRODUCT §2)."""
+
+    def __init__(self, root: Path, path: Path) -> None:
+        self.root = root
+        self.path = path
+
+    @property
+    def label(self) -> str:
+        return self.path.relative_to(self.root).as_posix()
+
+    @property
+    def disk(self) -> Path:
+        return self.path.parent
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def _companions(self) -> tuple[tuple[str, Path], ...]:
+        return (
+            ("the state file", self.path),
+            ("the state's log", self.path.with_name(f"{self.path.name}-wal")),
+            ("the state's shared memory", self.path.with_name(f"{self.path.name}-shm")),
+        )
+
+    def check_confined(self) -> None:
+        """The file, its folder and SQLite's -wal and -shm files resolve inside the project:
+        git keeps symlinks, so a merged pull request could plant one."""
+        for label, path in self._companions():
+            try:
+                confine.resolved_inside(self.root, path)
+            except confine.Confined as exc:
+                relative = path.relative_to(self.root).as_posix()
+                if "outside" in str(exc):
+                    raise StateError(
+                        f"{label} ({relative}) is a link that leads out of the project to "
+                        f"{path.resolve()}; remove the link, wanplan reads and writes only "
+                        "inside the project"
+                    ) from None
+                raise StateError(f"{label} ({relative}) {exc}") from None
+
+    def open_reader(self) -> SqliteState:
+        self.check_confined()
+        return SqliteState.open_reader(self.path)
+
+    def open_writer(self) -> SqliteState:
+        self.check_confined()
+        return SqliteState.open_writer(self.path)
+
+    def at_rest(self) -> bool:
+        return not self._companions()[1][1].exists()
+
+    def owns(self, path: Path) -> bool:
+        return path.resolve() == self.path.resolve()

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from wanplan.cli.options import open_project
+from wanplan.cli.options import open_workspace
 from wanplan.cli.output import echo, style
 
 if TYPE_CHECKING:
@@ -50,22 +50,15 @@ def cost(
       wanplan cost --by day --since 2025-06-01
       wanplan cost --by asset --profile preview --format json
     """
-    from wanplan.cost.ledger import GROUPINGS, parse_day, select, spend_report
+    from wanplan.cost.ledger import GROUPINGS, parse_day
     from wanplan.errors import WanplanError
-    from wanplan.state.opening import open_reader
 
     first = parse_day(since, "--since") if since else None
     last = parse_day(until, "--until") if until else None
     if first and last and first > last:
         raise WanplanError(f"--since {since} is after --until {until}; nothing can match")
-    project = open_project(directory)
-    reader = open_reader(project)
-    try:
-        entries = select(reader.ledger(), since=first, until=last, profile=profile)
-    finally:
-        reader.close()
     wanted = [g for g in GROUPINGS if g in groupings] if groupings else list(GROUPINGS)
-    report = spend_report(entries, wanted)
+    report = open_workspace(directory).spend(wanted, since=first, until=last, profile=profile)
     if fmt == "json":
         document = {"currency": "USD", "since": since, "until": until, "profile": profile}
         echo(json.dumps({**document, **_as_json(report)}, indent=2))

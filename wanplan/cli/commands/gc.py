@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from wanplan.cli.options import lock_timeout, open_project
+from wanplan.cli.options import lock_timeout, open_workspace
 from wanplan.cli.output import echo
 
 
@@ -28,18 +28,10 @@ def gc(directory: Path, dry_run: bool, lock_timeout: float, fmt: str) -> None:
       wanplan gc --dry-run
       wanplan gc
     """
-    from wanplan.blobs import LocalBlobStore
     from wanplan.cli.output import warn
-    from wanplan.maintenance.collect import collect_garbage, declared_content_keys, format_bytes
-    from wanplan.state.locked import locked_state
+    from wanplan.maintenance.collect import format_bytes
 
-    project = open_project(directory)
-    with locked_state(project, lock_timeout, warn) as writer:
-        # Invalid specs: refuse rather than guess what they would keep.
-        declared = declared_content_keys(project, writer.file_stamps())
-        found = collect_garbage(
-            writer, LocalBlobStore(project.cache_dir), dry_run=dry_run, keep=declared
-        )
+    found = open_workspace(directory, lock_timeout).collect_garbage(dry_run=dry_run)
     if fmt == "json":
         document = {
             "dry_run": dry_run,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from wanplan.cli.options import open_project
+from wanplan.cli.options import open_workspace
 from wanplan.cli.output import echo
 
 
@@ -29,19 +29,8 @@ def graph(directory: Path, fmt: str, no_files: bool) -> None:
       wanplan graph > graph.mmd
       wanplan graph --format dot | dot -Tsvg > graph.svg
     """
-    from wanplan.catalog import load_catalog
-    from wanplan.key.file_hashes import FileHasher
-    from wanplan.plan.planner import resolve_specs
     from wanplan.render.graph import render_dot, render_mermaid
-    from wanplan.state.opening import open_reader
 
-    project = open_project(directory)
-    _ = project.config
-    reader = open_reader(project)
-    try:  # the state's stamps: unchanged input files are not hashed again just to draw them
-        stamps = reader.file_stamps()
-    finally:
-        reader.close()
-    assets = resolve_specs(project, FileHasher(project.root, stamps), load_catalog())
+    assets = open_workspace(directory).declared_assets()
     render = render_dot if fmt == "dot" else render_mermaid
     echo(render(assets, files=not no_files), nl=False)

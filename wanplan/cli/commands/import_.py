@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from wanplan.cli.options import TaskId, lock_timeout, open_project
+from wanplan.cli.options import TaskId, lock_timeout, open_workspace
 from wanplan.cli.output import echo
+
+if TYPE_CHECKING:
+    from wanplan.maintenance.adopt import Candidate
 
 
 @click.command("import")
@@ -41,34 +45,20 @@ def import_(
     Example:
       wanplan import forest-dolly --provider wavespeed --task-id 7f3c9a1e2b
     """
-    from wanplan.apply.providers import setup_providers
-    from wanplan.blobs import LocalBlobStore
-    from wanplan.cli.output import warn
     from wanplan.cli.progress import EventPrinter
-    from wanplan.maintenance.adopt import adopt, candidate
     from wanplan.money import format_usd
-    from wanplan.state.locked import locked_state
-    from wanplan.state.opening import open_reader
 
-    project = open_project(directory)
-    reader = open_reader(project)
-    try:
-        found = candidate(project, reader, address, provider, profile)
-    finally:
-        reader.close()
-    setups = setup_providers(project.config, [found.asset.provider])  # the key, before writing
-    echo(f"Collecting {found.asset.provider} task {task_id} for {address}...")
-    with locked_state(project, lock_timeout, warn, create=True) as writer:
-        outcome = adopt(
-            project,
-            writer,
-            LocalBlobStore(project.cache_dir),
-            found,
-            task_id=task_id,
-            profile=profile,
-            setups=setups,
-            on_event=EventPrinter(),
-        )
+    def collecting(found: Candidate) -> None:
+        echo(f"Collecting {found.asset.provider} task {task_id} for {address}...")
+
+    found, outcome = open_workspace(directory, lock_timeout).import_task(
+        address,
+        task_id,
+        provider=provider,
+        profile=profile,
+        on_start=collecting,
+        on_event=EventPrinter(),
+    )
     echo(
         f"Imported {address} from {found.asset.provider} task {task_id}: {outcome.output_path} "
         f"(cost {format_usd(outcome.spent)}, in the ledger)."

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from wanplan.cli.options import open_project
+from wanplan.cli.options import open_workspace
 from wanplan.cli.output import echo
 
 
@@ -21,23 +21,6 @@ def output(directory: Path, address: str, profile: str, absolute: bool) -> None:
       wanplan output forest-dolly
       open "$(wanplan output forest-dolly)"
     """
-    from wanplan.errors import WanplanError
-    from wanplan.spec.suggest import did_you_mean
-    from wanplan.state.opening import open_reader
-
-    project = open_project(directory)
-    state = open_reader(project)
-    try:
-        records = state.assets(profile)
-    finally:
-        state.close()
-    record = records.get(address)
-    if record is None:
-        raise WanplanError(
-            f"{address} has no output in profile {profile}{did_you_mean(address, sorted(records))};"
-            " run `wanplan apply` to generate it"
-        )
-    path = project.root / record.output_path
-    if not path.exists():
-        raise WanplanError(f"{record.output_path} is missing; run `wanplan apply` to repair it")
-    echo(str(path) if absolute else record.output_path)
+    workspace = open_workspace(directory)
+    record = workspace.output_of(address, profile)
+    echo(str(workspace.project.root / record.output_path) if absolute else record.output_path)

@@ -6,14 +6,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from wanplan.cli.options import Money, allow_unknown_cost, open_project, targeting
+from wanplan.cli.options import Money, allow_unknown_cost, open_workspace, targeting
 from wanplan.cli.output import colour_enabled, echo
 
 if TYPE_CHECKING:
     from decimal import Decimal
 
-    from wanplan.plan.model import Plan
-    from wanplan.project import Project
+    from wanplan.workspace import PlanOutcome
 
 FORMATS = ("text", "json", "markdown")
 
@@ -78,66 +77,36 @@ def plan(
       wanplan plan --compare-to base.json --format markdown --fail-on-cost-increase 20
       wanplan plan --detailed-exitcode || [ $? -eq 2 ]
     """
-    from wanplan.plan.model import Action
-    from wanplan.plan.planner import make_plan
+    from wanplan.workspace import PlanRequest
 
-    project = open_project(directory)
+    workspace = open_workspace(directory)
     if out is not None:
-        from wanplan.plan.saved import check_plan_path
-
-        check_plan_path(project, out)
-    result = make_plan(project, profile=profile, targets=targets, force_replace=force_replace)
-    if any(change.action is Action.UNCONFIRMED for change in result.changes):
-        result = _looked_up(project, result)
-    comparison = None
-    if compare_to is not None:
-        from wanplan.plan.compare import compare
-
-        comparison = compare(result, compare_to)
-    if fmt == "json":
-        from wanplan.render.json_plan import render_json
-
-        echo(render_json(result, comparison), nl=False)
-    elif fmt == "markdown":
-        from wanplan.render.markdown import render_markdown
-
-        echo(render_markdown(result, comparison), nl=False)
-    else:
-        from wanplan.render.style import colour, plain
-        from wanplan.render.text import render_text
-
-        echo(render_text(result, colour() if colour_enabled() else plain), nl=False)
-        if comparison is not None:
-            from wanplan.render.text import count_line
-
-            echo(f"Against {comparison.label}: " + count_line("this change", comparison.own))
+        workspace.check_plan_path(out)  # before planning: a refusal costs nothing
+    outcome = workspace.plan(PlanRequest(profile, targets, force_replace), compare_to=compare_to)
+    _render(outcome, fmt)
     if out is not None:
-        from wanplan.plan.saved import saved_document, write_saved_plan
-
-        write_saved_plan(out, saved_document(project, result))
+        workspace.save_plan(out, outcome.plan)
         echo(f"Saved the plan to {out}; apply exactly it with `wanplan apply {out}`.", err=True)
     if fail_on_cost_increase is not None:
-        from wanplan.cost.budget import check_cost_gate
-        from wanplan.money import total
-
-        changes = comparison.own if comparison is not None else result.changes
-        check_cost_gate(
-            total([c.estimated_cost for c in changes]),
-            fail_on_cost_increase,
-            allow_unknown_cost=allow_unknown_cost,
-        )
-    if detailed_exitcode and result.has_changes:
+        outcome.check_cost_gate(fail_on_cost_increase, allow_unknown_cost=allow_unknown_cost)
+    if detailed_exitcode and outcome.plan.has_changes:
         sys.exit(2)
 
 
-def _looked_up(project: Project, plan: Plan) -> Plan:
-    """Submits whose outcome is unknown, looked up in the providers' task lists where a key
-    is set (a free, read-only request): the plan then shows what apply will do with them."""
-    from wanplan.apply.reconcile import look
-    from wanplan.state.opening import open_reader
+def _render(outcome: PlanOutcome, fmt: str) -> None:
+    plan, comparison = outcome.plan, outcome.comparison
+    if fmt == "json":
+        from wanplan.render.json_plan import render_json
 
-    reader = open_reader(project)
-    try:
-        return look(plan, reader, project.config)
-    finally:
-        reader.close()
+        echo(render_json(plan, comparison), nl=False)
+    elif fmt == "markdown":
+        from wanplan.render.markdown import render_markdown
+
+        echo(render_markdown(plan, comparison), nl=False)
+    else:
+        from wanplan.render.style import colour, plain
+        from wanplan.render.text import count_line, render_text
+
+        echo(render_text(plan, colour() if colour_enabled() else plain), nl=False)
+        if comparison is not None:
+            echo(f"Against {comparison.label}: " + count_line("this change", comparison.own))

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from wanplan.cli.options import lock_timeout, open_project
+from wanplan.cli.options import lock_timeout, open_workspace
 from wanplan.cli.output import echo
 
 if TYPE_CHECKING:
@@ -34,15 +34,9 @@ def refresh(directory: Path, profile: str | None, lock_timeout: float, fmt: str)
       wanplan refresh
       wanplan refresh --format json
     """
-    from wanplan.blobs import LocalBlobStore
-    from wanplan.cli.output import warn
     from wanplan.maintenance.addresses import label
-    from wanplan.maintenance.refresh import refresh as run_refresh
-    from wanplan.state.locked import locked_state
 
-    project = open_project(directory)
-    with locked_state(project, lock_timeout, warn) as writer:
-        report = run_refresh(project, writer, LocalBlobStore(project.cache_dir), profile)
+    report = open_workspace(directory, lock_timeout).refresh(profile)
     if fmt == "json":
         echo(json.dumps(_document(report), indent=2))
         return

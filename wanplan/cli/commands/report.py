@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from wanplan.cli.options import open_project
+from wanplan.cli.options import open_workspace
 from wanplan.cli.output import echo
 
 
@@ -32,13 +32,4 @@ def report(directory: Path, out: Path, profile: str | None) -> None:
       wanplan report
       wanplan report --out public/gallery --profile draft
     """
-    from wanplan.report.build import build_report
-    from wanplan.state.opening import open_reader
-
-    project = open_project(directory)
-    reader = open_reader(project)
-    try:
-        index, _ = build_report(project, reader, out, profile)
-    finally:
-        reader.close()
-    echo(str(index))
+    echo(str(open_workspace(directory).report(out, profile)))

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from wanplan.cli.options import open_project
+from wanplan.cli.options import open_workspace
 from wanplan.cli.output import echo, style
 
 
@@ -25,57 +25,7 @@ def show(directory: Path, address: str | None, profile: str, fmt: str) -> None:
       wanplan show
       wanplan show forest-dolly --format json
     """
-    from wanplan.errors import WanplanError
-    from wanplan.spec.suggest import did_you_mean
-    from wanplan.state.opening import open_reader
-
-    project = open_project(directory)
-    reader = open_reader(project)
-    try:
-        records = reader.assets(profile)
-        if address is None:
-            rows = [
-                {
-                    "address": r.address,
-                    "content_key": r.content_key,
-                    "output": r.output_path,
-                    "updated_at": r.updated_at,
-                }
-                for r in sorted(records.values(), key=lambda r: r.address)
-            ]
-            document: dict[str, Any] = {
-                "lineage": reader.lineage,
-                "serial": reader.serial,
-                "profile": profile,
-                "assets": rows,
-            }
-        else:
-            record = records.get(address)
-            if record is None:
-                raise WanplanError(
-                    f"{address} is not in the state (profile {profile})"
-                    f"{did_you_mean(address, sorted(records))}"
-                )
-            details = reader.generation_details(record.content_key) or {}
-            document = {
-                "address": record.address,
-                "profile": record.profile,
-                "content_key": record.content_key,
-                "output": record.output_path,
-                "output_sha256": record.output_sha256,
-                "updated_at": record.updated_at,
-                "provider": details.get("provider"),
-                "model_id": details.get("model_id"),
-                "mode": details.get("mode"),
-                "task_id": details.get("task_id"),
-                "cost": details.get("cost"),
-                "cost_source": details.get("cost_source"),
-                "generated_at": details.get("created_at"),
-                "parameters": details.get("material", {}).get("params"),
-                "inputs": details.get("material", {}).get("inputs"),
-            }
-    finally:
-        reader.close()
+    document = open_workspace(directory).show(address, profile)
     if fmt == "json":
         echo(json.dumps(document, indent=2))
     elif address is None:

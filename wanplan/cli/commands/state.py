@@ -1,15 +1,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from wanplan.cli.options import lock_timeout, open_project
+from wanplan.cli.options import lock_timeout, open_workspace
 from wanplan.cli.output import echo
-
-if TYPE_CHECKING:
-    from wanplan.state.base import StateReader
 
 profile_option = click.option(
     "--profile", default="default", show_default=True, help="The profile whose record to change."
@@ -39,17 +35,9 @@ def list_(directory: Path, profile: str | None) -> None:
       wanplan state list | wc -l
     """
     from wanplan.maintenance.addresses import label
-    from wanplan.state.opening import open_reader
 
-    project = open_project(directory)
-    reader = open_reader(project)
-    try:
-        records = reader.all_assets()
-    finally:
-        reader.close()
-    for record in records:
-        if profile is None or record.profile == profile:
-            echo(label(record))
+    for record in open_workspace(directory).recorded(profile):
+        echo(label(record))
 
 
 @state.command("rm")
@@ -69,17 +57,7 @@ def rm(directory: Path, addresses: tuple[str, ...], profile: str, lock_timeout: 
       wanplan state rm square-loop
       wanplan state rm hero-turn poster --profile staging
     """
-    from wanplan.cli.output import warn
-    from wanplan.maintenance.forget import chosen, forget
-    from wanplan.state.locked import locked_state
-
-    project = open_project(directory)
-
-    def check(reader: StateReader) -> None:
-        chosen(reader, profile, addresses)
-
-    with locked_state(project, lock_timeout, warn, check=check) as writer:
-        removed = forget(writer, profile, addresses)
+    removed = open_workspace(directory, lock_timeout).forget(addresses, profile)
     for record in removed:
         echo(f"Removed {record.address} from the state (its file {record.output_path} stays).")
 
@@ -101,17 +79,7 @@ def mv(directory: Path, source: str, destination: str, profile: str, lock_timeou
     Example:
       wanplan state mv forest-dolly forest-push
     """
-    from wanplan.cli.output import warn
-    from wanplan.maintenance.move import move, planned_move
-    from wanplan.state.locked import locked_state
-
-    project = open_project(directory)
-
-    def check(reader: StateReader) -> None:
-        planned_move(project, reader, profile, source, destination)
-
-    with locked_state(project, lock_timeout, warn, check=check) as writer:
-        moved = move(project, writer, profile, source, destination)
+    moved = open_workspace(directory, lock_timeout).move(source, destination, profile)
     echo(f"Moved {source} to {destination}.")
     if moved.file_moved:
         echo(f"Its output moved from {moved.record.output_path} to {moved.output_path}.")

@@ -25,9 +25,12 @@ LATENCY_ENV = "WANPLAN_SIM_LATENCY"
 
 
 def _latency(settings: ProviderSettings) -> float:
+    """The environment's, as for every WANPLAN_ override, else wanplan.toml's, else 0.3 s."""
+    if os.environ.get(LATENCY_ENV):
+        return float(os.environ[LATENCY_ENV])
     if settings.latency is not None:
         return settings.latency
-    return float(os.environ.get(LATENCY_ENV, DEFAULT_LATENCY))
+    return DEFAULT_LATENCY
 
 
 class SimProvider:

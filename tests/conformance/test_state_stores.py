@@ -1,0 +1,242 @@
+"""The conformance suite every state backend passes (PRODUCT §11): journal order, atomic
+transactions, the lock, migrations and read-only readers. A new backend adds one entry to
+`STORES`; nothing else here may know which backend it is testing."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from wanplan.errors import StateError
+from wanplan.state import migrations
+from wanplan.state.base import StateStore
+from wanplan.state.lock import this_process
+from wanplan.state.records import (
+    COLLECTED,
+    INTENT,
+    SUBMITTED,
+    SUCCEEDED,
+    UNCONFIRMED,
+    AssetRecord,
+)
+from wanplan.state.sqlite import SqliteStore
+
+
+class SqliteBackend:
+    """What the suite needs to know of one backend beyond its interface: how to make a store,
+    read its stored bytes, and plant a schema from a newer wanplan."""
+
+    @staticmethod
+    def store(root: Path) -> StateStore:
+        return SqliteStore(root, root / "state" / "wanplan.db")
+
+    @staticmethod
+    def fingerprint(store: StateStore) -> str:
+        assert isinstance(store, SqliteStore)
+        return hashlib.sha256(store.path.read_bytes()).hexdigest()
+
+    @staticmethod
+    def from_the_future(store: StateStore) -> None:
+        assert isinstance(store, SqliteStore)
+        db = sqlite_utils.Database(store.path)
+        db.table(migrations.MIGRATIONS_TABLE).insert(
+            {"name": "9999_from_the_future", "applied_at": "2099-01-01T00:00:00+00:00"}
+        )
+        db.close()
+
+
+BACKENDS: dict[str, type[SqliteBackend]] = {"sqlite": SqliteBackend}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend(request: pytest.FixtureRequest) -> type[SqliteBackend]:
+    return BACKENDS[request.param]
+
+
+@pytest.fixture
+def store(backend: type[SqliteBackend], tmp_path: Path) -> StateStore:
+    root = tmp_path / "project"
+    root.mkdir()
+    return backend.store(root)
+
+
+@pytest.fixture
+def writer(store: StateStore) -> Iterator[object]:
+    state = store.open_writer()
+    holder = this_process()
+    state.acquire_lock(holder, 0.0)
+    yield state
+    state.release_lock(holder.id)
+    state.close()
+
+
+def intent(state: object, key: str = "k1", address: str = "a") -> int:
+    return state.record_intent(  # type: ignore[attr-defined, no-any-return]
+        provider="sim",
+        model_id="sim-t2v",
+        content_key=key,
+        address=address,
+        profile="default",
+        estimated_cost=Decimal("0.50"),
+    )
+
+
+def finish(state: object, ref: int, key: str = "k1", address: str = "a") -> None:
+    """What apply writes when a generation is collected: one transaction."""
+    with state.transaction():  # type: ignore[attr-defined]
+        state.record_generation(  # type: ignore[attr-defined]
+            content_key=key,
+            provider="sim",
+            model_id="sim-t2v",
+            mode="t2v",
+            material={"params": {"prompt": "p"}},
+            blob_sha256="b" * 64,
+            extension="gif",
+            media_type="image/gif",
+            size=3,
+            task_id="t-1",
+            address=address,
+        )
+        state.record_spend(  # type: ignore[attr-defined]
+            task_ref=ref,
+            provider="sim",
+            address=address,
+            profile="default",
+            content_key=key,
+            amount=Decimal("0.50"),
+            source="estimate",
+        )
+        state.record_task_status(ref, COLLECTED)  # type: ignore[attr-defined]
+        state.set_asset(  # type: ignore[attr-defined]
+            AssetRecord(address, "default", key, f"outputs/{address}.gif", "c" * 64, 3, 1, "now")
+        )
+
+
+def test_a_missing_state_reads_as_empty_and_is_not_created(store: StateStore) -> None:
+    assert not store.exists()
+    reader = store.open_reader()
+    try:
+        assert reader.lineage is None and reader.serial == 0 and reader.all_assets() == []
+    finally:
+        reader.close()
+    assert not store.exists()
+
+
+def test_the_journal_keeps_each_step_in_order(store: StateStore, writer: object) -> None:
+    ref = intent(writer)
+    (row,) = writer.open_tasks()  # type: ignore[attr-defined]
+    assert (row.id, row.status, row.task_id) == (ref, INTENT, None)
+    writer.record_sending(ref, answer_by=1e9 + 5)  # type: ignore[attr-defined]
+    writer.record_submitted(ref, "t-1")  # type: ignore[attr-defined]
+    writer.record_quote(ref, Decimal("0.45"))  # type: ignore[attr-defined]
+    row = writer.task(ref)  # type: ignore[attr-defined]
+    assert (row.status, row.task_id, row.quoted_cost) == (SUBMITTED, "t-1", Decimal("0.45"))
+    assert row.sent_at is not None
+    assert writer.known_task_ids("sim", ["t-1", "t-2"]) == {"t-1"}  # type: ignore[attr-defined]
+    writer.record_task_status(ref, SUCCEEDED)  # type: ignore[attr-defined]
+    serial = writer.serial  # type: ignore[attr-defined]
+    finish(writer, ref)
+    assert writer.open_tasks() == []  # type: ignore[attr-defined]
+    assert writer.serial > serial  # type: ignore[attr-defined]
+    assert writer.generation("k1").blob_sha256 == "b" * 64  # type: ignore[attr-defined]
+    assert writer.assets("default")["a"].content_key == "k1"  # type: ignore[attr-defined]
+    (spent,) = list(writer.ledger())  # type: ignore[attr-defined]
+    assert Decimal(str(spent["amount"])) == Decimal("0.50")
+
+
+def test_an_unconfirmed_submit_stays_open_with_its_window(writer: object) -> None:
+    ref = intent(writer)
+    writer.record_unconfirmed(ref, "timed out", "2026-12-06T10:00:05.000+00:00")  # type: ignore[attr-defined]
+    (row,) = writer.open_tasks()  # type: ignore[attr-defined]
+    assert row.status == UNCONFIRMED and row.unknown_until == "2026-12-06T10:00:05.000+00:00"
+
+
+def test_a_transaction_commits_all_or_nothing(store: StateStore, writer: object) -> None:
+    ref = intent(writer)
+    with pytest.raises(RuntimeError), writer.transaction():  # type: ignore[attr-defined]
+        writer.record_submitted(ref, "t-1")  # type: ignore[attr-defined]
+        raise RuntimeError("killed between two writes")
+    assert writer.task(ref).task_id is None  # type: ignore[attr-defined]
+    reader = store.open_reader()
+    try:
+        assert [t.status for t in reader.open_tasks()] == [INTENT]
+    finally:
+        reader.close()
+
+
+def test_what_a_writer_committed_is_what_a_new_reader_sees(
+    store: StateStore, writer: object
+) -> None:
+    ref = intent(writer)
+    writer.record_submitted(ref, "t-1")  # type: ignore[attr-defined]
+    finish(writer, ref)
+    reader = store.open_reader()
+    try:
+        assert reader.lineage == writer.lineage  # type: ignore[attr-defined]
+        assert reader.serial == writer.serial  # type: ignore[attr-defined]
+        assert reader.assets("default") == writer.assets("default")  # type: ignore[attr-defined]
+        assert reader.all_generations() == writer.all_generations()  # type: ignore[attr-defined]
+    finally:
+        reader.close()
+
+
+def test_the_lock_admits_one_writer_and_names_the_holder(store: StateStore, writer: object) -> None:
+    held_by = writer.lock_holder()  # type: ignore[attr-defined]
+    other = store.open_writer()
+    try:
+        with pytest.raises(StateError, match=held_by.id):
+            other.acquire_lock(this_process()._replace(id="other-lock"), 0.0)
+        assert other.lock_holder() == held_by
+    finally:
+        other.close()
+
+
+def test_a_released_lock_can_be_taken_and_forced(store: StateStore) -> None:
+    first = store.open_writer()
+    holder = this_process()
+    first.acquire_lock(holder, 0.0)
+    first.release_lock(holder.id)
+    assert first.lock_holder() is None
+    first.acquire_lock(holder, 0.0)
+    first.close()
+    second = store.open_writer()
+    try:
+        assert second.force_unlock(holder.id).id == holder.id
+        assert second.lock_holder() is None
+    finally:
+        second.close()
+
+
+def test_a_reader_changes_nothing(store: StateStore, backend: type[SqliteBackend]) -> None:
+    state = store.open_writer()
+    finish(state, intent(state))
+    state.close()
+    before = backend.fingerprint(store)
+    reader = store.open_reader()
+    try:
+        assert "a" in reader.assets("default")
+    finally:
+        reader.close()
+    assert backend.fingerprint(store) == before
+
+
+def test_migrations_run_once_and_a_newer_schema_is_refused(
+    store: StateStore, backend: type[SqliteBackend]
+) -> None:
+    store.open_writer().close()
+    again = store.open_writer()
+    lineage = again.lineage
+    again.close()
+    reader = store.open_reader()
+    assert reader.lineage == lineage
+    reader.close()
+    backend.from_the_future(store)
+    with pytest.raises(StateError, match="newer wanplan"):
+        store.open_reader()
+    with pytest.raises(StateError, match="newer wanplan"):
+        store.open_writer()

@@ -1,0 +1,64 @@
+"""Opens the state and the cache a project names: the one module that knows the concrete backends.
+
+The state comes from `[state] url` (env `WANPLAN_STATE_URL`), by default the SQLite file of
+`[project] state`; the cache from `[cache] url` (env `WANPLAN_CACHE_URL`), by default `.wanplan/`
+in the project. Everything else works through the interfaces in `state/base.py` and
+`blobs/store.py`, so a new backend is one branch here and one module beside its interface.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+from wanplan.blobs.store import BlobStore, LocalBlobStore
+from wanplan.config import no_secret_in
+from wanplan.errors import WanplanError
+from wanplan.project import Project
+from wanplan.state.base import StateStore
+from wanplan.state.sqlite import SqliteStore
+
+STATE_URL_ENV = "WANPLAN_STATE_URL"
+CACHE_URL_ENV = "WANPLAN_CACHE_URL"
+
+
+def state_url(project: Project) -> str | None:
+    """The state's URL, or None for the embedded SQLite file."""
+    return _from_environment(STATE_URL_ENV) or project.config.state.url
+
+
+def cache_url(project: Project) -> str | None:
+    """The cache's URL, or None for the project's own `.wanplan/`."""
+    return _from_environment(CACHE_URL_ENV) or project.config.cache.url
+
+
+def _from_environment(variable: str) -> str | None:
+    url = os.environ.get(variable) or None
+    try:
+        return no_secret_in(url)
+    except ValueError as exc:
+        raise WanplanError(f"{variable} {exc}") from None
+
+
+def open_state(project: Project) -> StateStore:
+    """Where the project's state lives; nothing is opened or created until asked."""
+    url = state_url(project)
+    if url is None:
+        return SqliteStore(project.root, project.state_path)
+    raise WanplanError(_unsupported("[state] url", STATE_URL_ENV, url, "the SQLite state file"))
+
+
+def open_cache(project: Project) -> BlobStore:
+    """The store of generated blobs."""
+    url = cache_url(project)
+    if url is None:
+        return LocalBlobStore(project.cache_dir)
+    raise WanplanError(_unsupported("[cache] url", CACHE_URL_ENV, url, "the local .wanplan/"))
+
+
+def _unsupported(setting: str, variable: str, url: str, default: str) -> str:
+    scheme = urlsplit(url).scheme or "(none)"
+    return (
+        f"{setting} (or {variable}): this wanplan cannot open a {scheme!r} URL; leave it unset "
+        f"for {default}"
+    )

@@ -1,0 +1,485 @@
+"""A project with its backends: the workflows every command runs.
+
+A `Workspace` is the project plus its opened state store and blob store, and the timing the
+engine retries with; each is injectable (tests pass a fast backoff, a seeded random source or
+another store). Its methods are the workflows (`plan`, `apply`, `import_task`, `refresh`,
+`collect_garbage`, `forget`, `move`, `spend`, `report`, ...): they return values, and the CLI
+only parses arguments, calls one of them and renders what comes back.
+
+The one flow every writer shares lives here once (`_writing`): check on a read-only view (a
+refusal it can foresee leaves the state untouched), take the lock, and check again under it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from wanplan import backends
+from wanplan.apply.backoff import Backoff
+from wanplan.errors import ApplyRefused, StateError, StateWriteError, WanplanError
+from wanplan.project import DEFAULT_PROFILE, Project
+from wanplan.spec.suggest import did_you_mean
+from wanplan.state.lock import LockHolder, this_process
+
+if TYPE_CHECKING:
+    from wanplan.apply.events import ApplyResult, AssetOutcome, EventSink
+    from wanplan.blobs import BlobStore
+    from wanplan.cost.ledger import SpendReport
+    from wanplan.maintenance.adopt import Candidate
+    from wanplan.maintenance.collect import Collection
+    from wanplan.maintenance.move import Moved
+    from wanplan.maintenance.refresh import RefreshReport
+    from wanplan.plan.compare import Comparison
+    from wanplan.plan.model import Plan
+    from wanplan.plan.saved import SavedPlan
+    from wanplan.spec.resolve import ResolvedAsset
+    from wanplan.state.base import StateReader, StateStore, StateWriter
+    from wanplan.state.records import AssetRecord
+
+DEFAULT_BACKOFF = Backoff()
+"""The engine's retry rhythm (1 s base, ×2, 30 s cap, full jitter)."""
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What to plan: the profile, and the addresses a run is limited to or must regenerate."""
+
+    profile: str = DEFAULT_PROFILE
+    targets: tuple[str, ...] = ()
+    force_replace: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApplyRequest(PlanRequest):
+    saved: SavedPlan | None = None
+    """A plan saved by `plan --out`: applied exactly, refused when anything changed since."""
+    auto_approve: bool = False
+    max_cost: Decimal | None = None
+    allow_unknown_cost: bool = False
+    concurrency: int | None = None
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    plan: Plan
+    comparison: Comparison | None = None
+
+    def check_cost_gate(self, limit: Decimal, *, allow_unknown_cost: bool) -> None:
+        """Refuse (exit 4) when this change would spend more than `limit`: every change's
+        estimate, or with a comparison only the changes that differ from the base."""
+        from wanplan.cost.budget import check_cost_gate
+        from wanplan.money import total
+
+        changes = self.comparison.own if self.comparison is not None else self.plan.changes
+        check_cost_gate(
+            total([c.estimated_cost for c in changes]),
+            limit,
+            allow_unknown_cost=allow_unknown_cost,
+        )
+
+
+class ApplyPrompts(Protocol):
+    """What apply needs from whoever runs it: a person at a terminal, CI, or a test."""
+
+    def show(self, plan: Plan) -> None:
+        """The plan, as it will be applied (or as it was refused)."""
+
+    def can_confirm(self) -> bool:
+        """Whether someone can answer a question (a terminal, not CI)."""
+
+    def confirm(self, plan: Plan) -> bool:
+        """Ask before anything is sent; True to go on."""
+
+    def progress(self, plan: Plan) -> AbstractContextManager[EventSink]:
+        """Where the run's events go while it lasts."""
+
+
+@dataclass
+class Workspace:
+    project: Project
+    warn: Callable[[str], None] = _quiet
+    """Where warnings go (a lock being waited for, a budget warning)."""
+    lock_timeout: float = 0.0
+    """Seconds to wait for another process holding the state lock."""
+    backoff: Backoff = field(default_factory=lambda: DEFAULT_BACKOFF)
+    rng: random.Random | None = None
+    """The jitter's random source; None: a fresh unseeded one."""
+    state_store: StateStore | None = None
+    blob_store: BlobStore | None = None
+
+    @classmethod
+    def open(cls, directory: Path | str = ".", **options: Any) -> Workspace:
+        return cls(Project.at(directory), **options)
+
+    @cached_property
+    def state(self) -> StateStore:
+        return self.state_store or backends.open_state(self.project)
+
+    @cached_property
+    def cache(self) -> BlobStore:
+        return self.blob_store or backends.open_cache(self.project)
+
+    # ---- opening the state ----------------------------------------------------------------
+
+    @contextmanager
+    def _reading(self) -> Iterator[StateReader]:
+        _ = self.project.config  # settings errors first: they affect everything after
+        reader = self.state.open_reader()
+        try:
+            yield reader
+        finally:
+            reader.close()
+
+    @contextmanager
+    def _writing(
+        self, *, check: Callable[[StateReader], object] | None = None, create: bool = False
+    ) -> Iterator[StateWriter]:
+        """The state, locked for this process until the block ends. Without `create`, a
+        project with no state yet is an error rather than a new empty state.
+
+        `check` runs first on a read-only view, so that a refusal it can foresee (a misspelt
+        address) leaves the state untouched, not even locked and unlocked; the operation checks
+        again under the lock, which is authoritative."""
+        self.project.check_confined()
+        self.state.check_confined()
+        if not create and not self.state.exists():
+            raise StateError(f"there is no state yet ({self.state.label})")
+        if check is not None:
+            with self._reading() as reader:
+                check(reader)
+        state = self.state.open_writer()
+        holder = this_process()
+
+        def waiting(holding: LockHolder) -> None:
+            self.warn(f"waiting for the state lock held by {holding.describe()}")
+
+        try:
+            for warning in state.acquire_lock(holder, self.lock_timeout, on_wait=waiting):
+                self.warn(warning)
+        except BaseException:
+            state.close()
+            raise
+        try:
+            yield state
+        finally:
+            try:
+                state.release_lock(holder.id)
+            except StateWriteError as exc:
+                self.warn(
+                    f"the state lock could not be released ({exc}); the next apply breaks it, "
+                    "since this process will be gone"
+                )
+            finally:
+                state.close()
+
+    # ---- plan and apply --------------------------------------------------------------------
+
+    def _plan_with(self, state: StateReader, request: PlanRequest) -> Plan:
+        from wanplan.plan.planner import make_plan
+
+        return make_plan(
+            self.project,
+            profile=request.profile,
+            targets=request.targets,
+            force_replace=request.force_replace,
+            state=state,
+            blobs=self.cache,
+        )
+
+    def plan(self, request: PlanRequest, *, compare_to: Path | None = None) -> PlanOutcome:
+        """The plan, read-only. Submits whose outcome is unknown are looked up in the providers'
+        task lists where a key is set (a free request), so the plan shows what apply will do."""
+        from wanplan.apply import reconcile
+
+        self.project.check_confined()
+        with self._reading() as reader:
+            plan = self._plan_with(reader, request)
+            if reconcile.unconfirmed_changes(plan):
+                plan = reconcile.look(plan, reader, self.project.config)
+        comparison = None
+        if compare_to is not None:
+            from wanplan.plan.compare import compare
+
+            comparison = compare(plan, compare_to)
+        return PlanOutcome(plan, comparison)
+
+    def check_plan_path(self, path: Path) -> None:
+        """Refuse, before planning, a --out that would overwrite the project's own files."""
+        from wanplan.plan.saved import check_plan_path
+
+        check_plan_path(self.project, path, self.state)
+
+    def save_plan(self, path: Path, plan: Plan) -> None:
+        from wanplan.plan.saved import saved_document, write_saved_plan
+
+        self.check_plan_path(path)
+        write_saved_plan(path, saved_document(self.project, plan))
+
+    def _check(self, plan: Plan, state: StateReader, request: ApplyRequest, *, final: bool) -> None:
+        """Refuse a stale saved plan or one over budget, before anything is written or sent.
+        Warnings are for the final check only (the one under the lock)."""
+        if request.saved is not None:
+            from wanplan.plan.saved import check_fresh
+
+            check_fresh(request.saved, self.project, plan)
+        if not plan.has_changes:
+            return
+        from wanplan.cost.budget import check_budget, spent_on, today
+
+        caps = self.project.config.budget
+        spent_today = None
+        if caps.max_per_day is not None:
+            day = today()
+            spent_today = spent_on(state.ledger(day), day, state.open_tasks())
+        warnings = check_budget(
+            plan,
+            caps,
+            max_cost=request.max_cost,
+            spent_today=spent_today,
+            allow_unknown_cost=request.allow_unknown_cost,
+        )
+        for warning in warnings if final else ():
+            self.warn(warning)
+
+    def apply(self, request: ApplyRequest, prompts: ApplyPrompts) -> ApplyResult | None:
+        """Generate, reuse and delete what the plan shows, after confirmation; None when there
+        was nothing to do.
+
+        First a read-only plan and its checks: invalid specs, nothing to do, a stale plan, a
+        plan over budget or no way to confirm must not create or touch the state. Then the
+        plan again with the state locked for writing, which is authoritative."""
+        from wanplan.apply import engine, reconcile
+        from wanplan.apply.providers import providers_needed, setup_providers
+
+        self.project.check_confined()
+        with self._reading() as reader:
+            first = self._plan_with(reader, request)
+            try:
+                self._check(first, reader, request, final=False)
+            except WanplanError:
+                prompts.show(first)  # the refusal reads against the plan
+                raise
+        if not first.has_changes:
+            prompts.show(first)
+            return None
+        if not request.auto_approve and not prompts.can_confirm():
+            prompts.show(first)
+            raise ApplyRefused(
+                "apply needs confirmation and there is no terminal to ask: "
+                "review the plan and run `wanplan apply -y`"
+            )
+        config = self.project.config
+        setup_providers(config, providers_needed(first))  # keys first: fail before writing
+        with self._writing(create=True) as state:
+
+            def replan() -> Plan:
+                return self._plan_with(state, request)
+
+            plan = replan()
+            if reconcile.unconfirmed_changes(plan):
+                plan = reconcile.settle_plan(plan, state, config, replan, self._waiting_for_list)
+            self._check(plan, state, request, final=True)
+            prompts.show(plan)
+            if not plan.has_changes:
+                return None
+            setups = setup_providers(config, providers_needed(plan))
+            if not request.auto_approve and not prompts.confirm(plan):
+                raise ApplyRefused("apply cancelled; nothing was changed")
+            with prompts.progress(plan) as on_event:
+                return engine.run_apply(
+                    self.project,
+                    plan,
+                    state,
+                    self.cache,
+                    setups=setups,
+                    concurrency=request.concurrency,
+                    on_event=on_event,
+                    state_disk=self.state.disk,
+                    backoff=self.backoff,
+                    rng=self.rng,
+                )
+
+    def _waiting_for_list(self, submits: int, seconds: float) -> None:
+        self.warn(
+            f"waiting {seconds:.0f} s for the provider's task list to show every task before "
+            f"deciding about {submits} submit(s) whose outcome is unknown"
+        )
+
+    # ---- maintenance -----------------------------------------------------------------------
+
+    def import_task(
+        self,
+        address: str,
+        task_id: str,
+        *,
+        provider: str | None = None,
+        profile: str = DEFAULT_PROFILE,
+        on_start: Callable[[Candidate], None] = lambda _: None,
+        on_event: EventSink | None = None,
+    ) -> tuple[Candidate, AssetOutcome]:
+        """Adopt a task made outside wanplan (or whose submit's outcome was unknown): poll it,
+        download it and record it as `address` would be, without submitting anything."""
+        from wanplan.apply.events import ignore
+        from wanplan.apply.providers import setup_providers
+        from wanplan.maintenance.adopt import adopt, candidate
+
+        with self._reading() as reader:
+            found = candidate(self.project, reader, address, provider, profile)
+        setups = setup_providers(self.project.config, [found.asset.provider])  # before writing
+        on_start(found)
+        with self._writing(create=True) as writer:
+            outcome = adopt(
+                self.project,
+                writer,
+                self.cache,
+                found,
+                task_id=task_id,
+                profile=profile,
+                setups=setups,
+                on_event=on_event or ignore,
+            )
+        return found, outcome
+
+    def refresh(self, profile: str | None = None) -> RefreshReport:
+        """Check every recorded output and cached blob against its sha256."""
+        from wanplan.maintenance.refresh import refresh
+
+        with self._writing() as writer:
+            return refresh(self.project, writer, self.cache, profile)
+
+    def collect_garbage(self, *, dry_run: bool) -> Collection:
+        """Remove cached blobs no asset in the state or the specs uses (under the lock)."""
+        from wanplan.maintenance.collect import collect_garbage, declared_content_keys
+
+        with self._writing() as writer:
+            # Invalid specs: refuse rather than guess what they would keep.
+            declared = declared_content_keys(self.project, writer.file_stamps())
+            return collect_garbage(writer, self.cache, dry_run=dry_run, keep=declared)
+
+    def forget(self, addresses: Sequence[str], profile: str) -> list[AssetRecord]:
+        """`state rm`: forget addresses in the state; no file is deleted."""
+        from wanplan.maintenance.forget import chosen, forget
+
+        def check(reader: StateReader) -> None:
+            chosen(reader, profile, addresses)
+
+        with self._writing(check=check) as writer:
+            return forget(writer, profile, addresses)
+
+    def move(self, source: str, destination: str, profile: str) -> Moved:
+        """`state mv`: rename an address (and its default output file) without generating."""
+        from wanplan.maintenance.move import move, planned_move
+
+        def check(reader: StateReader) -> None:
+            planned_move(self.project, reader, profile, source, destination)
+
+        with self._writing(check=check) as writer:
+            return move(self.project, writer, profile, source, destination)
+
+    def force_unlock(self, lock_id: str) -> LockHolder:
+        """Remove the lock held by `lock_id`, whoever holds it."""
+        if not self.state.exists():
+            raise StateError("there is no state yet, so nothing is locked")
+        self.project.check_confined()
+        state = self.state.open_writer()
+        try:
+            return state.force_unlock(lock_id)
+        finally:
+            state.close()
+
+    def unlock_if_dead(self) -> None:
+        """Leave the state complete and unlocked when its lock's holder was a process on this
+        machine that is gone; a live holder is refused with its details."""
+        if not self.state.exists():
+            return
+        self.project.check_confined()
+        with self._reading() as reader:
+            if reader.lock_holder() is None and self.state.at_rest():
+                return  # nothing to clear: leave the file's bytes (and git) alone
+        # Taking the lock breaks a dead local holder (with a warning); leaving releases it and
+        # leaves the state at rest.
+        with self._writing():
+            return
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def recorded(self, profile: str | None = None) -> list[AssetRecord]:
+        """Every asset the state records (of one profile, or all)."""
+        with self._reading() as reader:
+            records = reader.all_assets()
+        return [r for r in records if profile is None or r.profile == profile]
+
+    def show(self, address: str | None, profile: str) -> dict[str, Any]:
+        """What the state records: every asset of a profile, or one in detail."""
+        from wanplan.render.records import asset_document, summary_document
+
+        with self._reading() as reader:
+            records = reader.assets(profile)
+            if address is None:
+                return summary_document(reader, profile, records)
+            record = records.get(address)
+            if record is None:
+                raise WanplanError(
+                    f"{address} is not in the state (profile {profile})"
+                    f"{did_you_mean(address, sorted(records))}"
+                )
+            return asset_document(record, reader.generation_details(record.content_key))
+
+    def output_of(self, address: str, profile: str) -> AssetRecord:
+        """The record of an asset's output, refused when there is none on disk."""
+        with self._reading() as reader:
+            records = reader.assets(profile)
+        record = records.get(address)
+        if record is None:
+            raise WanplanError(
+                f"{address} has no output in profile {profile}"
+                f"{did_you_mean(address, sorted(records))}; run `wanplan apply` to generate it"
+            )
+        if not (self.project.root / record.output_path).exists():
+            raise WanplanError(f"{record.output_path} is missing; run `wanplan apply` to repair it")
+        return record
+
+    def spend(
+        self,
+        groupings: Sequence[str],
+        *,
+        since: datetime.date | None = None,
+        until: datetime.date | None = None,
+        profile: str | None = None,
+    ) -> SpendReport:
+        """What apply spent, from the ledger, grouped."""
+        from wanplan.cost.ledger import select, spend_report
+
+        with self._reading() as reader:
+            entries = select(reader.ledger(), since=since, until=until, profile=profile)
+        return spend_report(entries, groupings)
+
+    def report(self, out: Path, profile: str | None = None) -> Path:
+        """Write the HTML gallery; returns the path of its index.html."""
+        from wanplan.report.build import build_report
+
+        with self._reading() as reader:
+            index, _ = build_report(self.project, reader, out, profile)
+        return index
+
+    def declared_assets(self) -> list[ResolvedAsset]:
+        """The specs, resolved (unchanged input files are not hashed again)."""
+        from wanplan.catalog import load_catalog
+        from wanplan.key.file_hashes import FileHasher
+        from wanplan.plan.planner import resolve_specs
+
+        with self._reading() as reader:
+            stamps = reader.file_stamps()
+        return resolve_specs(self.project, FileHasher(self.project.root, stamps), load_catalog())
