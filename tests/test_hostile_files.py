@@ -6,6 +6,7 @@ outside the project, and leaves every file outside it exactly as it was."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import re
@@ -188,13 +189,56 @@ def run_command(root: Path, *args: str) -> tuple[subprocess.CompletedProcess[str
     return result, time.monotonic() - started
 
 
+SESSION = """
+import contextlib, io, json, resource, sys, time
+from wanplan.cli.main import main
+results = []
+for args in json.loads(sys.argv[1]):
+    out, err, code, started = io.StringIO(), io.StringIO(), 0, time.monotonic()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        sys.argv = ["wanplan", *args]
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    results.append([code, out.getvalue(), err.getvalue(), time.monotonic() - started])
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+sys.__stdout__.write(json.dumps({"results": results, "peak_kb": peak}))
+"""
+"""Runs several wanplan commands, one after the other, in one process (a session, as in CI):
+each one's exit code, output and time, and the process's peak memory."""
+
+COMMANDS = (("validate",), ("plan",), ("apply", "-y"), ("refresh",), ("gc",), ("show",))
+
+
+def run_session(
+    root: Path, commands: tuple[tuple[str, ...], ...]
+) -> list[tuple[subprocess.CompletedProcess[str], float]]:
+    environment = {**os.environ, "WANPLAN_SIM_LATENCY": "0.05", "NO_COLOR": "1"}
+    argv = [["-C", str(root), *command] for command in commands]
+    done = subprocess.run(
+        [sys.executable, "-c", SESSION, json.dumps(argv)],
+        capture_output=True,
+        text=True,
+        timeout=SECONDS * 3,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    session = json.loads(done.stdout)
+    PEAKS.append(session["peak_kb"] / 1024)
+    return [
+        (subprocess.CompletedProcess(args, code, out, err), seconds)
+        for args, (code, out, err, seconds) in zip(argv, session["results"], strict=True)
+    ]
+
+
 def assert_contained(tmp_path: Path, root: Path, *, plan_fails: bool = True) -> None:
     """`plan` refuses (unless `plan_fails` is False: the hazard is only met by apply), apply
     fails, both in located lines and in time, and nothing outside changes."""
     before = outside_tree(tmp_path, root)
     first = len(PEAKS)
-    for command in (("validate",), ("plan",), ("apply", "-y"), ("refresh",), ("gc",), ("show",)):
-        result, seconds = run_command(root, *command)
+    for command, (result, seconds) in zip(COMMANDS, run_session(root, COMMANDS), strict=True):
         output = result.stdout + result.stderr
         assert seconds < SECONDS, f"{command} took {seconds:.1f} s"
         assert result.returncode in (0, 1), output

@@ -152,3 +152,42 @@ def test_spend_is_looked_up_by_content_key_through_an_index(tmp_path: Path) -> N
     finally:
         state.close()
     assert any("USING INDEX" in str(row) for row in plan), plan
+
+
+KILLED_WRITER = """
+import os, signal, sys
+from wanplan.state.sqlite import SqliteState
+state = SqliteState.open_writer(__import__("pathlib").Path(sys.argv[1]))
+state.db.execute("insert into meta (key, value) values ('last', 'in the log')")
+state.db.conn.commit()
+os.kill(os.getpid(), signal.SIGKILL)  # the commit is in the write-ahead log only
+"""
+
+
+def test_a_reader_that_cannot_recover_a_killed_writers_log_reads_a_private_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "state" / "wanplan.db"
+    subprocess.run([sys.executable, "-c", KILLED_WRITER, str(path)], check=False)
+    assert path.with_name("wanplan.db-wal").stat().st_size > 0
+    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in path.parent.iterdir()}
+
+    def needs_recovery(_: Path) -> sqlite3.Connection:
+        # What SQLite answers a read-only connection when the log needs a recovery it cannot
+        # write (a read-only mount, or the killed writer's shared memory left mid-update).
+        error = sqlite3.OperationalError("attempt to write a readonly database")
+        error.sqlite_errorcode = sqlite3.SQLITE_READONLY_RECOVERY  # type: ignore[attr-defined]
+        raise error
+
+    monkeypatch.setattr(SqliteState, "_read_only", staticmethod(needs_recovery))
+    reader = SqliteState.open_reader(path)
+    try:
+        row = reader.db.execute("select value from meta where key = 'last'").fetchone()
+        assert row == ("in the log",)  # the last commit, recovered from the log
+    finally:
+        reader.close()
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in path.parent.iterdir()}
+    assert after == files  # the state's own files are untouched

@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import sqlite3
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -49,6 +51,12 @@ def _decimal(value: str | None) -> Decimal | None:
 
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+_NEEDS_WRITE_ACCESS = {
+    getattr(sqlite3, name, None)
+    for name in ("SQLITE_READONLY", "SQLITE_READONLY_RECOVERY", "SQLITE_READONLY_CANTINIT")
+} - {None}
+"""What a read-only connection answers when opening the state would need a write: a killed
+writer's log to recover, or its shared-memory index to rebuild."""
 
 
 def _not_a_state(path: Path, what: str) -> str:
@@ -136,9 +144,12 @@ class SqliteState:
             raise StateError(f"{path} is not a file; the state is one SQLite file")
         check_state_file(path)
         try:
-            conn = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
-            )
+            try:
+                conn = cls._read_only(path)
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", None) not in _NEEDS_WRITE_ACCESS:
+                    raise
+                conn = cls._recovered_copy(path)
             db = sqlite_utils.Database(conn)
             cls._check_wanplan_state(db, path)
             cls._check_compatible(db, path)
@@ -151,6 +162,38 @@ class SqliteState:
         except sqlite3.DatabaseError as exc:
             raise StateError(f"{path}: not a readable wanplan state ({exc})") from None
         return cls(db, path, writable=False)
+
+    @staticmethod
+    def _read_only(path: Path) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+        )
+        try:
+            conn.execute("select count(*) from sqlite_master").fetchone()  # opens the WAL too
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @staticmethod
+    def _recovered_copy(path: Path) -> sqlite3.Connection:
+        """The state as of its last commit, when a read-only connection cannot open it: a
+        writer was killed and its write-ahead log needs a recovery, which writes. The file
+        and its log are copied aside and recovered there, into memory; the state's own files
+        are not touched (a plan changes no byte of them)."""
+        with tempfile.TemporaryDirectory(prefix="wanplan-state-") as folder:
+            copy = Path(folder) / "state.db"
+            shutil.copyfile(path, copy)
+            wal = path.with_name(f"{path.name}-wal")
+            with contextlib.suppress(FileNotFoundError):
+                shutil.copyfile(wal, copy.with_name("state.db-wal"))
+            source = sqlite3.connect(copy)
+            try:
+                memory = sqlite3.connect(":memory:", check_same_thread=False)
+                source.backup(memory)
+            finally:
+                source.close()
+        return memory
 
     @classmethod
     def open_writer(cls, path: Path) -> SqliteState:
