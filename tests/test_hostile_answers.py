@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import Run, emulator_for_wanplan, write_spec
+from wanplan.apply import submit_window
 from wanplan.emulator import Emulator, Knobs
 from wanplan.errors import ProviderError
 from wanplan.providers import answers
@@ -33,6 +34,10 @@ WRITABLE = (".wanplan", "outputs", "state")
 
 @pytest.fixture
 def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    # The emulator stamps its tasks to the millisecond by this process's own clock: the pad
+    # for another clock's skew and whole-second stamps (1.25 s on loopback) is injected at
+    # 0.3 s, so that each unknown submit's window closes in a fraction of the time.
+    monkeypatch.setattr(submit_window, "LOOPBACK_CLOCK_PAD", 0.3)
     with emulator_for_wanplan(monkeypatch, Knobs(latency=0.05, time_scale=0.01), KEY) as emulator:
         yield emulator
 

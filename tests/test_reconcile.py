@@ -93,13 +93,16 @@ def judge(
     rows: list[TaskRecord],
     *,
     known: set[str] = frozenset(),  # type: ignore[assignment]
+    known_sent: dict[str, str] | None = None,
     prompts: dict[str, str | None] | None = None,
     now: float = NOW,
 ) -> dict[int, Verdict]:
+    """`known`: task ids the journal holds; `known_sent`: when some of them were sent."""
+    known_sent = known_sent or {}
     setup = ProviderSetup("fake", lister, ProviderSettings(), "https://fake.invalid", None)  # type: ignore[arg-type]
 
-    def knows(provider: str, ids: list[str]) -> set[str]:
-        return set(ids) & known
+    def knows(provider: str, ids: list[str]) -> dict[str, str | None]:
+        return {task_id: known_sent.get(task_id) for task_id in set(ids) & set(known)}
 
     return asyncio.run(examine(rows, {"fake": setup}, knows, prompts or {}, now))
 
@@ -353,3 +356,37 @@ def test_a_bounded_submit_keeps_an_answer_and_gives_up_on_silence() -> None:
         return kept, False
 
     assert asyncio.run(scenario()) == ("task-1", True)
+
+
+def test_a_task_made_before_an_earlier_submit_of_ours_is_never_adopted(
+    lister: type[Lister],
+) -> None:
+    # Found by the chaos test: our earlier submit was answered (its task is known), another
+    # client made a task at that moment, and this submit was killed before it was sent. The
+    # stranger is the only unknown task in this row's padded window, but it was made before
+    # the earlier submit's task, and this row was sent after that one's answer: not ours.
+    # (The provider's clock runs 0.25 s ahead: both stamps fall inside this row's window.)
+    lister.tasks = [listed("earlier", T0 + 0.05), listed("stranger", T0 + 0.05)]
+    verdict = judge(
+        lister,
+        [row(status=INTENT, until=T0 + 1)],
+        known={"earlier"},
+        known_sent={"earlier": iso(T0 - 0.2)},
+    )[1]
+    assert verdict.outcome is Outcome.UNCONFIRMED, verdict
+    assert "nobody here made" in verdict.reason
+
+
+def test_this_submits_task_after_an_earlier_one_of_ours_is_still_adopted(
+    lister: type[Lister],
+) -> None:
+    lister.tasks = [listed("earlier", T0 + 0.05), listed("mine", T0 + 0.3)]
+    verdict = judge(lister, [row()], known={"earlier"}, known_sent={"earlier": iso(T0 - 0.2)})[1]
+    assert (verdict.outcome, verdict.task_id) == (Outcome.ADOPT, "mine")
+
+
+def test_a_later_submit_of_ours_rules_nothing_out(lister: type[Lister]) -> None:
+    # Sent after this row: this row's task came first, so a candidate before it may be ours.
+    lister.tasks = [listed("mine", T0 + 0.2), listed("later", T0 + 0.6)]
+    verdict = judge(lister, [row()], known={"later"}, known_sent={"later": iso(T0 + 0.5)})[1]
+    assert (verdict.outcome, verdict.task_id) == (Outcome.ADOPT, "mine")

@@ -722,7 +722,7 @@ class ApplyEngine:
             settles_at = (verdict.settles_at or time.time()) + 0.05
         raise AssetFailed(unconfirmed_failure_for(asset.address, row))
 
-    async def _known_task_ids(self, provider: str, task_ids: list[str]) -> set[str]:
+    async def _known_task_ids(self, provider: str, task_ids: list[str]) -> dict[str, str | None]:
         return await self._store(self.state.known_task_ids, provider, task_ids)
 
     async def _settled(

@@ -48,7 +48,7 @@ from wanplan.errors import ProviderError
 from wanplan.plan.model import Action, Plan, PlanChange
 from wanplan.providers.base import ListedTask, ListsTasks
 from wanplan.state.base import StateReader, StateWriter
-from wanplan.state.records import NOT_CREATED, SUBMITTED, TaskRecord, iso
+from wanplan.state.records import NOT_CREATED, SUBMITTED, TaskRecord, epoch, iso
 
 CONTEXT_SECONDS = 300.0
 """How far around the windows the listing is read, to see whether another client is active."""
@@ -76,8 +76,11 @@ class Verdict:
     """For WAIT: from when the listing can be trusted for this row."""
 
 
-KnownIds = Callable[[str, list[str]], set[str] | Awaitable[set[str]]]
-"""The journal's look-up of task ids it holds (awaitable when the state is off the loop)."""
+KnownIds = Callable[
+    [str, list[str]], Mapping[str, str | None] | Awaitable[Mapping[str, str | None]]
+]
+"""The journal's look-up of the task ids it holds, each with when its submit was sent
+(awaitable when the state is off the loop)."""
 
 
 async def examine(
@@ -204,14 +207,21 @@ async def _examine_model(
         prompt = prompts.get(row.content_key)
         found: list[tuple[ListedTask, bool | None]] = []
         other_prompts = 0
+        floor = _made_before(row, listing.tasks, ours)
+        earlier = [t for t in candidates[row.id] if floor is not None and t.created_at <= floor]
         for task in candidates[row.id]:
+            if task in earlier:
+                continue
             match = await matches.check(task, prompt)
             if match is False:  # another prompt: not to be adopted as this row's task
                 other_prompts += 1
             else:
                 found.append((task, match))
+        # A task made before one of ours that was sent earlier is nobody's here: another
+        # client's, and so another client is active (nothing can be proven not made).
+        active = bool(outside_windows or earlier)
         verdicts[row.id] = _judge(
-            _Seen(setup.name, model_id, found, listing.complete, bool(outside_windows)),
+            _Seen(setup.name, model_id, found, listing.complete, active),
             other_prompts=other_prompts,
         )
     return _without_shared_claims(verdicts, candidates)
@@ -219,6 +229,27 @@ async def _examine_model(
 
 def _overlap(one: tuple[float, float], other: tuple[float, float]) -> bool:
     return one[0] <= other[1] and other[0] <= one[1]
+
+
+def _made_before(
+    row: TaskRecord, listed: Iterable[ListedTask], ours: Mapping[str, str | None]
+) -> float | None:
+    """When the provider made the latest task of ours, of this model, whose submit was sent
+    before this row's. Submits of a model go one at a time, each after the one before was
+    answered (or its window closed), so this row's task, if there is one, was made after
+    that one on the provider's own clock, whatever its skew from ours: a candidate stamped
+    no later is not this row's."""
+    if row.sent_at is None:
+        return None
+    sent = epoch(row.sent_at)
+    times = [
+        task.created_at
+        for task in listed
+        if not math.isnan(task.created_at)
+        and (when := ours.get(task.task_id)) is not None
+        and epoch(when) < sent
+    ]
+    return max(times, default=None)
 
 
 def _inside(task: ListedTask, window: tuple[float, float]) -> bool:

@@ -47,8 +47,9 @@ class StateReader(Protocol):
         """One journal row, whatever its status."""
         ...
 
-    def known_task_ids(self, provider: str, task_ids: Sequence[str]) -> set[str]:
-        """The ones among `task_ids` that the journal records for `provider`."""
+    def known_task_ids(self, provider: str, task_ids: Sequence[str]) -> dict[str, str | None]:
+        """The ones among `task_ids` that the journal records for `provider`, each with when
+        its submit was sent (ISO 8601; None for a row written before send times were kept)."""
         ...
 
     def file_stamps(self) -> dict[str, FileStamp]: ...

@@ -393,20 +393,20 @@ class SqliteState:
         row = self.db.execute(f"{self._TASK_COLUMNS} where id = ?", [task_ref]).fetchone()
         return self._task_record(row) if row else None
 
-    def known_task_ids(self, provider: str, task_ids: Sequence[str]) -> set[str]:
-        """The ones among `task_ids` that the journal records for `provider`."""
+    def known_task_ids(self, provider: str, task_ids: Sequence[str]) -> dict[str, str | None]:
         if not self._has("tasks") or not task_ids:
-            return set()
-        found: set[str] = set()
+            return {}
+        found: dict[str, str | None] = {}
         unique = list(dict.fromkeys(task_ids))
         for start in range(0, len(unique), 500):  # SQLite's limit on bound parameters
             chunk = unique[start : start + 500]
             marks = ",".join("?" for _ in chunk)
             rows = self.db.execute(
-                f"select task_id from tasks where provider = ? and task_id in ({marks})",
+                f"select task_id, coalesce(sent_at, submitted_at) from tasks "
+                f"where provider = ? and task_id in ({marks})",
                 [provider, *chunk],
             ).fetchall()
-            found.update(row[0] for row in rows)
+            found.update((row[0], row[1]) for row in rows)
         return found
 
     def file_stamps(self) -> dict[str, FileStamp]:
