@@ -25,7 +25,7 @@ from wanplan.project import Project
 from wanplan.providers.base import GenerationRequest, ProviderContext
 from wanplan.providers.sim import service
 from wanplan.providers.sim.provider import SimProvider
-from wanplan.spec.resolve import ResolvedAsset
+from wanplan.spec.resolved import ResolvedAsset
 from wanplan.state.sqlite import SqliteState
 from wanplan.workspace import PlanRequest, Workspace
 

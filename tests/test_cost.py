@@ -27,7 +27,7 @@ from wanplan.providers.base import (
     TaskStatus,
 )
 from wanplan.providers.dashscope import DashScopeProvider
-from wanplan.spec.resolve import ResolvedAsset
+from wanplan.spec.resolved import ResolvedAsset
 from wanplan.state import sqlite as sqlite_state
 from wanplan.state.sqlite import SqliteState
 

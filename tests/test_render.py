@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.conftest import Run, write_spec
 from wanplan.catalog import load_catalog
-from wanplan.plan.planner import estimate
+from wanplan.cost.estimate import estimate
 from wanplan.workspace import PlanRequest, Workspace
 
 

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from wanplan.plan.compare import Comparison
     from wanplan.plan.model import Plan
     from wanplan.plan.saved import SavedPlan
-    from wanplan.spec.resolve import ResolvedAsset
+    from wanplan.spec.resolved import ResolvedAsset
     from wanplan.state.base import StateReader, StateStore, StateWriter
     from wanplan.state.records import AssetRecord
 
@@ -478,7 +478,7 @@ class Workspace:
         """The specs, resolved (unchanged input files are not hashed again)."""
         from wanplan.catalog import load_catalog
         from wanplan.key.file_hashes import FileHasher
-        from wanplan.plan.planner import resolve_specs
+        from wanplan.spec.declared import resolve_specs
 
         with self._reading() as reader:
             stamps = reader.file_stamps()

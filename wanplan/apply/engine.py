@@ -73,7 +73,7 @@ from wanplan.providers.base import (
     TaskState,
     TaskStatus,
 )
-from wanplan.spec.resolve import ResolvedAsset
+from wanplan.spec.resolved import ResolvedAsset
 from wanplan.state.base import StateWriter
 from wanplan.state.records import (
     ABANDONED,

@@ -19,7 +19,7 @@ from wanplan import atomic, confine
 from wanplan.confine import OUTPUTS
 from wanplan.key.content_key import KEY_VERSION
 from wanplan.project import OUTPUTS_DIR, SIDECAR_SUFFIX
-from wanplan.spec.resolve import InputRef
+from wanplan.spec.resolved import InputRef
 from wanplan.state.records import AssetRecord
 
 FORMAT_VERSION = "wanplan.provenance/1"

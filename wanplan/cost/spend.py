@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from wanplan.catalog import load_catalog
 from wanplan.providers.base import TaskStatus
-from wanplan.spec.resolve import ResolvedAsset
+from wanplan.spec.resolved import ResolvedAsset
 
 REPORTED = "reported"
 QUOTE = "quote"

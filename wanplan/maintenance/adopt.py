@@ -14,12 +14,13 @@ from wanplan.apply.events import AssetOutcome, EventSink
 from wanplan.apply.providers import ProviderSetup
 from wanplan.blobs import BlobStore
 from wanplan.catalog import load_catalog
+from wanplan.cost.estimate import estimate
 from wanplan.errors import EXIT_INTERRUPTED, WanplanError
 from wanplan.key.file_hashes import FileHasher, FileStamp
 from wanplan.plan.model import Action, Plan, PlanChange
-from wanplan.plan.planner import estimate, resolve_specs
 from wanplan.project import Project
-from wanplan.spec.resolve import ResolvedAsset
+from wanplan.spec.declared import resolve_specs
+from wanplan.spec.resolved import ResolvedAsset
 from wanplan.spec.suggest import did_you_mean
 from wanplan.state.base import StateReader, StateWriter
 from wanplan.state.records import ABANDONED, FAILED, AssetRecord, TaskRecord

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from wanplan.blobs import BlobStore, StoredFile
 from wanplan.catalog import load_catalog
 from wanplan.key.file_hashes import FileHasher, FileStamp
-from wanplan.plan.planner import resolve_specs
 from wanplan.project import DEFAULT_PROFILE, Project
+from wanplan.spec.declared import resolve_specs
 from wanplan.state.base import StateReader
 
 

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from wanplan.key.file_hashes import FileStamp
 from wanplan.money import total
-from wanplan.spec.resolve import ResolvedAsset
+from wanplan.spec.resolved import ResolvedAsset
 from wanplan.state.records import INTENT, AssetRecord, GenerationRecord, TaskRecord
 
 

@@ -9,7 +9,7 @@ import dataclasses
 import gc
 import os
 import stat
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -18,84 +18,20 @@ from typing import Any
 from wanplan import confine
 from wanplan.blobs import BlobStore
 from wanplan.catalog import Catalog, load_catalog
-from wanplan.config import CONFIG_FILE
 from wanplan.confine import OUTPUTS
-from wanplan.errors import PlanError, SpecError, SpecIssue, printable
+from wanplan.cost.estimate import estimate, estimate_material
+from wanplan.errors import PlanError
 from wanplan.key.file_hashes import FileHasher, sha256_file
 from wanplan.plan.model import Action, Plan, PlanChange, unconfirmed_reason
 from wanplan.project import DEFAULT_PROFILE, OUTPUTS_DIR, Project
-from wanplan.providers.registry import provider_names
-from wanplan.spec.dependencies import ASSET_PREFIX, with_upstreams
-from wanplan.spec.load import load_specs
-from wanplan.spec.locate import locate
-from wanplan.spec.resolve import ResolvedAsset, Resolver
-from wanplan.spec.suggest import did_you_mean, listing
+from wanplan.spec.declared import resolve_specs
+from wanplan.spec.dependencies import with_upstreams
+from wanplan.spec.resolved import ResolvedAsset
+from wanplan.spec.suggest import did_you_mean
 from wanplan.state.base import StateReader
 from wanplan.state.records import AssetRecord, TaskRecord
 
 UNPINNED_SEED = "seed not pinned: the result is not reproducible"
-
-
-def resolve_specs(
-    project: Project, hasher: FileHasher, catalog: Catalog, profile: str = DEFAULT_PROFILE
-) -> list[ResolvedAsset]:
-    profiles = project.config.profiles
-    if profile != DEFAULT_PROFILE and profile not in profiles:
-        raise PlanError(
-            f"--profile {printable(profile[:60])}: no [profiles.{printable(profile[:60])}] in "
-            f"wanplan.toml; defined: {listing(sorted(profiles)) or 'none'}"
-            f"{did_you_mean(profile, sorted(profiles))}"
-        )
-    specs = load_specs(project.root)
-    overrides = profiles.get(profile)
-    if overrides:  # a profile's fields win over each asset's own
-        specs.assets[:] = [a._replace(spec={**a.spec, **overrides}) for a in specs.assets]
-    resolver = Resolver(
-        project.root, catalog, provider_names(), project.config.project.default_provider, hasher
-    )
-    linked = any(ASSET_PREFIX in str(value) for value in (overrides or {}).values())
-    try:
-        return resolver.resolve_all(specs, linked=linked)
-    except SpecError as exc:
-        if not overrides:
-            raise
-        text = (project.root / CONFIG_FILE).read_text("utf-8")
-        blamed = [_blame_profile(text, profile, overrides, i) for i in exc.issues]
-        raise SpecError(blamed) from None
-
-
-def _blame_profile(
-    settings_text: str, profile: str, overrides: Mapping[str, Any], issue: SpecIssue
-) -> SpecIssue:
-    """An issue with a field the profile set is the profile's: point at wanplan.toml, once
-    (the same mistake in every asset is one line to fix)."""
-    field = issue.field.rpartition(".")[2]
-    if field not in overrides:
-        return issue
-    return SpecIssue(
-        CONFIG_FILE,
-        locate(settings_text, ("profiles", profile, field)),
-        f"profiles.{profile}.{field}",
-        issue.message,
-    )
-
-
-def estimate(asset: ResolvedAsset, catalog: Catalog) -> Decimal | None:
-    price = catalog.price(asset.provider, asset.model_id, asset.mode, asset.resolution)
-    return price.estimate(asset.duration) if price else None
-
-
-def estimate_material(material: dict[str, Any], catalog: Catalog) -> Decimal | None:
-    """The estimate for a recorded generation, from its key material."""
-    params = material.get("params") or {}
-    resolution, duration = params.get("resolution"), params.get("duration")
-    price = catalog.price(
-        str(material.get("provider")),
-        str(material.get("model_id")),
-        str(material.get("mode")),
-        str(resolution),
-    )
-    return price.estimate(int(duration) if duration is not None else None) if price else None
 
 
 def make_plan(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from wanplan.spec.resolve import ResolvedAsset
+from wanplan.spec.resolved import ResolvedAsset
 
 
 def _edges(assets: Sequence[ResolvedAsset], files: bool) -> list[tuple[str, str, str]]:

@@ -7,12 +7,10 @@ It fills catalog defaults, so writing a default explicitly changes nothing.
 
 from __future__ import annotations
 
-import dataclasses
 import stat
 from collections.abc import Collection
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, NamedTuple
+from typing import Any
 
 from wanplan import confine
 from wanplan.catalog import Catalog, ModelEntry
@@ -24,121 +22,9 @@ from wanplan.project import SIDECAR_SUFFIX
 from wanplan.spec import media_kind
 from wanplan.spec.dependencies import ASSET_PREFIX, INPUT_FIELDS, references, upstream_order
 from wanplan.spec.load import DeclaredAsset, SpecSet
+from wanplan.spec.modes import FIELD_KINDS, MODE_RULES, ModeRule, prompt_expansion
+from wanplan.spec.resolved import InputRef, ResolvedAsset
 from wanplan.spec.suggest import did_you_mean, listing, show
-
-
-@dataclass(frozen=True, slots=True)
-class ModeRule:
-    required: tuple[str, ...]
-    optional: tuple[str, ...]
-    """The inputs the mode can take; the catalog entry says which of them its model takes."""
-    prompt_required: bool
-    instead: dict[str, str] = dataclasses.field(default_factory=dict)
-    """A required input another can stand for: Wan 2.7's grid instead of i2v's image."""
-
-
-MODE_RULES: dict[str, ModeRule] = {
-    "t2v": ModeRule((), ("audio",), prompt_required=True),
-    "i2v": ModeRule(
-        ("image",),
-        ("audio", "last_frame", "grid"),
-        prompt_required=False,
-        instead={"image": "grid"},
-    ),
-    "flf2v": ModeRule(("first_frame", "last_frame"), ("audio",), prompt_required=False),
-    "r2v": ModeRule(("references",), ("audio",), prompt_required=True),
-    "edit": ModeRule(("video",), ("references",), prompt_required=True),
-    "t2i": ModeRule((), ("references",), prompt_required=True),
-}
-FIELD_MEDIA = {
-    "image": "image",
-    "first_frame": "image",
-    "last_frame": "image",
-    "grid": "image",
-    "video": "video",
-    "audio": "audio",
-}
-"""What each input field takes; references take what the model's `reference_kinds` say."""
-PROMPT_EXPANSION_KEYS = ("prompt_extend", "enable_prompt_expansion")
-"""The providers' own names for prompt expansion, should `params` set it directly."""
-
-
-_FIELD_KINDS = {field: frozenset({media}) for field, media in FIELD_MEDIA.items()}
-
-
-def _prompt_expansion(params: dict[str, Any], default: bool) -> bool:
-    """Whether the provider will rewrite the prompt: as the spec says (`prompt_expansion`,
-    or the provider's own switch in `params`), else the provider's default."""
-    value = params.get("prompt_expansion")
-    if value is not None:
-        return bool(value)
-    extra = params.get("params")
-    if extra:
-        for key in PROMPT_EXPANSION_KEYS:
-            if isinstance(extra.get(key), bool):
-                return bool(extra[key])
-    return default
-
-
-class InputRef(NamedTuple):
-    field: str
-    source: str
-    """A path relative to the project root, an https URL, or `asset:NAME`."""
-    sha256: str | None
-    """The file's digest; None for a URL or another asset's output."""
-    upstream_key: str | None = None
-    """For `asset:NAME`: that asset's content key (its bytes are known only once made)."""
-
-    @property
-    def is_url(self) -> bool:
-        return self.source.startswith("https://")
-
-    @property
-    def upstream(self) -> str | None:
-        """The address of the asset whose output this is, if it is one."""
-        return self.source[len(ASSET_PREFIX) :] if self.upstream_key is not None else None
-
-    @property
-    def key_value(self) -> str:
-        if self.upstream_key is not None:
-            return f"asset:{self.upstream_key}"
-        return f"url:{self.source}" if self.sha256 is None else f"sha256:{self.sha256}"
-
-
-class ResolvedAsset(NamedTuple):
-    address: str
-    file: str
-    provider: str
-    family: str | None
-    model_id: str
-    mode: str
-    params: dict[str, Any]
-    """Normalised generation parameters: prompt, resolution, duration, seed, ... and `params`."""
-    inputs: tuple[InputRef, ...]
-    output: str | None
-    material: dict[str, Any]
-    content_key: str
-    warnings: tuple[str, ...] = ()
-    """Why the result may not be reproducible, besides an unpinned seed (see `seed_pinned`)."""
-
-    @property
-    def seed_pinned(self) -> bool:
-        extra = self.params.get("params") or {}
-        return self.params.get("seed") is not None or extra.get("seed") is not None
-
-    @property
-    def resolution(self) -> str:
-        return str(self.params["resolution"])
-
-    @property
-    def upstreams(self) -> tuple[str, ...]:
-        """The addresses of the assets whose outputs this one uses."""
-        return tuple(i.upstream for i in self.inputs if i.upstream is not None)
-
-    @property
-    def duration(self) -> int | None:
-        duration = self.params.get("duration")
-        return int(duration) if duration is not None else None
 
 
 def _not_json(value: Any, path: str = "params") -> str | None:
@@ -316,7 +202,7 @@ class Resolver:
         if issues:
             return None
         warnings: tuple[str, ...] = ()
-        if _prompt_expansion(params, entry.prompt_expansion_default):
+        if prompt_expansion(params, entry.prompt_expansion_default):
             warnings = (
                 f"prompt expansion is on ({provider} rewrites the prompt): the result is not "
                 "reproducible; set prompt_expansion = false",
@@ -549,7 +435,7 @@ class Resolver:
     def _kinds(self, field: str, entry: ModelEntry) -> media_kind.Kinds:
         if field == "references":
             return frozenset(entry.reference_kinds)
-        return _FIELD_KINDS[field]
+        return FIELD_KINDS[field]
 
     def _input(
         self, label: str, source: str, entry: ModelEntry, issues: list[tuple[str, str]]

@@ -23,7 +23,8 @@ def validate(directory: Path) -> None:
     from wanplan.catalog import load_catalog
     from wanplan.cli.output import warn
     from wanplan.key.file_hashes import FileHasher
-    from wanplan.plan.planner import UNPINNED_SEED, resolve_specs
+    from wanplan.plan.planner import UNPINNED_SEED
+    from wanplan.spec.declared import resolve_specs
 
     project = open_project(directory)
     _ = project.config
