@@ -18,7 +18,6 @@ import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,8 +38,15 @@ from wanplan.apply.events import (
     UnrecordedTask,
     ignore,
 )
+from wanplan.apply.failures import (
+    AssetFailed,
+    Interrupted,
+    unconfirmed_failure,
+    unconfirmed_failure_for,
+)
 from wanplan.apply.foreground import Foreground
 from wanplan.apply.limits import TokenBucket, Unlimited
+from wanplan.apply.outputs import Collected, Outputs, output_path
 from wanplan.apply.polling import JITTER, PollSchedule
 from wanplan.apply.providers import ProviderSetup, providers_needed, setup_providers
 from wanplan.apply.retry import (
@@ -51,17 +57,16 @@ from wanplan.apply.retry import (
 )
 from wanplan.blobs import BlobStore
 from wanplan.confine import OUTPUTS
-from wanplan.cost.spend import Spend, task_spend
+from wanplan.cost.spend import task_spend
 from wanplan.errors import (
     EXIT_INTERRUPTED,
     ProviderAuthError,
     ProviderError,
     StateWriteError,
-    os_advice,
 )
 from wanplan.key.file_hashes import sha256_file
-from wanplan.plan.model import Action, Plan, PlanChange, unconfirmed_reason
-from wanplan.project import OUTPUTS_DIR, Project, default_output_path, outputs_of
+from wanplan.plan.model import Action, Plan, PlanChange
+from wanplan.project import OUTPUTS_DIR, Project
 from wanplan.providers import wire
 from wanplan.providers.base import (
     GenerationRequest,
@@ -77,14 +82,12 @@ from wanplan.spec.resolved import ResolvedAsset
 from wanplan.state.base import StateWriter
 from wanplan.state.records import (
     ABANDONED,
-    COLLECTED,
     FAILED,
     NOT_CREATED,
     SUCCEEDED,
     AssetRecord,
     TaskRecord,
     iso,
-    now_iso,
 )
 
 DEFAULT_CONCURRENCY = 4
@@ -99,48 +102,6 @@ QUOTE_GRACE_SECONDS = 1.0
 
 
 T = TypeVar("T")
-
-
-class AssetFailed(Exception):
-    pass
-
-
-class Interrupted(Exception):
-    """Ctrl-C: this asset stops here; what it did so far is recorded."""
-
-
-def unconfirmed_failure_for(address: str, task: TaskRecord) -> str:
-    """An unknown submit that reconciliation could not settle, and the two ways out."""
-    return (
-        f"{unconfirmed_reason(task)}. Found on {task.provider}'s dashboard: "
-        f"`wanplan import {address} --task-id ID`; or pay again: "
-        f"`wanplan apply --replace {address}`"
-    )
-
-
-def unconfirmed_failure(change: PlanChange) -> str:
-    assert change.task is not None
-    return unconfirmed_failure_for(change.address, change.task)
-
-
-@dataclass(frozen=True)
-class Collected:
-    """A finished task's result, downloaded and ready to record."""
-
-    fetched: Downloaded
-    task_id: str
-    task_ref: int
-    spend: Spend
-
-
-def output_path(asset: ResolvedAsset, profile: str, extension: str) -> str:
-    """outputs/<address>.<ext> (or the spec's `output`); other profiles under outputs/<profile>/."""
-    if asset.output is None:
-        return default_output_path(asset.address, profile, extension)
-    name = asset.output
-    if "." not in name.rsplit("/", 1)[-1]:
-        name = f"{name}.{extension}"
-    return f"{outputs_of(profile)}/{name}"
 
 
 class ApplyEngine:
@@ -160,6 +121,7 @@ class ApplyEngine:
         self.setups = setups
         self.state = state
         self.blobs = blobs
+        self.outputs = Outputs(project, state, blobs, self._store)
         self.concurrency = concurrency
         self.emit = on_event
         self.providers: dict[str, Provider] = {}
@@ -320,7 +282,7 @@ class ApplyEngine:
     async def _delete(self, plan: Plan, change: PlanChange) -> AssetOutcome:
         record = change.previous
         assert record is not None
-        self._remove_output(record.output_path)
+        self.outputs.remove(record.output_path)
         provenance.remove(self.project.root, record.output_path)
         await self._store(self.state.forget_assets, plan.profile, [change.address])
         self.emit(ApplyEvent(change.address, "deleted", record.output_path))
@@ -329,7 +291,7 @@ class ApplyEngine:
     async def _restore(self, plan: Plan, change: PlanChange, started: float) -> AssetOutcome:
         source, asset = change.source, change.asset
         assert source is not None and asset is not None
-        path = await self._materialise(plan, change, source.blob_sha256, source.extension)
+        path = await self.outputs.materialise(plan, change, source.blob_sha256, source.extension)
         kind = "reused" if change.action is Action.REUSE else "repaired"
         self.emit(ApplyEvent(change.address, kind, path, time.monotonic() - started))
         return AssetOutcome(change.address, change.action, ok=True, output_path=path)
@@ -404,7 +366,9 @@ class ApplyEngine:
         collected = Collected(
             fetched, task_id, task_ref, task_spend(asset, status, quoted, estimate)
         )
-        path = await self._materialise(plan, change, fetched.sha256, fetched.extension, collected)
+        path = await self.outputs.materialise(
+            plan, change, fetched.sha256, fetched.extension, collected
+        )
         kind = {Action.CREATE: "created", Action.REPLACE: "replaced", Action.RESUME: "resumed"}.get(
             change.action, "repaired"
         )
@@ -877,113 +841,6 @@ class ApplyEngine:
                     raise AssetFailed(f"{exc}; apply again to retry the download") from None
                 await asyncio.sleep(self.backoff.delay(attempt, rng))
         raise AssetFailed("result download kept failing; apply again to retry it")
-
-    # ---- outputs and records -------------------------------------------------------------
-
-    async def _materialise(
-        self,
-        plan: Plan,
-        change: PlanChange,
-        blob_sha256: str,
-        extension: str,
-        collected: Collected | None = None,
-    ) -> str:
-        asset = change.asset
-        assert asset is not None
-        relative = output_path(asset, plan.profile, extension)
-        destination = self.project.root / relative
-        try:
-            confine.check_destination(self.project.outputs_dir, destination, OUTPUTS)
-        except confine.Confined as exc:
-            raise AssetFailed(f"{relative} {exc}") from None
-        # File creation is slow on some disks; in a thread, it does not hold up the polls and
-        # submits of other assets.
-        try:
-            await asyncio.to_thread(self.blobs.copy_to, blob_sha256, destination)
-            st = os.stat(destination)
-        except OSError as exc:
-            raise AssetFailed(
-                f"{relative}: cannot be written ({exc.strerror or exc}); "
-                f"{os_advice(exc)} (the result is in the cache: apply again restores it)"
-            ) from None
-        record = AssetRecord(
-            address=asset.address,
-            profile=plan.profile,
-            content_key=asset.content_key,
-            output_path=relative,
-            output_sha256=blob_sha256,
-            output_size=st.st_size,
-            output_mtime_ns=st.st_mtime_ns,
-            updated_at=now_iso(),
-        )
-        await self._store(self._record_output, plan, asset, record, collected)
-        if change.previous is not None and change.previous.output_path != relative:
-            self._remove_output(change.previous.output_path)
-            provenance.remove(self.project.root, change.previous.output_path)
-        await self._write_provenance(asset, record)
-        return relative
-
-    def _record_output(
-        self, plan: Plan, asset: ResolvedAsset, record: AssetRecord, collected: Collected | None
-    ) -> None:
-        """In one transaction: what was generated (its generation, spend and task's close,
-        when it was), and the asset's new current output."""
-        with self.state.transaction():
-            if collected is not None:
-                fetched = collected.fetched
-                self.state.record_generation(
-                    content_key=asset.content_key,
-                    provider=asset.provider,
-                    model_id=asset.model_id,
-                    mode=asset.mode,
-                    material=asset.material,
-                    blob_sha256=fetched.sha256,
-                    extension=fetched.extension,
-                    media_type=fetched.media_type,
-                    size=fetched.size,
-                    task_id=collected.task_id,
-                    address=asset.address,
-                )
-                self.state.record_spend(
-                    task_ref=collected.task_ref,
-                    provider=asset.provider,
-                    address=asset.address,
-                    profile=plan.profile,
-                    content_key=asset.content_key,
-                    amount=collected.spend.amount,
-                    source=collected.spend.source,
-                )
-                self.state.record_task_status(collected.task_ref, COLLECTED)
-            self.state.set_asset(record)
-
-    async def _write_provenance(self, asset: ResolvedAsset, record: AssetRecord) -> None:
-        details = await self._store(self.state.generation_details, asset.content_key)
-        if details is None:
-            return
-        content = provenance.document(record, details, asset.inputs)
-        try:
-            await asyncio.to_thread(provenance.write, self.project.root, record, content)
-        except OSError as exc:
-            raise AssetFailed(
-                f"{provenance.sidecar_path(record.output_path)}: cannot write the provenance "
-                f"file ({exc.strerror or exc}); the output itself is in place and recorded"
-            ) from None
-
-    def _remove_output(self, relative: str) -> None:
-        """Remove an output wanplan wrote: a file (or a link) inside outputs/, nothing else."""
-        path = self.project.root / relative
-        try:
-            confine.check_destination(self.project.outputs_dir, path, OUTPUTS)
-        except confine.Confined:
-            return  # not ours to remove: a folder, or a place outside outputs/
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise AssetFailed(
-                f"{relative}: cannot be removed ({exc.strerror or exc}); {os_advice(exc)}"
-            ) from None
 
 
 async def _bounded(submit: Awaitable[SubmittedTask], seconds: float) -> SubmittedTask:

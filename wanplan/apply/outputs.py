@@ -1,0 +1,164 @@
+"""Apply's outputs: a generated (or cached) blob written to its place in outputs/, recorded in
+the state with what made it, its provenance sidecar beside it, and the output it replaces
+removed. Only files inside outputs/ are written or removed, never through a link."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from wanplan import confine
+from wanplan.apply import provenance
+from wanplan.apply.download import Downloaded
+from wanplan.apply.failures import AssetFailed
+from wanplan.blobs import BlobStore
+from wanplan.confine import OUTPUTS
+from wanplan.cost.spend import Spend
+from wanplan.errors import os_advice
+from wanplan.plan.model import Plan, PlanChange
+from wanplan.project import Project, default_output_path, outputs_of
+from wanplan.spec.resolved import ResolvedAsset
+from wanplan.state.base import StateWriter
+from wanplan.state.records import COLLECTED, AssetRecord, now_iso
+
+T = TypeVar("T")
+StoreCall = Callable[..., Awaitable[Any]]
+"""The engine's way to run a state or blob-store call off the event loop."""
+
+
+@dataclass(frozen=True)
+class Collected:
+    """A finished task's result, downloaded and ready to record."""
+
+    fetched: Downloaded
+    task_id: str
+    task_ref: int
+    spend: Spend
+
+
+def output_path(asset: ResolvedAsset, profile: str, extension: str) -> str:
+    """outputs/<address>.<ext> (or the spec's `output`); other profiles under outputs/<profile>/."""
+    if asset.output is None:
+        return default_output_path(asset.address, profile, extension)
+    name = asset.output
+    if "." not in name.rsplit("/", 1)[-1]:
+        name = f"{name}.{extension}"
+    return f"{outputs_of(profile)}/{name}"
+
+
+class Outputs:
+    def __init__(
+        self, project: Project, state: StateWriter, blobs: BlobStore, store: StoreCall
+    ) -> None:
+        self.project = project
+        self.state = state
+        self.blobs = blobs
+        self._store = store
+
+    async def materialise(
+        self,
+        plan: Plan,
+        change: PlanChange,
+        blob_sha256: str,
+        extension: str,
+        collected: Collected | None = None,
+    ) -> str:
+        asset = change.asset
+        assert asset is not None
+        relative = output_path(asset, plan.profile, extension)
+        destination = self.project.root / relative
+        try:
+            confine.check_destination(self.project.outputs_dir, destination, OUTPUTS)
+        except confine.Confined as exc:
+            raise AssetFailed(f"{relative} {exc}") from None
+        # File creation is slow on some disks; in a thread, it does not hold up the polls and
+        # submits of other assets.
+        try:
+            await asyncio.to_thread(self.blobs.copy_to, blob_sha256, destination)
+            st = os.stat(destination)
+        except OSError as exc:
+            raise AssetFailed(
+                f"{relative}: cannot be written ({exc.strerror or exc}); "
+                f"{os_advice(exc)} (the result is in the cache: apply again restores it)"
+            ) from None
+        record = AssetRecord(
+            address=asset.address,
+            profile=plan.profile,
+            content_key=asset.content_key,
+            output_path=relative,
+            output_sha256=blob_sha256,
+            output_size=st.st_size,
+            output_mtime_ns=st.st_mtime_ns,
+            updated_at=now_iso(),
+        )
+        await self._store(self._record, plan, asset, record, collected)
+        if change.previous is not None and change.previous.output_path != relative:
+            self.remove(change.previous.output_path)
+            provenance.remove(self.project.root, change.previous.output_path)
+        await self._write_provenance(asset, record)
+        return relative
+
+    def _record(
+        self, plan: Plan, asset: ResolvedAsset, record: AssetRecord, collected: Collected | None
+    ) -> None:
+        """In one transaction: what was generated (its generation, spend and task's close,
+        when it was), and the asset's new current output."""
+        with self.state.transaction():
+            if collected is not None:
+                fetched = collected.fetched
+                self.state.record_generation(
+                    content_key=asset.content_key,
+                    provider=asset.provider,
+                    model_id=asset.model_id,
+                    mode=asset.mode,
+                    material=asset.material,
+                    blob_sha256=fetched.sha256,
+                    extension=fetched.extension,
+                    media_type=fetched.media_type,
+                    size=fetched.size,
+                    task_id=collected.task_id,
+                    address=asset.address,
+                )
+                self.state.record_spend(
+                    task_ref=collected.task_ref,
+                    provider=asset.provider,
+                    address=asset.address,
+                    profile=plan.profile,
+                    content_key=asset.content_key,
+                    amount=collected.spend.amount,
+                    source=collected.spend.source,
+                )
+                self.state.record_task_status(collected.task_ref, COLLECTED)
+            self.state.set_asset(record)
+
+    async def _write_provenance(self, asset: ResolvedAsset, record: AssetRecord) -> None:
+        details = await self._store(self.state.generation_details, asset.content_key)
+        if details is None:
+            return
+        content = provenance.document(record, details, asset.inputs)
+        try:
+            await asyncio.to_thread(provenance.write, self.project.root, record, content)
+        except OSError as exc:
+            raise AssetFailed(
+                f"{provenance.sidecar_path(record.output_path)}: cannot write the provenance "
+                f"file ({exc.strerror or exc}); the output itself is in place and recorded"
+            ) from None
+
+    def remove(self, relative: str) -> None:
+        """Remove an output wanplan wrote: a file (or a link) inside outputs/, nothing else."""
+        path = self.project.root / relative
+        try:
+            confine.check_destination(self.project.outputs_dir, path, OUTPUTS)
+        except confine.Confined:
+            return  # not ours to remove: a folder, or a place outside outputs/
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise AssetFailed(
+                f"{relative}: cannot be removed ({exc.strerror or exc}); {os_advice(exc)}"
+            ) from None
