@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from tests.conftest import Run, write_spec
-from tests.test_adapters import FAST_POLLING
-from tests.test_adapters import emulator as emulator_fixture
+from tests.providers.test_adapters import FAST_POLLING
+from tests.providers.test_adapters import emulator as emulator_fixture
 from wanplan.config import ProviderSettings
 from wanplan.cost.spend import task_spend
 from wanplan.emulator import Emulator

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Run
-from tests.test_report import ADDRESSES
+from tests.report.test_report import ADDRESSES
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 IN_CI = bool(os.environ.get("CI"))  # read before the fixtures clear it

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import KEY_VARIABLES, Run, emulator_for_wanplan, write_spec
-from tests.test_import import SPEC, submit_by_hand
+from tests.maintenance.test_import import SPEC, submit_by_hand
 from wanplan.emulator import Knobs
 from wanplan.key.content_key import KEY_VERSION
 from wanplan.state.sqlite import SqliteState

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.apply.test_interrupt import start_apply
 from tests.conftest import Run, emulator_for_wanplan, write_spec
-from tests.test_interrupt import start_apply
 from wanplan import workspace
 from wanplan.apply.backoff import Backoff
 from wanplan.emulator import Emulator, Knobs

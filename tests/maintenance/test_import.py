@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import Run, emulator_for_wanplan, write_spec
-from tests.test_state_commands import refused_while_locked
+from tests.maintenance.test_state_commands import refused_while_locked
 from wanplan.emulator import Emulator, Knobs
 from wanplan.state.sqlite import SqliteState
 

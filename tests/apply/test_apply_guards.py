@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.apply.test_apply import submits
 from tests.conftest import Run, write_spec
-from tests.test_apply import submits
 
 TWIN = '[assets.{name}]\nmode = "t2v"\nmodel = "wan-2.5"\nprompt = "Twins."\nseed = 8\n'
 

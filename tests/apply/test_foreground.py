@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.apply.test_faults import spec
 from tests.conftest import Run, emulator_for_wanplan, write_spec
-from tests.test_faults import spec
 from wanplan.apply import engine, foreground, polling
 from wanplan.apply.foreground import Foreground
 from wanplan.emulator import Knobs
