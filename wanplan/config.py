@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -29,6 +29,11 @@ class ProjectSettings(_Strict):
     @classmethod
     def _inside_the_project(cls, value: str) -> str:
         path = PurePosixPath(value)
+        if "://" in value or "@" in value:
+            raise ValueError(
+                "must be a path inside the project, like state/wanplan.db; a database goes "
+                "in [state] url"
+            )
         if not value.strip() or path.is_absolute() or ".." in path.parts or "\\" in value:
             raise ValueError("must be a path inside the project, like state/wanplan.db")
         return value
@@ -67,10 +72,11 @@ def no_secret_in(url: str | None) -> str | None:
         raise ValueError("is not a URL") from None
     if not parts.scheme:
         raise ValueError("is not a URL: write it with its scheme, like postgresql://host/db")
-    if password is not None:
+    query = {name.lower() for name, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    if password is not None or query & {"password", "sslpassword"}:
         raise ValueError(
-            "holds a password, and wanplan.toml is no place for one: remove it and give it "
-            "through the backend's own environment (PGPASSWORD, PGPASSFILE, AWS_* variables)"
+            "holds a password, which wanplan never keeps: remove it and give it through the "
+            "backend's own environment (PGPASSWORD, PGPASSFILE, AWS_* variables)"
         )
     return url
 
@@ -137,7 +143,7 @@ def load_config(root: Path) -> Config:
             elif loc[-1] == "api_key_env":
                 # Never echo the value: it may be a key pasted where its variable's name goes.
                 message = "must be the name of an environment variable, like WAVESPEED_API_KEY"
-            elif loc[0] in ("providers", "state", "cache"):
+            elif loc[0] in ("providers", "state", "cache") or loc == ("project", "state"):
                 # Nor anything else under [providers], nor a URL: a key or password in it.
                 message = error["msg"].removeprefix("Value error, ")
             else:

@@ -349,6 +349,7 @@ class Workspace:
                 profile=profile,
                 setups=setups,
                 on_event=on_event or ignore,
+                state_disk=self.state.disk,
             )
         return found, outcome
 

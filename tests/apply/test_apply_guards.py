@@ -114,3 +114,32 @@ def test_unreadable_settings_and_a_state_that_is_a_folder(run: Run, project: Pat
     (project / "wanplan.toml").mkdir()
     result = run(project, "plan")
     assert result.exit_code == 1 and "wanplan.toml: cannot read" in result.output
+
+
+def test_a_state_write_asked_for_is_made_even_when_its_asset_is_cancelled(
+    tmp_path: Path,
+) -> None:
+    """The engine's state calls wait their turn on a thread of their own; a Ctrl-C that
+    cancels the asset meanwhile must not drop the write (a refused submit left `intent` would
+    read as an unknown one)."""
+    import asyncio
+    import time
+
+    from wanplan.apply.engine import ApplyEngine
+    from wanplan.project import Project
+
+    engine = ApplyEngine(Project.at(tmp_path), None, None, {})  # type: ignore[arg-type]
+    written: list[str] = []
+
+    async def cancel_while_queued() -> None:
+        busy = asyncio.ensure_future(engine._store(time.sleep, 0.2))
+        write = asyncio.ensure_future(engine._store(written.append, "failed: refused"))
+        await asyncio.sleep(0.05)
+        write.cancel()
+        await busy
+
+    try:
+        asyncio.run(cancel_while_queued())
+    finally:
+        engine.close()
+    assert written == ["failed: refused"]

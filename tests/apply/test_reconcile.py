@@ -374,7 +374,7 @@ def test_a_task_made_before_an_earlier_submit_of_ours_is_never_adopted(
         known_sent={"earlier": iso(T0 - 0.2)},
     )[1]
     assert verdict.outcome is Outcome.UNCONFIRMED, verdict
-    assert "nobody here made" in verdict.reason
+    assert "another client" in verdict.reason
 
 
 def test_this_submits_task_after_an_earlier_one_of_ours_is_still_adopted(
@@ -390,3 +390,22 @@ def test_a_later_submit_of_ours_rules_nothing_out(lister: type[Lister]) -> None:
     lister.tasks = [listed("mine", T0 + 0.2), listed("later", T0 + 0.6)]
     verdict = judge(lister, [row()], known={"later"}, known_sent={"later": iso(T0 + 0.5)})[1]
     assert (verdict.outcome, verdict.task_id) == (Outcome.ADOPT, "mine")
+
+
+def test_an_earlier_stamp_never_narrows_the_candidates_to_a_stranger(
+    lister: type[Lister],
+) -> None:
+    # From review: this row's own task is stamped a hair before our earlier task (another of
+    # the provider's machines), and a teammate made one with the same prompt later in the
+    # window. Ruling out the early one would leave the teammate's as the only match.
+    lister.tasks = [listed("earlier", T0 + 0.30), listed("own", T0 + 0.29)]
+    lister.tasks += [listed("theirs", T0 + 0.6)]
+    lister.prompts = {"own": "A fern.", "theirs": "A fern."}
+    verdict = judge(
+        lister,
+        [row()],
+        known={"earlier"},
+        known_sent={"earlier": iso(T0 - 0.2)},
+        prompts={"key-1": "A fern."},
+    )[1]
+    assert verdict.outcome is Outcome.UNCONFIRMED, verdict

@@ -155,9 +155,12 @@ class ApplyEngine:
         event loop: a slow (network) backend never stalls polls, downloads or submits."""
 
     async def _store(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """`call(*args)` on the backends' thread (see `_backend`)."""
+        """`call(*args)` on the backends' thread (see `_backend`). Shielded: once asked for,
+        a write is made even when its asset is cancelled (Ctrl-C) while it waits its turn,
+        as it was when the engine wrote the state on the event loop."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._backend, functools.partial(call, *args, **kwargs))
+        job = loop.run_in_executor(self._backend, functools.partial(call, *args, **kwargs))
+        return await asyncio.shield(job)
 
     async def run(self, plan: Plan) -> ApplyResult:
         result = ApplyResult()
@@ -410,7 +413,7 @@ class ApplyEngine:
             made = await self._store(self.state.generation, ref.upstream_key)
             if made is not None and not await self._store(self.blobs.has, made.blob_sha256):
                 # The cache lost it (a fresh CI runner): the upstream's output has the bytes.
-                await self._store(self._recache, ref.upstream, made.blob_sha256)
+                await asyncio.to_thread(self._recache, ref.upstream, made.blob_sha256)
             if made is None or not await self._store(self.blobs.has, made.blob_sha256):
                 raise AssetFailed(f"skipped: {ref.upstream}, whose output it uses, failed")
             local = await self._store(self.blobs.local_path, made.blob_sha256)

@@ -94,18 +94,22 @@ class Outputs:
             output_mtime_ns=st.st_mtime_ns,
             updated_at=now_iso(),
         )
-        await self._store(self._record, plan, asset, record, collected)
-        if change.previous is not None and change.previous.output_path != relative:
-            self.remove(change.previous.output_path)
-            provenance.remove(self.project.root, change.previous.output_path)
+        replaced = change.previous.output_path if change.previous is not None else None
+        await self._store(self._record, plan, asset, record, collected, replaced)
         await self._write_provenance(asset, record)
         return relative
 
     def _record(
-        self, plan: Plan, asset: ResolvedAsset, record: AssetRecord, collected: Collected | None
+        self,
+        plan: Plan,
+        asset: ResolvedAsset,
+        record: AssetRecord,
+        collected: Collected | None,
+        replaced: str | None,
     ) -> None:
         """In one transaction: what was generated (its generation, spend and task's close,
-        when it was), and the asset's new current output."""
+        when it was), and the asset's new current output; then the output it replaces, if
+        elsewhere, is removed (in the same job: a Ctrl-C cannot come between)."""
         with self.state.transaction():
             if collected is not None:
                 fetched = collected.fetched
@@ -133,6 +137,9 @@ class Outputs:
                 )
                 self.state.record_task_status(collected.task_ref, COLLECTED)
             self.state.set_asset(record)
+        if replaced is not None and replaced != record.output_path:
+            self.remove(replaced)
+            provenance.remove(self.project.root, replaced)
 
     async def _write_provenance(self, asset: ResolvedAsset, record: AssetRecord) -> None:
         details = await self._store(self.state.generation_details, asset.content_key)

@@ -210,15 +210,15 @@ async def _examine_model(
         floor = _made_before(row, listing.tasks, ours)
         earlier = [t for t in candidates[row.id] if floor is not None and t.created_at <= floor]
         for task in candidates[row.id]:
-            if task in earlier:
-                continue
             match = await matches.check(task, prompt)
             if match is False:  # another prompt: not to be adopted as this row's task
                 other_prompts += 1
             else:
                 found.append((task, match))
-        # A task made before one of ours that was sent earlier is nobody's here: another
-        # client's, and so another client is active (nothing can be proven not made).
+        # A task stamped no later than one of ours that was sent earlier is most likely
+        # another client's: another client is active, so only a matching prompt adopts and
+        # nothing is proven not made. (It stays a candidate: a stamp to the whole second, or
+        # from another machine of the provider's, can put this row's own task there too.)
         active = bool(outside_windows or earlier)
         verdicts[row.id] = _judge(
             _Seen(setup.name, model_id, found, listing.complete, active),
@@ -234,11 +234,10 @@ def _overlap(one: tuple[float, float], other: tuple[float, float]) -> bool:
 def _made_before(
     row: TaskRecord, listed: Iterable[ListedTask], ours: Mapping[str, str | None]
 ) -> float | None:
-    """When the provider made the latest task of ours, of this model, whose submit was sent
-    before this row's. Submits of a model go one at a time, each after the one before was
-    answered (or its window closed), so this row's task, if there is one, was made after
-    that one on the provider's own clock, whatever its skew from ours: a candidate stamped
-    no later is not this row's."""
+    """When the provider made the latest listed task of ours (the listing is of this row's
+    model) whose submit was sent before this row's. Submits of a model go one at a time, each
+    after the one before was answered (or its window closed), so this row's task, if there is
+    one, was made after that one on the provider's own clock, whatever its skew from ours."""
     if row.sent_at is None:
         return None
     sent = epoch(row.sent_at)

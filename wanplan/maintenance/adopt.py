@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from wanplan.apply.engine import run_apply
 from wanplan.apply.events import AssetOutcome, EventSink
@@ -106,7 +107,10 @@ def adopt(
     profile: str,
     setups: dict[str, ProviderSetup],
     on_event: EventSink,
+    state_disk: Path | None = None,
 ) -> AssetOutcome:
+    """Poll, download and record `task_id` as `found`'s output. `state_disk`: a local state's
+    folder, whose free space is checked before anything is written."""
     asset = found.asset
     current = adoptable(state, asset, profile)
     if state.known_task_ids(asset.provider, [task_id]):
@@ -144,7 +148,9 @@ def adopt(
         unchanged=0,
         fresh_file_stamps=found.fresh_file_stamps,
     )
-    outcome = run_apply(project, plan, state, blobs, setups=setups, on_event=on_event).outcomes[0]
+    outcome = run_apply(
+        project, plan, state, blobs, setups=setups, on_event=on_event, state_disk=state_disk
+    ).outcomes[0]
     if outcome.ok:
         if unknown is not None:  # the user found the task that submit made: settled
             state.record_task_status(
