@@ -30,6 +30,8 @@ from wanplan.spec.suggest import did_you_mean
 from wanplan.state.lock import LockHolder, this_process
 
 if TYPE_CHECKING:
+    import httpx
+
     from wanplan.apply.events import ApplyResult, AssetOutcome, EventSink
     from wanplan.blobs import BlobStore
     from wanplan.cost.ledger import SpendReport
@@ -118,6 +120,9 @@ class Workspace:
     """The jitter's random source; None: a fresh unseeded one."""
     state_store: StateStore | None = None
     blob_store: BlobStore | None = None
+    transport: httpx.AsyncBaseTransport | None = None
+    """Every provider request goes through it (tests: the emulator in process); None: the
+    providers' own clients."""
 
     @classmethod
     def open(cls, directory: Path | str = ".", **options: Any) -> Workspace:
@@ -207,7 +212,7 @@ class Workspace:
         with self._reading() as reader:
             plan = self._plan_with(reader, request)
             if reconcile.unconfirmed_changes(plan):
-                plan = reconcile.look(plan, reader, self.project.config)
+                plan = reconcile.look(plan, reader, self.project.config, self.transport)
         comparison = None
         if compare_to is not None:
             from wanplan.plan.compare import compare
@@ -282,6 +287,7 @@ class Workspace:
             )
         config = self.project.config
         setup_providers(config, providers_needed(first))  # keys first: fail before writing
+        waiting = self._waiting_for_list
         with self._writing(create=True) as state:
 
             def replan() -> Plan:
@@ -289,12 +295,12 @@ class Workspace:
 
             plan = replan()
             if reconcile.unconfirmed_changes(plan):
-                plan = reconcile.settle_plan(plan, state, config, replan, self._waiting_for_list)
+                plan = reconcile.settle_plan(plan, state, config, replan, waiting, self.transport)
             self._check(plan, state, request, final=True)
             prompts.show(plan)
             if not plan.has_changes:
                 return None
-            setups = setup_providers(config, providers_needed(plan))
+            setups = setup_providers(config, providers_needed(plan), self.transport)
             if not request.auto_approve and not prompts.confirm(plan):
                 raise ApplyRefused("apply cancelled; nothing was changed")
             with prompts.progress(plan) as on_event:
@@ -337,7 +343,8 @@ class Workspace:
 
         with self._reading() as reader:
             found = candidate(self.project, reader, address, provider, profile)
-        setups = setup_providers(self.project.config, [found.asset.provider])  # before writing
+        # The key, before writing.
+        setups = setup_providers(self.project.config, [found.asset.provider], self.transport)
         on_start(found)
         with self._writing(create=True) as writer:
             outcome = adopt(

@@ -79,3 +79,13 @@ def test_a_missing_blob_is_not_intact_and_cannot_be_copied(
     with pytest.raises(OSError):
         blobs.copy_to(missing, destination)
     assert not destination.exists()
+
+
+def test_a_blob_streams_out_as_it_went_in(blobs: BlobStore) -> None:
+    data = bytes(range(256)) * 1000
+    sha = put(blobs, data)
+    with blobs.open(sha) as stream:
+        chunks = iter(lambda: stream.read(4096), b"")
+        assert b"".join(chunks) == data
+    with pytest.raises(FileNotFoundError):
+        blobs.open("f" * 64)

@@ -5,6 +5,7 @@ transactions, the lock, migrations and read-only readers. A new backend adds one
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -241,3 +242,40 @@ def test_migrations_run_once_and_a_newer_schema_is_refused(
         store.open_reader()
     with pytest.raises(StateError, match="newer wanplan"):
         store.open_writer()
+
+
+def test_try_lock_takes_a_free_lock_and_names_a_live_holder(
+    store: StateStore, writer: object
+) -> None:
+    held_by = writer.lock_holder()  # type: ignore[attr-defined]
+    other = store.open_writer()
+    try:
+        holder, warnings = other.try_lock(this_process()._replace(id="other-lock"))
+        assert holder == held_by and warnings == []
+        writer.release_lock(held_by.id)  # type: ignore[attr-defined]
+        holder, _ = other.try_lock(this_process()._replace(id="other-lock"))
+        assert holder is None and other.lock_holder().id == "other-lock"
+        other.release_lock("other-lock")
+    finally:
+        other.close()
+    writer.try_lock(held_by)  # type: ignore[attr-defined]  # the fixture releases it
+
+
+def test_a_content_key_is_claimed_by_one_holder_until_its_lease_lapses(writer: object) -> None:
+    assert writer.claim("key-1", "runner-a", 60) is None  # type: ignore[attr-defined]
+    assert writer.claim("key-1", "runner-a", 60) is None  # type: ignore[attr-defined]  # its own
+    assert writer.claim("key-1", "runner-b", 60) == "runner-a"  # type: ignore[attr-defined]
+    assert writer.claim("key-2", "runner-b", 0.05) is None  # type: ignore[attr-defined]
+    time.sleep(0.1)  # runner-b stopped renewing: its claim is taken over
+    assert writer.claim("key-2", "runner-a", 60) is None  # type: ignore[attr-defined]
+    assert writer.renew_claims("runner-a", 60) == 2  # type: ignore[attr-defined]
+    assert writer.renew_claims("runner-b", 60) == 0  # type: ignore[attr-defined]
+    writer.release_claims("runner-a")  # type: ignore[attr-defined]
+    assert writer.claim("key-1", "runner-b", 60) is None  # type: ignore[attr-defined]
+
+
+def test_a_renewed_claim_outlives_its_first_lease(writer: object) -> None:
+    assert writer.claim("key-1", "runner-a", 0.1) is None  # type: ignore[attr-defined]
+    writer.renew_claims("runner-a", 60)  # type: ignore[attr-defined]
+    time.sleep(0.15)
+    assert writer.claim("key-1", "runner-b", 60) == "runner-a"  # type: ignore[attr-defined]

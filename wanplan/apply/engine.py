@@ -238,7 +238,7 @@ class ApplyEngine:
             loop.remove_signal_handler(signum)
 
     def _start(self, setup: ProviderSetup) -> None:
-        client = setup.cls.make_client(setup.settings)
+        client = setup.client()
         per_minute = setup.settings.requests_per_minute
         self.rates[setup.name] = TokenBucket(per_minute) if per_minute else Unlimited()
         self.time_scale[setup.name] = 1.0

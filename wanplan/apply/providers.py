@@ -29,10 +29,21 @@ class ProviderSetup:
     base_url: str
     key_env: str | None
     api_key: str | None = field(default=None, repr=False)  # never in a repr or a log
+    transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False)
+    """Injected (tests: the emulator in process; a proxy): every request goes through it."""
 
     @property
     def timing(self) -> SubmitTiming:
         return SubmitTiming.of(self.cls, self.settings, self.base_url)
+
+    def client(self) -> httpx.AsyncClient:
+        """The provider's own client, or one on the injected transport with wanplan's timeouts
+        and no redirects followed."""
+        if self.transport is None:
+            return self.cls.make_client(self.settings)
+        return httpx.AsyncClient(
+            transport=self.transport, timeout=wire.DEFAULT_TIMEOUT, follow_redirects=False
+        )
 
     def build(self, client: httpx.AsyncClient) -> Provider:
         return self.cls(
@@ -49,7 +60,9 @@ def providers_needed(plan: Plan) -> list[str]:
     return sorted(names)
 
 
-def setup_providers(config: Config, names: list[str]) -> dict[str, ProviderSetup]:
+def setup_providers(
+    config: Config, names: list[str], transport: httpx.AsyncBaseTransport | None = None
+) -> dict[str, ProviderSetup]:
     setups: dict[str, ProviderSetup] = {}
     missing: list[str] = []
     for name in names:
@@ -64,7 +77,7 @@ def setup_providers(config: Config, names: list[str]) -> dict[str, ProviderSetup
         elif key_env and api_key and not api_key.isprintable():
             missing.append(f"{key_env} holds control characters; set it to the key alone")
         base_url = wire.resolve_base_url(name, settings, cls.default_base_url(settings))
-        setups[name] = ProviderSetup(name, cls, settings, base_url, key_env, api_key)
+        setups[name] = ProviderSetup(name, cls, settings, base_url, key_env, api_key, transport)
     if missing:
         raise ApplyRefused(
             "missing API key: " + "; ".join(missing) + " (nothing was sent; `plan` needs no key)"
@@ -72,7 +85,9 @@ def setup_providers(config: Config, names: list[str]) -> dict[str, ProviderSetup
     return setups
 
 
-def listing_setups(config: Config, names: list[str]) -> dict[str, ProviderSetup]:
+def listing_setups(
+    config: Config, names: list[str], transport: httpx.AsyncBaseTransport | None = None
+) -> dict[str, ProviderSetup]:
     """The setups of these providers that can list their tasks and have a key here; the
     others are left out (reconciliation then leaves their submits unconfirmed)."""
     setups: dict[str, ProviderSetup] = {}
@@ -80,7 +95,7 @@ def listing_setups(config: Config, names: list[str]) -> dict[str, ProviderSetup]
         if not lists_tasks(name):
             continue
         try:
-            setups.update(setup_providers(config, [name]))
+            setups.update(setup_providers(config, [name], transport))
         except ApplyRefused:
             continue
     return setups

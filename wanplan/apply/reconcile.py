@@ -127,7 +127,7 @@ async def _providers(
             setup = setups.get(name)
             if setup is None:
                 continue
-            client = setup.cls.make_client(setup.settings)
+            client = setup.client()
             clients.append(client)
             provider = setup.build(client)
             if isinstance(provider, ListsTasks):
@@ -443,23 +443,30 @@ def settle_plan(
     config: Config,
     replan: Callable[[], Plan],
     on_wait: Callable[[int, float], None],
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> Plan:
     """Apply's step before confirmation: settle the plan's unconfirmed submits where the
     providers can list their tasks (with a key here), then plan again on the new journal."""
     changes = unconfirmed_changes(plan)
-    setups = listing_setups(config, sorted({c.task.provider for c in changes if c.task}))
+    names = sorted({c.task.provider for c in changes if c.task})
+    setups = listing_setups(config, names, transport)
     if not setups:
         return plan
     settle(state, setups, _prompts(plan.changes), on_wait=on_wait)
     return replan()
 
 
-def look(plan: Plan, reader: StateReader, config: Config) -> Plan:
+def look(
+    plan: Plan,
+    reader: StateReader,
+    config: Config,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Plan:
     """`plan`'s read-only view of the same: where the provider's key is set, its task list is
     read (a free request that changes nothing) and the plan shows what apply would do."""
     changes = unconfirmed_changes(plan)
     names = sorted({c.task.provider for c in changes if c.task})
-    setups = listing_setups(config, names)
+    setups = listing_setups(config, names, transport)
     rows = [c.task for c in changes if c.task is not None and c.task.provider in setups]
     verdicts = run_examine(rows, setups, reader.known_task_ids, _prompts(changes)) if rows else {}
     for change in changes:

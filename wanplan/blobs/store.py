@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import NamedTuple, Protocol
+from typing import BinaryIO, NamedTuple, Protocol
 
 from wanplan.atomic import FILE_MODE
 from wanplan.key.file_hashes import sha256_file
@@ -72,9 +72,14 @@ class BlobStore(Protocol):
 
     def has(self, sha256: str) -> bool: ...
 
+    def open(self, sha256: str) -> BinaryIO:
+        """The blob's bytes as a stream (FileNotFoundError when it is not stored)."""
+        ...
+
     def local_path(self, sha256: str) -> Path:
-        """A local file holding the blob, to upload as another asset's input (a remote store
-        would fetch it first). Read it; never change it."""
+        """An optimisation for uploads: a local file holding the blob, sent as another asset's
+        input (the local store's own file; a remote store fetches it into a local copy
+        first). Read it; never change it."""
         ...
 
     def copy_to(self, sha256: str, destination: Path) -> None:
@@ -128,6 +133,9 @@ class LocalBlobStore:
 
     def local_path(self, sha256: str) -> Path:
         return self._path(sha256)
+
+    def open(self, sha256: str) -> BinaryIO:
+        return self._path(sha256).open("rb")
 
     def has(self, sha256: str) -> bool:
         return self._path(sha256).is_file()

@@ -74,7 +74,23 @@ class StateWriter(StateReader, Protocol):
         returns warnings (a dead local holder broken)."""
         ...
 
+    def try_lock(self, holder: LockHolder) -> tuple[LockHolder | None, list[str]]:
+        """One attempt at the state lock: (None, warnings) when taken, or (the holder that
+        has it, [])."""
+        ...
+
     def release_lock(self, lock_id: str) -> None: ...
+
+    def claim(self, content_key: str, holder: str, lease_seconds: float) -> str | None:
+        """Claim a content key before its submit (PRODUCT §11): None when `holder` has it now
+        (new, its own, or another's whose lease lapsed), else the holder of the live claim."""
+        ...
+
+    def renew_claims(self, holder: str, lease_seconds: float) -> int:
+        """The heartbeat: `holder`'s claims live `lease_seconds` from now; how many it holds."""
+        ...
+
+    def release_claims(self, holder: str) -> None: ...
 
     def force_unlock(self, lock_id: str) -> LockHolder: ...
 

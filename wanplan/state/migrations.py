@@ -130,6 +130,15 @@ def _task_send_window(db: sqlite_utils.Database) -> None:
     db.table("tasks").create_index(["provider", "task_id"])
 
 
+def _claims(db: sqlite_utils.Database) -> None:
+    # A content key claimed before its submit, by one apply, for a lease it renews (PRODUCT
+    # §11): on one machine the state lock already admits a single apply; the claims are the
+    # same interface a shared state gives several runners.
+    db.table("claims").create(
+        {"content_key": str, "holder": str, "expires_at": float}, pk="content_key"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _initial),
     ("0002_task_model_id", _task_model_id),
@@ -137,6 +146,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0004_ledger_by_content_key", _ledger_by_content_key),
     ("0005_task_quoted_cost", _task_quoted_cost),
     ("0006_task_send_window", _task_send_window),
+    ("0007_claims", _claims),
 ]
 
 

@@ -435,6 +435,32 @@ class SqliteState:
         ).fetchone()
         return LockHolder(*row) if row else None
 
+    def try_lock(self, holder: LockHolder) -> tuple[LockHolder | None, list[str]]:
+        """One attempt: (None, warnings) when taken (a dead local holder broken, with a
+        warning), or (the holder, []) when someone else holds it. Check and take happen in
+        one IMMEDIATE transaction, so two processes can never both succeed."""
+        self._require_writable()
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            current = self.lock_holder()
+            warnings: list[str] = []
+            if current is not None and is_alive(current) is False:
+                warnings.append(
+                    f"broke the state lock of {current.describe()}: that process is gone"
+                )
+                current = None
+            if current is None:
+                self.db.execute(
+                    "insert or replace into locks (name, id, pid, host, command, started_at,"
+                    " process_start) values ('state', ?, ?, ?, ?, ?, ?)",
+                    list(holder),
+                )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return current, warnings
+
     def acquire_lock(
         self,
         holder: LockHolder,
@@ -442,33 +468,13 @@ class SqliteState:
         on_wait: Callable[[LockHolder], None] | None = None,
     ) -> list[str]:
         """Take the state lock, waiting up to `timeout` seconds; returns warnings (a dead
-        holder broken). Check and take happen in one IMMEDIATE transaction, so two processes
-        can never both succeed."""
-        self._require_writable()
+        holder broken)."""
         deadline = time.monotonic() + timeout
         warned = False
         while True:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                current = self.lock_holder()
-                warnings: list[str] = []
-                if current is not None and is_alive(current) is False:
-                    warnings.append(
-                        f"broke the state lock of {current.describe()}: that process is gone"
-                    )
-                    current = None
-                if current is None:
-                    self.db.execute(
-                        "insert or replace into locks (name, id, pid, host, command, started_at,"
-                        " process_start) values ('state', ?, ?, ?, ?, ?, ?)",
-                        list(holder),
-                    )
-                    self.db.execute("COMMIT")
-                    return warnings
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
+            current, warnings = self.try_lock(holder)
+            if current is None:
+                return warnings
             if time.monotonic() >= deadline:
                 raise StateError(
                     f"the state is locked by {current.describe()}; wait for it (--lock-timeout), "
@@ -494,6 +500,43 @@ class SqliteState:
                 )
             self.db.execute("delete from locks where name = 'state' and id = ?", [lock_id])
             return current
+
+    def claim(self, content_key: str, holder: str, lease_seconds: float) -> str | None:
+        """Claim a content key before its submit: None when `holder` has it now (new, its
+        own, or another's whose lease lapsed), else the holder whose claim is live."""
+        self._require_writable()
+        now = time.time()
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self.db.execute(
+                "select holder, expires_at from claims where content_key = ?", [content_key]
+            ).fetchone()
+            if row is not None and row[0] != holder and row[1] > now:
+                self.db.execute("COMMIT")
+                return str(row[0])
+            self.db.execute(
+                "insert or replace into claims (content_key, holder, expires_at) values (?, ?, ?)",
+                [content_key, holder, now + lease_seconds],
+            )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return None
+
+    def renew_claims(self, holder: str, lease_seconds: float) -> int:
+        """The heartbeat: every claim of `holder` lives `lease_seconds` from now; returns
+        how many it holds."""
+        with self.transaction():
+            cursor = self.db.execute(
+                "update claims set expires_at = ? where holder = ?",
+                [time.time() + lease_seconds, holder],
+            )
+            return int(cursor.rowcount)
+
+    def release_claims(self, holder: str) -> None:
+        with self.transaction():
+            self.db.execute("delete from claims where holder = ?", [holder])
 
     # ---- writing -------------------------------------------------------------------------
 
