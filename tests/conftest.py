@@ -142,3 +142,35 @@ def tmpfs(mount: Path, megabytes: int) -> Iterator[Path]:
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+POSTGRES_ADMIN = os.environ.get(
+    "WANPLAN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+"""A PostgreSQL server where tests may create databases and roles (.ci/run starts one)."""
+IN_CI = os.environ.get("CI") == "true"  # read at import: `_isolated` clears CI for each test
+
+
+def postgres_admin() -> Any:
+    """A connection to the test server; outside CI a missing server skips, with the reason."""
+    import psycopg
+
+    try:
+        return psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        if IN_CI:
+            raise
+        pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN} ({exc}); CI starts one (.ci/run)")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty database of this test's own, dropped after it."""
+    import uuid
+
+    name = f"wanplan_test_{uuid.uuid4().hex[:12]}"
+    with postgres_admin() as admin:
+        admin.execute(f"create database {name}")
+    yield POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    with postgres_admin() as admin:
+        admin.execute(f"drop database if exists {name} with (force)")

@@ -45,6 +45,10 @@ def open_state(project: Project) -> StateStore:
     url = state_url(project)
     if url is None:
         return SqliteStore(project.root, project.state_path)
+    if urlsplit(url).scheme in ("postgresql", "postgres"):
+        from wanplan.state.postgres import PostgresStore  # psycopg only when used
+
+        return PostgresStore(url)
     raise WanplanError(_unsupported("[state] url", STATE_URL_ENV, url, "the SQLite state file"))
 
 

@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlite_utils
 
+from tests.conftest import POSTGRES_ADMIN, postgres_admin
 from wanplan.errors import StateError
 from wanplan.state import migrations
 from wanplan.state.base import StateStore
 from wanplan.state.lock import this_process
+from wanplan.state.postgres import PostgresStore
 from wanplan.state.records import (
     COLLECTED,
     INTENT,
@@ -50,20 +54,68 @@ class SqliteBackend:
         )
         db.close()
 
+    @staticmethod
+    def drop(store: StateStore) -> None:
+        return None
 
-BACKENDS: dict[str, type[SqliteBackend]] = {"sqlite": SqliteBackend}
+
+class PostgresBackend:
+    """Each test gets a database of its own on the server, dropped after it."""
+
+    @classmethod
+    def store(cls, root: Path) -> StateStore:
+        name = f"wanplan_test_{uuid.uuid4().hex[:12]}"
+        with postgres_admin() as admin:
+            admin.execute(f"create database {name}")
+        return PostgresStore(POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}")
+
+    @staticmethod
+    def fingerprint(store: StateStore) -> str:
+        import psycopg
+
+        assert isinstance(store, PostgresStore)
+        digest = hashlib.sha256()
+        with psycopg.connect(store.url) as conn:
+            tables = conn.execute(
+                "select tablename from pg_tables where schemaname = 'public' order by 1"
+            ).fetchall()
+            for (table,) in tables:
+                for row in conn.execute(f"select * from {table} order by 1").fetchall():
+                    digest.update(repr((table, row)).encode())
+        return digest.hexdigest()
+
+    @staticmethod
+    def from_the_future(store: StateStore) -> None:
+        import psycopg
+
+        assert isinstance(store, PostgresStore)
+        with psycopg.connect(store.url, autocommit=True) as conn:
+            conn.execute(
+                "insert into wanplan_migrations (name, applied_at) values ('9999_future', 'x')"
+            )
+
+    @classmethod
+    def drop(cls, store: StateStore) -> None:
+        assert isinstance(store, PostgresStore)
+        with postgres_admin() as admin:
+            admin.execute(f"drop database if exists {store.url.rsplit('/', 1)[1]} with (force)")
+
+
+BACKENDS: dict[str, Any] = {"sqlite": SqliteBackend, "postgres": PostgresBackend}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
-def backend(request: pytest.FixtureRequest) -> type[SqliteBackend]:
+def backend(request: pytest.FixtureRequest) -> Any:
     return BACKENDS[request.param]
 
 
 @pytest.fixture
-def store(backend: type[SqliteBackend], tmp_path: Path) -> StateStore:
+def store(backend: Any, tmp_path: Path) -> Iterator[StateStore]:
     root = tmp_path / "project"
     root.mkdir()
-    return backend.store(root)
+    made = backend.store(root)
+    yield made
+    backend.drop(made)
 
 
 @pytest.fixture
@@ -214,7 +266,7 @@ def test_a_released_lock_can_be_taken_and_forced(store: StateStore) -> None:
         second.close()
 
 
-def test_a_reader_changes_nothing(store: StateStore, backend: type[SqliteBackend]) -> None:
+def test_a_reader_changes_nothing(store: StateStore, backend: Any) -> None:
     state = store.open_writer()
     finish(state, intent(state))
     state.close()
@@ -227,9 +279,7 @@ def test_a_reader_changes_nothing(store: StateStore, backend: type[SqliteBackend
     assert backend.fingerprint(store) == before
 
 
-def test_migrations_run_once_and_a_newer_schema_is_refused(
-    store: StateStore, backend: type[SqliteBackend]
-) -> None:
+def test_migrations_run_once_and_a_newer_schema_is_refused(store: StateStore, backend: Any) -> None:
     store.open_writer().close()
     again = store.open_writer()
     lineage = again.lineage

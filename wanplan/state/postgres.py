@@ -1,0 +1,673 @@
+"""The PostgreSQL state backend (PRODUCT §11), through psycopg 3: one database holds a team's
+state, every runner reaches it from `[state] url` or `WANPLAN_STATE_URL`.
+
+The password never comes from the URL (wanplan refuses one): libpq's own environment supplies
+it (`PGPASSWORD`, `PGPASSFILE`, `PGSSLMODE` …). Readers run read-only transactions, so a
+read-only role is enough for `plan`. Schema migrations run once, by a writer, under an
+advisory lock; a schema from a newer wanplan is refused. Input-file stamps are facts of one
+machine's disk: this backend keeps none (inputs are hashed on each plan).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from wanplan.errors import StateError, StateWriteError
+from wanplan.key.file_hashes import FileStamp
+from wanplan.money import as_decimal_string
+from wanplan.state.lock import LockHolder, is_alive
+from wanplan.state.records import (
+    INTENT,
+    OPEN_STATUSES,
+    SUBMITTED,
+    UNCONFIRMED,
+    AssetRecord,
+    GenerationRecord,
+    TaskRecord,
+    iso,
+    now_iso,
+)
+
+MIGRATIONS_TABLE = "wanplan_migrations"
+_ADVISORY_KEY = 0x77616E706C616E  # "wanplan": one key for migrations, the lock and claims
+LOCK_POLL_SECONDS = 0.25
+
+_SCHEMA = [
+    "create table meta (key text primary key, value text not null)",
+    """create table assets (
+        address text not null, profile text not null, content_key text not null,
+        output_path text not null, output_sha256 text not null, output_size bigint not null,
+        output_mtime_ns bigint not null, updated_at text not null, serial bigint not null,
+        primary key (address, profile))""",
+    """create table generations (
+        content_key text primary key, provider text not null, model_id text not null,
+        mode text not null, material text not null, blob_sha256 text not null,
+        extension text not null, media_type text not null, size bigint not null,
+        task_id text, address text not null, created_at text not null)""",
+    """create table tasks (
+        id bigserial primary key, provider text not null, model_id text not null default '',
+        task_id text, content_key text not null, address text not null, profile text not null,
+        status text not null, submitted_at text not null, updated_at text not null,
+        estimated_cost text, error text, quoted_cost text, sent_at text, unknown_until text)""",
+    "create index tasks_status on tasks (status)",
+    "create index tasks_content_key on tasks (content_key)",
+    "create index tasks_provider_task_id on tasks (provider, task_id)",
+    """create table ledger (
+        id bigserial primary key, recorded_at text not null, day text not null,
+        task_ref bigint references tasks (id), provider text not null, address text not null,
+        profile text not null, content_key text not null, amount text, currency text not null,
+        source text not null)""",
+    "create index ledger_day on ledger (day)",
+    "create index ledger_content_key on ledger (content_key)",
+    """create table locks (
+        name text primary key, id text not null, pid bigint not null, host text not null,
+        command text not null, started_at text not null, process_start text not null)""",
+    """create table claims (
+        content_key text primary key, holder text not null,
+        expires_at double precision not null)""",
+]
+MIGRATIONS: list[tuple[str, list[str]]] = [("0001_initial", _SCHEMA)]
+"""The SQLite backend's schema as of its migration 0007, in one step."""
+
+
+def redacted(url: str) -> str:
+    """The URL as messages show it: no password, no query (which may hold one)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    if parts.username:
+        host = f"{parts.username}@{host}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _psycopg() -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise StateError("a PostgreSQL state needs psycopg: pip install 'wanplan[team]'") from None
+    return psycopg
+
+
+class PostgresStore:
+    """The state in a PostgreSQL database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @property
+    def label(self) -> str:
+        return redacted(self.url)
+
+    @property
+    def disk(self) -> Path | None:
+        return None
+
+    def _connect(self) -> Any:
+        psycopg = _psycopg()
+        try:
+            return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise StateError(
+                f"{self.label}: cannot connect to the state ({_reason(exc)})"
+            ) from None
+
+    def exists(self) -> bool:
+        conn = self._connect()
+        try:
+            return _has_schema(conn)
+        finally:
+            conn.close()
+
+    def check_confined(self) -> None:
+        return None  # nothing of it is on this machine's disk
+
+    def open_reader(self) -> PostgresState:
+        psycopg = _psycopg()
+        conn = self._connect()
+        try:
+            conn.execute("set default_transaction_read_only = on")
+            if _has_schema(conn):
+                _check_compatible(conn, self.label)
+            return PostgresState(conn, self.label, writable=False)
+        except psycopg.Error as exc:
+            conn.close()
+            raise StateError(f"{self.label}: cannot read the state ({_reason(exc)})") from None
+        except BaseException:
+            conn.close()
+            raise
+
+    def open_writer(self) -> PostgresState:
+        psycopg = _psycopg()
+        conn = self._connect()
+        try:
+            _migrate(conn, self.label)
+            return PostgresState(conn, self.label, writable=True)
+        except psycopg.Error as exc:
+            conn.close()
+            raise StateError(
+                f"{self.label}: cannot open the state for writing ({_reason(exc)}); apply needs "
+                "a role that may write it (plan needs only read access)"
+            ) from None
+        except BaseException:
+            conn.close()
+            raise
+
+    def at_rest(self) -> bool:
+        return True
+
+    def owns(self, path: Path) -> bool:
+        return False
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _has_schema(conn: Any) -> bool:
+    row = conn.execute("select to_regclass(%s)", [MIGRATIONS_TABLE]).fetchone()
+    return row is not None and row[0] is not None
+
+
+def _applied(conn: Any) -> list[str]:
+    if not _has_schema(conn):
+        return []
+    return [r[0] for r in conn.execute(f"select name from {MIGRATIONS_TABLE} order by name")]
+
+
+def _check_compatible(conn: Any, label: str) -> None:
+    known = {name for name, _ in MIGRATIONS}
+    newer = [name for name in _applied(conn) if name not in known]
+    if newer:
+        raise StateError(f"{label} was written by a newer wanplan (schema {newer[-1]}); upgrade")
+
+
+def _migrate(conn: Any, label: str) -> None:
+    """Pending migrations, once, under the advisory lock; a new state gets its lineage."""
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s)", [_ADVISORY_KEY])
+        if not _has_schema(conn):
+            conn.execute(
+                f"create table {MIGRATIONS_TABLE} (name text primary key, applied_at text)"
+            )
+        _check_compatible(conn, label)
+        done = set(_applied(conn))
+        for name, statements in MIGRATIONS:
+            if name in done:
+                continue
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute(
+                f"insert into {MIGRATIONS_TABLE} (name, applied_at) values (%s, %s)",
+                [name, now_iso()],
+            )
+        conn.execute(
+            "insert into meta (key, value) values ('lineage', %s), ('serial', '0')"
+            " on conflict (key) do nothing",
+            [str(uuid.uuid4())],
+        )
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return Decimal(value) if value is not None else None
+
+
+class PostgresState:
+    """A reader, and with `writable=True` a writer, over one PostgreSQL state."""
+
+    def __init__(self, conn: Any, label: str, *, writable: bool) -> None:
+        self.conn = conn
+        self.label = label
+        self.writable = writable
+        self._schema = _has_schema(conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        if not self._schema:
+            return []
+        psycopg = _psycopg()
+        try:
+            return list(self.conn.execute(sql, list(params)).fetchall())
+        except psycopg.Error as exc:
+            raise StateError(f"{self.label}: cannot read the state ({_reason(exc)})") from None
+
+    def _meta(self, key: str) -> str | None:
+        rows = self._rows("select value from meta where key = %s", [key])
+        return rows[0][0] if rows else None
+
+    @property
+    def lineage(self) -> str | None:
+        return self._meta("lineage")
+
+    @property
+    def serial(self) -> int:
+        return int(self._meta("serial") or "0")
+
+    _ASSETS = (
+        "select address, profile, content_key, output_path, output_sha256, output_size,"
+        " output_mtime_ns, updated_at from assets"
+    )
+    _GENERATIONS = "select content_key, blob_sha256, extension, media_type from generations"
+    _TASKS = (
+        "select id, provider, model_id, task_id, content_key, address, profile, status,"
+        " submitted_at, updated_at, estimated_cost, error, quoted_cost, sent_at, unknown_until"
+        " from tasks"
+    )
+
+    def assets(self, profile: str) -> dict[str, AssetRecord]:
+        rows = self._rows(f"{self._ASSETS} where profile = %s", [profile])
+        return {row[0]: AssetRecord(*row) for row in rows}
+
+    def all_assets(self) -> list[AssetRecord]:
+        return [
+            AssetRecord(*row) for row in self._rows(f"{self._ASSETS} order by profile, address")
+        ]
+
+    def generation(self, content_key: str) -> GenerationRecord | None:
+        rows = self._rows(f"{self._GENERATIONS} where content_key = %s", [content_key])
+        return GenerationRecord(*rows[0]) if rows else None
+
+    def generation_details(self, content_key: str) -> dict[str, Any] | None:
+        if not self._schema:
+            return None
+        cursor = self.conn.execute(
+            "select * from generations where content_key = %s", [content_key]
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        details = dict(zip([c.name for c in cursor.description], row, strict=True))
+        details["material"] = json.loads(details["material"])
+        spent = self._rows(
+            "select amount, source from ledger where content_key = %s order by id desc limit 1",
+            [content_key],
+        )
+        details["cost"], details["cost_source"] = spent[0] if spent else (None, None)
+        return details
+
+    def material(self, content_key: str) -> dict[str, Any] | None:
+        rows = self._rows("select material from generations where content_key = %s", [content_key])
+        return json.loads(rows[0][0]) if rows else None
+
+    def all_generations(self) -> list[GenerationRecord]:
+        return [
+            GenerationRecord(*r) for r in self._rows(f"{self._GENERATIONS} order by content_key")
+        ]
+
+    @staticmethod
+    def _task(row: Any) -> TaskRecord:
+        return TaskRecord(
+            id=row[0],
+            provider=row[1],
+            model_id=row[2],
+            task_id=row[3],
+            content_key=row[4],
+            address=row[5],
+            profile=row[6],
+            status=row[7],
+            submitted_at=row[8],
+            updated_at=row[9],
+            estimated_cost=_decimal(row[10]),
+            error=row[11],
+            quoted_cost=_decimal(row[12]),
+            sent_at=row[13],
+            unknown_until=row[14],
+        )
+
+    def open_tasks(self) -> list[TaskRecord]:
+        rows = self._rows(
+            f"{self._TASKS} where status = any(%s) order by id", [list(OPEN_STATUSES)]
+        )
+        return [self._task(row) for row in rows]
+
+    def task(self, task_ref: int) -> TaskRecord | None:
+        rows = self._rows(f"{self._TASKS} where id = %s", [task_ref])
+        return self._task(rows[0]) if rows else None
+
+    def known_task_ids(self, provider: str, task_ids: Sequence[str]) -> dict[str, str | None]:
+        rows = self._rows(
+            "select task_id, coalesce(sent_at, submitted_at) from tasks"
+            " where provider = %s and task_id = any(%s)",
+            [provider, list(dict.fromkeys(task_ids))],
+        )
+        return {row[0]: row[1] for row in rows}
+
+    def file_stamps(self) -> dict[str, FileStamp]:
+        return {}
+
+    def ledger(self, day: str | None = None) -> Iterator[dict[str, Any]]:
+        if not self._schema:
+            return iter(())
+        where, params = ("where day = %s", [day]) if day is not None else ("", [])
+        cursor = self.conn.execute(f"select * from ledger {where} order by id", params)
+        names = [c.name for c in cursor.description]
+        return iter([dict(zip(names, row, strict=True)) for row in cursor.fetchall()])
+
+    # ---- the lock and claims -------------------------------------------------------------
+
+    def lock_holder(self) -> LockHolder | None:
+        rows = self._rows(
+            "select id, pid, host, command, started_at, process_start from locks"
+            " where name = 'state'"
+        )
+        return LockHolder(*rows[0]) if rows else None
+
+    def try_lock(self, holder: LockHolder) -> tuple[LockHolder | None, list[str]]:
+        with self.transaction():
+            self.conn.execute("select pg_advisory_xact_lock(%s)", [_ADVISORY_KEY])
+            current = self.lock_holder()
+            warnings: list[str] = []
+            if current is not None and is_alive(current) is False:
+                warnings.append(
+                    f"broke the state lock of {current.describe()}: that process is gone"
+                )
+                current = None
+            if current is None:
+                self.conn.execute(
+                    "insert into locks (name, id, pid, host, command, started_at, process_start)"
+                    " values ('state', %s, %s, %s, %s, %s, %s) on conflict (name) do update set"
+                    " id = excluded.id, pid = excluded.pid, host = excluded.host,"
+                    " command = excluded.command, started_at = excluded.started_at,"
+                    " process_start = excluded.process_start",
+                    list(holder),
+                )
+        return current, warnings
+
+    def acquire_lock(
+        self,
+        holder: LockHolder,
+        timeout: float,
+        on_wait: Callable[[LockHolder], None] | None = None,
+    ) -> list[str]:
+        deadline = time.monotonic() + timeout
+        warned = False
+        while True:
+            current, warnings = self.try_lock(holder)
+            if current is None:
+                return warnings
+            if time.monotonic() >= deadline:
+                raise StateError(
+                    f"the state is locked by {current.describe()}; wait for it (--lock-timeout), "
+                    f"or if it is gone, run `wanplan force-unlock {current.id}`"
+                )
+            if on_wait is not None and not warned:
+                on_wait(current)
+                warned = True
+            time.sleep(min(LOCK_POLL_SECONDS, max(deadline - time.monotonic(), 0.01)))
+
+    def release_lock(self, lock_id: str) -> None:
+        with self.transaction():
+            self.conn.execute("delete from locks where name = 'state' and id = %s", [lock_id])
+
+    def force_unlock(self, lock_id: str) -> LockHolder:
+        with self.transaction():
+            current = self.lock_holder()
+            if current is None:
+                raise StateError("the state is not locked")
+            if current.id != lock_id:
+                raise StateError(
+                    f"lock ID {lock_id} does not match: the state is locked by {current.describe()}"
+                )
+            self.conn.execute("delete from locks where name = 'state' and id = %s", [lock_id])
+            return current
+
+    def claim(self, content_key: str, holder: str, lease_seconds: float) -> str | None:
+        now = time.time()
+        with self.transaction():
+            row = self.conn.execute(
+                "select holder, expires_at from claims where content_key = %s for update",
+                [content_key],
+            ).fetchone()
+            if row is not None and row[0] != holder and row[1] > now:
+                return str(row[0])
+            self.conn.execute(
+                "insert into claims (content_key, holder, expires_at) values (%s, %s, %s)"
+                " on conflict (content_key) do update set holder = excluded.holder,"
+                " expires_at = excluded.expires_at",
+                [content_key, holder, now + lease_seconds],
+            )
+        return None
+
+    def renew_claims(self, holder: str, lease_seconds: float) -> int:
+        with self.transaction():
+            cursor = self.conn.execute(
+                "update claims set expires_at = %s where holder = %s",
+                [time.time() + lease_seconds, holder],
+            )
+            return int(cursor.rowcount)
+
+    def release_claims(self, holder: str) -> None:
+        with self.transaction():
+            self.conn.execute("delete from claims where holder = %s", [holder])
+
+    # ---- writing -------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if not self.writable:
+            raise StateError("internal: the state was opened read-only")
+        psycopg = _psycopg()
+        try:
+            with self.conn.transaction():
+                yield
+        except psycopg.Error as exc:
+            raise StateWriteError(
+                f"{self.label}: cannot write the state ({_reason(exc)})"
+            ) from None
+
+    def _bump_serial(self) -> int:
+        row = self.conn.execute(
+            "update meta set value = (value::bigint + 1)::text where key = 'serial' returning value"
+        ).fetchone()
+        return int(row[0])
+
+    def record_intent(
+        self,
+        *,
+        provider: str,
+        model_id: str,
+        content_key: str,
+        address: str,
+        profile: str,
+        estimated_cost: Decimal | None,
+        answer_by: float | None = None,
+    ) -> int:
+        now = now_iso()
+        with self.transaction():
+            row = self.conn.execute(
+                "insert into tasks (provider, model_id, task_id, content_key, address, profile,"
+                " status, submitted_at, sent_at, updated_at, estimated_cost, error,"
+                " unknown_until) values (%s, %s, null, %s, %s, %s, %s, %s, %s, %s, %s, null, %s)"
+                " returning id",
+                [
+                    provider,
+                    model_id,
+                    content_key,
+                    address,
+                    profile,
+                    INTENT,
+                    now,
+                    now,
+                    now,
+                    as_decimal_string(estimated_cost),
+                    None if answer_by is None else iso(answer_by),
+                ],
+            ).fetchone()
+        return int(row[0])
+
+    def _update(self, sql: str, params: Sequence[Any]) -> None:
+        with self.transaction():
+            self.conn.execute(sql, list(params))
+
+    def record_sending(self, task_ref: int, answer_by: float | None = None) -> None:
+        now = now_iso()
+        until = None if answer_by is None else iso(answer_by)
+        self._update(
+            "update tasks set sent_at = %s, updated_at = %s, unknown_until = %s where id = %s",
+            [now, now, until, task_ref],
+        )
+
+    def record_submitted(self, task_ref: int, task_id: str, note: str | None = None) -> None:
+        self._update(
+            "update tasks set task_id = %s, status = %s, updated_at = %s, error = %s where id = %s",
+            [task_id, SUBMITTED, now_iso(), note, task_ref],
+        )
+
+    def record_quote(self, task_ref: int, quoted_cost: Decimal) -> None:
+        self._update(
+            "update tasks set quoted_cost = %s where id = %s",
+            [as_decimal_string(quoted_cost), task_ref],
+        )
+
+    def record_unconfirmed(self, task_ref: int, reason: str, unknown_until: str | None) -> None:
+        self._update(
+            "update tasks set status = %s, error = %s, updated_at = %s,"
+            " unknown_until = coalesce(%s, unknown_until) where id = %s",
+            [UNCONFIRMED, reason, now_iso(), unknown_until, task_ref],
+        )
+
+    def record_task_status(self, task_ref: int, status: str, error: str | None = None) -> None:
+        self._update(
+            "update tasks set status = %s, error = %s, updated_at = %s where id = %s",
+            [status, error, now_iso(), task_ref],
+        )
+
+    def record_generation(
+        self,
+        *,
+        content_key: str,
+        provider: str,
+        model_id: str,
+        mode: str,
+        material: Mapping[str, Any],
+        blob_sha256: str,
+        extension: str,
+        media_type: str,
+        size: int,
+        task_id: str | None,
+        address: str,
+    ) -> None:
+        row = [
+            content_key,
+            provider,
+            model_id,
+            mode,
+            json.dumps(material, sort_keys=True, default=str),
+            blob_sha256,
+            extension,
+            media_type,
+            size,
+            task_id,
+            address,
+            now_iso(),
+        ]
+        self._update(
+            "insert into generations (content_key, provider, model_id, mode, material,"
+            " blob_sha256, extension, media_type, size, task_id, address, created_at) values"
+            " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) on conflict (content_key) do"
+            " update set provider = excluded.provider, model_id = excluded.model_id,"
+            " mode = excluded.mode, material = excluded.material,"
+            " blob_sha256 = excluded.blob_sha256, extension = excluded.extension,"
+            " media_type = excluded.media_type, size = excluded.size,"
+            " task_id = excluded.task_id, address = excluded.address,"
+            " created_at = excluded.created_at",
+            row,
+        )
+
+    def record_spend(
+        self,
+        *,
+        task_ref: int,
+        provider: str,
+        address: str,
+        profile: str,
+        content_key: str,
+        amount: Decimal | None,
+        source: str,
+    ) -> None:
+        now = now_iso()
+        self._update(
+            "insert into ledger (recorded_at, day, task_ref, provider, address, profile,"
+            " content_key, amount, currency, source) values"
+            " (%s, %s, %s, %s, %s, %s, %s, %s, 'USD', %s)",
+            [
+                now,
+                now[:10],
+                task_ref,
+                provider,
+                address,
+                profile,
+                content_key,
+                as_decimal_string(amount),
+                source,
+            ],
+        )
+
+    def set_asset(self, record: AssetRecord) -> None:
+        with self.transaction():
+            serial = self._bump_serial()
+            self.conn.execute(
+                "insert into assets (address, profile, content_key, output_path, output_sha256,"
+                " output_size, output_mtime_ns, updated_at, serial) values"
+                " (%s, %s, %s, %s, %s, %s, %s, %s, %s) on conflict (address, profile) do update"
+                " set content_key = excluded.content_key, output_path = excluded.output_path,"
+                " output_sha256 = excluded.output_sha256, output_size = excluded.output_size,"
+                " output_mtime_ns = excluded.output_mtime_ns, updated_at = excluded.updated_at,"
+                " serial = excluded.serial",
+                [*record, serial],
+            )
+
+    def forget_assets(self, profile: str, addresses: Sequence[str]) -> None:
+        with self.transaction():
+            self._bump_serial()
+            self.conn.execute(
+                "delete from assets where profile = %s and address = any(%s)",
+                [profile, list(addresses)],
+            )
+
+    def move_asset(self, profile: str, source: str, destination: str, output_path: str) -> None:
+        with self.transaction():
+            serial = self._bump_serial()
+            self.conn.execute(
+                "update assets set address = %s, output_path = %s, serial = %s"
+                " where address = %s and profile = %s",
+                [destination, output_path, serial, source, profile],
+            )
+            self.conn.execute(
+                "update tasks set address = %s where address = %s and profile = %s"
+                " and status = any(%s)",
+                [destination, source, profile, list(OPEN_STATUSES)],
+            )
+
+    def restamp_outputs(self, records: Sequence[AssetRecord]) -> None:
+        if not records:
+            return
+        with self.transaction():
+            serial = self._bump_serial()
+            with self.conn.cursor() as cursor:
+                cursor.executemany(
+                    "update assets set output_size = %s, output_mtime_ns = %s, serial = %s"
+                    " where address = %s and profile = %s",
+                    [
+                        (r.output_size, r.output_mtime_ns, serial, r.address, r.profile)
+                        for r in records
+                    ],
+                )
+
+    def discard_task(self, task_ref: int) -> None:
+        self._update("delete from tasks where id = %s", [task_ref])
+
+    def save_file_stamps(self, stamps: Mapping[str, FileStamp]) -> None:
+        return None  # one machine's facts: not kept in a team's state
