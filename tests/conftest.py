@@ -174,3 +174,64 @@ def postgres_url() -> Iterator[str]:
     yield POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}"
     with postgres_admin() as admin:
         admin.execute(f"drop database if exists {name} with (force)")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3-compatible server on loopback: WANPLAN_TEST_S3_ENDPOINT (.ci/run starts moto's),
+    else a moto server of this test run's own."""
+    import sys
+    import time
+
+    import httpx
+
+    given = os.environ.get("WANPLAN_TEST_S3_ENDPOINT")
+    if given:
+        yield given
+        return
+    server = Path(sys.executable).with_name("moto_server")
+    if not server.exists():
+        if IN_CI:
+            raise RuntimeError("moto_server is missing: pip install 'moto[server]'")
+        pytest.skip("moto's S3 server is not installed (pip install -e '.[dev]'); CI has it")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [str(server), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            break
+        except httpx.TransportError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError(f"moto's S3 server did not start on {url}") from None
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_cache(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh bucket on the S3 server, with the AWS variables that reach it; its cache URL."""
+    import uuid
+
+    import httpx
+
+    bucket = f"wanplan-{uuid.uuid4().hex[:12]}"
+    httpx.put(f"{s3_endpoint}/{bucket}").raise_for_status()
+    for variable, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing-secret",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": s3_endpoint,
+    }.items():
+        monkeypatch.setenv(variable, value)
+    return f"s3://{bucket}/team-cache"

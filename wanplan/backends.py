@@ -57,6 +57,10 @@ def open_cache(project: Project) -> BlobStore:
     url = cache_url(project)
     if url is None:
         return LocalBlobStore(project.cache_dir)
+    if urlsplit(url).scheme == "s3":
+        from wanplan.blobs.s3 import S3BlobStore  # obstore only when used
+
+        return S3BlobStore(url, LocalBlobStore(project.cache_dir))
     raise WanplanError(_unsupported("[cache] url", CACHE_URL_ENV, url, "the local .wanplan/"))
 
 

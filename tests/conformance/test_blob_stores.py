@@ -5,19 +5,23 @@ whole or not at all. A new store adds one entry to `STORES`."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from wanplan.blobs import BlobStore, LocalBlobStore
+from wanplan.blobs.s3 import S3BlobStore
 
-STORES: dict[str, Callable[[Path], BlobStore]] = {"local": lambda root: LocalBlobStore(root)}
+STORES = ("local", "s3")
 
 
-@pytest.fixture(params=sorted(STORES))
+@pytest.fixture(params=STORES)
 def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
-    return STORES[request.param](tmp_path / "cache")
+    local = LocalBlobStore(tmp_path / "cache")
+    if request.param == "local":
+        return local
+    # In the bucket, with a local side of its own (empty: every read goes to the bucket).
+    return S3BlobStore(request.getfixturevalue("s3_cache"), local)
 
 
 def put(blobs: BlobStore, data: bytes) -> str:

@@ -1,0 +1,175 @@
+"""The blob store in an S3-compatible bucket (PRODUCT §11): `[cache] url = "s3://bucket/prefix"`.
+
+Blobs are `<prefix>/blobs/<sha256>`. The project's own `.wanplan/` is the local side: bytes are
+staged there (hashed as they arrive), uploaded on commit, and downloaded there, verified
+against their name, before they are copied into outputs/ or sent as another asset's input.
+Credentials, region and endpoint come from the standard AWS variables (`AWS_ACCESS_KEY_ID`,
+`AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, `AWS_ENDPOINT_URL` for MinIO, R2
+or moto); an `http://` endpoint only on loopback. The client is obstore (Rust, streaming, a
+4 MB wheel that imports in milliseconds), loaded only when such a cache is in use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+from urllib.parse import urlsplit
+
+from wanplan.blobs.store import LocalBlobStore, StagedBlob, StoredFile
+from wanplan.errors import WanplanError
+
+if TYPE_CHECKING:
+    from obstore.store import ClientConfig
+
+BLOBS = "blobs"
+CHUNK = 1 << 20
+
+
+def _obstore() -> Any:
+    try:
+        import obstore
+    except ImportError:
+        raise WanplanError("an S3 cache needs obstore: pip install 'wanplan[team]'") from None
+    return obstore
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def endpoint_allows_http() -> bool:
+    """`AWS_ENDPOINT_URL` may be http:// only on loopback (an emulator, moto); https otherwise."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint:
+        return False
+    parts = urlsplit(endpoint)
+    if parts.scheme == "http":
+        if not _loopback(parts.hostname or ""):
+            raise WanplanError(
+                "AWS_ENDPOINT_URL: http:// is allowed only on loopback; use https:// for "
+                f"{parts.hostname}"
+            )
+        return True
+    return False
+
+
+class S3BlobStore:
+    """Blobs in a bucket, with the project's `.wanplan/` as their local side."""
+
+    def __init__(self, url: str, local: LocalBlobStore) -> None:
+        parts = urlsplit(url)
+        if parts.scheme != "s3" or not parts.netloc:
+            raise WanplanError(
+                f"[cache] url: write it as s3://bucket/prefix, got {parts.scheme}://"
+            )
+        self.url = f"s3://{parts.netloc}{parts.path.rstrip('/')}"
+        self.local = local
+        self._client: Any = None
+
+    @property
+    def store(self) -> Any:
+        if self._client is None:
+            _obstore()
+            from obstore.store import S3Store
+
+            options: ClientConfig = {"allow_http": True} if endpoint_allows_http() else {}
+            self._client = S3Store.from_url(self.url, client_options=options)
+        return self._client
+
+    @staticmethod
+    def _key(sha256: str) -> str:
+        return f"{BLOBS}/{sha256}"
+
+    # ---- in -------------------------------------------------------------------------------
+
+    def stage(self) -> StagedBlob:
+        return self.local.stage()
+
+    def commit(self, staged: StagedBlob) -> str:
+        """Kept locally, then uploaded: a blob is in the bucket before anything records it."""
+        sha256 = self.local.commit(staged)
+        self._upload(sha256)
+        return sha256
+
+    def add_file(self, path: Path) -> str:
+        sha256 = self.local.add_file(path)
+        self._upload(sha256)
+        return sha256
+
+    def _upload(self, sha256: str) -> None:
+        if self.has(sha256):
+            return  # the same bytes, by name: never written twice
+        with self.local.open(sha256) as source:
+            _obstore().put(self.store, self._key(sha256), source)
+
+    # ---- out ------------------------------------------------------------------------------
+
+    def has(self, sha256: str) -> bool:
+        try:
+            _obstore().head(self.store, self._key(sha256))
+        except FileNotFoundError:
+            return False
+        return True
+
+    def open(self, sha256: str) -> BinaryIO:
+        self._fetch(sha256)
+        return self.local.open(sha256)
+
+    def local_path(self, sha256: str) -> Path:
+        self._fetch(sha256)
+        return self.local.local_path(sha256)
+
+    def copy_to(self, sha256: str, destination: Path) -> None:
+        self._fetch(sha256)
+        self.local.copy_to(sha256, destination)
+
+    def _fetch(self, sha256: str) -> None:
+        """Download the blob to the local side unless it is there intact; verified by name."""
+        if self.local.is_intact(sha256):
+            return
+        with self.stage() as staged:
+            self._download(sha256, staged)
+            if staged.sha256 != sha256:
+                raise OSError(f"blob {sha256[:12]} in {self.url} does not match its name")
+            self.local.commit(staged)
+
+    def _download(self, sha256: str, staged: StagedBlob) -> None:
+        result = _obstore().get(self.store, self._key(sha256))
+        for chunk in result.stream(min_chunk_size=CHUNK):
+            staged.write(bytes(chunk))
+
+    # ---- upkeep ---------------------------------------------------------------------------
+
+    def blobs(self) -> Iterator[StoredFile]:
+        for batch in _obstore().list(self.store, f"{BLOBS}/"):
+            for meta in batch:
+                name = str(meta["path"]).rsplit("/", 1)[-1]
+                yield StoredFile(name, int(meta["size"]))
+
+    def is_intact(self, sha256: str) -> bool:
+        try:
+            with self.stage() as staged:
+                self._download(sha256, staged)
+                return staged.sha256 == sha256
+        except FileNotFoundError:
+            return False
+
+    def remove(self, sha256: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            _obstore().delete(self.store, self._key(sha256))
+        self.local.remove(sha256)
+
+    def leftovers(self) -> list[StoredFile]:
+        return self.local.leftovers()
+
+    def remove_leftover(self, name: str) -> None:
+        self.local.remove_leftover(name)
