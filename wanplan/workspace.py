@@ -421,6 +421,40 @@ class Workspace:
         with self._writing():
             return
 
+    def pull(self, addresses: Sequence[str] = (), profile: str | None = None) -> list[AssetRecord]:
+        """Write recorded outputs that are missing here or differ, from the cache (verified
+        against the state's digest); returns those written. Reads the state only."""
+        from wanplan import confine
+
+        with self._reading() as reader:
+            records = [r for r in reader.all_assets() if profile is None or r.profile == profile]
+        if addresses:
+            known = {r.address for r in records}
+            unknown = [a for a in addresses if a not in known]
+            if unknown:
+                raise WanplanError(
+                    f"{unknown[0]} is not in the state{did_you_mean(unknown[0], sorted(known))}"
+                )
+            records = [r for r in records if r.address in addresses]
+        written = []
+        for record in records:
+            path = self.project.root / record.output_path
+            try:
+                confine.check_destination(self.project.outputs_dir, path, confine.OUTPUTS)
+                if confine.sha256_regular(path) == record.output_sha256:
+                    continue
+            except FileNotFoundError:
+                pass
+            except confine.Confined as exc:
+                raise WanplanError(f"{record.output_path} {exc}; nothing was written") from None
+            self.cache.copy_to(record.output_sha256, path)
+            written.append(record)
+        return written
+
+    def push(self) -> list[str]:
+        """Upload the blobs on this disk that a shared cache lacks; returns their names."""
+        return [blob.name for blob in self.cache.push_local()]
+
     # ---- reading -------------------------------------------------------------------------
 
     def recorded(self, profile: str | None = None) -> list[AssetRecord]:

@@ -25,7 +25,7 @@ from wanplan.state.records import OPEN_STATUSES
 from wanplan.state.sqlite import SqliteState
 
 WANPLAN = str(Path(sys.executable).with_name("wanplan"))
-PER_PROVIDER = 4
+PER_PROVIDER = 3
 KILLS = 4
 DROP_SEEDS = (14, 15, 28, 31, 32, 43, 49, 55, 57, 66, 67, 72, 79)
 """Seeds whose draws drop the first or second answer: each run proves something."""

@@ -65,6 +65,8 @@ def endpoint_allows_http() -> bool:
 class S3BlobStore:
     """Blobs in a bucket, with the project's `.wanplan/` as their local side."""
 
+    shared = True
+
     def __init__(self, url: str, local: LocalBlobStore) -> None:
         parts = urlsplit(url)
         if parts.scheme != "s3" or not parts.netloc:
@@ -173,3 +175,11 @@ class S3BlobStore:
 
     def remove_leftover(self, name: str) -> None:
         self.local.remove_leftover(name)
+
+    def push_local(self) -> list[StoredFile]:
+        pushed = []
+        for blob in self.local.blobs():
+            if self.local.is_intact(blob.name) and not self.has(blob.name):
+                self._upload(blob.name)
+                pushed.append(blob)
+        return pushed

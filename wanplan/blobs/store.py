@@ -64,6 +64,11 @@ class StoredFile(NamedTuple):
 
 
 class BlobStore(Protocol):
+    shared: bool
+    """The store outlives this runner's disk (a bucket): a generation the state records has
+    its blob there (it is recorded only after the upload), so plan trusts the state instead
+    of asking the store, and an output missing from this disk is `pull`'s, not a change."""
+
     def stage(self) -> StagedBlob: ...
 
     def commit(self, staged: StagedBlob) -> str:
@@ -105,9 +110,16 @@ class BlobStore(Protocol):
 
     def remove_leftover(self, name: str) -> None: ...
 
+    def push_local(self) -> list[StoredFile]:
+        """Upload the blobs on this disk that the store lacks; returns them (a store that is
+        this disk has none to push)."""
+        ...
+
 
 class LocalBlobStore:
     """`<root>/blobs/<first two hex>/<sha256>` with a `tmp/` for staging on the same disk."""
+
+    shared = False
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -193,3 +205,6 @@ class LocalBlobStore:
 
     def remove_leftover(self, name: str) -> None:
         (self.root / "tmp" / name).unlink(missing_ok=True)
+
+    def push_local(self) -> list[StoredFile]:
+        return []

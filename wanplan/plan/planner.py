@@ -219,7 +219,7 @@ class _Planner:
                 task=task,
             )
         source = self.state.generation(key)
-        if source is not None and self.blobs.has(source.blob_sha256):
+        if source is not None and self._cached(source.blob_sha256):
             reasons = ("generated before",) + (self._reasons(asset, record) if record else ())
             return PlanChange(
                 asset.address, Action.REUSE, reasons, asset=asset, previous=record, source=source
@@ -260,6 +260,11 @@ class _Planner:
                 self._folders[folder] = f"{folder}/ {exc}"
         return self._folders[folder]
 
+    def _cached(self, sha256: str) -> bool:
+        """Whether the blob can be restored: a shared store has every recorded one (plan needs
+        no access to it); the local cache is looked at."""
+        return self.blobs.shared or self.blobs.has(sha256)
+
     def _check_output(self, asset: ResolvedAsset, record: AssetRecord) -> PlanChange | None:
         path = f"{self.root}/{record.output_path}"  # a str: a Path per asset would cost
         folder_problem = self._folder_problem(record.output_path)
@@ -270,6 +275,8 @@ class _Planner:
         except confine.Confined as exc:
             problem = str(exc)
         except FileNotFoundError:
+            if self.blobs.shared:
+                return None  # in the shared store: `wanplan pull` writes it here
             problem = "output file is missing"
         except OSError as exc:
             problem = f"output file cannot be read ({exc.strerror or exc})"
@@ -284,7 +291,7 @@ class _Planner:
             else:
                 problem = "output file was altered"
         source = self.state.generation(record.content_key)
-        if source is not None and self.blobs.has(source.blob_sha256):
+        if source is not None and self._cached(source.blob_sha256):
             return PlanChange(
                 asset.address,
                 Action.REPAIR,

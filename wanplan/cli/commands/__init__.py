@@ -15,6 +15,7 @@ from wanplan.cli.commands.refresh import refresh
 from wanplan.cli.commands.report import report
 from wanplan.cli.commands.show import show
 from wanplan.cli.commands.state import state
+from wanplan.cli.commands.transfer import pull, push
 from wanplan.cli.commands.validate import validate
 
 COMMANDS = [
@@ -31,6 +32,8 @@ COMMANDS = [
     refresh,
     gc,
     output,
+    pull,
+    push,
     models,
     force_unlock,
     emulator,

@@ -1,0 +1,101 @@
+"""A team's runners on one state in PostgreSQL and one cache in S3 (PRODUCT §11): nothing
+shared on disk, a fresh runner plans without the cache, `pull` writes byte-identical outputs,
+and no secret lands in a row or an object."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_FILES, REPO, Run
+
+SECRET = "testing-secret"  # the AWS secret key the s3_cache fixture sets
+
+
+def runner(tmp_path: Path, name: str) -> Path:
+    """A runner's checkout: the specs, the settings and the inputs, nothing else."""
+    root = tmp_path / name
+    root.mkdir()
+    for entry in EXAMPLE_FILES:
+        source = REPO / entry
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / entry)
+    return root
+
+
+def digests(root: Path) -> dict[str, str]:
+    outputs = root / "outputs"
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(outputs.rglob("*"))
+        if p.is_file() and not p.name.endswith(".wanplan.json")
+    }
+
+
+def test_a_fresh_runner_plans_without_the_cache_and_pulls_identical_outputs(
+    run: Run,
+    tmp_path: Path,
+    postgres_url: str,
+    s3_cache: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WANPLAN_STATE_URL", postgres_url)
+    monkeypatch.setenv("WANPLAN_CACHE_URL", s3_cache)
+    first = runner(tmp_path, "first")
+    applied = run(first, "apply", "-y")
+    assert applied.exit_code == 0, applied.output
+    assert "6 created" in applied.output
+
+    second = runner(tmp_path, "second")
+    with monkeypatch.context() as no_cache_credentials:
+        for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"):
+            no_cache_credentials.delenv(variable)
+        planned = run(second, "plan", "--detailed-exitcode")
+    assert planned.exit_code == 0, planned.output  # missing outputs are pull's, not changes
+    assert not (second / "outputs").exists()
+
+    pulled = run(second, "pull")
+    assert pulled.exit_code == 0, pulled.output
+    assert "Pulled 6 outputs." in pulled.output
+    assert digests(second) == digests(first)
+
+    altered = next(iter(digests(second)))
+    (second / altered).write_bytes(b"edited by hand")
+    plan = run(second, "plan")
+    assert "restore from the cache" in plan.output, plan.output
+    assert run(second, "apply", "-y").exit_code == 0
+    assert digests(second) == digests(first)
+
+
+def test_push_sends_what_a_local_cache_made_and_no_secret_is_kept(
+    run: Run,
+    tmp_path: Path,
+    postgres_url: str,
+    s3_cache: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import httpx
+    import psycopg
+
+    solo = runner(tmp_path, "solo")
+    assert run(solo, "apply", "-y").exit_code == 0  # the local cache, the SQLite state
+    monkeypatch.setenv("WANPLAN_CACHE_URL", s3_cache)
+    pushed = run(solo, "push")
+    assert pushed.exit_code == 0 and "Pushed 6 blobs." in pushed.output, pushed.output
+    assert "Pushed 0 blobs." in run(solo, "push").output
+
+    monkeypatch.setenv("WANPLAN_STATE_URL", postgres_url)
+    assert run(solo, "apply", "-y", "--target", "poster", "--replace", "poster").exit_code == 0
+    with psycopg.connect(postgres_url) as conn:
+        for (table,) in conn.execute(
+            "select tablename from pg_tables where schemaname = 'public'"
+        ).fetchall():
+            rows = conn.execute(f"select * from {table}").fetchall()
+            assert SECRET not in repr(rows), table
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    bucket = s3_cache.removeprefix("s3://").split("/")[0]
+    listing = httpx.get(f"{endpoint.rstrip('/')}/{bucket}").text
+    assert SECRET not in listing
