@@ -52,6 +52,24 @@ def open_state(project: Project) -> StateStore:
     raise WanplanError(_unsupported("[state] url", STATE_URL_ENV, url, "the SQLite state file"))
 
 
+def open_state_at(project: Project, where: str) -> StateStore:
+    """Another state than the project's own, for `state copy`: a PostgreSQL URL, or the path
+    of an SQLite file inside the project."""
+    if "://" in where:
+        try:
+            no_secret_in(where)
+        except ValueError as exc:
+            raise WanplanError(f"--to {exc}") from None
+        if urlsplit(where).scheme in ("postgresql", "postgres"):
+            from wanplan.state.postgres import PostgresStore
+
+            return PostgresStore(where)
+        raise WanplanError(_unsupported("--to", STATE_URL_ENV, where, "an SQLite file's path"))
+    store = SqliteStore(project.root, project.root / where)
+    store.check_confined()
+    return store
+
+
 def open_cache(project: Project) -> BlobStore:
     """The store of generated blobs."""
     url = cache_url(project)

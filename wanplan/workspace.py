@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from wanplan.plan.saved import SavedPlan
     from wanplan.spec.resolved import ResolvedAsset
     from wanplan.state.base import StateReader, StateStore, StateWriter
-    from wanplan.state.records import AssetRecord
+    from wanplan.state.records import AssetRecord, StateSnapshot
 
 DEFAULT_BACKOFF = Backoff()
 """The engine's retry rhythm (1 s base, ×2, 30 s cap, full jitter)."""
@@ -450,6 +450,28 @@ class Workspace:
             self.cache.copy_to(record.output_sha256, path)
             written.append(record)
         return written
+
+    def copy_state(self, where: str) -> tuple[str, StateSnapshot]:
+        """Copy this state (journal, ledger, assets, lineage) into an empty one elsewhere: a
+        PostgreSQL URL or an SQLite file's path. Both are locked while it is copied, so nothing
+        changes under it. Returns the target's label and what was copied."""
+        target = backends.open_state_at(self.project, where)
+        if target.label == self.state.label:
+            raise WanplanError(f"--to {target.label} is this project's own state")
+        with self._writing() as source:
+            snapshot = source.snapshot()
+            writer = target.open_writer()
+            holder = this_process()
+            try:
+                for warning in writer.acquire_lock(holder, self.lock_timeout):
+                    self.warn(warning)
+                try:
+                    writer.restore(snapshot)
+                finally:
+                    writer.release_lock(holder.id)
+            finally:
+                writer.close()
+        return target.label, snapshot
 
     def push(self) -> list[str]:
         """Upload the blobs on this disk that a shared cache lacks; returns their names."""

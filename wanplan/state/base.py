@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from wanplan.key.file_hashes import FileStamp
 from wanplan.state.lock import LockHolder
-from wanplan.state.records import AssetRecord, GenerationRecord, TaskRecord
+from wanplan.state.records import AssetRecord, GenerationRecord, StateSnapshot, TaskRecord
 
 
 class StateReader(Protocol):
@@ -61,6 +61,10 @@ class StateReader(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    def snapshot(self) -> StateSnapshot:
+        """Everything `state copy` moves (records.COPIED_TABLES, the lineage and serial)."""
+        ...
 
 
 class StateWriter(StateReader, Protocol):
@@ -180,6 +184,11 @@ class StateWriter(StateReader, Protocol):
         ...
 
     def save_file_stamps(self, stamps: Mapping[str, FileStamp]) -> None: ...
+
+    def restore(self, snapshot: StateSnapshot) -> None:
+        """Fill a state that records nothing yet with `snapshot`, ids and lineage kept, in one
+        transaction (StateError when it already records something)."""
+        ...
 
 
 class StateStore(Protocol):

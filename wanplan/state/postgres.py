@@ -25,12 +25,14 @@ from wanplan.key.file_hashes import FileStamp
 from wanplan.money import as_decimal_string
 from wanplan.state.lock import LockHolder, is_alive
 from wanplan.state.records import (
+    COPIED_TABLES,
     INTENT,
     OPEN_STATUSES,
     SUBMITTED,
     UNCONFIRMED,
     AssetRecord,
     GenerationRecord,
+    StateSnapshot,
     TaskRecord,
     iso,
     now_iso,
@@ -671,3 +673,43 @@ class PostgresState:
 
     def save_file_stamps(self, stamps: Mapping[str, FileStamp]) -> None:
         return None  # one machine's facts: not kept in a team's state
+
+    def snapshot(self) -> StateSnapshot:
+        tables: dict[str, list[dict[str, Any]]] = {}
+        for table in COPIED_TABLES:
+            if not self._schema:
+                tables[table] = []
+                continue
+            order = "id" if table in ("tasks", "ledger") else "1"
+            cursor = self.conn.execute(f"select * from {table} order by {order}")
+            names = [c.name for c in cursor.description]
+            tables[table] = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return StateSnapshot(self.lineage or "", self.serial, tables)
+
+    def restore(self, snapshot: StateSnapshot) -> None:
+        with self.transaction():
+            taken = self.conn.execute(
+                "select (select count(*) from assets) + (select count(*) from tasks)"
+            ).fetchone()
+            if taken[0]:
+                raise StateError(f"{self.label} already records a state; copy into an empty one")
+            for table in COPIED_TABLES:
+                for row in snapshot.tables[table]:
+                    if table == "tasks" and row.get("model_id") is None:
+                        row = {**row, "model_id": ""}  # a row from before model ids were kept
+                    columns = ", ".join(row)
+                    marks = ", ".join("%s" for _ in row)
+                    self.conn.execute(
+                        f"insert into {table} ({columns}) values ({marks})", list(row.values())
+                    )
+            for table in ("tasks", "ledger"):  # the next ids follow the copied ones
+                self.conn.execute(
+                    f"select setval(pg_get_serial_sequence('{table}', 'id'),"
+                    f" coalesce((select max(id) from {table}), 0) + 1, false)"
+                )
+            self.conn.execute(
+                "update meta set value = %s where key = 'lineage'", [snapshot.lineage]
+            )
+            self.conn.execute(
+                "update meta set value = %s where key = 'serial'", [str(snapshot.serial)]
+            )

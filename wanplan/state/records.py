@@ -8,7 +8,18 @@ from __future__ import annotations
 import datetime
 import time
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+COPIED_TABLES = ("assets", "generations", "tasks", "ledger")
+"""What `state copy` moves between backends, in this order (the ledger refers to tasks), with
+the lineage and serial: everything but the lock, claims and one machine's file stamps."""
+
+
+class StateSnapshot(NamedTuple):
+    lineage: str
+    serial: int
+    tables: dict[str, list[dict[str, Any]]]
+    """Rows by table (COPIED_TABLES), each a column → value mapping, ids included."""
 
 
 class AssetRecord(NamedTuple):

@@ -31,12 +31,14 @@ from wanplan.money import as_decimal_string
 from wanplan.state import migrations
 from wanplan.state.lock import LockHolder, is_alive
 from wanplan.state.records import (
+    COPIED_TABLES,
     INTENT,
     OPEN_STATUSES,
     SUBMITTED,
     UNCONFIRMED,
     AssetRecord,
     GenerationRecord,
+    StateSnapshot,
     TaskRecord,
     iso,
     now_iso,
@@ -766,6 +768,27 @@ class SqliteState:
                     for path, s in stamps.items()
                 ],
                 replace=True,
+            )
+
+    def snapshot(self) -> StateSnapshot:
+        tables = {
+            table: [dict(row) for row in self.db.query(f"select * from {table} order by rowid")]
+            if self._has(table)
+            else []
+            for table in COPIED_TABLES
+        }
+        return StateSnapshot(self.lineage or "", self.serial, tables)
+
+    def restore(self, snapshot: StateSnapshot) -> None:
+        with self.transaction():
+            if self.all_assets() or self.db.execute("select count(*) from tasks").fetchone()[0]:
+                raise StateError(f"{self.path} already records a state; copy into an empty one")
+            for table in COPIED_TABLES:
+                for row in snapshot.tables[table]:
+                    self._insert(table, row)
+            self.db.execute("update meta set value = ? where key = 'lineage'", [snapshot.lineage])
+            self.db.execute(
+                "update meta set value = ? where key = 'serial'", [str(snapshot.serial)]
             )
 
 

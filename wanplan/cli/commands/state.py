@@ -62,6 +62,39 @@ def rm(directory: Path, addresses: tuple[str, ...], profile: str, lock_timeout: 
         echo(f"Removed {record.address} from the state (its file {record.output_path} stays).")
 
 
+@state.command("copy")
+@click.option(
+    "--to",
+    "where",
+    required=True,
+    metavar="URL|PATH",
+    help="An empty PostgreSQL state (postgresql://…) or an SQLite file's path in the project.",
+)
+@lock_timeout
+@click.pass_obj
+def copy(directory: Path, where: str, lock_timeout: float) -> None:
+    """Copy the state, journal and ledger included, into an empty state elsewhere.
+
+    For a team moving its SQLite state into PostgreSQL, and back. The lineage, serial, task ids
+    and ledger are kept; the lock and this machine's input-file stamps are not. Then point
+    [state] url (or WANPLAN_STATE_URL) at the copy. The password comes from PGPASSWORD or
+    PGPASSFILE, never the URL.
+
+    \b
+    Examples:
+      wanplan state copy --to postgresql://wanplan@db.internal/wanplan
+      WANPLAN_STATE_URL=postgresql://wanplan@db.internal/wanplan \\
+        wanplan state copy --to state/wanplan.db
+    """
+    label, copied = open_workspace(directory, lock_timeout).copy_state(where)
+    counts = {table: len(rows) for table, rows in copied.tables.items()}
+    echo(
+        f"Copied {counts['assets']} assets, {counts['generations']} generations, "
+        f"{counts['tasks']} journal rows and {counts['ledger']} ledger entries to {label} "
+        f"(lineage {copied.lineage}). Point [state] url (or WANPLAN_STATE_URL) at it to use it."
+    )
+
+
 @state.command("mv")
 @click.argument("source", metavar="SRC")
 @click.argument("destination", metavar="DST")
