@@ -93,3 +93,28 @@ def test_a_blob_streams_out_as_it_went_in(blobs: BlobStore) -> None:
         assert b"".join(chunks) == data
     with pytest.raises(FileNotFoundError):
         blobs.open("f" * 64)
+
+
+def test_a_name_that_is_not_a_digest_reads_nothing(blobs: BlobStore, tmp_path: Path) -> None:
+    # The state names blobs, and a pull request can edit the state: a "name" that climbs out
+    # of the cache must not copy an outside file into outputs/.
+    secret = tmp_path / "secret.txt"
+    secret.write_text("AWS_SECRET_ACCESS_KEY=topsecret\n")
+    climbing = "../" * 12 + str(secret).lstrip("/")
+    destination = tmp_path / "outputs" / "poster.png"
+    assert not blobs.has(climbing)
+    with pytest.raises(OSError):
+        blobs.copy_to(climbing, destination)
+    assert not destination.exists()
+
+
+def test_a_blob_changed_on_disk_is_never_copied_out(tmp_path: Path) -> None:
+    local = LocalBlobStore(tmp_path / "cache")
+    sha = put(local, b"the real bytes")
+    blob = local.local_path(sha)
+    blob.chmod(0o644)
+    blob.write_bytes(b"tampered")
+    destination = tmp_path / "outputs" / "clip.gif"
+    with pytest.raises(OSError, match="does not match"):
+        local.copy_to(sha, destination)
+    assert not destination.exists()

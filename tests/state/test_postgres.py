@@ -64,3 +64,24 @@ def test_a_password_in_the_state_url_is_refused_before_connecting(
     result = run(project, "plan")
     assert result.exit_code == 1 and "hunter2" not in result.output
     assert "PGPASSWORD" in result.output
+
+
+def test_the_lock_goes_with_its_holders_connection_never_with_a_pid(postgres_url: str) -> None:
+    from wanplan.state.lock import this_process
+    from wanplan.state.postgres import PostgresStore
+
+    store = PostgresStore(postgres_url)
+    # A live holder whose pid means nothing here (another machine, the same host name): kept.
+    elsewhere = this_process()._replace(id="runner-a", pid=2**22 + 17)
+    first = store.open_writer()
+    second = store.open_writer()
+    try:
+        assert first.acquire_lock(elsewhere, 0.0) == []
+        holder, _ = second.try_lock(this_process()._replace(id="runner-b"))
+        assert holder is not None and holder.id == "runner-a"
+        first.conn.close()  # runner A dies: its session, and with it the lock, is gone
+        holder, warnings = second.try_lock(this_process()._replace(id="runner-b"))
+        assert holder is None and "connection to the state is gone" in warnings[0]
+        assert second.lock_holder().id == "runner-b"
+    finally:
+        second.close()

@@ -12,6 +12,7 @@ or moto); an `http://` endpoint only on loopback. The client is obstore (Rust, s
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import os
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
-from wanplan.blobs.store import LocalBlobStore, StagedBlob, StoredFile
+from wanplan.blobs.store import SHA256, LocalBlobStore, StagedBlob, StoredFile
 from wanplan.errors import WanplanError
 
 if TYPE_CHECKING:
@@ -89,6 +90,8 @@ class S3BlobStore:
 
     @staticmethod
     def _key(sha256: str) -> str:
+        if not SHA256.fullmatch(sha256):  # a name from the state, which a pull request can edit
+            raise FileNotFoundError(errno.ENOENT, "not a blob's name (a sha256)", sha256[:80])
         return f"{BLOBS}/{sha256}"
 
     # ---- in -------------------------------------------------------------------------------
@@ -166,6 +169,8 @@ class S3BlobStore:
             return False
 
     def remove(self, sha256: str) -> None:
+        if not SHA256.fullmatch(sha256):
+            return
         with contextlib.suppress(FileNotFoundError):
             _obstore().delete(self.store, self._key(sha256))
         self.local.remove(sha256)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -16,6 +17,9 @@ from typing import BinaryIO, NamedTuple, Protocol
 
 from wanplan.atomic import FILE_MODE
 from wanplan.key.file_hashes import sha256_file
+
+SHA256 = re.compile(r"[0-9a-f]{64}")
+"""A blob's name: its digest, lower-case hex."""
 
 
 class StagedBlob:
@@ -125,6 +129,10 @@ class LocalBlobStore:
         self.root = root
 
     def _path(self, sha256: str) -> Path:
+        # The name comes from the state, which a pull request can edit: only a digest names
+        # a blob, never a path that climbs out of the cache.
+        if not SHA256.fullmatch(sha256):
+            raise FileNotFoundError(errno.ENOENT, "not a blob's name (a sha256)", sha256[:80])
         return self.root / "blobs" / sha256[:2] / sha256
 
     def stage(self) -> StagedBlob:
@@ -150,14 +158,20 @@ class LocalBlobStore:
         return self._path(sha256).open("rb")
 
     def has(self, sha256: str) -> bool:
-        return self._path(sha256).is_file()
+        try:
+            return self._path(sha256).is_file()
+        except FileNotFoundError:
+            return False
 
     def copy_to(self, sha256: str, destination: Path) -> None:
+        source = self._path(sha256)
         destination.parent.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(dir=destination.parent, prefix=".wanplan-", suffix=".part")
         os.close(handle)
         try:
-            shutil.copyfile(self._path(sha256), name)
+            shutil.copyfile(source, name)
+            if sha256_file(Path(name)) != sha256:  # a blob changed on disk is never an output
+                raise OSError(errno.EIO, "the cached blob does not match its name", str(source))
             os.chmod(name, FILE_MODE)
             os.replace(name, destination)
         except BaseException:
@@ -188,6 +202,8 @@ class LocalBlobStore:
             return False
 
     def remove(self, sha256: str) -> None:
+        if not SHA256.fullmatch(sha256):
+            return
         path = self._path(sha256)
         if not path.parent.is_symlink():
             path.unlink(missing_ok=True)

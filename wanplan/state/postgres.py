@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 from wanplan.errors import StateError, StateWriteError
 from wanplan.key.file_hashes import FileStamp
 from wanplan.money import as_decimal_string
-from wanplan.state.lock import LockHolder, is_alive
+from wanplan.state.lock import LockHolder
 from wanplan.state.records import (
     COPIED_TABLES,
     INTENT,
@@ -39,7 +39,8 @@ from wanplan.state.records import (
 )
 
 MIGRATIONS_TABLE = "wanplan_migrations"
-_ADVISORY_KEY = 0x77616E706C616E  # "wanplan": one key for migrations, the lock and claims
+_ADVISORY_KEY = 0x77616E706C616E  # "wanplan": migrations, under a transaction's lock
+_STATE_LOCK_KEY = _ADVISORY_KEY + 1  # the state lock, held by the writer's session
 LOCK_POLL_SECONDS = 0.25
 
 _SCHEMA = [
@@ -83,12 +84,9 @@ MIGRATIONS: list[tuple[str, list[str]]] = [("0001_initial", _SCHEMA)]
 def redacted(url: str) -> str:
     """The URL as messages show it: no password, no query (which may hold one)."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    if parts.username:
-        host = f"{parts.username}@{host}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    user, _, hosts = parts.netloc.rpartition("@")  # hosts may be a list: h1:5432,h2:5432
+    user = user.split(":", 1)[0]
+    return urlunsplit((parts.scheme, f"{user}@{hosts}" if user else hosts, parts.path, "", ""))
 
 
 def _psycopg() -> Any:
@@ -230,6 +228,8 @@ class PostgresState:
         self.label = label
         self.writable = writable
         self._schema = _has_schema(conn)
+        self._holding = False
+        """Whether this connection holds the state lock (a session advisory lock)."""
 
     def close(self) -> None:
         self.conn.close()
@@ -367,25 +367,45 @@ class PostgresState:
         return LockHolder(*rows[0]) if rows else None
 
     def try_lock(self, holder: LockHolder) -> tuple[LockHolder | None, list[str]]:
+        """The lock is a session-level advisory lock held by this connection: a runner that
+        dies, or loses its connection, lets go of it with no one's help, whatever its host
+        is called. The row beside it only says who holds it."""
+        psycopg = _psycopg()
+        try:
+            taken = self.conn.execute(
+                "select pg_try_advisory_lock(%s)", [_STATE_LOCK_KEY]
+            ).fetchone()[0]
+        except psycopg.Error as exc:
+            raise StateWriteError(f"{self.label}: cannot lock the state ({_reason(exc)})") from None
+        if not taken:
+            return self._holder_elsewhere(), []
+        self._holding = True
         with self.transaction():
-            self.conn.execute("select pg_advisory_xact_lock(%s)", [_ADVISORY_KEY])
-            current = self.lock_holder()
-            warnings: list[str] = []
-            if current is not None and is_alive(current) is False:
+            previous = self.lock_holder()
+            warnings = []
+            if previous is not None and previous.id != holder.id:
                 warnings.append(
-                    f"broke the state lock of {current.describe()}: that process is gone"
+                    f"took over the state lock of {previous.describe()}: its connection to the "
+                    "state is gone"
                 )
-                current = None
-            if current is None:
-                self.conn.execute(
-                    "insert into locks (name, id, pid, host, command, started_at, process_start)"
-                    " values ('state', %s, %s, %s, %s, %s, %s) on conflict (name) do update set"
-                    " id = excluded.id, pid = excluded.pid, host = excluded.host,"
-                    " command = excluded.command, started_at = excluded.started_at,"
-                    " process_start = excluded.process_start",
-                    list(holder),
-                )
-        return current, warnings
+            self.conn.execute(
+                "insert into locks (name, id, pid, host, command, started_at, process_start)"
+                " values ('state', %s, %s, %s, %s, %s, %s) on conflict (name) do update set"
+                " id = excluded.id, pid = excluded.pid, host = excluded.host,"
+                " command = excluded.command, started_at = excluded.started_at,"
+                " process_start = excluded.process_start",
+                list(holder),
+            )
+        return None, warnings
+
+    def _holder_elsewhere(self) -> LockHolder:
+        """Who holds the lock, from its row (written just after it is taken)."""
+        for _ in range(20):
+            current = self.lock_holder()
+            if current is not None:
+                return current
+            time.sleep(0.05)
+        return LockHolder("(unknown)", 0, "another connection", "wanplan", "(unknown)", "")
 
     def acquire_lock(
         self,
@@ -412,6 +432,9 @@ class PostgresState:
     def release_lock(self, lock_id: str) -> None:
         with self.transaction():
             self.conn.execute("delete from locks where name = 'state' and id = %s", [lock_id])
+        if self._holding:
+            self.conn.execute("select pg_advisory_unlock(%s)", [_STATE_LOCK_KEY])
+            self._holding = False
 
     def force_unlock(self, lock_id: str) -> LockHolder:
         with self.transaction():
@@ -426,27 +449,35 @@ class PostgresState:
             return current
 
     def claim(self, content_key: str, holder: str, lease_seconds: float) -> str | None:
-        now = time.time()
-        with self.transaction():
-            row = self.conn.execute(
-                "select holder, expires_at from claims where content_key = %s for update",
-                [content_key],
-            ).fetchone()
-            if row is not None and row[0] != holder and row[1] > now:
+        """One statement, so two runners can never both win; leases run on the server's
+        clock, so a runner whose clock is ahead cannot take a live claim."""
+        while True:
+            with self.transaction():
+                won = self.conn.execute(
+                    "insert into claims (content_key, holder, expires_at)"
+                    " values (%s, %s, extract(epoch from clock_timestamp()) + %s)"
+                    " on conflict (content_key) do update set holder = excluded.holder,"
+                    " expires_at = excluded.expires_at"
+                    " where claims.holder = excluded.holder"
+                    " or claims.expires_at <= extract(epoch from clock_timestamp())"
+                    " returning holder",
+                    [content_key, holder, lease_seconds],
+                ).fetchone()
+                if won is not None:
+                    return None
+                row = self.conn.execute(
+                    "select holder from claims where content_key = %s", [content_key]
+                ).fetchone()
+            if row is not None:
                 return str(row[0])
-            self.conn.execute(
-                "insert into claims (content_key, holder, expires_at) values (%s, %s, %s)"
-                " on conflict (content_key) do update set holder = excluded.holder,"
-                " expires_at = excluded.expires_at",
-                [content_key, holder, now + lease_seconds],
-            )
-        return None
+            # Released between the two statements: try again.
 
     def renew_claims(self, holder: str, lease_seconds: float) -> int:
         with self.transaction():
             cursor = self.conn.execute(
-                "update claims set expires_at = %s where holder = %s",
-                [time.time() + lease_seconds, holder],
+                "update claims set expires_at = extract(epoch from clock_timestamp()) + %s"
+                " where holder = %s",
+                [lease_seconds, holder],
             )
             return int(cursor.rowcount)
 
