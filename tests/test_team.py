@@ -99,3 +99,46 @@ def test_push_sends_what_a_local_cache_made_and_no_secret_is_kept(
     bucket = s3_cache.removeprefix("s3://").split("/")[0]
     listing = httpx.get(f"{endpoint.rstrip('/')}/{bucket}").text
     assert SECRET not in listing
+
+
+def test_a_bucket_that_refuses_is_one_line_and_nothing_is_paid(
+    run: Run, tmp_path: Path, s3_cache: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = s3_cache.replace("s3://wanplan-", "s3://no-such-bucket-")
+    monkeypatch.setenv("WANPLAN_CACHE_URL", missing)
+    root = runner(tmp_path, "refused")
+    applied = run(root, "apply", "-y")
+    assert applied.exit_code == 1, applied.output
+    errors = [line for line in applied.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "nothing was sent" in errors[0], applied.output
+    assert "<?xml" not in applied.output and "testing-secret" not in applied.output
+    assert not (root / "outputs").exists()  # refused before the first submit
+
+    monkeypatch.setenv("WANPLAN_CACHE_URL", s3_cache)
+    assert run(root, "apply", "-y", "--target", "poster").exit_code == 0
+    monkeypatch.setenv("WANPLAN_CACHE_URL", missing)
+    (root / "outputs" / "poster.png").unlink()
+    shutil.rmtree(root / ".wanplan")  # a fresh runner: only the bucket has the bytes
+    pulled = run(root, "pull")
+    assert pulled.exit_code == 1 and "Traceback" not in pulled.output
+    assert "found nothing" in pulled.output and "<?xml" not in pulled.output, pulled.output
+
+
+def test_gc_with_a_shared_cache_forgets_what_it_removes(
+    run: Run, tmp_path: Path, s3_cache: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # From review: gc removed a blob from the bucket but left its generation recorded, so a
+    # revert planned `reuse` at $0 and every apply failed on the missing blob.
+    monkeypatch.setenv("WANPLAN_CACHE_URL", s3_cache)
+    root = runner(tmp_path, "gc")
+    spec = root / "specs" / "launch.toml"
+    original = spec.read_text()
+    assert run(root, "apply", "-y", "--target", "poster").exit_code == 0
+    spec.write_text(original.replace('"A minimalist poster', '"Changed. A minimalist poster'))
+    assert run(root, "apply", "-y", "--target", "poster").exit_code == 0
+    collected = run(root, "gc")
+    assert collected.exit_code == 0 and "1 unused blobs" in collected.output, collected.output
+    spec.write_text(original)
+    plan = run(root, "plan", "--target", "poster")
+    assert "reuse" not in plan.output, plan.output
+    assert run(root, "apply", "-y", "--target", "poster").exit_code == 0

@@ -303,6 +303,8 @@ class Workspace:
             setups = setup_providers(config, providers_needed(plan), self.transport)
             if not request.auto_approve and not prompts.confirm(plan):
                 raise ApplyRefused("apply cancelled; nothing was changed")
+            if any(change.generates for change in plan.changes):
+                self.cache.check()  # a result the cache cannot keep would be paid for, lost
             with prompts.progress(plan) as on_event:
                 return engine.run_apply(
                     self.project,
@@ -346,6 +348,7 @@ class Workspace:
         # The key, before writing.
         setups = setup_providers(self.project.config, [found.asset.provider], self.transport)
         on_start(found)
+        self.cache.check()
         with self._writing(create=True) as writer:
             outcome = adopt(
                 self.project,
@@ -436,7 +439,7 @@ class Workspace:
                     f"{unknown[0]} is not in the state{did_you_mean(unknown[0], sorted(known))}"
                 )
             records = [r for r in records if r.address in addresses]
-        written = []
+        written: list[AssetRecord] = []
         for record in records:
             path = self.project.root / record.output_path
             try:
@@ -446,7 +449,8 @@ class Workspace:
             except FileNotFoundError:
                 pass
             except confine.Confined as exc:
-                raise WanplanError(f"{record.output_path} {exc}; nothing was written") from None
+                done = f"{len(written)} written before it" if written else "nothing was written"
+                raise WanplanError(f"{record.output_path} {exc}; {done}") from None
             self.cache.copy_to(record.output_sha256, path)
             written.append(record)
         return written
@@ -474,8 +478,11 @@ class Workspace:
         return target.label, snapshot
 
     def push(self) -> list[str]:
-        """Upload the blobs on this disk that a shared cache lacks; returns their names."""
-        return [blob.name for blob in self.cache.push_local()]
+        """Upload the blobs of recorded generations that are on this disk and not yet in a
+        shared cache; returns their names."""
+        with self._reading() as reader:
+            recorded = {g.blob_sha256 for g in reader.all_generations()}
+        return [blob.name for blob in self.cache.push_local(recorded)]
 
     # ---- reading -------------------------------------------------------------------------
 

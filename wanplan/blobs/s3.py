@@ -15,7 +15,9 @@ import contextlib
 import errno
 import ipaddress
 import os
-from collections.abc import Iterator
+import re
+import uuid
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
@@ -36,6 +38,47 @@ def _obstore() -> Any:
     except ImportError:
         raise WanplanError("an S3 cache needs obstore: pip install 'wanplan[team]'") from None
     return obstore
+
+
+class CacheRefused(OSError, WanplanError):
+    """The bucket refused or failed a request: an OSError for apply (the asset fails, the
+    result stays recorded as a task to collect again) and one line for the CLI."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def _refused(url: str, what: str, exc: Exception) -> CacheRefused:
+    """One line for a failed request: its kind and HTTP status, never the body (an S3 error
+    body can echo the access key id and the signed request)."""
+    status = re.search(r"status (\d{3})", str(exc))
+    detail = f"HTTP {status.group(1)}" if status else type(exc).__name__
+    message = f"{url}: {what} failed ({detail}); check the bucket and the AWS_* variables"
+    return CacheRefused(errno.EIO, message)
+
+
+class NotInBucket(FileNotFoundError, WanplanError):
+    """An object (or the bucket) that is not there: one line, without the server's body."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+@contextlib.contextmanager
+def _asking(url: str, what: str) -> Iterator[None]:
+    try:
+        yield
+    except NotInBucket:
+        raise
+    except FileNotFoundError as exc:
+        if exc.errno is not None:
+            raise  # this disk's
+        message = f"{url}: {what} found nothing (no such object, or no such bucket)"
+        raise NotInBucket(errno.ENOENT, message) from None
+    except Exception as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise  # this disk's (a full disk): the caller says what to do
+        raise _refused(url, what, exc) from None
 
 
 def _loopback(host: str) -> bool:
@@ -85,7 +128,8 @@ class S3BlobStore:
             from obstore.store import S3Store
 
             options: ClientConfig = {"allow_http": True} if endpoint_allows_http() else {}
-            self._client = S3Store.from_url(self.url, client_options=options)
+            with _asking(self.url, "setting up the client"):
+                self._client = S3Store.from_url(self.url, client_options=options)
         return self._client
 
     @staticmethod
@@ -113,17 +157,30 @@ class S3BlobStore:
     def _upload(self, sha256: str) -> None:
         if self.has(sha256):
             return  # the same bytes, by name: never written twice
-        with self.local.open(sha256) as source:
+        with self.local.open(sha256) as source, _asking(self.url, "an upload"):
             _obstore().put(self.store, self._key(sha256), source)
 
     # ---- out ------------------------------------------------------------------------------
 
     def has(self, sha256: str) -> bool:
         try:
-            _obstore().head(self.store, self._key(sha256))
+            with _asking(self.url, "a look-up"):
+                _obstore().head(self.store, self._key(sha256))
         except FileNotFoundError:
             return False
         return True
+
+    def check(self) -> None:
+        """Before anything is paid for: the bucket takes, gives back and drops an object."""
+        probe = f"wanplan-probe-{uuid.uuid4().hex}"
+        obstore = _obstore()
+        try:
+            with _asking(self.url, "a test upload"):
+                obstore.put(self.store, probe, b"wanplan")
+                obstore.head(self.store, probe)
+                obstore.delete(self.store, probe)
+        except OSError as exc:
+            raise WanplanError(f"{exc.strerror}; nothing was sent") from None
 
     def open(self, sha256: str) -> BinaryIO:
         self._fetch(sha256)
@@ -148,17 +205,19 @@ class S3BlobStore:
             self.local.commit(staged)
 
     def _download(self, sha256: str, staged: StagedBlob) -> None:
-        result = _obstore().get(self.store, self._key(sha256))
-        for chunk in result.stream(min_chunk_size=CHUNK):
-            staged.write(bytes(chunk))
+        with _asking(self.url, "a download"):
+            result = _obstore().get(self.store, self._key(sha256))
+            for chunk in result.stream(min_chunk_size=CHUNK):
+                staged.write(bytes(chunk))
 
     # ---- upkeep ---------------------------------------------------------------------------
 
     def blobs(self) -> Iterator[StoredFile]:
-        for batch in _obstore().list(self.store, f"{BLOBS}/"):
-            for meta in batch:
-                name = str(meta["path"]).rsplit("/", 1)[-1]
-                yield StoredFile(name, int(meta["size"]))
+        with _asking(self.url, "a listing"):
+            for batch in _obstore().list(self.store, f"{BLOBS}/"):
+                for meta in batch:
+                    name = str(meta["path"]).rsplit("/", 1)[-1]
+                    yield StoredFile(name, int(meta["size"]))
 
     def is_intact(self, sha256: str) -> bool:
         try:
@@ -171,7 +230,7 @@ class S3BlobStore:
     def remove(self, sha256: str) -> None:
         if not SHA256.fullmatch(sha256):
             return
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError), _asking(self.url, "a removal"):
             _obstore().delete(self.store, self._key(sha256))
         self.local.remove(sha256)
 
@@ -181,9 +240,11 @@ class S3BlobStore:
     def remove_leftover(self, name: str) -> None:
         self.local.remove_leftover(name)
 
-    def push_local(self) -> list[StoredFile]:
+    def push_local(self, wanted: Collection[str]) -> list[StoredFile]:
         pushed = []
         for blob in self.local.blobs():
+            if blob.name not in wanted:
+                continue
             if self.local.is_intact(blob.name) and not self.has(blob.name):
                 self._upload(blob.name)
                 pushed.append(blob)

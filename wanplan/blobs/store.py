@@ -10,7 +10,7 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, NamedTuple, Protocol
@@ -114,9 +114,15 @@ class BlobStore(Protocol):
 
     def remove_leftover(self, name: str) -> None: ...
 
-    def push_local(self) -> list[StoredFile]:
-        """Upload the blobs on this disk that the store lacks; returns them (a store that is
-        this disk has none to push)."""
+    def push_local(self, wanted: Collection[str]) -> list[StoredFile]:
+        """Upload the blobs among `wanted` that are on this disk and not in the store; returns
+        them (a store that is this disk has none to push)."""
+        ...
+
+    def check(self) -> None:
+        """Refuse (one line), before anything is paid for, a store that cannot keep a result:
+        a bucket that is missing or refuses these credentials. The local store's disk is
+        checked by apply's free-space check instead."""
         ...
 
 
@@ -222,5 +228,8 @@ class LocalBlobStore:
     def remove_leftover(self, name: str) -> None:
         (self.root / "tmp" / name).unlink(missing_ok=True)
 
-    def push_local(self) -> list[StoredFile]:
+    def push_local(self, wanted: Collection[str]) -> list[StoredFile]:
         return []
+
+    def check(self) -> None:
+        return None

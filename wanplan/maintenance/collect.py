@@ -11,7 +11,7 @@ from wanplan.catalog import load_catalog
 from wanplan.key.file_hashes import FileHasher, FileStamp
 from wanplan.project import DEFAULT_PROFILE, Project
 from wanplan.spec.declared import resolve_specs
-from wanplan.state.base import StateReader
+from wanplan.state.base import StateReader, StateWriter
 
 
 @dataclass
@@ -55,7 +55,7 @@ def declared_content_keys(project: Project, stamps: Mapping[str, FileStamp]) -> 
 
 
 def collect_garbage(
-    state: StateReader, blobs: BlobStore, *, dry_run: bool, keep: Iterable[str] = ()
+    state: StateWriter, blobs: BlobStore, *, dry_run: bool, keep: Iterable[str] = ()
 ) -> Collection:
     used = in_use(state, keep)
     found = Collection(
@@ -63,6 +63,10 @@ def collect_garbage(
         leftovers=blobs.leftovers(),
     )
     if not dry_run:
+        if blobs.shared:  # a recorded generation promises its blob there: forget it first
+            removed = {blob.name for blob in found.blobs}
+            stale = [g.content_key for g in state.all_generations() if g.blob_sha256 in removed]
+            state.forget_generations(stale)
         for blob in found.blobs:
             blobs.remove(blob.name)
         for leftover in found.leftovers:

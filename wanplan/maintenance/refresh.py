@@ -71,6 +71,8 @@ def refresh(
             report.intact.append(record)
     corrupt = _corrupt_blobs(state, blobs, every, report)
     state.restamp_outputs(updates)  # one transaction
+    if blobs.shared:  # a recorded generation promises its blob there: forget it first
+        state.forget_generations([key for blob in corrupt for key in blob.content_keys])
     # After the state is committed: a blob removed is only a cost later, never an inconsistency.
     for blob in corrupt:
         blobs.remove(blob.sha256)

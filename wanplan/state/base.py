@@ -179,6 +179,11 @@ class StateWriter(StateReader, Protocol):
         """Record these assets' output size and mtime (serial + 1 when any)."""
         ...
 
+    def forget_generations(self, content_keys: Sequence[str]) -> None:
+        """Drop these generations' records (their blobs are being removed from a shared
+        cache, where a recorded generation promises its blob)."""
+        ...
+
     def discard_task(self, task_ref: int) -> None:
         """Delete a journal row that recorded nothing: no spend refers to it."""
         ...

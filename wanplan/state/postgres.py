@@ -121,9 +121,12 @@ class PostgresStore:
             ) from None
 
     def exists(self) -> bool:
+        psycopg = _psycopg()
         conn = self._connect()
         try:
             return _has_schema(conn)
+        except psycopg.Error as exc:
+            raise StateError(f"{self.label}: cannot read the state ({_reason(exc)})") from None
         finally:
             conn.close()
 
@@ -239,9 +242,13 @@ class PostgresState:
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         if not self._schema:
             return []
+        return list(self._query(sql, params).fetchall())
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """A cursor over `sql`'s rows; a lost connection or a refusal is one line."""
         psycopg = _psycopg()
         try:
-            return list(self.conn.execute(sql, list(params)).fetchall())
+            return self.conn.execute(sql, list(params))
         except psycopg.Error as exc:
             raise StateError(f"{self.label}: cannot read the state ({_reason(exc)})") from None
 
@@ -284,9 +291,7 @@ class PostgresState:
     def generation_details(self, content_key: str) -> dict[str, Any] | None:
         if not self._schema:
             return None
-        cursor = self.conn.execute(
-            "select * from generations where content_key = %s", [content_key]
-        )
+        cursor = self._query("select * from generations where content_key = %s", [content_key])
         row = cursor.fetchone()
         if row is None:
             return None
@@ -353,7 +358,7 @@ class PostgresState:
         if not self._schema:
             return iter(())
         where, params = ("where day = %s", [day]) if day is not None else ("", [])
-        cursor = self.conn.execute(f"select * from ledger {where} order by id", params)
+        cursor = self._query(f"select * from ledger {where} order by id", params)
         names = [c.name for c in cursor.description]
         return iter([dict(zip(names, row, strict=True)) for row in cursor.fetchall()])
 
@@ -699,6 +704,9 @@ class PostgresState:
                     ],
                 )
 
+    def forget_generations(self, content_keys: Sequence[str]) -> None:
+        self._update("delete from generations where content_key = any(%s)", [list(content_keys)])
+
     def discard_task(self, task_ref: int) -> None:
         self._update("delete from tasks where id = %s", [task_ref])
 
@@ -712,7 +720,7 @@ class PostgresState:
                 tables[table] = []
                 continue
             order = "id" if table in ("tasks", "ledger") else "1"
-            cursor = self.conn.execute(f"select * from {table} order by {order}")
+            cursor = self._query(f"select * from {table} order by {order}")
             names = [c.name for c in cursor.description]
             tables[table] = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         return StateSnapshot(self.lineage or "", self.serial, tables)

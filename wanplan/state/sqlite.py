@@ -747,6 +747,12 @@ class SqliteState:
                 [(r.output_size, r.output_mtime_ns, serial, r.address, r.profile) for r in records],
             )
 
+    def forget_generations(self, content_keys: Sequence[str]) -> None:
+        with self.transaction():
+            self.db.conn.executemany(
+                "delete from generations where content_key = ?", [(key,) for key in content_keys]
+            )
+
     def discard_task(self, task_ref: int) -> None:
         with self.transaction():
             self.db.execute("delete from tasks where id = ?", [task_ref])
