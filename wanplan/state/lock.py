@@ -12,9 +12,13 @@ import datetime
 import os
 import socket
 import sys
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
+
+from wanplan.errors import StateError
 
 
 class LockHolder(NamedTuple):
@@ -66,3 +70,31 @@ def is_alive(holder: LockHolder) -> bool | None:
         return True
     # A different start time means the pid was reused by another process.
     return not holder.process_start or _process_start(holder.pid) == holder.process_start
+
+
+LOCK_POLL_SECONDS = 0.25
+
+
+def wait_for_lock(
+    try_lock: Callable[[LockHolder], tuple[LockHolder | None, list[str]]],
+    holder: LockHolder,
+    timeout: float,
+    on_wait: Callable[[LockHolder], None] | None = None,
+) -> list[str]:
+    """Take the state lock through a backend's `try_lock`, trying for up to `timeout` seconds;
+    returns its warnings (a dead holder taken over), or raises StateError naming the holder."""
+    deadline = time.monotonic() + timeout
+    warned = False
+    while True:
+        current, warnings = try_lock(holder)
+        if current is None:
+            return warnings
+        if time.monotonic() >= deadline:
+            raise StateError(
+                f"the state is locked by {current.describe()}; wait for it (--lock-timeout), "
+                f"or if it is gone, run `wanplan force-unlock {current.id}`"
+            )
+        if on_wait is not None and not warned:
+            on_wait(current)
+            warned = True
+        time.sleep(min(LOCK_POLL_SECONDS, max(deadline - time.monotonic(), 0.01)))

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 from wanplan.errors import StateError, StateWriteError
 from wanplan.key.file_hashes import FileStamp
 from wanplan.money import as_decimal_string
-from wanplan.state.lock import LockHolder
+from wanplan.state.lock import LockHolder, wait_for_lock
 from wanplan.state.records import (
     COPIED_TABLES,
     INTENT,
@@ -41,7 +41,6 @@ from wanplan.state.records import (
 MIGRATIONS_TABLE = "wanplan_migrations"
 _ADVISORY_KEY = 0x77616E706C616E  # "wanplan": migrations, under a transaction's lock
 _STATE_LOCK_KEY = _ADVISORY_KEY + 1  # the state lock, held by the writer's session
-LOCK_POLL_SECONDS = 0.25
 
 _SCHEMA = [
     "create table meta (key text primary key, value text not null)",
@@ -418,21 +417,7 @@ class PostgresState:
         timeout: float,
         on_wait: Callable[[LockHolder], None] | None = None,
     ) -> list[str]:
-        deadline = time.monotonic() + timeout
-        warned = False
-        while True:
-            current, warnings = self.try_lock(holder)
-            if current is None:
-                return warnings
-            if time.monotonic() >= deadline:
-                raise StateError(
-                    f"the state is locked by {current.describe()}; wait for it (--lock-timeout), "
-                    f"or if it is gone, run `wanplan force-unlock {current.id}`"
-                )
-            if on_wait is not None and not warned:
-                on_wait(current)
-                warned = True
-            time.sleep(min(LOCK_POLL_SECONDS, max(deadline - time.monotonic(), 0.01)))
+        return wait_for_lock(self.try_lock, holder, timeout, on_wait)
 
     def release_lock(self, lock_id: str) -> None:
         with self.transaction():

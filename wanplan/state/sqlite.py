@@ -29,7 +29,7 @@ from wanplan.errors import StateError, StateWriteError
 from wanplan.key.file_hashes import FileStamp
 from wanplan.money import as_decimal_string
 from wanplan.state import migrations
-from wanplan.state.lock import LockHolder, is_alive
+from wanplan.state.lock import LockHolder, is_alive, wait_for_lock
 from wanplan.state.records import (
     COPIED_TABLES,
     INTENT,
@@ -45,7 +45,6 @@ from wanplan.state.records import (
 )
 
 BUSY_TIMEOUT_MS = 10_000
-LOCK_POLL_SECONDS = 0.25
 
 
 def _decimal(value: str | None) -> Decimal | None:
@@ -471,21 +470,7 @@ class SqliteState:
     ) -> list[str]:
         """Take the state lock, waiting up to `timeout` seconds; returns warnings (a dead
         holder broken)."""
-        deadline = time.monotonic() + timeout
-        warned = False
-        while True:
-            current, warnings = self.try_lock(holder)
-            if current is None:
-                return warnings
-            if time.monotonic() >= deadline:
-                raise StateError(
-                    f"the state is locked by {current.describe()}; wait for it (--lock-timeout), "
-                    f"or if it is gone, run `wanplan force-unlock {current.id}`"
-                )
-            if on_wait is not None and not warned:
-                on_wait(current)
-                warned = True
-            time.sleep(min(LOCK_POLL_SECONDS, max(deadline - time.monotonic(), 0.01)))
+        return wait_for_lock(self.try_lock, holder, timeout, on_wait)
 
     def release_lock(self, lock_id: str) -> None:
         with self.transaction():
