@@ -399,6 +399,49 @@ def test_github_apply_commits_the_state_back_to_the_branch(
     assert git("rev-list", "--count", "main", cwd=remote).strip() == "3"
 
 
+def test_github_apply_retries_the_push_and_keeps_the_state_when_it_cannot(
+    run: Run, project: Path, tmp_path: Path
+) -> None:
+    remote = tmp_path / "remote.git"
+
+    def git(*args: str, cwd: Path = project) -> str:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+        return done.stdout
+
+    git("init", "-q", "--bare", "-b", "main", str(remote), cwd=tmp_path)
+    git("init", "-q", "-b", "main")
+    git("add", "wanplan.toml", "specs", "inputs")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "specs")
+    git("remote", "add", "origin", str(remote))
+    git("push", "-q", "origin", "main")
+    # The remote refuses the first push (as when another run pushed first), then takes one.
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(
+        f"#!/bin/sh\n[ -f {tmp_path}/refused ] && exit 0\ntouch {tmp_path}/refused\nexit 1\n"
+    )
+    hook.chmod(0o755)
+    assert run(project, "apply", "-y").exit_code == 0
+    step = github_step("apply", "Commit the state back")
+    pushed = run_step(step, project, GITHUB_REF_NAME="main", WANPLAN_PUSH_PAUSE="0")
+    assert pushed.returncode == 0, pushed.stderr
+    assert git("ls-tree", "--name-only", "main", "state/", cwd=remote).split() == [
+        "state/wanplan.db"
+    ]
+
+    hook.write_text("#!/bin/sh\nexit 1\n")  # now it refuses every push
+    assert run(project, "apply", "-y", "--replace", "poster").exit_code == 0
+    refused = run_step(step, project, GITHUB_REF_NAME="main", WANPLAN_PUSH_PAUSE="0")
+    assert refused.returncode == 1
+    assert "wanplan-state artifact" in refused.stdout + refused.stderr
+    upload = [
+        s
+        for s in load(GITHUB)["jobs"]["apply"]["steps"]
+        if s.get("with", {}).get("name") == "wanplan-state"
+    ]
+    assert upload and upload[0]["if"] == "always() && steps.state.outcome == 'failure'"
+    assert upload[0]["with"]["path"] == "state/wanplan.db"
+
+
 def run_comment_script(cwd: Path, comments: list[dict[str, Any]]) -> list[Any]:
     """Runs the workflow's github-script with a fake GitHub client; returns the calls it made."""
     step = next(
