@@ -158,15 +158,23 @@ def outside_tree(tmp_path: Path, root: Path) -> dict[str, str]:
     return found
 
 
-PEAK_WRAPPER = """
-import atexit, resource, sys
-atexit.register(
-    lambda: sys.stderr.write(f"PEAK_KB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n")
-)
+PEAK = """
+def peak_kb():
+    # The high-water mark of this process's own memory (VmHWM): ru_maxrss would carry over,
+    # across exec, the memory of the test process that started it.
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+"""
+PEAK_WRAPPER = (
+    PEAK
+    + """
+import atexit, sys
+atexit.register(lambda: sys.stderr.write(f"PEAK_KB={peak_kb()}\\n"))
 from wanplan.cli.main import main
 sys.argv[0] = "wanplan"
 main()
 """
+)
 """Runs wanplan and reports the process's own peak memory as it exits: this test run's other
 children (a browser in another test) do not count, and no second interpreter is started."""
 PEAKS: list[float] = []
@@ -189,8 +197,10 @@ def run_command(root: Path, *args: str) -> tuple[subprocess.CompletedProcess[str
     return result, time.monotonic() - started
 
 
-SESSION = """
-import contextlib, io, json, resource, sys, time
+SESSION = (
+    PEAK
+    + """
+import contextlib, io, json, sys, time
 from wanplan.cli.main import main
 results = []
 for args in json.loads(sys.argv[1]):
@@ -202,9 +212,9 @@ for args in json.loads(sys.argv[1]):
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     results.append([code, out.getvalue(), err.getvalue(), time.monotonic() - started])
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-sys.__stdout__.write(json.dumps({"results": results, "peak_kb": peak}))
+sys.__stdout__.write(json.dumps({"results": results, "peak_kb": peak_kb()}))
 """
+)
 """Runs several wanplan commands, one after the other, in one process (a session, as in CI):
 each one's exit code, output and time, and the process's peak memory."""
 
