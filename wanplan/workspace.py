@@ -429,6 +429,7 @@ class Workspace:
         against the state's digest); returns those written. Reads the state only."""
         from wanplan import confine
 
+        self.project.check_confined()  # outputs/ and the cache: never through a link out
         with self._reading() as reader:
             records = [r for r in reader.all_assets() if profile is None or r.profile == profile]
         if addresses:
@@ -451,7 +452,13 @@ class Workspace:
             except confine.Confined as exc:
                 done = f"{len(written)} written before it" if written else "nothing was written"
                 raise WanplanError(f"{record.output_path} {exc}; {done}") from None
-            self.cache.copy_to(record.output_sha256, path)
+            try:
+                self.cache.copy_to(record.output_sha256, path)
+            except OSError as exc:
+                done = f"{len(written)} written before it" if written else "nothing was written"
+                raise WanplanError(
+                    f"{record.output_path}: cannot be pulled ({exc.strerror or exc}); {done}"
+                ) from None
             written.append(record)
         return written
 

@@ -1,5 +1,5 @@
 """The chaos test of issue 12: an apply over WaveSpeed and DashScope killed with SIGKILL at
-random moments, while answers are dropped after the task was made, the price quote takes 0.8 s
+random moments, while answers are dropped after the task was made, the price quote takes 0.5 s
 and the task lists lag 0.5 s; then run to completion. No prompt is paid twice, and every output
 is byte for byte the result file of its own task. 52 kills in all, in 13 projects of 4 (each a
 test of its own, so that they run side by side), and 20 more with another client about."""
@@ -48,7 +48,7 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
         time_scale=0.01,
         drop_answer_rate=0.15,
         drop_seed=12,
-        price_quote_delay=0.8,
+        price_quote_delay=0.5,
         listing_lag=0.5,
     )
     with emulator_for_wanplan(monkeypatch, knobs, "chaos-key") as emulator:

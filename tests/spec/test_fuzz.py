@@ -23,7 +23,7 @@ from wanplan.state.records import AssetRecord
 from wanplan.state.sqlite import SqliteState
 from wanplan.workspace import PlanRequest, Workspace
 
-EXAMPLES = int(os.environ.get("WANPLAN_FUZZ_EXAMPLES", "700"))
+EXAMPLES = int(os.environ.get("WANPLAN_FUZZ_EXAMPLES", "400"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,

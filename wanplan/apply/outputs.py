@@ -15,6 +15,7 @@ from wanplan.apply import provenance
 from wanplan.apply.download import Downloaded
 from wanplan.apply.failures import AssetFailed
 from wanplan.blobs import BlobStore
+from wanplan.blobs.store import BlobDamaged
 from wanplan.confine import OUTPUTS
 from wanplan.cost.spend import Spend
 from wanplan.errors import os_advice
@@ -79,6 +80,11 @@ class Outputs:
         try:
             await asyncio.to_thread(self.blobs.copy_to, blob_sha256, destination)
             st = os.stat(destination)
+        except BlobDamaged:
+            raise AssetFailed(
+                f"{relative}: the cached copy of its result is damaged; run `wanplan refresh` "
+                "to drop it (the next plan then shows what generating it again costs)"
+            ) from None
         except OSError as exc:
             raise AssetFailed(
                 f"{relative}: cannot be written ({exc.strerror or exc}); "

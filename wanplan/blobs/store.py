@@ -22,6 +22,10 @@ SHA256 = re.compile(r"[0-9a-f]{64}")
 """A blob's name: its digest, lower-case hex."""
 
 
+class BlobDamaged(OSError):
+    """A cached blob whose bytes no longer match its name: never copied out."""
+
+
 class StagedBlob:
     """A temporary file beside the cache, hashed as it is written."""
 
@@ -177,7 +181,7 @@ class LocalBlobStore:
         try:
             shutil.copyfile(source, name)
             if sha256_file(Path(name)) != sha256:  # a blob changed on disk is never an output
-                raise OSError(errno.EIO, "the cached blob does not match its name", str(source))
+                raise BlobDamaged(errno.EIO, "the cached blob does not match its name", str(source))
             os.chmod(name, FILE_MODE)
             os.replace(name, destination)
         except BaseException:
@@ -209,6 +213,12 @@ class LocalBlobStore:
 
     def remove(self, sha256: str) -> None:
         if not SHA256.fullmatch(sha256):
+            # A stray file `blobs()` listed (a name that is no digest): removed by its name,
+            # which cannot climb out of its folder.
+            if "/" not in sha256 and sha256 not in (".", "..") and len(sha256) >= 2:
+                folder = self.root / "blobs" / sha256[:2]
+                if not folder.is_symlink():
+                    (folder / sha256).unlink(missing_ok=True)
             return
         path = self._path(sha256)
         if not path.parent.is_symlink():
