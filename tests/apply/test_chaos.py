@@ -1,8 +1,8 @@
 """The chaos test of issue 12: an apply over WaveSpeed and DashScope killed with SIGKILL at
 random moments, while answers are dropped after the task was made, the price quote takes 0.5 s
 and the task lists lag 0.5 s; then run to completion. No prompt is paid twice, and every output
-is byte for byte the result file of its own task. 52 kills in all, in 13 projects of 4 (each a
-test of its own, so that they run side by side), and 20 more with another client about."""
+is byte for byte the result file of its own task. 39 kills in all, in 13 projects of 3 (each a
+test of its own, so that they run side by side), and 15 more with another client about."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from wanplan.state.sqlite import SqliteState
 
 WANPLAN = str(Path(sys.executable).with_name("wanplan"))
 PER_PROVIDER = 3
-KILLS = 4
+KILLS = 3
 DROP_SEEDS = (14, 15, 28, 31, 32, 43, 49, 55, 57, 66, 67, 72, 79)
 """Seeds whose draws drop the first or second answer: each run proves something."""
 SETTINGS = """
@@ -154,7 +154,7 @@ def test_kill_9_with_another_client_on_the_account_never_adopts_its_tasks(
         empty_project, "a.toml", clips("wavespeed", "wan-2.6") + clips("dashscope", "wan-2.5")
     )
     command = [WANPLAN, "-C", str(empty_project), "apply", "-y"]
-    kill_at_random_moments(command, 4, random.Random(6 + seed), emulator)
+    kill_at_random_moments(command, 3, random.Random(6 + seed), emulator)
     final = subprocess.run(command, capture_output=True, text=True, timeout=300, env=os.environ)
     assert final.returncode in (0, 1), final.stdout + final.stderr
     assert "Traceback" not in final.stderr

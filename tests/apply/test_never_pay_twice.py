@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import Run, emulator_for_wanplan, tmpfs, write_spec
+from wanplan.apply import submit_window
 from wanplan.apply.submit_window import LOOPBACK_CLOCK_PAD
 from wanplan.blobs import LocalBlobStore
 from wanplan.emulator import Emulator, Knobs
@@ -34,6 +35,9 @@ FAST_RECONCILE = {"listing_lag": 0.8, "submit_timeout": 0.8}
 
 @pytest.fixture
 def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    # The emulator stamps tasks to the millisecond by this process's clock: the pad for
+    # another clock and whole-second stamps is injected at 0.3 s (in-process commands only).
+    monkeypatch.setattr(submit_window, "LOOPBACK_CLOCK_PAD", 0.3)
     knobs = Knobs(latency=0.2, time_scale=0.01, listing_lag=0.5)
     with emulator_for_wanplan(monkeypatch, knobs, KEY) as emulator:
         yield emulator

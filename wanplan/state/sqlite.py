@@ -52,12 +52,6 @@ def _decimal(value: str | None) -> Decimal | None:
 
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
-_NEEDS_WRITE_ACCESS = {
-    getattr(sqlite3, name, None)
-    for name in ("SQLITE_READONLY", "SQLITE_READONLY_RECOVERY", "SQLITE_READONLY_CANTINIT")
-} - {None}
-"""What a read-only connection answers when opening the state would need a write: a killed
-writer's log to recover, or its shared-memory index to rebuild."""
 
 
 def _not_a_state(path: Path, what: str) -> str:
@@ -146,11 +140,20 @@ class SqliteState:
         check_state_file(path)
         try:
             try:
-                conn = cls._read_only(path)
+                db = cls._checked(cls._read_only(path), path)
             except sqlite3.OperationalError as exc:
-                if getattr(exc, "sqlite_errorcode", None) not in _NEEDS_WRITE_ACCESS:
+                # A killed writer's log that only a write can recover, met by any statement.
+                if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_READONLY:
                     raise
-                conn = cls._recovered_copy(path)
+                db = cls._checked(cls._recovered_copy(path), path)
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{path}: not a readable wanplan state ({exc})") from None
+        return cls(db, path, writable=False)
+
+    @classmethod
+    def _checked(cls, conn: sqlite3.Connection, path: Path) -> sqlite_utils.Database:
+        """A wanplan state this version can read, migrated in memory when it is older."""
+        try:
             db = sqlite_utils.Database(conn)
             cls._check_wanplan_state(db, path)
             cls._check_compatible(db, path)
@@ -160,9 +163,10 @@ class SqliteState:
                 conn.close()
                 db = sqlite_utils.Database(memory)
                 migrations.migrate(db, now_iso())
-        except sqlite3.DatabaseError as exc:
-            raise StateError(f"{path}: not a readable wanplan state ({exc})") from None
-        return cls(db, path, writable=False)
+        except BaseException:
+            conn.close()
+            raise
+        return db
 
     @staticmethod
     def _read_only(path: Path) -> sqlite3.Connection:
