@@ -45,11 +45,9 @@ def open_state(project: Project) -> StateStore:
     url = state_url(project)
     if url is None:
         return SqliteStore(project.root, project.state_path)
-    if urlsplit(url).scheme in ("postgresql", "postgres"):
-        from wanplan.state.postgres import PostgresStore  # psycopg only when used
-
-        return PostgresStore(url)
-    raise WanplanError(_unsupported("[state] url", STATE_URL_ENV, url, "the SQLite state file"))
+    return _state_at_url(
+        url, f"[state] url (or {STATE_URL_ENV})", "leave it unset for the SQLite state file"
+    )
 
 
 def open_state_at(project: Project, where: str) -> StateStore:
@@ -60,14 +58,18 @@ def open_state_at(project: Project, where: str) -> StateStore:
             no_secret_in(where)
         except ValueError as exc:
             raise WanplanError(f"--to {exc}") from None
-        if urlsplit(where).scheme in ("postgresql", "postgres"):
-            from wanplan.state.postgres import PostgresStore
-
-            return PostgresStore(where)
-        raise WanplanError(_unsupported("--to", STATE_URL_ENV, where, "an SQLite file's path"))
+        return _state_at_url(where, "--to", "give a postgresql:// URL or an SQLite file's path")
     store = SqliteStore(project.root, project.root / where)
     store.check_confined()
     return store
+
+
+def _state_at_url(url: str, setting: str, advice: str) -> StateStore:
+    if urlsplit(url).scheme in ("postgresql", "postgres"):
+        from wanplan.state.postgres import PostgresStore  # psycopg only when used
+
+        return PostgresStore(url)
+    raise WanplanError(_unsupported(setting, url, advice))
 
 
 def open_cache(project: Project) -> BlobStore:
@@ -79,12 +81,13 @@ def open_cache(project: Project) -> BlobStore:
         from wanplan.blobs.s3 import S3BlobStore  # obstore only when used
 
         return S3BlobStore(url, LocalBlobStore(project.cache_dir))
-    raise WanplanError(_unsupported("[cache] url", CACHE_URL_ENV, url, "the local .wanplan/"))
-
-
-def _unsupported(setting: str, variable: str, url: str, default: str) -> str:
-    scheme = urlsplit(url).scheme or "(none)"
-    return (
-        f"{setting} (or {variable}): this wanplan cannot open a {scheme!r} URL; leave it unset "
-        f"for {default}"
+    raise WanplanError(
+        _unsupported(
+            f"[cache] url (or {CACHE_URL_ENV})", url, "leave it unset for the local .wanplan/"
+        )
     )
+
+
+def _unsupported(setting: str, url: str, advice: str) -> str:
+    scheme = urlsplit(url).scheme or "(none)"
+    return f"{setting}: this wanplan cannot open a {scheme!r} URL; {advice}"

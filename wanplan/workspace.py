@@ -164,7 +164,13 @@ class Workspace:
         if check is not None:
             with self._reading() as reader:
                 check(reader)
-        state = self.state.open_writer()
+        with self._locked(self.state) as state:
+            yield state
+
+    @contextmanager
+    def _locked(self, store: StateStore) -> Iterator[StateWriter]:
+        """`store` opened for writing and locked for this process until the block ends."""
+        state = store.open_writer()
         holder = this_process()
 
         def waiting(holding: LockHolder) -> None:
@@ -208,8 +214,7 @@ class Workspace:
         task lists where a key is set (a free request), so the plan shows what apply will do."""
         from wanplan.apply import reconcile
 
-        self.project.check_confined()
-        with self._reading() as reader:
+        with self._reading() as reader:  # make_plan checks outputs/ and the cache links
             plan = self._plan_with(reader, request)
             if reconcile.unconfirmed_changes(plan):
                 plan = reconcile.look(plan, reader, self.project.config, self.transport)
@@ -268,8 +273,7 @@ class Workspace:
         from wanplan.apply import engine, reconcile
         from wanplan.apply.providers import providers_needed, setup_providers
 
-        self.project.check_confined()
-        with self._reading() as reader:
+        with self._reading() as reader:  # make_plan checks outputs/ and the cache links
             first = self._plan_with(reader, request)
             try:
                 self._check(first, reader, request, final=False)
@@ -469,19 +473,9 @@ class Workspace:
         target = backends.open_state_at(self.project, where)
         if target.label == self.state.label:
             raise WanplanError(f"--to {target.label} is this project's own state")
-        with self._writing() as source:
+        with self._writing() as source, self._locked(target) as writer:
             snapshot = source.snapshot()
-            writer = target.open_writer()
-            holder = this_process()
-            try:
-                for warning in writer.acquire_lock(holder, self.lock_timeout):
-                    self.warn(warning)
-                try:
-                    writer.restore(snapshot)
-                finally:
-                    writer.release_lock(holder.id)
-            finally:
-                writer.close()
+            writer.restore(snapshot)
         return target.label, snapshot
 
     def push(self) -> list[str]:

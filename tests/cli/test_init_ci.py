@@ -12,6 +12,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -367,10 +368,11 @@ def test_github_base_without_a_project_is_planned_without_comparison(
     assert "Plan: 6 to create" in (project / "plan.md").read_text("utf-8")
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-def test_github_apply_commits_the_state_back_to_the_branch(
-    run: Run, project: Path, tmp_path: Path
-) -> None:
+Git = Callable[..., str]
+
+
+def pushed_checkout(project: Path, tmp_path: Path) -> tuple[Path, Git]:
+    """The project as a checkout of main (two commits), pushed to a bare remote."""
     remote = tmp_path / "remote.git"
 
     def git(*args: str, cwd: Path = project) -> str:
@@ -384,6 +386,14 @@ def test_github_apply_commits_the_state_back_to_the_branch(
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "specs")
     git("remote", "add", "origin", str(remote))
     git("push", "-q", "origin", "main")
+    return remote, git
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_github_apply_commits_the_state_back_to_the_branch(
+    run: Run, project: Path, tmp_path: Path
+) -> None:
+    remote, git = pushed_checkout(project, tmp_path)
     assert run(project, "apply", "-y").exit_code == 0
 
     step = github_step("apply", "Commit the state back")
@@ -399,21 +409,11 @@ def test_github_apply_commits_the_state_back_to_the_branch(
     assert git("rev-list", "--count", "main", cwd=remote).strip() == "3"
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_github_apply_retries_the_push_and_keeps_the_state_when_it_cannot(
     run: Run, project: Path, tmp_path: Path
 ) -> None:
-    remote = tmp_path / "remote.git"
-
-    def git(*args: str, cwd: Path = project) -> str:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
-        return done.stdout
-
-    git("init", "-q", "--bare", "-b", "main", str(remote), cwd=tmp_path)
-    git("init", "-q", "-b", "main")
-    git("add", "wanplan.toml", "specs", "inputs")
-    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "specs")
-    git("remote", "add", "origin", str(remote))
-    git("push", "-q", "origin", "main")
+    remote, git = pushed_checkout(project, tmp_path)
     # The remote refuses the first push (as when another run pushed first), then takes one.
     hook = remote / "hooks" / "pre-receive"
     hook.write_text(
