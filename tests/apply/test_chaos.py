@@ -25,7 +25,7 @@ from wanplan.state.records import OPEN_STATUSES
 from wanplan.state.sqlite import SqliteState
 
 WANPLAN = str(Path(sys.executable).with_name("wanplan"))
-PER_PROVIDER = 3
+PER_PROVIDER = 2
 KILLS = 3
 DROP_SEEDS = (14, 15, 28, 31, 32, 43, 49, 55, 57, 66, 67, 72, 79)
 """Seeds whose draws drop the first or second answer: each run proves something."""
@@ -98,10 +98,12 @@ def test_kill_9_at_random_moments_never_pays_twice(
     command = [WANPLAN, "-C", str(empty_project), "apply", "-y"]
     emulator.set_knobs(drop_seed=DROP_SEEDS[seed])
     kill_at_random_moments(command, KILLS, random.Random(20261206 + seed), emulator)
+    # The killed applies did real work: the provider made tasks under them (a fresh project's
+    # first request is a submit, and every other round is killed only after one).
+    assert emulator.tasks(), "no kill came after a submit: the test proves nothing"
 
     final = subprocess.run(command, capture_output=True, text=True, timeout=300, env=os.environ)
     assert final.returncode == 0, final.stdout + final.stderr
-    assert f"{2 * PER_PROVIDER} created" not in final.stdout  # the killed applies did real work
     assert any(entry.fault == "dropped" for entry in emulator.log)
 
     # Nothing was paid twice: one task per prompt at the provider.
