@@ -180,3 +180,30 @@ def test_a_plan_file_cannot_overwrite_the_projects_own_files(
     assert result.exit_code == 1
     assert "--out" in result.stderr and len(result.stderr.splitlines()) == 1
     assert {p: p.read_bytes() for p in project.rglob("*") if p.is_file()} == before
+
+
+def test_changes_to_other_assets_leave_a_saved_plan_fresh(
+    run: Run, project: Path, tmp_path: Path
+) -> None:
+    """Freshness is by the assets the plan touches: another runner applying other assets
+    (the serial moves) does not make it stale."""
+    path = tmp_path / "plan.json"
+    assert run(project, "plan", "--out", str(path), "--target", "poster").exit_code == 0
+    assert run(project, "apply", "-y", "--target", "forest-dolly").exit_code == 0
+    before = state_serial(project)
+    result = run(project, "apply", str(path))
+    assert result.exit_code == 0, result.output
+    assert "1 created" in result.stdout
+    assert state_serial(project) == (before or 0) + 1
+
+
+def test_a_touched_asset_changed_in_the_state_makes_the_plan_stale(
+    run: Run, project: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "plan.json"
+    assert run(project, "plan", "--out", str(path), "--target", "poster").exit_code == 0
+    assert run(project, "apply", "-y", "--target", "poster").exit_code == 0
+    result = run(project, "apply", str(path))
+    assert result.exit_code == 1
+    assert "planning again gives other changes for poster" in result.stderr
+    assert "the state changed since (serial 0 then, 1 now)" in result.stderr

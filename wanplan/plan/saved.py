@@ -2,9 +2,11 @@
 
 A saved plan is the JSON plan (PRODUCT §5) plus a `saved` section: the options it was made with,
 the state's lineage and serial, and a sha256 of every specs file, of wanplan.toml and of every
-input file. `apply FILE` plans again with the same options and applies only if nothing moved:
-the same state (lineage and serial), the same files, and the very same changes (addresses,
-actions, content keys, estimates). Otherwise it refuses the plan as stale and says why.
+input file. `apply FILE` plans again with the same options and applies only if nothing it
+touches moved: the same state (lineage), the same files, and the very same changes (addresses,
+actions, content keys, the keys they replace, estimates, tasks resumed). Other runners of a
+shared state may change other assets meanwhile (the serial moves): that does not make it stale.
+Otherwise it refuses the plan as stale and says why.
 It holds no secret: API keys are never part of a plan.
 """
 
@@ -40,11 +42,18 @@ def fingerprint(project: Project, plan: Plan) -> dict[str, Any]:
     }
 
 
-def _change_identity(document: dict[str, Any]) -> list[tuple[Any, ...]]:
-    return [
-        (c["address"], c["action"], c["content_key"], c["estimated_cost"])
+def _change_identity(document: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """Each change by address: what it does, from what, for how much."""
+    return {
+        c["address"]: (
+            c["action"],
+            c["content_key"],
+            c.get("previous_content_key"),
+            c["estimated_cost"],
+            c.get("task_id"),
+        )
         for c in document["changes"]
-    ]
+    }
 
 
 def saved_document(project: Project, plan: Plan) -> dict[str, Any]:
@@ -154,10 +163,6 @@ def check_fresh(saved: SavedPlan, project: Project, plan: Plan) -> None:
             f"it was made against another state (lineage {str(state.get('lineage'))[:8]}, "
             f"this one is {str(plan.lineage)[:8]})"
         )
-    elif state.get("serial") != plan.serial:
-        reasons.append(
-            f"the state changed since (serial {state.get('serial')} then, {plan.serial} now)"
-        )
     files = document["saved"]["files"]
     now = fingerprint(project, plan)
     if files.get("settings") != now["settings"]:
@@ -168,9 +173,19 @@ def check_fresh(saved: SavedPlan, project: Project, plan: Plan) -> None:
     inputs = _changed_files(files["inputs"], now["inputs"])
     if inputs:
         reasons.append(f"inputs changed: {first_few(inputs)}")
-    now_changes = {"changes": [change_document(c) for c in plan.changes]}
-    if not reasons and _change_identity(document) != _change_identity(now_changes):
-        reasons.append("planning again gives other changes (outputs or the cache changed)")
+    if not reasons:
+        then = _change_identity(document)
+        now_changes = _change_identity({"changes": [change_document(c) for c in plan.changes]})
+        moved = sorted(
+            a for a in then.keys() | now_changes.keys() if then.get(a) != now_changes.get(a)
+        )
+        if moved:
+            where = (
+                f"the state changed since (serial {state.get('serial')} then, {plan.serial} now)"
+                if state.get("serial") != plan.serial
+                else "outputs or the cache changed"
+            )
+            reasons.append(f"planning again gives other changes for {first_few(moved)} ({where})")
     if reasons:
         raise PlanError(
             f"{saved.path}: the saved plan is stale, nothing was applied: "
