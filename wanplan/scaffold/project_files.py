@@ -11,16 +11,37 @@ from pathlib import Path
 from wanplan import confine
 from wanplan.errors import WanplanError
 
-# (template in files/, destination in the project)
-TEMPLATES = (
-    ("wanplan.toml", "wanplan.toml"),
-    ("specs/example.toml", "specs/example.toml"),
-)
+EXAMPLE_SPEC = ("specs/example.toml", "specs/example.toml")  # (template in files/, destination)
 EXAMPLE_INPUT = "inputs/example.png"
 # CI files by system: plan on pull requests, apply on the main branch.
-CI_TEMPLATES = {
-    "github": ("github-workflow.yml", ".github/workflows/wanplan.yml"),
-    "gitlab": ("gitlab-ci.yml", ".gitlab-ci.wanplan.yml"),
+CI_DESTINATIONS = {"github": ".github/workflows/wanplan.yml", "gitlab": ".gitlab-ci.wanplan.yml"}
+
+
+@dataclass(frozen=True)
+class Scaffold:
+    """The templates in files/ that depend on where the state lives."""
+
+    settings: str
+    ci: dict[str, str]  # by CI system
+    gitignore: str
+    state_folder: bool  # the SQLite state's folder, committed with the project
+
+
+SCAFFOLDS = {
+    # One person, or CI that commits the state back: the SQLite file in git, the local cache.
+    "sqlite": Scaffold(
+        "wanplan.toml",
+        {"github": "github-workflow.yml", "gitlab": "gitlab-ci.yml"},
+        "gitignore",
+        state_folder=True,
+    ),
+    # A team (PRODUCT §11): the state in PostgreSQL, the blobs in a bucket, both from CI secrets.
+    "postgres": Scaffold(
+        "team/wanplan.toml",
+        {"github": "team/github-workflow.yml", "gitlab": "team/gitlab-ci.yml"},
+        "team/gitignore",
+        state_folder=False,
+    ),
 }
 
 
@@ -30,18 +51,27 @@ class InitResult:
     kept: list[str]
 
 
-def init_project(root: Path, ci: Iterable[str] = tuple(CI_TEMPLATES)) -> InitResult:
-    """`ci` names the systems in CI_TEMPLATES to write a workflow for."""
+def init_project(
+    root: Path, ci: Iterable[str] = tuple(CI_DESTINATIONS), backend: str = "sqlite"
+) -> InitResult:
+    """`ci` names the systems in CI_DESTINATIONS to write a workflow for; `backend` is a key of
+    SCAFFOLDS."""
+    scaffold = SCAFFOLDS[backend]
     result = InitResult([], [])
     files = resources.files("wanplan.scaffold").joinpath("files")
-    for template, destination in (*TEMPLATES, *(CI_TEMPLATES[system] for system in ci)):
+    for template, destination in (
+        (scaffold.settings, "wanplan.toml"),
+        EXAMPLE_SPEC,
+        *((scaffold.ci[system], CI_DESTINATIONS[system]) for system in ci),
+    ):
         _write(root, destination, files.joinpath(template).read_bytes(), result)
-    _append_gitignore(root, files.joinpath("gitignore").read_text("utf-8"), result)
+    _append_gitignore(root, files.joinpath(scaffold.gitignore).read_text("utf-8"), result)
     if not (root / EXAMPLE_INPUT).exists():
         from wanplan.providers.sim.media import still
 
         _write(root, EXAMPLE_INPUT, still(b"wanplan example input", "16:9"), result)
-    (root / "state").mkdir(exist_ok=True)
+    if scaffold.state_folder:
+        (root / "state").mkdir(exist_ok=True)
     return result
 
 
