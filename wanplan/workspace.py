@@ -12,10 +12,12 @@ refusal it can foresee leaves the state untouched), take the lock, and check aga
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import random
+import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from wanplan import backends
 from wanplan.apply.backoff import Backoff
+from wanplan.apply.team import RunnerSettings, runner_id
 from wanplan.errors import ApplyRefused, StateError, StateWriteError, WanplanError
 from wanplan.project import DEFAULT_PROFILE, Project
 from wanplan.spec.suggest import did_you_mean
@@ -45,6 +48,9 @@ if TYPE_CHECKING:
     from wanplan.spec.resolved import ResolvedAsset
     from wanplan.state.base import StateReader, StateStore, StateWriter
     from wanplan.state.records import AssetRecord, StateSnapshot
+
+GATE_POLL_SECONDS = 0.05
+"""How often a model's submit turn is asked for while another runner has it."""
 
 DEFAULT_BACKOFF = Backoff()
 """The engine's retry rhythm (1 s base, ×2, 30 s cap, full jitter)."""
@@ -149,14 +155,19 @@ class Workspace:
 
     @contextmanager
     def _writing(
-        self, *, check: Callable[[StateReader], object] | None = None, create: bool = False
+        self,
+        *,
+        check: Callable[[StateReader], object] | None = None,
+        create: bool = False,
+        shared: bool = False,
     ) -> Iterator[StateWriter]:
         """The state, locked for this process until the block ends. Without `create`, a
         project with no state yet is an error rather than a new empty state.
 
         `check` runs first on a read-only view, so that a refusal it can foresee (a misspelt
         address) leaves the state untouched, not even locked and unlocked; the operation checks
-        again under the lock, which is authoritative."""
+        again under the lock, which is authoritative. `shared`: an apply, which shares the
+        lock with other runners where the state coordinates them (PRODUCT §11)."""
         self.project.check_confined()
         self.state.check_confined()
         if not create and not self.state.exists():
@@ -164,11 +175,11 @@ class Workspace:
         if check is not None:
             with self._reading() as reader:
                 check(reader)
-        with self._locked(self.state) as state:
+        with self._locked(self.state, shared=shared) as state:
             yield state
 
     @contextmanager
-    def _locked(self, store: StateStore) -> Iterator[StateWriter]:
+    def _locked(self, store: StateStore, *, shared: bool = False) -> Iterator[StateWriter]:
         """`store` opened for writing and locked for this process until the block ends."""
         state = store.open_writer()
         holder = this_process()
@@ -177,7 +188,8 @@ class Workspace:
             self.warn(f"waiting for the state lock held by {holding.describe()}")
 
         try:
-            for warning in state.acquire_lock(holder, self.lock_timeout, on_wait=waiting):
+            warnings = state.acquire_lock(holder, self.lock_timeout, waiting, shared=shared)
+            for warning in warnings:
                 self.warn(warning)
         except BaseException:
             state.close()
@@ -237,9 +249,18 @@ class Workspace:
         self.check_plan_path(path)
         write_saved_plan(path, saved_document(self.project, plan))
 
-    def _check(self, plan: Plan, state: StateReader, request: ApplyRequest, *, final: bool) -> None:
+    def _check(
+        self,
+        plan: Plan,
+        state: StateReader,
+        request: ApplyRequest,
+        *,
+        final: bool,
+        reserved_today: Decimal = Decimal(0),
+    ) -> None:
         """Refuse a stale saved plan or one over budget, before anything is written or sent.
-        Warnings are for the final check only (the one under the lock)."""
+        Warnings are for the final check only (the one under the lock). `reserved_today`:
+        what other runners reserved against max_per_day."""
         if request.saved is not None:
             from wanplan.plan.saved import check_fresh
 
@@ -259,6 +280,7 @@ class Workspace:
             max_cost=request.max_cost,
             spent_today=spent_today,
             allow_unknown_cost=request.allow_unknown_cost,
+            reserved_today=reserved_today,
         )
         for warning in warnings if final else ():
             self.warn(warning)
@@ -270,7 +292,6 @@ class Workspace:
         First a read-only plan and its checks: invalid specs, nothing to do, a stale plan, a
         plan over budget or no way to confirm must not create or touch the state. Then the
         plan again with the state locked for writing, which is authoritative."""
-        from wanplan.apply import engine, reconcile
         from wanplan.apply.providers import providers_needed, setup_providers
 
         with self._reading() as reader:  # make_plan checks outputs/ and the cache links
@@ -289,39 +310,119 @@ class Workspace:
                 "apply needs confirmation and there is no terminal to ask: "
                 "review the plan and run `wanplan apply -y`"
             )
+        setup_providers(self.project.config, providers_needed(first))  # keys: before writing
+        with self._writing(create=True, shared=True) as state:
+            coordination = state.coordination()
+            if coordination is None:
+                return self._apply_locked(state, request, prompts, None)
+            lease = self.project.config.state.lease_seconds
+            runner = RunnerSettings(coordination, runner_id(), lease)
+            try:
+                return self._apply_locked(state, request, prompts, runner)
+            finally:
+                with suppress(StateWriteError):  # left, it all lapses with its lease
+                    coordination.release_all(runner.holder)
+
+    def _apply_locked(
+        self,
+        state: StateWriter,
+        request: ApplyRequest,
+        prompts: ApplyPrompts,
+        runner: RunnerSettings | None,
+    ) -> ApplyResult | None:
+        """Apply's authoritative half, with the state open for writing: plan again, settle
+        unknown submits, check (and reserve against the day's budget), confirm, run."""
+        from wanplan.apply import engine, reconcile
+        from wanplan.apply.providers import providers_needed, setup_providers
+
         config = self.project.config
-        setup_providers(config, providers_needed(first))  # keys first: fail before writing
-        waiting = self._waiting_for_list
-        with self._writing(create=True) as state:
 
-            def replan() -> Plan:
-                return self._plan_with(state, request)
+        def replan() -> Plan:
+            return self._plan_with(state, request)
 
-            plan = replan()
-            if reconcile.unconfirmed_changes(plan):
-                plan = reconcile.settle_plan(plan, state, config, replan, waiting, self.transport)
-            self._check(plan, state, request, final=True)
-            prompts.show(plan)
-            if not plan.has_changes:
-                return None
-            setups = setup_providers(config, providers_needed(plan), self.transport)
-            if not request.auto_approve and not prompts.confirm(plan):
-                raise ApplyRefused("apply cancelled; nothing was changed")
-            if any(change.generates for change in plan.changes):
-                self.cache.check()  # a result the cache cannot keep would be paid for, lost
-            with prompts.progress(plan) as on_event:
-                return engine.run_apply(
-                    self.project,
-                    plan,
-                    state,
-                    self.cache,
-                    setups=setups,
-                    concurrency=request.concurrency,
-                    on_event=on_event,
-                    state_disk=self.state.disk,
-                    backoff=self.backoff,
-                    rng=self.rng,
+        plan = replan()
+        if reconcile.unconfirmed_changes(plan):
+            with self._settling(plan, runner) as others:
+                plan = reconcile.settle_plan(
+                    plan, state, config, replan, self._waiting_for_list, self.transport, others
                 )
+        runner = self._check_and_reserve(plan, state, request, runner)
+        prompts.show(plan)
+        if not plan.has_changes:
+            return None
+        setups = setup_providers(config, providers_needed(plan), self.transport)
+        if not request.auto_approve and not prompts.confirm(plan):
+            raise ApplyRefused("apply cancelled; nothing was changed")
+        if any(change.generates for change in plan.changes):
+            self.cache.check()  # a result the cache cannot keep would be paid for, lost
+        with prompts.progress(plan) as on_event:
+            return engine.run_apply(
+                self.project,
+                plan,
+                state,
+                self.cache,
+                setups=setups,
+                concurrency=request.concurrency,
+                on_event=on_event,
+                state_disk=self.state.disk,
+                backoff=self.backoff,
+                rng=self.rng,
+                runner=runner,
+            )
+
+    @contextmanager
+    def _settling(self, plan: Plan, runner: RunnerSettings | None) -> Iterator[set[str]]:
+        """Before this apply settles its unknown submits beside other runners: it claims their
+        content keys (those another runner holds are its own to settle: yielded, to skip)
+        and takes the submit turn of their models, in one order, so that no other runner's
+        submit is in flight while the providers' task lists are read."""
+        if runner is None:
+            yield set()
+            return
+        from wanplan.apply.reconcile import unconfirmed_changes
+
+        team, holder = runner.coordination, runner.holder
+        changes = [c for c in unconfirmed_changes(plan) if c.task is not None]
+        others = {
+            c.task.content_key
+            for c in changes
+            if c.task is not None
+            and team.claim(c.task.content_key, holder, runner.lease_seconds) is not None
+        }
+        gates = sorted({f"{c.task.provider}/{c.task.model_id}" for c in changes if c.task})
+        taken: list[str] = []
+        try:
+            for name in gates:
+                while not team.try_gate(name):
+                    time.sleep(GATE_POLL_SECONDS)
+                taken.append(name)
+            yield others
+        finally:
+            for name in reversed(taken):
+                with suppress(StateWriteError):
+                    team.release_gate(name)
+
+    def _check_and_reserve(
+        self,
+        plan: Plan,
+        state: StateWriter,
+        request: ApplyRequest,
+        runner: RunnerSettings | None,
+    ) -> RunnerSettings | None:
+        """The final checks. Beside other runners, a plan under a max_per_day is checked
+        against what is spent and what they reserved, and its estimate reserved, in one turn
+        no other runner can enter: two applies can never cross the cap together."""
+        if runner is None or not plan.has_changes or self.project.config.budget.max_per_day is None:
+            self._check(plan, state, request, final=True)
+            return runner
+        from wanplan.cost.budget import today
+
+        team, day = runner.coordination, today()
+        with team.budget_turn():
+            others = team.reserved(day, runner.holder)
+            self._check(plan, state, request, final=True, reserved_today=others)
+            team.reserve(runner.holder, day, plan.estimated_cost, runner.lease_seconds)
+        return dataclasses.replace(runner, reserved=True)
 
     def _waiting_for_list(self, submits: int, seconds: float) -> None:
         self.warn(

@@ -55,6 +55,7 @@ from wanplan.apply.retry import (
     surely_refused,
     with_retries,
 )
+from wanplan.apply.team import Runner, RunnerSettings, SharedRate
 from wanplan.blobs import BlobStore
 from wanplan.confine import OUTPUTS
 from wanplan.cost.spend import task_spend
@@ -84,6 +85,7 @@ from wanplan.state.records import (
     ABANDONED,
     FAILED,
     NOT_CREATED,
+    SUBMITTED,
     SUCCEEDED,
     AssetRecord,
     TaskRecord,
@@ -116,6 +118,7 @@ class ApplyEngine:
         on_event: EventSink = ignore,
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
+        runner: RunnerSettings | None = None,
     ) -> None:
         self.project = project
         self.setups = setups
@@ -129,7 +132,7 @@ class ApplyEngine:
         self.slots: dict[str, asyncio.Semaphore] = {}
         self.stopped_by: str | None = None
         self.interrupted = False
-        self.rates: dict[str, TokenBucket | Unlimited] = {}
+        self.rates: dict[str, TokenBucket | Unlimited | SharedRate] = {}
         self.time_scale: dict[str, float] = {}
         self.schedules: dict[tuple[str, str], PollSchedule] = {}
         self.learned: dict[tuple[str, str], asyncio.Event] = {}
@@ -153,6 +156,15 @@ class ApplyEngine:
         self._backend = ThreadPoolExecutor(1, thread_name_prefix="wanplan-state")
         """The state's and the cache's calls run here, one at a time and in order, off the
         event loop: a slow (network) backend never stalls polls, downloads or submits."""
+        self.runner = (
+            Runner(runner.coordination, self._store, runner.holder, runner.lease_seconds)
+            if runner is not None
+            else None
+        )
+        """This apply among others sharing the state (PRODUCT §11); None: it runs alone."""
+        self.draws_reservation = runner is not None and runner.reserved
+        """Whether this apply reserved its estimate against max_per_day: each paid task's
+        estimate is drawn from the reservation as its id is committed (counted as spent)."""
 
     async def _store(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """`call(*args)` on the backends' thread (see `_backend`). Shielded: once asked for,
@@ -167,6 +179,8 @@ class ApplyEngine:
         self._producing = {c.asset.content_key for c in plan.changes if c.asset and c.generates}
         self._records = await self._store(self.state.assets, plan.profile)
         try:
+            if self.runner is not None:
+                self.runner.start()
             for setup in self.setups.values():
                 self._start(setup)
             tasks = [
@@ -179,6 +193,8 @@ class ApplyEngine:
             self._unwatch_interrupts()
             for client in self.clients.values():
                 await client.aclose()
+            if self.runner is not None:
+                await self.runner.stop()
         result.unrecorded.extend(self.unrecorded)
         with contextlib.suppress(StateWriteError):  # a cache of input hashes, not a record
             await self._store(self.state.save_file_stamps, plan.fresh_file_stamps)
@@ -240,7 +256,10 @@ class ApplyEngine:
     def _start(self, setup: ProviderSetup) -> None:
         client = setup.client()
         per_minute = setup.settings.requests_per_minute
-        self.rates[setup.name] = TokenBucket(per_minute) if per_minute else Unlimited()
+        if per_minute and self.runner is not None:
+            self.rates[setup.name] = self.runner.rate(setup.name, per_minute)
+        else:
+            self.rates[setup.name] = TokenBucket(per_minute) if per_minute else Unlimited()
         self.time_scale[setup.name] = 1.0
         if wire.is_loopback(urlsplit(setup.base_url).hostname or ""):
             client.event_hooks["response"].append(self._time_scale_hook(setup.name))
@@ -266,6 +285,8 @@ class ApplyEngine:
             finally:
                 if change.asset is not None:
                     self._finished(change.asset.content_key).set()
+                    if self.runner is not None:
+                        await self.runner.release(change.asset.content_key)
         except AssetFailed as exc:
             self.emit(ApplyEvent(change.address, "failed", str(exc), time.monotonic() - started))
             return AssetOutcome(change.address, change.action, ok=False, error=str(exc))
@@ -320,6 +341,10 @@ class ApplyEngine:
         asset = change.asset
         assert asset is not None
         provider = self.providers[asset.provider]
+        if self.runner is not None:
+            change = await self._claimed(plan, provider, change)
+            if change.source is not None:  # another runner made it meanwhile
+                return await self._restore(plan, change, started)
         resuming = change.action is Action.RESUME and change.task is not None
         self._check_output_folder(asset, plan.profile)  # before paying for what cannot be kept
         # Upstream outputs first, before taking a provider slot that the upstream may need.
@@ -379,6 +404,42 @@ class ApplyEngine:
         self.emit(ApplyEvent(asset.address, kind, path, time.monotonic() - started, spent))
         return AssetOutcome(change.address, change.action, ok=True, spent=spent, output_path=path)
 
+    async def _claimed(self, plan: Plan, provider: Provider, change: PlanChange) -> PlanChange:
+        """The content key held for this runner, and the change as the state now has it.
+
+        Another runner holding the key is waited for; then (or when its lease lapsed) the
+        state says what is left to do: its generation, reused; a task recorded for the key,
+        resumed, never submitted again; a submit whose outcome is unknown, reconciled; or
+        nothing, and this runner generates it as planned."""
+        asset = change.asset
+        assert asset is not None and self.runner is not None
+        key = asset.content_key
+
+        def waiting(holder: str) -> None:
+            self.emit(ApplyEvent(change.address, "waiting", f"another runner makes it ({holder})"))
+
+        await self.runner.claim(key, waiting)
+        if change.address not in plan.force_replace:
+            made = await self._store(self.state.generation, key)
+            if made is not None and await self._store(self.blobs.has, made.blob_sha256):
+                return dataclasses.replace(change, action=Action.REUSE, source=made, task=None)
+        planned = change.task.id if change.task is not None else None
+        rows = [
+            t
+            for t in await self._store(self.state.open_tasks)
+            if t.content_key == key and t.id != planned
+        ]
+        for row in sorted(rows, key=lambda t: t.id, reverse=True):
+            if row.task_id and not row.outcome_unknown:
+                return dataclasses.replace(change, action=Action.RESUME, task=row)
+        for row in rows:
+            if row.outcome_unknown:
+                adopted = await self._reconcile(provider, asset, row.id)
+                if adopted is not None:
+                    task = row._replace(task_id=adopted, status=SUBMITTED)
+                    return dataclasses.replace(change, action=Action.RESUME, task=task)
+        return change
+
     def _check_output_folder(self, asset: ResolvedAsset, profile: str) -> None:
         folder = (self.project.root / output_path(asset, profile, "x")).parent
         try:
@@ -389,13 +450,24 @@ class ApplyEngine:
 
     @contextlib.asynccontextmanager
     async def _slot(self, provider: str) -> AsyncIterator[None]:
-        """One of the provider's concurrent tasks; while waiting for it, results are collected
-        only when no slot needs refilling (foreground.py)."""
+        """One of the provider's concurrent tasks (the account's, across runners sharing the
+        state); while waiting for it, results are collected only when no slot needs
+        refilling (foreground.py)."""
         slots = self.slots[provider]
         with self.foreground[provider].queued():
             await slots.acquire()
         try:
-            yield
+            if self.runner is None:
+                yield
+                return
+            limit = self.setups[provider].settings.concurrency or DEFAULT_CONCURRENCY
+            with self.foreground[provider].queued():
+                shared = self.runner.slot(provider, limit)
+                await shared.__aenter__()
+            try:
+                yield
+            finally:
+                await shared.__aexit__(None, None, None)
         finally:
             slots.release()
 
@@ -504,12 +576,18 @@ class ApplyEngine:
         rate = self.rates[provider.name]
         # At most one submit per (provider, model) with an unknown outcome at a time: its
         # window in the task list then holds no other unknown submit (reconcile.py).
-        gate = self._gate(provider.name, asset.model_id)
-        async with gate:
+        async with self._model_gate(provider.name, asset.model_id):
             if self.stopped_by:
                 raise AssetFailed(f"not submitted: {self.stopped_by}")
             if self.interrupted:
                 raise Interrupted
+            if self.runner is not None:
+                taken_by = await self.runner.still_holds(asset.content_key)
+                if taken_by is not None:  # this runner's lease lapsed (a stall): not ours now
+                    raise AssetFailed(
+                        f"not submitted: {taken_by} took it over while this runner stalled; "
+                        "apply again"
+                    )
             task_ref: int | None = None
             rng = self.rng
             # A body that carries its input files inline takes longer to send.
@@ -535,7 +613,12 @@ class ApplyEngine:
                         submitted, error = await self._send(provider, request, answer_by)
                         if submitted is not None:
                             await self._journal_task_id(
-                                asset, provider.name, task_ref, submitted.task_id, replaces
+                                asset,
+                                provider.name,
+                                task_ref,
+                                submitted.task_id,
+                                replaces,
+                                estimate,
                             )
                             return task_ref, submitted
                 finally:
@@ -577,10 +660,18 @@ class ApplyEngine:
             return None, exc
         return submitted, None
 
-    def _gate(self, provider: str, model_id: str) -> asyncio.Lock:
+    @contextlib.asynccontextmanager
+    async def _model_gate(self, provider: str, model_id: str) -> AsyncIterator[None]:
+        """The submit turn of one model: in this run, and with other runners of the state."""
         if not self.one_submit_per_model:  # only bench/ measures without it
-            return asyncio.Lock()
-        return self._gates.setdefault((provider, model_id), asyncio.Lock())
+            yield
+            return
+        async with self._gates.setdefault((provider, model_id), asyncio.Lock()):
+            if self.runner is None:
+                yield
+                return
+            async with self.runner.gate(f"{provider}/{model_id}"):
+                yield
 
     async def _journal_send(
         self,
@@ -616,6 +707,7 @@ class ApplyEngine:
         task_ref: int,
         task_id: str,
         replaces: TaskRecord | None = None,
+        estimate: Decimal | None = None,
     ) -> None:
         """The task id, committed before anything else is done with the answer (with it, the
         close of the unknown submit an `apply --replace` pays again for). If it cannot be, no
@@ -624,6 +716,8 @@ class ApplyEngine:
         def commit() -> None:
             with self.state.transaction():
                 self.state.record_submitted(task_ref, task_id)
+                if self.runner is not None and self.draws_reservation and estimate is not None:
+                    self.runner.coordination.draw(self.runner.holder, estimate)
                 if replaces is not None:
                     self.state.record_task_status(
                         replaces.id, ABANDONED, "replaced knowingly (apply --replace)"
@@ -667,13 +761,12 @@ class ApplyEngine:
         prompt = asset.params.get("prompt")
         prompts = {asset.content_key: prompt if isinstance(prompt, str) else None}
         settles_at = setup.timing.settles_at(row)
-        gate = self._gate(provider.name, asset.model_id)
         for _ in range(MAX_UNKNOWN_OUTCOMES * 3):
             await asyncio.sleep(max(settles_at - time.time(), 0.0))
             # Under the model's gate: no submit of it is in flight, whose task would be in
             # the list before its id is in the journal. Every unknown submit of the model is
             # judged together, so that each one's task is known to be no stranger's.
-            async with gate:
+            async with self._model_gate(provider.name, asset.model_id):
                 rows = [
                     t
                     for t in await self._store(self.state.open_tasks)
@@ -888,9 +981,11 @@ def run_apply(
     state_disk: Path | None = None,
     backoff: Backoff | None = None,
     rng: random.Random | None = None,
+    runner: RunnerSettings | None = None,
 ) -> ApplyResult:
     """Run the plan's changes. `state_disk`: a local state's folder, whose free space is
-    checked with the cache's and outputs' before the first submit."""
+    checked with the cache's and outputs' before the first submit. `runner`: this apply
+    among others sharing the state."""
     if setups is None:
         setups = setup_providers(project.config, providers_needed(plan))
     if any(change.generates for change in plan.changes):
@@ -904,6 +999,7 @@ def run_apply(
         on_event=on_event,
         backoff=backoff,
         rng=rng,
+        runner=runner,
     )
     try:
         return asyncio.run(engine.run(plan))

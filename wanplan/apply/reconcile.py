@@ -34,7 +34,7 @@ import inspect
 import math
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -392,13 +392,19 @@ def settle(
     on_wait: Callable[[int, float], None] = lambda rows, seconds: None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
+    skip: Collection[str] = (),
 ) -> dict[int, Verdict]:
     """Apply's reconciliation, under the state lock: wait until the windows have settled (at
     most MAX_WAIT_SECONDS), judge every unknown submit of these providers, and record each
-    verdict in the journal. Returns the verdicts by journal row."""
+    verdict in the journal. Returns the verdicts by journal row. Rows of the content keys in
+    `skip` (another runner's, PRODUCT §11) are left to their runner."""
     deadline = clock() + MAX_WAIT_SECONDS
     while True:
-        rows = [t for t in state.open_tasks() if t.outcome_unknown and t.provider in setups]
+        rows = [
+            t
+            for t in state.open_tasks()
+            if t.outcome_unknown and t.provider in setups and t.content_key not in skip
+        ]
         if not rows:
             return {}
         verdicts = run_examine(rows, setups, state.known_task_ids, prompts)
@@ -444,15 +450,17 @@ def settle_plan(
     replan: Callable[[], Plan],
     on_wait: Callable[[int, float], None],
     transport: httpx.AsyncBaseTransport | None = None,
+    skip: Collection[str] = (),
 ) -> Plan:
     """Apply's step before confirmation: settle the plan's unconfirmed submits where the
-    providers can list their tasks (with a key here), then plan again on the new journal."""
+    providers can list their tasks (with a key here), then plan again on the new journal.
+    `skip`: content keys another runner holds, whose submits are its own to settle."""
     changes = unconfirmed_changes(plan)
     names = sorted({c.task.provider for c in changes if c.task})
     setups = listing_setups(config, names, transport)
     if not setups:
         return plan
-    settle(state, setups, _prompts(plan.changes), on_wait=on_wait)
+    settle(state, setups, _prompts(plan.changes), on_wait=on_wait, skip=skip)
     return replan()
 
 

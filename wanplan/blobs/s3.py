@@ -90,6 +90,14 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def _drop_empty_aws_variables() -> None:
+    """An empty AWS_* variable means unset, as for the AWS CLI (a CI secret that is not
+    defined arrives empty); the client library would take `AWS_ENDPOINT_URL=""` for a URL
+    and abort the process."""
+    for name in [n for n, v in os.environ.items() if n.startswith("AWS_") and not v.strip()]:
+        del os.environ[name]
+
+
 def endpoint_allows_http() -> bool:
     """`AWS_ENDPOINT_URL` may be http:// only on loopback (an emulator, moto); https otherwise."""
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
@@ -127,6 +135,7 @@ class S3BlobStore:
             _obstore()
             from obstore.store import S3Store
 
+            _drop_empty_aws_variables()
             options: ClientConfig = {"allow_http": True} if endpoint_allows_http() else {}
             with _asking(self.url, "setting up the client"):
                 self._client = S3Store.from_url(self.url, client_options=options)

@@ -52,9 +52,11 @@ def check_budget(
     max_cost: Decimal | None = None,
     spent_today: tuple[Decimal, int] | None = None,
     allow_unknown_cost: bool = False,
+    reserved_today: Decimal = Decimal(0),
 ) -> list[str]:
     """Raise OverBudget when the plan exceeds a cap; returns warnings (unknown prices allowed
-    through with --allow-unknown-cost)."""
+    through with --allow-unknown-cost). `reserved_today`: what other runners of a shared
+    state reserved against max_per_day and have not spent yet."""
     caps: list[tuple[str, Decimal]] = []
     if max_cost is not None:
         caps.append(("--max-cost", max_cost))
@@ -93,11 +95,16 @@ def check_budget(
                 "spend against [budget] max_per_day is not known; pass --allow-unknown-cost "
                 "to apply anyway"
             )
-        if spent + estimate > budget.max_per_day:
+        if spent + reserved_today + estimate > budget.max_per_day:
+            reserved = (
+                f" + {format_usd(reserved_today)} reserved by other running applies"
+                if reserved_today
+                else ""
+            )
             problems.append(
-                f"{format_usd(spent)} already spent today (UTC) + the estimated "
-                f"{format_usd(estimate)} = {format_usd(spent + estimate)} exceeds "
-                f"[budget] max_per_day {format_usd(budget.max_per_day)}"
+                f"{format_usd(spent)} already spent today (UTC){reserved} + the estimated "
+                f"{format_usd(estimate)} = {format_usd(spent + reserved_today + estimate)} "
+                f"exceeds [budget] max_per_day {format_usd(budget.max_per_day)}"
             )
 
     warnings: list[str] = []

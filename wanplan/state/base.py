@@ -1,6 +1,6 @@
 """The state backend interface: a store (where a state lives) opens readers and writers.
 
-SQLite implements it today; PostgreSQL is planned (PRODUCT §11). Only `wanplan/backends.py`
+SQLite (one machine) and PostgreSQL (a team, PRODUCT §11) implement it. Only `wanplan/backends.py`
 names a concrete backend; everything else works through these protocols."""
 
 from __future__ import annotations
@@ -73,14 +73,24 @@ class StateWriter(StateReader, Protocol):
         holder: LockHolder,
         timeout: float,
         on_wait: Callable[[LockHolder], None] | None = None,
+        *,
+        shared: bool = False,
     ) -> list[str]:
         """Take the state lock within `timeout` seconds or raise StateError naming the holder;
         returns warnings (a dead local holder broken)."""
         ...
 
-    def try_lock(self, holder: LockHolder) -> tuple[LockHolder | None, list[str]]:
+    def try_lock(
+        self, holder: LockHolder, *, shared: bool = False
+    ) -> tuple[LockHolder | None, list[str]]:
         """One attempt at the state lock: (None, warnings) when taken, or (the holder that
-        has it, [])."""
+        has it, []). `shared`: an apply, beside other applies where the state lets runners
+        coordinate (see `coordination`); elsewhere the same as alone."""
+        ...
+
+    def coordination(self) -> Coordination | None:
+        """How runners sharing this state agree on claims and the account's limits (PRODUCT
+        §11); None for one machine's state, whose applies take turns under the lock."""
         ...
 
     def release_lock(self, lock_id: str) -> None: ...
@@ -194,6 +204,61 @@ class StateWriter(StateReader, Protocol):
         """Fill a state that records nothing yet with `snapshot`, ids and lineage kept, in one
         transaction (StateError when it already records something)."""
         ...
+
+
+class Coordination(Protocol):
+    """What the runners sharing one state agree through it (PRODUCT §11): content keys
+    claimed before their submit, the account's concurrent tasks, request rate and day's
+    budget, and one submit of a model at a time. Leases run on the state's clock; a heartbeat
+    renews everything a runner holds."""
+
+    def claim(self, content_key: str, holder: str, lease_seconds: float) -> str | None:
+        """None when `holder` has the key now, else the holder of the live claim."""
+        ...
+
+    def release_claim(self, content_key: str, holder: str) -> None: ...
+
+    def live_claims(self) -> dict[str, str]:
+        """Content key → holder of every claim whose lease has not lapsed."""
+        ...
+
+    def try_gate(self, name: str) -> bool:
+        """Take the lock `name` without waiting; it goes with this connection if not released."""
+        ...
+
+    def release_gate(self, name: str) -> None: ...
+
+    def take_slot(self, provider: str, limit: int, holder: str, lease_seconds: float) -> int | None:
+        """One of the account's `limit` tasks at `provider` at once; None when all are held."""
+        ...
+
+    def release_slot(self, provider: str, slot: int, holder: str) -> None: ...
+
+    def take_request(self, provider: str, per_minute: float) -> float:
+        """0 when one request may be sent now (its token taken), else the seconds to wait."""
+        ...
+
+    def budget_turn(self) -> AbstractContextManager[None]:
+        """One transaction in which no other runner reserves: check, then `reserve`."""
+        ...
+
+    def reserved(self, day: str, excluding: str) -> Decimal:
+        """What other live runners reserved for `day` (UTC) and have not drawn yet."""
+        ...
+
+    def reserve(self, holder: str, day: str, amount: Decimal, lease_seconds: float) -> None: ...
+
+    def draw(self, holder: str, amount: Decimal) -> None:
+        """A task is paid for: its estimate leaves the reservation (inside the commit)."""
+        ...
+
+    def release_reservation(self, holder: str) -> None: ...
+
+    def heartbeat(self, holder: str, lease_seconds: float) -> int:
+        """Renew all `holder` holds for `lease_seconds`; returns how many claims it holds."""
+        ...
+
+    def release_all(self, holder: str) -> None: ...
 
 
 class StateStore(Protocol):

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 from wanplan.errors import StateError, StateWriteError
 from wanplan.key.file_hashes import FileStamp
 from wanplan.money import as_decimal_string
+from wanplan.state import postgres_team
 from wanplan.state.lock import LockHolder, wait_for_lock
 from wanplan.state.records import (
     COPIED_TABLES,
@@ -76,8 +77,10 @@ _SCHEMA = [
         content_key text primary key, holder text not null,
         expires_at double precision not null)""",
 ]
-MIGRATIONS: list[tuple[str, list[str]]] = [("0001_initial", _SCHEMA)]
-"""The SQLite backend's schema as of its migration 0007, in one step."""
+MIGRATIONS: list[tuple[str, list[str]]] = [
+    ("0001_initial", _SCHEMA),  # the SQLite backend's schema as of its migration 0007
+    ("0002_runners", postgres_team.SCHEMA),
+]
 
 
 def redacted(url: str) -> str:
@@ -230,8 +233,9 @@ class PostgresState:
         self.label = label
         self.writable = writable
         self._schema = _has_schema(conn)
-        self._holding = False
-        """Whether this connection holds the state lock (a session advisory lock)."""
+        self._holding: str | None = None
+        """How this connection holds the state lock (a session advisory lock): "alone",
+        "shared" (an apply beside others) or not (None)."""
 
     def close(self) -> None:
         self.conn.close()
@@ -363,49 +367,57 @@ class PostgresState:
 
     # ---- the lock and claims -------------------------------------------------------------
 
+    _HOLDER = "select id, pid, host, command, started_at, process_start from locks"
+
     def lock_holder(self) -> LockHolder | None:
-        rows = self._rows(
-            "select id, pid, host, command, started_at, process_start from locks"
-            " where name = 'state'"
-        )
+        rows = self._rows(f"{self._HOLDER} where name = 'state'")
         return LockHolder(*rows[0]) if rows else None
 
-    def try_lock(self, holder: LockHolder) -> tuple[LockHolder | None, list[str]]:
+    def try_lock(
+        self, holder: LockHolder, *, shared: bool = False
+    ) -> tuple[LockHolder | None, list[str]]:
         """The lock is a session-level advisory lock held by this connection: a runner that
         dies, or loses its connection, lets go of it with no one's help, whatever its host
-        is called. The row beside it only says who holds it."""
+        is called. The row beside it only says who holds it. Applies share it (each claims
+        the content keys it generates, PRODUCT §11); maintenance holds it alone."""
         psycopg = _psycopg()
+        function = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
         try:
-            taken = self.conn.execute(
-                "select pg_try_advisory_lock(%s)", [_STATE_LOCK_KEY]
-            ).fetchone()[0]
+            taken = self.conn.execute(f"select {function}(%s)", [_STATE_LOCK_KEY]).fetchone()[0]
         except psycopg.Error as exc:
             raise StateWriteError(f"{self.label}: cannot lock the state ({_reason(exc)})") from None
         if not taken:
             return self._holder_elsewhere(), []
-        self._holding = True
+        self._holding = "shared" if shared else "alone"
+        warnings = []
         with self.transaction():
-            previous = self.lock_holder()
-            warnings = []
-            if previous is not None and previous.id != holder.id:
-                warnings.append(
-                    f"took over the state lock of {previous.describe()}: its connection to the "
-                    "state is gone"
-                )
+            if not shared:
+                previous = self.lock_holder()
+                if previous is not None and previous.id != holder.id:
+                    warnings.append(
+                        f"took over the state lock of {previous.describe()}: its connection to "
+                        "the state is gone"
+                    )
+                # Holding it alone: every apply that wrote a row is gone.
+                self.conn.execute("delete from locks where name like 'apply:%%'")
             self.conn.execute(
                 "insert into locks (name, id, pid, host, command, started_at, process_start)"
-                " values ('state', %s, %s, %s, %s, %s, %s) on conflict (name) do update set"
+                " values (%s, %s, %s, %s, %s, %s, %s) on conflict (name) do update set"
                 " id = excluded.id, pid = excluded.pid, host = excluded.host,"
                 " command = excluded.command, started_at = excluded.started_at,"
                 " process_start = excluded.process_start",
-                list(holder),
+                [f"apply:{holder.id}" if shared else "state", *holder],
             )
         return None, warnings
 
     def _holder_elsewhere(self) -> LockHolder:
-        """Who holds the lock, from its row (written just after it is taken)."""
+        """Who holds the lock, from its row (written just after it is taken): the one holding
+        it alone, else the oldest apply sharing it."""
         for _ in range(20):
             current = self.lock_holder()
+            if current is None:
+                rows = self._rows(f"{self._HOLDER} order by started_at limit 1")
+                current = LockHolder(*rows[0]) if rows else None
             if current is not None:
                 return current
             time.sleep(0.05)
@@ -416,15 +428,24 @@ class PostgresState:
         holder: LockHolder,
         timeout: float,
         on_wait: Callable[[LockHolder], None] | None = None,
+        *,
+        shared: bool = False,
     ) -> list[str]:
-        return wait_for_lock(self.try_lock, holder, timeout, on_wait)
+        return wait_for_lock(lambda h: self.try_lock(h, shared=shared), holder, timeout, on_wait)
 
     def release_lock(self, lock_id: str) -> None:
         with self.transaction():
-            self.conn.execute("delete from locks where name = 'state' and id = %s", [lock_id])
+            self.conn.execute("delete from locks where id = %s", [lock_id])
         if self._holding:
-            self.conn.execute("select pg_advisory_unlock(%s)", [_STATE_LOCK_KEY])
-            self._holding = False
+            function = (
+                "pg_advisory_unlock_shared" if self._holding == "shared" else ("pg_advisory_unlock")
+            )
+            self.conn.execute(f"select {function}(%s)", [_STATE_LOCK_KEY])
+            self._holding = None
+
+    def coordination(self) -> postgres_team.PostgresTeam:
+        """Runners share this state: its claims, slots, rate and reservations."""
+        return postgres_team.PostgresTeam(self)
 
     def force_unlock(self, lock_id: str) -> LockHolder:
         with self.transaction():

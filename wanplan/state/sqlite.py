@@ -440,10 +440,13 @@ class SqliteState:
         ).fetchone()
         return LockHolder(*row) if row else None
 
-    def try_lock(self, holder: LockHolder) -> tuple[LockHolder | None, list[str]]:
+    def try_lock(
+        self, holder: LockHolder, *, shared: bool = False
+    ) -> tuple[LockHolder | None, list[str]]:
         """One attempt: (None, warnings) when taken (a dead local holder broken, with a
         warning), or (the holder, []) when someone else holds it. Check and take happen in
-        one IMMEDIATE transaction, so two processes can never both succeed."""
+        one IMMEDIATE transaction, so two processes can never both succeed. One machine's
+        state is never `shared`: a second apply waits (PRODUCT §6)."""
         self._require_writable()
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -471,10 +474,16 @@ class SqliteState:
         holder: LockHolder,
         timeout: float,
         on_wait: Callable[[LockHolder], None] | None = None,
+        *,
+        shared: bool = False,
     ) -> list[str]:
         """Take the state lock, waiting up to `timeout` seconds; returns warnings (a dead
         holder broken)."""
         return wait_for_lock(self.try_lock, holder, timeout, on_wait)
+
+    def coordination(self) -> None:
+        """One machine's state: its applies take turns, their limits are their own."""
+        return None
 
     def release_lock(self, lock_id: str) -> None:
         with self.transaction():

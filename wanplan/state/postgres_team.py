@@ -1,0 +1,224 @@
+"""What the runners sharing one PostgreSQL state agree through it (PRODUCT §11).
+
+Every limit here is the account's, not one runner's: a provider's concurrent tasks (slots with
+leases), its request rate (one token bucket per provider), the day's budget (reservations
+with leases), and the submits of one model, one at a time across runners (a session lock,
+so that reconciling an unknown submit never meets another runner's submit in flight).
+
+Leases run on the server's clock and are renewed by each runner's heartbeat; a runner that dies
+stops renewing, and what it held lapses after `lease_seconds`. Session locks go with its
+connection at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from wanplan.errors import StateWriteError
+from wanplan.money import as_decimal_string
+
+if TYPE_CHECKING:
+    from wanplan.state.postgres import PostgresState
+
+
+def _psycopg() -> Any:
+    import psycopg
+
+    return psycopg
+
+
+NOW = "extract(epoch from clock_timestamp())"
+
+SCHEMA = [
+    """create table slots (
+        provider text not null, slot integer not null, holder text not null,
+        expires_at double precision not null, primary key (provider, slot))""",
+    """create table rates (
+        provider text primary key, tokens double precision not null,
+        updated_at double precision not null)""",
+    """create table reservations (
+        holder text primary key, day text not null, amount text not null,
+        drawn text not null default '0', expires_at double precision not null)""",
+]
+"""Migration 0002_runners."""
+
+
+class PostgresTeam:
+    """The coordination of runners over one writer's connection (see the module's doc)."""
+
+    def __init__(self, state: PostgresState) -> None:
+        self.state = state
+        self.conn = state.conn
+
+    def _one(self, sql: str, params: list[object]) -> tuple[object, ...] | None:
+        row = self.conn.execute(sql, params).fetchone()
+        return tuple(row) if row is not None else None
+
+    @contextmanager
+    def _serialised(self, name: str) -> Iterator[None]:
+        """One transaction, alone among the runners for `name` until it commits."""
+        with self.state.transaction():
+            self.conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", [name])
+            yield
+
+    # ---- content keys ----------------------------------------------------------------------
+
+    def claim(self, content_key: str, holder: str, lease_seconds: float) -> str | None:
+        return self.state.claim(content_key, holder, lease_seconds)
+
+    def release_claim(self, content_key: str, holder: str) -> None:
+        with self.state.transaction():
+            self.conn.execute(
+                "delete from claims where content_key = %s and holder = %s", [content_key, holder]
+            )
+
+    def live_claims(self) -> dict[str, str]:
+        """Content key → holder, for every claim whose lease has not lapsed."""
+        with self.state.transaction():
+            rows = self.conn.execute(
+                f"select content_key, holder from claims where expires_at > {NOW}"
+            ).fetchall()
+        return {str(key): str(holder) for key, holder in rows}
+
+    # ---- one model's submits -----------------------------------------------------------------
+
+    def try_gate(self, name: str) -> bool:
+        """Take the session lock `name` (no wait): held until released or the connection ends."""
+        row = self._locking("select pg_try_advisory_lock(hashtextextended(%s, 0))", name)
+        return bool(row)
+
+    def release_gate(self, name: str) -> None:
+        self._locking("select pg_advisory_unlock(hashtextextended(%s, 0))", name)
+
+    def _locking(self, sql: str, name: str) -> object:
+        psycopg = _psycopg()
+        try:
+            row = self.conn.execute(sql, [f"wanplan-gate:{name}"]).fetchone()
+        except psycopg.Error as exc:
+            raise StateWriteError(f"{self.state.label}: cannot lock ({_first_line(exc)})") from None
+        return row[0] if row is not None else None
+
+    # ---- the provider's limits ---------------------------------------------------------------
+
+    def take_slot(self, provider: str, limit: int, holder: str, lease_seconds: float) -> int | None:
+        """One of the account's `limit` concurrent tasks at `provider`, or None when all are
+        held (a slot whose holder stopped renewing it is free again)."""
+        with self._serialised(f"wanplan-slots:{provider}"):
+            self.conn.execute(
+                f"delete from slots where provider = %s and expires_at <= {NOW}", [provider]
+            )
+            taken = {
+                int(row[0])
+                for row in self.conn.execute(
+                    "select slot from slots where provider = %s", [provider]
+                ).fetchall()
+            }
+            free = next((n for n in range(limit) if n not in taken), None)
+            if free is None:
+                return None
+            self.conn.execute(
+                "insert into slots (provider, slot, holder, expires_at)"
+                f" values (%s, %s, %s, {NOW} + %s)",
+                [provider, free, holder, lease_seconds],
+            )
+            return free
+
+    def release_slot(self, provider: str, slot: int, holder: str) -> None:
+        with self.state.transaction():
+            self.conn.execute(
+                "delete from slots where provider = %s and slot = %s and holder = %s",
+                [provider, slot, holder],
+            )
+
+    def take_request(self, provider: str, per_minute: float) -> float:
+        """A token of the provider's request rate: 0 when taken now, else the seconds until one
+        refills (nothing taken). The bucket holds a second's worth, at least one."""
+        rate = per_minute / 60.0
+        capacity = max(rate, 1.0)
+        with self.state.transaction():
+            self.conn.execute(
+                f"insert into rates (provider, tokens, updated_at) values (%s, %s, {NOW})"
+                " on conflict (provider) do nothing",
+                [provider, capacity],
+            )
+            row = self._one(
+                f"select tokens, updated_at, {NOW} from rates where provider = %s for update",
+                [provider],
+            )
+            assert row is not None
+            tokens, updated, now = (float(v) for v in row)  # type: ignore[arg-type]
+            tokens = min(capacity, tokens + max(now - updated, 0.0) * rate)
+            wait = 0.0
+            if tokens >= 1:
+                tokens -= 1
+            else:
+                wait = (1 - tokens) / rate
+            self.conn.execute(
+                "update rates set tokens = %s, updated_at = %s where provider = %s",
+                [tokens, now, provider],
+            )
+        return wait
+
+    # ---- the day's budget --------------------------------------------------------------------
+
+    @contextmanager
+    def budget_turn(self) -> Iterator[None]:
+        """Check and reserve in one turn: no other runner reserves in between."""
+        with self._serialised("wanplan-budget"):
+            yield
+
+    def reserved(self, day: str, excluding: str) -> Decimal:
+        """What other live runners reserved for `day` and have not drawn yet."""
+        rows = self.conn.execute(
+            f"select amount, drawn from reservations where day = %s and holder <> %s"
+            f" and expires_at > {NOW}",
+            [day, excluding],
+        ).fetchall()
+        return sum((max(Decimal(a) - Decimal(d), Decimal(0)) for a, d in rows), Decimal(0))
+
+    def reserve(self, holder: str, day: str, amount: Decimal, lease_seconds: float) -> None:
+        self.conn.execute(
+            "insert into reservations (holder, day, amount, drawn, expires_at)"
+            f" values (%s, %s, %s, '0', {NOW} + %s) on conflict (holder) do update set"
+            " day = excluded.day, amount = excluded.amount, drawn = '0',"
+            " expires_at = excluded.expires_at",
+            [holder, day, as_decimal_string(amount), lease_seconds],
+        )
+
+    def draw(self, holder: str, amount: Decimal) -> None:
+        """A task of this runner is paid for (its id committed): it now counts as spent, so
+        its estimate leaves the reservation. Call inside the commit's transaction."""
+        self.conn.execute(
+            "update reservations set drawn = (drawn::numeric + %s::numeric)::text"
+            " where holder = %s",
+            [as_decimal_string(amount), holder],
+        )
+
+    def release_reservation(self, holder: str) -> None:
+        with self.state.transaction():
+            self.conn.execute("delete from reservations where holder = %s", [holder])
+
+    # ---- the heartbeat -----------------------------------------------------------------------
+
+    def heartbeat(self, holder: str, lease_seconds: float) -> int:
+        """Everything `holder` holds lives `lease_seconds` from now; returns its claims' count."""
+        with self.state.transaction():
+            for table in ("slots", "reservations"):
+                self.conn.execute(
+                    f"update {table} set expires_at = {NOW} + %s where holder = %s",
+                    [lease_seconds, holder],
+                )
+        return self.state.renew_claims(holder, lease_seconds)
+
+    def release_all(self, holder: str) -> None:
+        with self.state.transaction():
+            for table in ("claims", "slots", "reservations"):
+                self.conn.execute(f"delete from {table} where holder = %s", [holder])
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
