@@ -43,7 +43,7 @@ MAKESPAN_TARGET = 1.05
 REQUESTS_TARGET = 4.0
 
 
-def start_emulator(latency: float) -> tuple[subprocess.Popen[str], str]:
+def start_emulator(latency: float, cap: int = CAP) -> tuple[subprocess.Popen[str], str]:
     wanplan = str(Path(sys.executable).with_name("wanplan"))
     process = subprocess.Popen(
         [
@@ -55,7 +55,7 @@ def start_emulator(latency: float) -> tuple[subprocess.Popen[str], str]:
             "--latency",
             str(latency),
             "--concurrency-cap",
-            str(CAP),
+            str(cap),
             "--time-scale",
             str(TIME_SCALE),
         ],

@@ -11,13 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import os
 import random
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +25,7 @@ import httpx
 
 from wanplan import confine
 from wanplan.apply import provenance, reconcile
+from wanplan.apply.backend_thread import BackendThread
 from wanplan.apply.backoff import Backoff
 from wanplan.apply.disk_space import check_free_space
 from wanplan.apply.download import Downloaded, DownloadError, download
@@ -153,11 +152,11 @@ class ApplyEngine:
         self.one_submit_per_model = True
         self.unrecorded: list[UnrecordedTask] = []
         """Tasks made whose ids the state could not record (a full disk): for `import`."""
-        self._backend = ThreadPoolExecutor(1, thread_name_prefix="wanplan-state")
-        """The state's and the cache's calls run here, one at a time and in order, off the
-        event loop: a slow (network) backend never stalls polls, downloads or submits."""
+        self._backend = BackendThread()
+        """The state's and the cache's calls run here, one at a time, urgent ones first, off
+        the event loop: a slow (network) backend never stalls polls, downloads or submits."""
         self.runner = (
-            Runner(runner.coordination, self._store, runner.holder, runner.lease_seconds)
+            Runner(runner.coordination, self._urgent, runner.holder, runner.lease_seconds)
             if runner is not None
             else None
         )
@@ -170,9 +169,12 @@ class ApplyEngine:
         """`call(*args)` on the backends' thread (see `_backend`). Shielded: once asked for,
         a write is made even when its asset is cancelled (Ctrl-C) while it waits its turn,
         as it was when the engine wrote the state on the event loop."""
-        loop = asyncio.get_running_loop()
-        job = loop.run_in_executor(self._backend, functools.partial(call, *args, **kwargs))
-        return await asyncio.shield(job)
+        return await self._backend.run(call, *args, **kwargs)
+
+    async def _urgent(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """The same, before any routine call waiting: a step that keeps the provider busy
+        (a submit's journal row and task id, a slot, a model's gate, a claim)."""
+        return await self._backend.run(call, *args, urgent=True, **kwargs)
 
     async def run(self, plan: Plan) -> ApplyResult:
         result = ApplyResult()
@@ -203,7 +205,7 @@ class ApplyEngine:
     def close(self) -> None:
         """Wait for the backends' thread: a write a cancelled asset left running finishes
         before the state is handed back (and unlocked)."""
-        self._backend.shutdown(wait=True)
+        self._backend.close()
 
     # ---- Ctrl-C --------------------------------------------------------------------------
 
@@ -661,8 +663,12 @@ class ApplyEngine:
         return submitted, None
 
     @contextlib.asynccontextmanager
-    async def _model_gate(self, provider: str, model_id: str) -> AsyncIterator[None]:
-        """The submit turn of one model: in this run, and with other runners of the state."""
+    async def _model_gate(
+        self, provider: str, model_id: str, *, reading_list: bool = False
+    ) -> AsyncIterator[None]:
+        """The submit turn of one model in this run. Beside other runners, its gate too:
+        shared by submits, held alone while `reading_list` (the task list for an unknown
+        submit), so that no submit of the model is in flight anywhere meanwhile."""
         if not self.one_submit_per_model:  # only bench/ measures without it
             yield
             return
@@ -670,7 +676,7 @@ class ApplyEngine:
             if self.runner is None:
                 yield
                 return
-            async with self.runner.gate(f"{provider}/{model_id}"):
+            async with self.runner.gate(f"{provider}/{model_id}", shared=not reading_list):
                 yield
 
     async def _journal_send(
@@ -684,9 +690,9 @@ class ApplyEngine:
         """The intent row, written just before the request (again before a retry)."""
         try:
             if task_ref is not None:
-                await self._store(self.state.record_sending, task_ref, answer_by)
+                await self._urgent(self.state.record_sending, task_ref, answer_by)
                 return task_ref
-            return await self._store(
+            return await self._urgent(
                 self.state.record_intent,
                 provider=asset.provider,
                 model_id=asset.model_id,
@@ -724,7 +730,7 @@ class ApplyEngine:
                     )
 
         try:
-            await self._store(commit)
+            await self._urgent(commit)
         except StateWriteError as exc:
             self.stopped_by = f"the state cannot be written: {exc}"
             self.unrecorded.append(UnrecordedTask(asset.address, provider, task_id))
@@ -766,7 +772,7 @@ class ApplyEngine:
             # Under the model's gate: no submit of it is in flight, whose task would be in
             # the list before its id is in the journal. Every unknown submit of the model is
             # judged together, so that each one's task is known to be no stranger's.
-            async with self._model_gate(provider.name, asset.model_id):
+            async with self._model_gate(provider.name, asset.model_id, reading_list=True):
                 rows = [
                     t
                     for t in await self._store(self.state.open_tasks)

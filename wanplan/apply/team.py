@@ -9,9 +9,11 @@ that keeps all of it alive. Every call goes through the engine's backend thread 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -23,9 +25,11 @@ from wanplan.state.base import Coordination
 Call = Callable[..., Awaitable[Any]]
 
 POLL_SECONDS = 0.05
-"""How often a free slot, a token or a model's submit turn is asked for."""
-CLAIM_POLL_SECONDS = (0.1, 1.0)
-"""Asking again for a key another runner holds: from the first delay, doubling to the last."""
+"""How often a free slot, a token or a model's submit turn is asked for (by one of this
+runner's waiters at a time)."""
+CLAIM_WATCH_SECONDS = 0.25
+"""How often the claims of other runners that this one waits on are looked at (one query for
+all of them)."""
 
 
 @dataclass(frozen=True)
@@ -53,33 +57,68 @@ class Runner:
         self.holder = holder
         self.lease_seconds = lease_seconds
         self._heartbeat: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._waiting: dict[str, asyncio.Event] = {}
+        """Keys held by other runners that this one waits for: set when no longer held."""
+        self._slots: dict[str, _Slots] = {}
+        self._claimed_at: dict[str, float] = {}
+        """When each key held was claimed (monotonic)."""
+        self._renewed_at = float("-inf")
+        """When the last heartbeat landed (monotonic)."""
 
     # ---- content keys ----------------------------------------------------------------------
 
     async def claim(self, content_key: str, on_wait: Callable[[str], None]) -> None:
-        """Hold `content_key`: at once, or once its live holder finishes (or its lease lapses).
+        """Hold `content_key`: at once, or once its live holder lets go (or its lease lapses).
         `on_wait` hears of the other holder once."""
-        delay, told = CLAIM_POLL_SECONDS[0], False
+        told = False
         while True:
             other = await self.call(
                 self.coordination.claim, content_key, self.holder, self.lease_seconds
             )
             if other is None:
+                self._claimed_at[content_key] = time.monotonic()
                 return
             if not told:
                 on_wait(other)
                 told = True
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, CLAIM_POLL_SECONDS[1])
+            released = self._waiting.setdefault(content_key, asyncio.Event())
+            if self._watcher is None or self._watcher.done():
+                self._watcher = asyncio.create_task(self._watch(), name="wanplan-claims")
+            try:
+                await released.wait()
+            finally:
+                self._waiting.pop(content_key, None)
+
+    async def _watch(self) -> None:
+        """While this runner waits on other runners' keys: one look at the live claims a
+        beat, and every waiter whose key is no longer held by another tries again."""
+        while self._waiting:
+            await asyncio.sleep(CLAIM_WATCH_SECONDS)
+            try:
+                live: dict[str, str] = await self.call(self.coordination.live_claims)
+            except StateWriteError:
+                continue
+            for key, released in list(self._waiting.items()):
+                if live.get(key, self.holder) == self.holder:
+                    released.set()
 
     async def still_holds(self, content_key: str) -> str | None:
-        """None when this runner still holds the key (its lease renewed), else who took it."""
+        """None when this runner still holds the key, else who took it over (this runner
+        stalled past its lease). Asked of the state only when the claim or the last heartbeat
+        is older than half a lease: until then no one can have taken it."""
+        since = max(self._claimed_at.get(content_key, float("-inf")), self._renewed_at)
+        if time.monotonic() - since < self.lease_seconds / 2:
+            return None
         other: str | None = await self.call(
             self.coordination.claim, content_key, self.holder, self.lease_seconds
         )
+        if other is None:
+            self._claimed_at[content_key] = time.monotonic()
         return other
 
     async def release(self, content_key: str) -> None:
+        self._claimed_at.pop(content_key, None)
         with contextlib.suppress(StateWriteError):  # it lapses with its lease
             await self.call(self.coordination.release_claim, content_key, self.holder)
 
@@ -88,29 +127,27 @@ class Runner:
     @contextlib.asynccontextmanager
     async def slot(self, provider: str, limit: int) -> AsyncIterator[None]:
         """One of the account's `limit` tasks in flight at `provider`, across runners."""
-        while True:
-            slot = await self.call(
-                self.coordination.take_slot, provider, limit, self.holder, self.lease_seconds
-            )
-            if slot is not None:
-                break
-            await asyncio.sleep(POLL_SECONDS)
+        pool = self._slots.get(provider)
+        if pool is None:
+            pool = self._slots[provider] = _Slots(self, provider, limit)
+        slot = await pool.take()
         try:
             yield
         finally:
-            with contextlib.suppress(StateWriteError):
-                await self.call(self.coordination.release_slot, provider, slot, self.holder)
+            await pool.give(slot)
 
     @contextlib.asynccontextmanager
-    async def gate(self, name: str) -> AsyncIterator[None]:
-        """The one submit turn of `name` (a provider's model) among the runners."""
-        while not await self.call(self.coordination.try_gate, name):
+    async def gate(self, name: str, *, shared: bool) -> AsyncIterator[None]:
+        """The gate of `name` (a provider's model) among the runners: `shared` for a submit
+        (runners submit side by side), alone to read the task list for an unknown submit (no
+        runner's submit of it is then in flight)."""
+        while not await self.call(self.coordination.try_gate, name, shared=shared):
             await asyncio.sleep(POLL_SECONDS)
         try:
             yield
         finally:
             with contextlib.suppress(StateWriteError):  # it goes with the connection
-                await self.call(self.coordination.release_gate, name)
+                await self.call(self.coordination.release_gate, name, shared=shared)
 
     def rate(self, provider: str, per_minute: float) -> SharedRate:
         return SharedRate(self, provider, per_minute)
@@ -123,17 +160,81 @@ class Runner:
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
+            sent = time.monotonic()
             with contextlib.suppress(StateWriteError):  # a missed beat: the next one may land
                 await self.call(self.coordination.heartbeat, self.holder, self.lease_seconds)
+                self._renewed_at = sent
 
     async def stop(self) -> None:
         """No heartbeat; everything this runner holds let go (left, it would lapse)."""
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
+        for task in (self._heartbeat, self._watcher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         with contextlib.suppress(StateWriteError):
             await self.call(self.coordination.release_all, self.holder)
+
+
+class _Slots:
+    """This runner's slots at one provider. A slot it frees while another of its assets waits
+    is handed over directly (no round trip, and the account's count unchanged); otherwise it
+    goes back to the account. While assets wait, one poller asks the state for a free one."""
+
+    def __init__(self, runner: Runner, provider: str, limit: int) -> None:
+        self.runner = runner
+        self.provider = provider
+        self.limit = limit
+        self.waiters: collections.deque[asyncio.Future[int]] = collections.deque()
+        self.poller: asyncio.Task[None] | None = None
+        self._giving: set[asyncio.Future[None]] = set()
+
+    async def take(self) -> int:
+        waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        if self.poller is None or self.poller.done():
+            self.poller = asyncio.create_task(self._poll(), name=f"wanplan-slots-{self.provider}")
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # handed a slot as it was cancelled
+                giving = asyncio.ensure_future(self.give(waiter.result()))
+                self._giving.add(giving)
+                giving.add_done_callback(self._giving.discard)
+            waiter.cancel()
+            raise
+
+    async def give(self, slot: int) -> None:
+        if not self._hand(slot):
+            with contextlib.suppress(StateWriteError):  # it lapses with its lease
+                await self.runner.call(
+                    self.runner.coordination.release_slot, self.provider, slot, self.runner.holder
+                )
+
+    def _hand(self, slot: int) -> bool:
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(slot)
+                return True
+        return False
+
+    async def _poll(self) -> None:
+        runner = self.runner
+        while any(not waiter.done() for waiter in self.waiters):
+            slot = None
+            with contextlib.suppress(StateWriteError):
+                slot = await runner.call(
+                    runner.coordination.take_slot,
+                    self.provider,
+                    self.limit,
+                    runner.holder,
+                    runner.lease_seconds,
+                )
+            if slot is None:
+                await asyncio.sleep(POLL_SECONDS)
+            elif not self._hand(slot):
+                await self.give(slot)
 
 
 class SharedRate:

@@ -208,9 +208,10 @@ class StateWriter(StateReader, Protocol):
 
 class Coordination(Protocol):
     """What the runners sharing one state agree through it (PRODUCT §11): content keys
-    claimed before their submit, the account's concurrent tasks, request rate and day's
-    budget, and one submit of a model at a time. Leases run on the state's clock; a heartbeat
-    renews everything a runner holds."""
+        claimed before their submit, the account's concurrent tasks, request rate and day's
+        budget, and each model's gate (submits share it; reading the task list to settle an unknown
+    submit holds it alone). Leases run on the state's clock; a heartbeat
+        renews everything a runner holds."""
 
     def claim(self, content_key: str, holder: str, lease_seconds: float) -> str | None:
         """None when `holder` has the key now, else the holder of the live claim."""
@@ -222,11 +223,12 @@ class Coordination(Protocol):
         """Content key → holder of every claim whose lease has not lapsed."""
         ...
 
-    def try_gate(self, name: str) -> bool:
-        """Take the lock `name` without waiting; it goes with this connection if not released."""
+    def try_gate(self, name: str, *, shared: bool = False) -> bool:
+        """Take the lock `name` without waiting, alone or `shared` with other holders; it goes
+        with this connection if not released."""
         ...
 
-    def release_gate(self, name: str) -> None: ...
+    def release_gate(self, name: str, *, shared: bool = False) -> None: ...
 
     def take_slot(self, provider: str, limit: int, holder: str, lease_seconds: float) -> int | None:
         """One of the account's `limit` tasks at `provider` at once; None when all are held."""

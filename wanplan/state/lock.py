@@ -80,9 +80,11 @@ def wait_for_lock(
     holder: LockHolder,
     timeout: float,
     on_wait: Callable[[LockHolder], None] | None = None,
+    if_gone: str | None = None,
 ) -> list[str]:
     """Take the state lock through a backend's `try_lock`, trying for up to `timeout` seconds;
-    returns its warnings (a dead holder taken over), or raises StateError naming the holder."""
+    returns its warnings (a dead holder taken over), or raises StateError naming the holder.
+    `if_gone`: what happens to a holder that died, where it needs no `force-unlock`."""
     deadline = time.monotonic() + timeout
     warned = False
     while True:
@@ -90,9 +92,9 @@ def wait_for_lock(
         if current is None:
             return warnings
         if time.monotonic() >= deadline:
+            gone = if_gone or f"if it is gone, run `wanplan force-unlock {current.id}`"
             raise StateError(
-                f"the state is locked by {current.describe()}; wait for it (--lock-timeout), "
-                f"or if it is gone, run `wanplan force-unlock {current.id}`"
+                f"the state is locked by {current.describe()}; wait for it (--lock-timeout); {gone}"
             )
         if on_wait is not None and not warned:
             on_wait(current)

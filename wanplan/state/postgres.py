@@ -40,6 +40,7 @@ from wanplan.state.records import (
 )
 
 MIGRATIONS_TABLE = "wanplan_migrations"
+_NOW = "extract(epoch from clock_timestamp())"
 _ADVISORY_KEY = 0x77616E706C616E  # "wanplan": migrations, under a transaction's lock
 _STATE_LOCK_KEY = _ADVISORY_KEY + 1  # the state lock, held by the writer's session
 
@@ -400,6 +401,9 @@ class PostgresState:
                     )
                 # Holding it alone: every apply that wrote a row is gone.
                 self.conn.execute("delete from locks where name like 'apply:%%'")
+            else:
+                # Sharing it: no one holds it alone, so a row saying so is a dead one's.
+                self.conn.execute("delete from locks where name = 'state'")
             self.conn.execute(
                 "insert into locks (name, id, pid, host, command, started_at, process_start)"
                 " values (%s, %s, %s, %s, %s, %s, %s) on conflict (name) do update set"
@@ -410,14 +414,18 @@ class PostgresState:
             )
         return None, warnings
 
+    def _holder_row(self) -> LockHolder | None:
+        """The one holding the lock alone, else the oldest apply sharing it (rows are written
+        just after the lock is taken; one taken shared clears a row left by a dead one)."""
+        current = self.lock_holder()
+        if current is None:
+            rows = self._rows(f"{self._HOLDER} order by started_at limit 1")
+            current = LockHolder(*rows[0]) if rows else None
+        return current
+
     def _holder_elsewhere(self) -> LockHolder:
-        """Who holds the lock, from its row (written just after it is taken): the one holding
-        it alone, else the oldest apply sharing it."""
         for _ in range(20):
-            current = self.lock_holder()
-            if current is None:
-                rows = self._rows(f"{self._HOLDER} order by started_at limit 1")
-                current = LockHolder(*rows[0]) if rows else None
+            current = self._holder_row()
             if current is not None:
                 return current
             time.sleep(0.05)
@@ -431,7 +439,13 @@ class PostgresState:
         *,
         shared: bool = False,
     ) -> list[str]:
-        return wait_for_lock(lambda h: self.try_lock(h, shared=shared), holder, timeout, on_wait)
+        return wait_for_lock(
+            lambda h: self.try_lock(h, shared=shared),
+            holder,
+            timeout,
+            on_wait,
+            if_gone="a run that died lets go of it as its connection to the state closes",
+        )
 
     def release_lock(self, lock_id: str) -> None:
         with self.transaction():
@@ -448,40 +462,62 @@ class PostgresState:
         return postgres_team.PostgresTeam(self)
 
     def force_unlock(self, lock_id: str) -> LockHolder:
-        with self.transaction():
-            current = self.lock_holder()
+        """The lock is a live connection's: it cannot be stuck, only described by a row left
+        behind by one that died. Such a row is removed; a live holder is named, not broken."""
+        rows = self._rows(f"{self._HOLDER} where id = %s", [lock_id])
+        if not rows:
+            current = self._holder_row()
             if current is None:
                 raise StateError("the state is not locked")
-            if current.id != lock_id:
-                raise StateError(
-                    f"lock ID {lock_id} does not match: the state is locked by {current.describe()}"
-                )
-            self.conn.execute("delete from locks where name = 'state' and id = %s", [lock_id])
-            return current
+            raise StateError(
+                f"lock ID {lock_id} does not match: the state is locked by {current.describe()}"
+            )
+        named = LockHolder(*rows[0])
+        free = self.conn.execute("select pg_try_advisory_lock(%s)", [_STATE_LOCK_KEY]).fetchone()
+        if not free[0]:
+            raise StateError(
+                f"the state is locked by {named.describe()} through its open connection to the "
+                "state; the lock ends with that connection (stop that run), nothing to force"
+            )
+        try:
+            with self.transaction():
+                self.conn.execute("delete from locks where id = %s", [lock_id])
+        finally:
+            self.conn.execute("select pg_advisory_unlock(%s)", [_STATE_LOCK_KEY])
+        return named
 
     def claim(self, content_key: str, holder: str, lease_seconds: float) -> str | None:
-        """One statement, so two runners can never both win; leases run on the server's
-        clock, so a runner whose clock is ahead cannot take a live claim."""
+        """One statement, so two runners can never both win, and one round trip: the claim
+        taken, or the live holder that kept it. Leases run on the server's clock, so a runner
+        whose clock is ahead cannot take a live claim."""
         while True:
-            with self.transaction():
-                won = self.conn.execute(
-                    "insert into claims (content_key, holder, expires_at)"
-                    " values (%s, %s, extract(epoch from clock_timestamp()) + %s)"
-                    " on conflict (content_key) do update set holder = excluded.holder,"
-                    " expires_at = excluded.expires_at"
-                    " where claims.holder = excluded.holder"
-                    " or claims.expires_at <= extract(epoch from clock_timestamp())"
-                    " returning holder",
-                    [content_key, holder, lease_seconds],
-                ).fetchone()
-                if won is not None:
-                    return None
-                row = self.conn.execute(
-                    "select holder from claims where content_key = %s", [content_key]
-                ).fetchone()
+            row = self.execute(
+                "with won as (insert into claims (content_key, holder, expires_at)"
+                f" values (%s, %s, {_NOW} + %s)"
+                " on conflict (content_key) do update set holder = excluded.holder,"
+                " expires_at = excluded.expires_at"
+                f" where claims.holder = excluded.holder or claims.expires_at <= {_NOW}"
+                " returning holder)"
+                " select true, holder from won union all"
+                " select false, holder from claims where content_key = %s"
+                " and not exists (select from won)",
+                [content_key, holder, lease_seconds, content_key],
+            ).fetchone()
             if row is not None:
-                return str(row[0])
-            # Released between the two statements: try again.
+                return None if row[0] else str(row[1])
+            # Taken by another runner within this very statement: ask again.
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """One statement that writes, on its own (autocommit); a refusal is one line."""
+        if not self.writable:
+            raise StateError("internal: the state was opened read-only")
+        psycopg = _psycopg()
+        try:
+            return self.conn.execute(sql, list(params))
+        except psycopg.Error as exc:
+            raise StateWriteError(
+                f"{self.label}: cannot write the state ({_reason(exc)})"
+            ) from None
 
     def renew_claims(self, holder: str, lease_seconds: float) -> int:
         with self.transaction():

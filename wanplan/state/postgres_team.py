@@ -2,8 +2,9 @@
 
 Every limit here is the account's, not one runner's: a provider's concurrent tasks (slots with
 leases), its request rate (one token bucket per provider), the day's budget (reservations
-with leases), and the submits of one model, one at a time across runners (a session lock,
-so that reconciling an unknown submit never meets another runner's submit in flight).
+with leases), and each model's gate: submits hold it shared, reconciling an unknown submit
+holds it alone (a session lock), so that the task list is never read while another runner's
+submit of the model is in flight, its task listed but its id not yet in the journal.
 
 Leases run on the server's clock and are renewed by each runner's heartbeat; a runner that dies
 stops renewing, and what it held lapses after `lease_seconds`. Session locks go with its
@@ -70,28 +71,28 @@ class PostgresTeam:
         return self.state.claim(content_key, holder, lease_seconds)
 
     def release_claim(self, content_key: str, holder: str) -> None:
-        with self.state.transaction():
-            self.conn.execute(
-                "delete from claims where content_key = %s and holder = %s", [content_key, holder]
-            )
+        self.state.execute(
+            "delete from claims where content_key = %s and holder = %s", [content_key, holder]
+        )
 
     def live_claims(self) -> dict[str, str]:
         """Content key → holder, for every claim whose lease has not lapsed."""
-        with self.state.transaction():
-            rows = self.conn.execute(
-                f"select content_key, holder from claims where expires_at > {NOW}"
-            ).fetchall()
+        rows = self.state.execute(
+            f"select content_key, holder from claims where expires_at > {NOW}"
+        ).fetchall()
         return {str(key): str(holder) for key, holder in rows}
 
     # ---- one model's submits -----------------------------------------------------------------
 
-    def try_gate(self, name: str) -> bool:
-        """Take the session lock `name` (no wait): held until released or the connection ends."""
-        row = self._locking("select pg_try_advisory_lock(hashtextextended(%s, 0))", name)
-        return bool(row)
+    def try_gate(self, name: str, *, shared: bool = False) -> bool:
+        """Take the session lock `name` (no wait), alone or `shared` with other holders:
+        held until released or the connection ends."""
+        function = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+        return bool(self._locking(f"select {function}(hashtextextended(%s, 0))", name))
 
-    def release_gate(self, name: str) -> None:
-        self._locking("select pg_advisory_unlock(hashtextextended(%s, 0))", name)
+    def release_gate(self, name: str, *, shared: bool = False) -> None:
+        function = "pg_advisory_unlock_shared" if shared else "pg_advisory_unlock"
+        self._locking(f"select {function}(hashtextextended(%s, 0))", name)
 
     def _locking(self, sql: str, name: str) -> object:
         psycopg = _psycopg()
@@ -105,33 +106,29 @@ class PostgresTeam:
 
     def take_slot(self, provider: str, limit: int, holder: str, lease_seconds: float) -> int | None:
         """One of the account's `limit` concurrent tasks at `provider`, or None when all are
-        held (a slot whose holder stopped renewing it is free again)."""
-        with self._serialised(f"wanplan-slots:{provider}"):
-            self.conn.execute(
-                f"delete from slots where provider = %s and expires_at <= {NOW}", [provider]
-            )
-            taken = {
-                int(row[0])
-                for row in self.conn.execute(
-                    "select slot from slots where provider = %s", [provider]
-                ).fetchall()
-            }
-            free = next((n for n in range(limit) if n not in taken), None)
-            if free is None:
-                return None
-            self.conn.execute(
-                "insert into slots (provider, slot, holder, expires_at)"
-                f" values (%s, %s, %s, {NOW} + %s)",
-                [provider, free, holder, lease_seconds],
-            )
-            return free
+        held. One statement: the lowest slot number free (never taken, or its holder stopped
+        renewing it) is taken; two runners racing for one number cannot both have it (the
+        loser gets None and asks again)."""
+        row = self.state.execute(
+            "insert into slots (provider, slot, holder, expires_at)"
+            f" select %s, n, %s, {NOW} + %s from generate_series(0, %s - 1) as n"
+            " where not exists (select from slots s where s.provider = %s and s.slot = n"
+            f" and s.expires_at > {NOW})"
+            # Runners may disagree on the limit (one with the older settings): the live count.
+            f" and (select count(*) from slots s where s.provider = %s and s.expires_at > {NOW})"
+            " < %s order by n limit 1"
+            " on conflict (provider, slot) do update set holder = excluded.holder,"
+            f" expires_at = excluded.expires_at where slots.expires_at <= {NOW}"
+            " returning slot",
+            [provider, holder, lease_seconds, limit, provider, provider, limit],
+        ).fetchone()
+        return int(row[0]) if row is not None else None
 
     def release_slot(self, provider: str, slot: int, holder: str) -> None:
-        with self.state.transaction():
-            self.conn.execute(
-                "delete from slots where provider = %s and slot = %s and holder = %s",
-                [provider, slot, holder],
-            )
+        self.state.execute(
+            "delete from slots where provider = %s and slot = %s and holder = %s",
+            [provider, slot, holder],
+        )
 
     def take_request(self, provider: str, per_minute: float) -> float:
         """A token of the provider's request rate: 0 when taken now, else the seconds until one
