@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import emulator_for_wanplan, write_spec
@@ -120,6 +121,35 @@ def test_three_runners_on_disjoint_targets_share_the_accounts_concurrency(
     assert paid(team) == {f"Team shot {i}.": 1 for i in range(9)}
     assert refused_for_concurrency(team) == 0  # never above the cap, or DashScope says 429
     assert most_in_flight(team) == CAP  # and the runners did fill it together
+    assert_no_secret_kept(team_database(), "team-key", "testing-secret")
+
+
+def team_database() -> list[tuple[str, str]]:
+    """Every row of every table of the team's state, as text: (table, row)."""
+    import psycopg
+
+    with psycopg.connect(os.environ["WANPLAN_STATE_URL"]) as conn:
+        tables = conn.execute(
+            "select tablename from pg_tables where schemaname = 'public'"
+        ).fetchall()
+        return [
+            (table, repr(row))
+            for (table,) in tables
+            for row in conn.execute(f"select * from {table}").fetchall()
+        ]
+
+
+def assert_no_secret_kept(rows: list[tuple[str, str]], *secrets: str) -> None:
+    assert rows, "the state is empty: nothing was checked"
+    for table, row in rows:
+        for secret in secrets:
+            assert secret not in row, f"{table} keeps a secret: {row}"
+    bucket_listing = httpx.get(
+        os.environ["AWS_ENDPOINT_URL"] + "/" + os.environ["WANPLAN_CACHE_URL"][5:].split("/")[0]
+    ).text
+    assert "<Key>" in bucket_listing  # the outputs are there, named by their digests only
+    for secret in secrets:
+        assert secret not in bucket_listing
 
 
 def test_two_runners_on_the_same_assets_pay_each_once(team: Emulator, tmp_path: Path) -> None:
@@ -154,6 +184,8 @@ def test_two_runners_that_cross_max_per_day_only_together_one_is_refused_whole(
     made = paid(team)
     assert sum(made.values()) == 3 and set(made.values()) == {1}
     assert {p.split()[2] for p in made} in ({"0.", "1.", "2."}, {"3.", "4.", "5."})
+    reservations = [row for table, row in team_database() if table == "reservations"]
+    assert reservations == []  # what was reserved and not spent is released at the end
 
 
 def test_a_runner_killed_mid_apply_is_taken_over_after_its_lease(
@@ -195,3 +227,21 @@ def wait_until(condition: Callable[[], bool], process: subprocess.Popen[str]) ->
         assert process.poll() is None, finish(process)[1]
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def test_two_runners_whose_submits_lose_their_answers_never_pay_twice(
+    team: Emulator, tmp_path: Path
+) -> None:
+    """Answers dropped after the task was made: each runner reconciles its unknown submits
+    against the task list while no other runner's submit of the model is in flight; nothing
+    is paid twice, and what stays unconfirmed is settled by a later apply."""
+    team.set_knobs(drop_answer_rate=0.3, drop_seed=7)
+    roots = [checkout(tmp_path, f"runner-{n}", shots(8)) for n in range(2)]
+    for _ in range(2):
+        results = [finish(process) for process in [start(root) for root in roots]]
+        made = paid(team)
+        assert set(made.values()) == {1}, (made, results)
+    assert any(entry.fault == "dropped" for entry in team.log), "no answer was dropped"
+    team.set_knobs(drop_answer_rate=0.0)
+    final = [finish(process) for process in [start(root) for root in roots]]
+    assert paid(team) == {f"Team shot {i}.": 1 for i in range(8)}, final
