@@ -26,6 +26,7 @@ from wanplan.emulator import Emulator, Knobs
 
 WANPLAN = str(Path(sys.executable).with_name("wanplan"))
 CAP = 2
+PG_CANARY = "pg-canary-5d1e"
 """The account's concurrent tasks at DashScope: the emulator answers 429 beyond it."""
 SETTINGS = f"""
 [project]
@@ -44,6 +45,7 @@ def team(postgres_url: str, s3_cache: str, monkeypatch: pytest.MonkeyPatch) -> I
     """The emulator as the account, with the team's state and cache in every runner's env."""
     monkeypatch.setenv("WANPLAN_STATE_URL", postgres_url)
     monkeypatch.setenv("WANPLAN_CACHE_URL", s3_cache)
+    monkeypatch.setenv("PGPASSWORD", PG_CANARY)  # the server trusts loopback: read, never kept
     knobs = Knobs(latency=0.5, time_scale=0.01, concurrency_cap=CAP, listing_lag=0.2)
     with emulator_for_wanplan(monkeypatch, knobs, "team-key") as emulator:
         yield emulator
@@ -121,7 +123,7 @@ def test_three_runners_on_disjoint_targets_share_the_accounts_concurrency(
     assert paid(team) == {f"Team shot {i}.": 1 for i in range(9)}
     assert refused_for_concurrency(team) == 0  # never above the cap, or DashScope says 429
     assert most_in_flight(team) == CAP  # and the runners did fill it together
-    assert_no_secret_kept(team_database(), "team-key", "testing-secret")
+    assert_no_secret_kept(team_database(), "team-key", "testing-secret", PG_CANARY)
 
 
 def team_database() -> list[tuple[str, str]]:
