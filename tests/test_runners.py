@@ -247,3 +247,22 @@ def test_two_runners_whose_submits_lose_their_answers_never_pay_twice(
     team.set_knobs(drop_answer_rate=0.0)
     final = [finish(process) for process in [start(root) for root in roots]]
     assert paid(team) == {f"Team shot {i}.": 1 for i in range(8)}, final
+
+
+def test_two_runners_share_the_accounts_request_rate(team: Emulator, tmp_path: Path) -> None:
+    """`requests_per_minute` is the account's: 120 a minute is 2 a second (a burst of 2), for
+    both runners together, never 2 each."""
+    settings = SETTINGS.replace(
+        f"concurrency = {CAP}", "concurrency = 8\nrequests_per_minute = 120"
+    )
+    team.set_knobs(concurrency_cap=None, latency=0.2)
+    roots = [checkout(tmp_path, f"runner-{n}", shots(6), settings) for n in range(2)]
+    targets = [[f"--target=shot-{i:02d}" for i in range(n * 3, n * 3 + 3)] for n in range(2)]
+    runs = [start(root, *target) for root, target in zip(roots, targets, strict=True)]
+    results = [finish(process) for process in runs]
+    for code, output in results:
+        assert code == 0, output
+    sent = sorted(entry.time for entry in team.log if entry.provider == "dashscope")
+    assert len(sent) >= 12  # a submit and a poll at least, per asset
+    busiest = max(sum(1 for t in sent if start <= t < start + 1.0) for start in sent)
+    assert busiest <= 2 + 2, busiest  # the burst, and one second's refill
