@@ -342,17 +342,24 @@ class Workspace:
 
         plan = replan()
         if reconcile.unconfirmed_changes(plan):
-            with self._settling(plan, runner) as others:
+            with self._settling(plan, runner) as mine:
                 plan = reconcile.settle_plan(
-                    plan, state, config, replan, self._waiting_for_list, self.transport, others
+                    plan, state, config, replan, self._waiting_for_list, self.transport, mine
                 )
         runner = self._check_and_reserve(plan, state, request, runner)
+        reserved_at = time.monotonic()
         prompts.show(plan)
         if not plan.has_changes:
             return None
         setups = setup_providers(config, providers_needed(plan), self.transport)
         if not request.auto_approve and not prompts.confirm(plan):
             raise ApplyRefused("apply cancelled; nothing was changed")
+        if runner is not None and time.monotonic() - reserved_at > runner.lease_seconds / 3:
+            # A long answer at the prompt: the reservation (and claims) may have lapsed, and
+            # others reserved meanwhile. Checked and reserved again before anything is sent.
+            runner = self._check_and_reserve(
+                plan, state, request, dataclasses.replace(runner, reserved=False)
+            )
         if any(change.generates for change in plan.changes):
             self.cache.check()  # a result the cache cannot keep would be paid for, lost
         with prompts.progress(plan) as on_event:
@@ -371,23 +378,23 @@ class Workspace:
             )
 
     @contextmanager
-    def _settling(self, plan: Plan, runner: RunnerSettings | None) -> Iterator[set[str]]:
+    def _settling(self, plan: Plan, runner: RunnerSettings | None) -> Iterator[set[str] | None]:
         """Before this apply settles its unknown submits beside other runners: it claims their
-        content keys (those another runner holds are its own to settle: yielded, to skip)
-        and takes the submit turn of their models, in one order, so that no other runner's
-        submit is in flight while the providers' task lists are read."""
+        content keys (yielded: the verdicts it may record; another runner's are its own) and
+        takes its models' gates alone, in one order, so that no runner's submit of them is in
+        flight while the providers' task lists are read. Alone: None (every verdict)."""
         if runner is None:
-            yield set()
+            yield None
             return
         from wanplan.apply.reconcile import unconfirmed_changes
 
         team, holder = runner.coordination, runner.holder
         changes = [c for c in unconfirmed_changes(plan) if c.task is not None]
-        others = {
+        mine = {
             c.task.content_key
             for c in changes
             if c.task is not None
-            and team.claim(c.task.content_key, holder, runner.lease_seconds) is not None
+            and team.claim(c.task.content_key, holder, runner.lease_seconds) is None
         }
         gates = sorted({f"{c.task.provider}/{c.task.model_id}" for c in changes if c.task})
         taken: list[str] = []
@@ -396,7 +403,7 @@ class Workspace:
                 while not team.try_gate(name):
                     time.sleep(GATE_POLL_SECONDS)
                 taken.append(name)
-            yield others
+            yield mine
         finally:
             for name in reversed(taken):
                 with suppress(StateWriteError):

@@ -4,16 +4,18 @@ writes: what is adopted, what is proven never made, and what stays unconfirmed."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import math
 import time
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import httpx
 import pytest
 
 from wanplan.apply.providers import ProviderSetup
-from wanplan.apply.reconcile import Outcome, Verdict, examine
+from wanplan.apply.reconcile import Outcome, Verdict, examine, settle
 from wanplan.config import ProviderSettings
 from wanplan.providers.base import ListedTask, ProviderContext, TaskListing
 from wanplan.providers.dashscope import DashScopeProvider
@@ -409,3 +411,55 @@ def test_an_earlier_stamp_never_narrows_the_candidates_to_a_stranger(
         prompts={"key-1": "A fern."},
     )[1]
     assert verdict.outcome is Outcome.UNCONFIRMED, verdict
+
+
+class _Journal:
+    """The journal settle reads and writes, in memory: what it recorded, by row."""
+
+    def __init__(self, rows: list[TaskRecord]) -> None:
+        self.rows = {r.id: r for r in rows}
+        self.written: dict[int, str] = {}
+
+    def open_tasks(self) -> list[TaskRecord]:
+        return [r for r in self.rows.values() if r.id not in self.written]
+
+    def task(self, ident: int) -> TaskRecord | None:
+        return self.rows.get(ident)
+
+    def known_task_ids(self, provider: str, ids: Sequence[str]) -> dict[str, str | None]:
+        return {}
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        yield
+
+    def record_submitted(self, ident: int, task_id: str, note: str | None = None) -> None:
+        self.written[ident] = f"adopted {task_id}"
+
+    def record_task_status(self, ident: int, status: str, error: str | None = None) -> None:
+        self.written[ident] = status
+
+    def record_unconfirmed(self, ident: int, reason: str, until: str | None) -> None:
+        self.written[ident] = "unconfirmed"
+
+
+def test_among_runners_every_unknown_submit_is_judged_and_only_ones_own_recorded(
+    lister: type[Lister],
+) -> None:
+    """From review: settling only this runner's rows let its window adopt the task another
+    runner's overlapping unknown submit made (a wrong video, and that runner paying again)."""
+    lister.tasks = [listed("their-task", T0 + 0.8)]  # no prompt in the listing
+    mine = row(1, sent=T0, until=T0 + 1.0, key="K1")
+    theirs = row(2, sent=T0 + 0.5, until=T0 + 1.5, key="K2")
+    journal = _Journal([mine, theirs])
+    setup = ProviderSetup("fake", lister, ProviderSettings(), "https://fake.invalid", None)  # type: ignore[arg-type]
+    verdicts = settle(
+        journal,  # type: ignore[arg-type]
+        {"fake": setup},
+        {"K1": "mine"},
+        clock=lambda: NOW,
+        sleep=lambda _: None,
+        only={"K1"},
+    )
+    assert verdicts[1].outcome is Outcome.UNCONFIRMED  # the task may be either's
+    assert journal.written == {1: "unconfirmed"}  # the other runner's row is its own

@@ -62,6 +62,7 @@ from wanplan.errors import (
     EXIT_INTERRUPTED,
     ProviderAuthError,
     ProviderError,
+    StateError,
     StateWriteError,
 )
 from wanplan.key.file_hashes import sha256_file
@@ -153,8 +154,9 @@ class ApplyEngine:
         self.unrecorded: list[UnrecordedTask] = []
         """Tasks made whose ids the state could not record (a full disk): for `import`."""
         self._backend = BackendThread()
-        """The state's and the cache's calls run here, one at a time, urgent ones first, off
-        the event loop: a slow (network) backend never stalls polls, downloads or submits."""
+        """The state's calls run here, one at a time, urgent ones first, off the event loop: a
+        slow (network) state never stalls polls, downloads or submits. The cache's run in
+        threads of their own (a download must not hold up the heartbeat)."""
         self.runner = (
             Runner(runner.coordination, self._urgent, runner.holder, runner.lease_seconds)
             if runner is not None
@@ -276,7 +278,7 @@ class ApplyEngine:
         try:
             if change.action is Action.DELETE:
                 return await self._delete(plan, change)
-            if change.action is Action.UNCONFIRMED:
+            if change.action is Action.UNCONFIRMED and self.runner is None:
                 raise AssetFailed(unconfirmed_failure(change))
             if change.source is not None:
                 return await self._restore(plan, change, started)
@@ -289,7 +291,7 @@ class ApplyEngine:
                     self._finished(change.asset.content_key).set()
                     if self.runner is not None:
                         await self.runner.release(change.asset.content_key)
-        except AssetFailed as exc:
+        except (AssetFailed, StateError) as exc:  # StateError: a shared state out of reach
             self.emit(ApplyEvent(change.address, "failed", str(exc), time.monotonic() - started))
             return AssetOutcome(change.address, change.action, ok=False, error=str(exc))
         except (asyncio.CancelledError, Interrupted):
@@ -333,7 +335,7 @@ class ApplyEngine:
         assert asset is not None
         await self._finished(asset.content_key).wait()
         source = await self._store(self.state.generation, asset.content_key)
-        if source is None or not await self._store(self.blobs.has, source.blob_sha256):
+        if source is None or not await asyncio.to_thread(self.blobs.has, source.blob_sha256):
             raise AssetFailed(f"skipped: {change.waits_for}, which makes the same content, failed")
         return await self._restore(plan, dataclasses.replace(change, source=source), started)
 
@@ -423,9 +425,10 @@ class ApplyEngine:
         await self.runner.claim(key, waiting)
         if change.address not in plan.force_replace:
             made = await self._store(self.state.generation, key)
-            if made is not None and await self._store(self.blobs.has, made.blob_sha256):
+            if made is not None and await asyncio.to_thread(self.blobs.has, made.blob_sha256):
                 return dataclasses.replace(change, action=Action.REUSE, source=made, task=None)
-        planned = change.task.id if change.task is not None else None
+        resumed = change.task if change.action is Action.RESUME else None
+        planned = resumed.id if resumed is not None else None
         rows = [
             t
             for t in await self._store(self.state.open_tasks)
@@ -440,6 +443,13 @@ class ApplyEngine:
                 if adopted is not None:
                     task = row._replace(task_id=adopted, status=SUBMITTED)
                     return dataclasses.replace(change, action=Action.RESUME, task=task)
+        if change.action is Action.UNCONFIRMED:
+            # Another runner held it while this one planned: settled now, no task was made.
+            # Generating it is a cost this plan did not show: not paid without a new plan.
+            raise AssetFailed(
+                "its earlier submit made no task (settled by another runner); apply again to "
+                "generate it"
+            )
         return change
 
     def _check_output_folder(self, asset: ResolvedAsset, profile: str) -> None:
@@ -485,12 +495,14 @@ class ApplyEngine:
             if ref.upstream_key in self._producing:  # made (or made again) by this plan
                 await self._finished(ref.upstream_key).wait()  # set when its generation ends
             made = await self._store(self.state.generation, ref.upstream_key)
-            if made is not None and not await self._store(self.blobs.has, made.blob_sha256):
+            if made is not None and not await asyncio.to_thread(self.blobs.has, made.blob_sha256):
                 # The cache lost it (a fresh CI runner): the upstream's output has the bytes.
                 await asyncio.to_thread(self._recache, ref.upstream, made.blob_sha256)
-            if made is None or not await self._store(self.blobs.has, made.blob_sha256):
+            if made is None or not await asyncio.to_thread(self.blobs.has, made.blob_sha256):
                 raise AssetFailed(f"skipped: {ref.upstream}, whose output it uses, failed")
-            local = await self._store(self.blobs.local_path, made.blob_sha256)
+            # Blob calls (a download from a shared cache) run beside the state's thread, not
+            # on it: they would hold up the heartbeat and every journal write.
+            local = await asyncio.to_thread(self.blobs.local_path, made.blob_sha256)
             inputs.append(
                 RequestInput(
                     ref.field,
@@ -583,13 +595,6 @@ class ApplyEngine:
                 raise AssetFailed(f"not submitted: {self.stopped_by}")
             if self.interrupted:
                 raise Interrupted
-            if self.runner is not None:
-                taken_by = await self.runner.still_holds(asset.content_key)
-                if taken_by is not None:  # this runner's lease lapsed (a stall): not ours now
-                    raise AssetFailed(
-                        f"not submitted: {taken_by} took it over while this runner stalled; "
-                        "apply again"
-                    )
             task_ref: int | None = None
             rng = self.rng
             # A body that carries its input files inline takes longer to send.
@@ -602,6 +607,14 @@ class ApplyEngine:
                     if self.interrupted:
                         raise Interrupted
                     raise AssetFailed(f"not submitted: {self.stopped_by}")
+                if self.runner is not None and not await self.runner.still_holds(asset.content_key):
+                    # This runner stalled past its lease: another may be making it now.
+                    if task_ref is not None:
+                        await self._journal_status(task_ref, FAILED, "not sent again: claim lapsed")
+                    raise AssetFailed(
+                        "not submitted: this runner's claim on it lapsed (it stalled for over "
+                        "[state] lease_seconds) and another runner may be making it; apply again"
+                    )
                 answer_by = time.time() + timeout
                 # A submit under way is not cancelled by Ctrl-C: its task id must be recorded.
                 # It is under way from its intent's write to its task id's commit, and so is
@@ -782,7 +795,14 @@ class ApplyEngine:
                 verdicts = await reconcile.examine(
                     rows, {provider.name: setup}, self._known_task_ids, prompts
                 )
-                verdict = verdicts[task_ref]
+                verdict = verdicts.get(task_ref)
+                if verdict is None:  # settled meanwhile (another runner, or its late answer)
+                    now = await self._store(self.state.task, task_ref)
+                    if now is not None and now.task_id and now.status != NOT_CREATED:
+                        return now.task_id
+                    if now is not None and now.status == NOT_CREATED:
+                        return None
+                    raise AssetFailed(unconfirmed_failure_for(asset.address, now or row))
                 if verdict.outcome is not reconcile.Outcome.WAIT:
                     return await self._settled(asset, provider.name, task_ref, verdict, replaces)
             settles_at = (verdict.settles_at or time.time()) + 0.05

@@ -117,7 +117,7 @@ class Outputs:
         when it was), and the asset's new current output; then the output it replaces, if
         elsewhere, is removed (in the same job: a Ctrl-C cannot come between)."""
         with self.state.transaction():
-            if collected is not None:
+            if collected is not None and not self._collected_already(collected.task_ref):
                 fetched = collected.fetched
                 self.state.record_generation(
                     content_key=asset.content_key,
@@ -146,6 +146,12 @@ class Outputs:
         if replaced is not None and replaced != record.output_path:
             self.remove(replaced)
             provenance.remove(self.project.root, replaced)
+
+    def _collected_already(self, task_ref: int) -> bool:
+        """Another runner collected this task (it took the key over after this one stalled
+        past its lease): its generation and spend are recorded once, not again."""
+        task = self.state.task(task_ref)
+        return task is not None and task.status == COLLECTED
 
     async def _write_provenance(self, asset: ResolvedAsset, record: AssetRecord) -> None:
         details = await self._store(self.state.generation_details, asset.content_key)

@@ -380,8 +380,9 @@ def run_examine(
     setups: Mapping[str, ProviderSetup],
     known: KnownIds,
     prompts: Mapping[str, str | None],
+    now: float | None = None,
 ) -> dict[int, Verdict]:
-    return asyncio.run(examine(rows, setups, known, prompts))
+    return asyncio.run(examine(rows, setups, known, prompts, now))
 
 
 def settle(
@@ -392,31 +393,32 @@ def settle(
     on_wait: Callable[[int, float], None] = lambda rows, seconds: None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
-    skip: Collection[str] = (),
+    only: Collection[str] | None = None,
 ) -> dict[int, Verdict]:
     """Apply's reconciliation, under the state lock: wait until the windows have settled (at
     most MAX_WAIT_SECONDS), judge every unknown submit of these providers, and record each
-    verdict in the journal. Returns the verdicts by journal row. Rows of the content keys in
-    `skip` (another runner's, PRODUCT §11) are left to their runner."""
+    verdict in the journal. Returns the verdicts by journal row. `only`: the content keys
+    this runner holds among others (PRODUCT §11); every unknown submit is still judged with
+    them (another runner's overlapping window may hold the only candidate), but only theirs
+    are recorded."""
     deadline = clock() + MAX_WAIT_SECONDS
     while True:
-        rows = [
-            t
-            for t in state.open_tasks()
-            if t.outcome_unknown and t.provider in setups and t.content_key not in skip
-        ]
-        if not rows:
+        rows = [t for t in state.open_tasks() if t.outcome_unknown and t.provider in setups]
+        mine = [t for t in rows if only is None or t.content_key in only]
+        if not mine:
             return {}
-        verdicts = run_examine(rows, setups, state.known_task_ids, prompts)
-        waits = [v.settles_at for v in verdicts.values() if v.settles_at is not None]
+        verdicts = run_examine(rows, setups, state.known_task_ids, prompts, clock())
+        waits = [s for t in mine if (s := verdicts[t.id].settles_at) is not None]
         if waits and max(waits) <= deadline:
             on_wait(len(waits), max(max(waits) - clock(), 0.0))
             sleep(max(max(waits) - clock(), 0.0) + 0.05)
             continue
         with state.transaction():
-            for row in rows:
-                _record(state, row, verdicts[row.id], setups[row.provider])
-        return verdicts
+            for row in mine:
+                current = state.task(row.id)
+                if current is not None and current.outcome_unknown:  # not settled meanwhile
+                    _record(state, row, verdicts[row.id], setups[row.provider])
+        return {t.id: verdicts[t.id] for t in mine}
 
 
 def _record(state: StateWriter, row: TaskRecord, verdict: Verdict, setup: ProviderSetup) -> None:
@@ -450,17 +452,17 @@ def settle_plan(
     replan: Callable[[], Plan],
     on_wait: Callable[[int, float], None],
     transport: httpx.AsyncBaseTransport | None = None,
-    skip: Collection[str] = (),
+    only: Collection[str] | None = None,
 ) -> Plan:
     """Apply's step before confirmation: settle the plan's unconfirmed submits where the
     providers can list their tasks (with a key here), then plan again on the new journal.
-    `skip`: content keys another runner holds, whose submits are its own to settle."""
+    `only`: among other runners, the content keys this one holds (see `settle`)."""
     changes = unconfirmed_changes(plan)
     names = sorted({c.task.provider for c in changes if c.task})
     setups = listing_setups(config, names, transport)
     if not setups:
         return plan
-    settle(state, setups, _prompts(plan.changes), on_wait=on_wait, skip=skip)
+    settle(state, setups, _prompts(plan.changes), on_wait=on_wait, only=only)
     return replan()
 
 

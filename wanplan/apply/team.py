@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from wanplan.apply.failures import AssetFailed
 from wanplan.errors import StateWriteError
 from wanplan.state.base import Coordination
 
@@ -73,11 +74,12 @@ class Runner:
         `on_wait` hears of the other holder once."""
         told = False
         while True:
+            asked = time.monotonic()  # the lease runs from no earlier than this
             other = await self.call(
                 self.coordination.claim, content_key, self.holder, self.lease_seconds
             )
             if other is None:
-                self._claimed_at[content_key] = time.monotonic()
+                self._claimed_at[content_key] = asked
                 return
             if not told:
                 on_wait(other)
@@ -98,24 +100,26 @@ class Runner:
             try:
                 live: dict[str, str] = await self.call(self.coordination.live_claims)
             except StateWriteError:
-                continue
+                live = {}  # each waiter asks for its claim again, and hears the error itself
             for key, released in list(self._waiting.items()):
                 if live.get(key, self.holder) == self.holder:
                     released.set()
 
-    async def still_holds(self, content_key: str) -> str | None:
-        """None when this runner still holds the key, else who took it over (this runner
-        stalled past its lease). Asked of the state only when the claim or the last heartbeat
-        is older than half a lease: until then no one can have taken it."""
+    async def still_holds(self, content_key: str) -> bool:
+        """Whether this runner still holds the key. A claim whose lease lapsed (this runner
+        stalled) is not taken back: another runner may be making it. Asked of the state only
+        when the claim, or the last heartbeat that renewed every claim, is older than half a
+        lease: until then no one can have taken it."""
         since = max(self._claimed_at.get(content_key, float("-inf")), self._renewed_at)
         if time.monotonic() - since < self.lease_seconds / 2:
-            return None
-        other: str | None = await self.call(
-            self.coordination.claim, content_key, self.holder, self.lease_seconds
+            return True
+        asked = time.monotonic()
+        held: bool = await self.call(
+            self.coordination.renew_claim, content_key, self.holder, self.lease_seconds
         )
-        if other is None:
-            self._claimed_at[content_key] = time.monotonic()
-        return other
+        if held:
+            self._claimed_at[content_key] = asked
+        return held
 
     async def release(self, content_key: str) -> None:
         self._claimed_at.pop(content_key, None)
@@ -160,10 +164,14 @@ class Runner:
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
-            sent = time.monotonic()
+            sent, holding = time.monotonic(), len(self._claimed_at)
             with contextlib.suppress(StateWriteError):  # a missed beat: the next one may land
-                await self.call(self.coordination.heartbeat, self.holder, self.lease_seconds)
-                self._renewed_at = sent
+                renewed = await self.call(
+                    self.coordination.heartbeat, self.holder, self.lease_seconds
+                )
+                # Trusted only when no claim was lost (one that lapsed and was taken over):
+                # otherwise each key is asked about before its submit.
+                self._renewed_at = sent if renewed >= holding else float("-inf")
 
     async def stop(self) -> None:
         """No heartbeat; everything this runner holds let go (left, it would lapse)."""
@@ -211,6 +219,12 @@ class _Slots:
                     self.runner.coordination.release_slot, self.provider, slot, self.runner.holder
                 )
 
+    def _fail_waiters(self, error: StateWriteError) -> None:
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(AssetFailed(f"not submitted: {error}"))
+
     def _hand(self, slot: int) -> bool:
         while self.waiters:
             waiter = self.waiters.popleft()
@@ -221,9 +235,10 @@ class _Slots:
 
     async def _poll(self) -> None:
         runner = self.runner
+        failing_since: float | None = None
         while any(not waiter.done() for waiter in self.waiters):
             slot = None
-            with contextlib.suppress(StateWriteError):
+            try:
                 slot = await runner.call(
                     runner.coordination.take_slot,
                     self.provider,
@@ -231,6 +246,12 @@ class _Slots:
                     runner.holder,
                     runner.lease_seconds,
                 )
+                failing_since = None
+            except StateWriteError as exc:
+                failing_since = failing_since or time.monotonic()
+                if time.monotonic() - failing_since > runner.lease_seconds:
+                    self._fail_waiters(exc)  # not a hang: the assets waiting fail, one line each
+                    return
             if slot is None:
                 await asyncio.sleep(POLL_SECONDS)
             elif not self._hand(slot):

@@ -219,6 +219,10 @@ class Coordination(Protocol):
 
     def release_claim(self, content_key: str, holder: str) -> None: ...
 
+    def renew_claim(self, content_key: str, holder: str, lease_seconds: float) -> bool:
+        """Whether `holder` still holds the key (its lease renewed); False once it lapsed."""
+        ...
+
     def live_claims(self) -> dict[str, str]:
         """Content key → holder of every claim whose lease has not lapsed."""
         ...

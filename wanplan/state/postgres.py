@@ -41,6 +41,13 @@ from wanplan.state.records import (
 
 MIGRATIONS_TABLE = "wanplan_migrations"
 _NOW = "extract(epoch from clock_timestamp())"
+_KEEPALIVE = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+"""libpq's defaults where the URL sets none (a URL's own settings win)."""
 _ADVISORY_KEY = 0x77616E706C616E  # "wanplan": migrations, under a transaction's lock
 _STATE_LOCK_KEY = _ADVISORY_KEY + 1  # the state lock, held by the writer's session
 
@@ -117,7 +124,11 @@ class PostgresStore:
     def _connect(self) -> Any:
         psycopg = _psycopg()
         try:
-            return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+            given = psycopg.conninfo.conninfo_to_dict(self.url)
+            # A runner whose machine vanished holds its session locks (the state lock, a
+            # model's gate) until the server notices: within about a minute, not TCP's hours.
+            liveness = {k: v for k, v in _KEEPALIVE.items() if k not in given}
+            return psycopg.connect(self.url, autocommit=True, connect_timeout=10, **liveness)
         except psycopg.Error as exc:
             raise StateError(
                 f"{self.label}: cannot connect to the state ({_reason(exc)})"

@@ -75,6 +75,16 @@ class PostgresTeam:
             "delete from claims where content_key = %s and holder = %s", [content_key, holder]
         )
 
+    def renew_claim(self, content_key: str, holder: str, lease_seconds: float) -> bool:
+        """Whether `holder` still holds the key, its lease renewed; False once it lapsed
+        (taken over or not): a lapsed claim is never quietly taken back."""
+        row = self.state.execute(
+            f"update claims set expires_at = {NOW} + %s where content_key = %s and holder = %s"
+            f" and expires_at > {NOW} returning 1",
+            [lease_seconds, content_key, holder],
+        ).fetchone()
+        return row is not None
+
     def live_claims(self) -> dict[str, str]:
         """Content key → holder, for every claim whose lease has not lapsed."""
         rows = self.state.execute(
