@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from wanplan import backends
 from wanplan.apply.backoff import Backoff
-from wanplan.apply.team import RunnerSettings, runner_id
+from wanplan.apply.team import GATE_WAIT_SECONDS, RunnerSettings, runner_id
 from wanplan.errors import ApplyRefused, StateError, StateWriteError, WanplanError
 from wanplan.project import DEFAULT_PROFILE, Project
 from wanplan.spec.suggest import did_you_mean
@@ -273,7 +273,10 @@ class Workspace:
         spent_today = None
         if caps.max_per_day is not None:
             day = today()
-            spent_today = spent_on(state.ledger(day), day, state.open_tasks())
+            # Open tasks first: one collected between the two reads is then counted twice
+            # (the safe side of the cap), never missed.
+            in_flight = state.open_tasks()
+            spent_today = spent_on(state.ledger(day), day, in_flight)
         warnings = check_budget(
             plan,
             caps,
@@ -400,9 +403,17 @@ class Workspace:
         taken: list[str] = []
         try:
             for name in gates:
-                while not team.try_gate(name):
+                deadline = time.monotonic() + GATE_WAIT_SECONDS
+                while not (held := team.try_gate(name)) and time.monotonic() < deadline:
                     time.sleep(GATE_POLL_SECONDS)
-                taken.append(name)
+                if held:
+                    taken.append(name)
+                else:  # runners keep submitting it: its submits stay for the engine to settle
+                    mine -= {
+                        c.task.content_key
+                        for c in changes
+                        if c.task and f"{c.task.provider}/{c.task.model_id}" == name
+                    }
             yield mine
         finally:
             for name in reversed(taken):

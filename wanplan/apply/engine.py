@@ -820,7 +820,11 @@ class ApplyEngine:
         replaces: TaskRecord | None,
     ) -> str | None:
         if verdict.outcome is reconcile.Outcome.ADOPT and verdict.task_id is not None:
-            await self._journal_task_id(asset, provider, task_ref, verdict.task_id, replaces)
+            row = await self._store(self.state.task, task_ref)
+            estimate = row.estimated_cost if row is not None else None
+            await self._journal_task_id(
+                asset, provider, task_ref, verdict.task_id, replaces, estimate
+            )
             self.emit(ApplyEvent(asset.address, "adopted", verdict.reason))
             return verdict.task_id
         if verdict.outcome is reconcile.Outcome.NOT_CREATED:

@@ -28,6 +28,8 @@ Call = Callable[..., Awaitable[Any]]
 POLL_SECONDS = 0.05
 """How often a free slot, a token or a model's submit turn is asked for (by one of this
 runner's waiters at a time)."""
+GATE_WAIT_SECONDS = 120.0
+"""The longest wait for a model's gate alone (to read its task list) while runners submit."""
 CLAIM_WATCH_SECONDS = 0.25
 """How often the claims of other runners that this one waits on are looked at (one query for
 all of them)."""
@@ -144,14 +146,35 @@ class Runner:
     async def gate(self, name: str, *, shared: bool) -> AsyncIterator[None]:
         """The gate of `name` (a provider's model) among the runners: `shared` for a submit
         (runners submit side by side), alone to read the task list for an unknown submit (no
-        runner's submit of it is then in flight)."""
-        while not await self.call(self.coordination.try_gate, name, shared=shared):
+        runner's submit of it is then in flight). Alone, it is waited for at most
+        GATE_WAIT_SECONDS (other runners submitting without a pause): the asset then fails,
+        its submit still unknown, for the next apply to settle."""
+        deadline = time.monotonic() + GATE_WAIT_SECONDS
+        while not await self._try_gate(name, shared):
+            if not shared and time.monotonic() > deadline:
+                raise AssetFailed(
+                    f"other runners kept submitting {name} for {GATE_WAIT_SECONDS:.0f} s, so its "
+                    "task list could not be read; apply again to settle it"
+                )
             await asyncio.sleep(POLL_SECONDS)
         try:
             yield
         finally:
             with contextlib.suppress(StateWriteError):  # it goes with the connection
                 await self.call(self.coordination.release_gate, name, shared=shared)
+
+    async def _try_gate(self, name: str, shared: bool) -> bool:
+        """One attempt; a gate taken just as this asset was cancelled (Ctrl-C) is let go, not
+        left blocking every runner's submits of the model until this apply ends."""
+        attempt = asyncio.ensure_future(self.call(self.coordination.try_gate, name, shared=shared))
+        try:
+            taken: bool = await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            with contextlib.suppress(StateWriteError):
+                if await attempt:
+                    await self.call(self.coordination.release_gate, name, shared=shared)
+            raise
+        return taken
 
     def rate(self, provider: str, per_minute: float) -> SharedRate:
         return SharedRate(self, provider, per_minute)

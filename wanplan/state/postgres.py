@@ -462,11 +462,10 @@ class PostgresState:
         with self.transaction():
             self.conn.execute("delete from locks where id = %s", [lock_id])
         if self._holding:
-            function = (
-                "pg_advisory_unlock_shared" if self._holding == "shared" else ("pg_advisory_unlock")
-            )
-            self.conn.execute(f"select {function}(%s)", [_STATE_LOCK_KEY])
+            shared = self._holding == "shared"
             self._holding = None
+            function = "pg_advisory_unlock_shared" if shared else "pg_advisory_unlock"
+            self.execute(f"select {function}(%s)", [_STATE_LOCK_KEY])
 
     def coordination(self) -> postgres_team.PostgresTeam:
         """Runners share this state: its claims, slots, rate and reservations."""
@@ -484,7 +483,7 @@ class PostgresState:
                 f"lock ID {lock_id} does not match: the state is locked by {current.describe()}"
             )
         named = LockHolder(*rows[0])
-        free = self.conn.execute("select pg_try_advisory_lock(%s)", [_STATE_LOCK_KEY]).fetchone()
+        free = self.execute("select pg_try_advisory_lock(%s)", [_STATE_LOCK_KEY]).fetchone()
         if not free[0]:
             raise StateError(
                 f"the state is locked by {named.describe()} through its open connection to the "
@@ -494,7 +493,7 @@ class PostgresState:
             with self.transaction():
                 self.conn.execute("delete from locks where id = %s", [lock_id])
         finally:
-            self.conn.execute("select pg_advisory_unlock(%s)", [_STATE_LOCK_KEY])
+            self.execute("select pg_advisory_unlock(%s)", [_STATE_LOCK_KEY])
         return named
 
     def claim(self, content_key: str, holder: str, lease_seconds: float) -> str | None:
