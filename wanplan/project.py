@@ -6,10 +6,14 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wanplan import confine
 from wanplan.config import Config, load_config
 from wanplan.errors import StateError
+
+if TYPE_CHECKING:
+    from wanplan.catalog.model import Catalog
 
 OUTPUTS_DIR = "outputs"
 DEFAULT_PROFILE = "default"
@@ -40,6 +44,15 @@ class Project:
     @cached_property
     def config(self) -> Config:
         return load_config(self.root)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """The catalog with this project's prices.toml applied."""
+        from wanplan.catalog import load_catalog
+        from wanplan.catalog.team_prices import load_team_prices
+
+        catalog = load_catalog()
+        return catalog.with_prices(load_team_prices(self.root, catalog))
 
     @property
     def state_path(self) -> Path:

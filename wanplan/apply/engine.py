@@ -396,7 +396,10 @@ class ApplyEngine:
             await foreground.collecting_turn(ready_at)  # the wait for a download slot
             fetched = await self._download(provider, task_id, asset, status.result_urls[0])
         collected = Collected(
-            fetched, task_id, task_ref, task_spend(asset, status, quoted, estimate)
+            fetched,
+            task_id,
+            task_ref,
+            task_spend(asset, status, quoted, estimate, self.project.catalog),
         )
         path = await self.outputs.materialise(
             plan, change, fetched.sha256, fetched.extension, collected

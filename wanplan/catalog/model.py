@@ -129,6 +129,25 @@ class Catalog:
     def price(self, provider: str, model_id: str, mode: str, resolution: str) -> PriceEntry | None:
         return self._prices.get((provider, model_id, mode, resolution))
 
+    def with_prices(self, overrides: list[PriceEntry]) -> Catalog:
+        """This catalog with a project's own price rows in place of its own for the same
+        (provider, model id, mode, resolution); `overridden` says which rows they are."""
+        if not overrides:
+            return self
+        keys = {(p.provider, p.model_id, p.mode, p.resolution) for p in overrides}
+        kept = [
+            p for p in self.prices if (p.provider, p.model_id, p.mode, p.resolution) not in keys
+        ]
+        catalog = Catalog(self.models, kept + overrides)
+        catalog.overridden = frozenset(keys)
+        return catalog
+
+    overridden: frozenset[tuple[str, str, str, str]] = frozenset()
+    """The price rows a project's prices.toml sets."""
+
+    def is_team_price(self, price: PriceEntry) -> bool:
+        return (price.provider, price.model_id, price.mode, price.resolution) in self.overridden
+
 
 @cache
 def load_catalog() -> Catalog:

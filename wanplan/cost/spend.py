@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from wanplan.catalog import load_catalog
+from wanplan.catalog.model import Catalog
 from wanplan.providers.base import TaskStatus
 from wanplan.spec.resolved import ResolvedAsset
 
@@ -32,10 +33,12 @@ def task_spend(
     status: TaskStatus,
     quoted: Decimal | None,
     estimate: Decimal | None,
+    catalog: Catalog | None = None,
 ) -> Spend:
+    """`catalog`: the project's, with its prices.toml (the built-in one when None)."""
     if status.reported_cost is not None:
         return Spend(status.reported_cost, REPORTED)
-    billed = billed_usage(asset, status.billed_seconds)
+    billed = billed_usage(asset, status.billed_seconds, catalog)
     if billed is not None:
         return Spend(billed, REPORTED)
     if quoted is not None:
@@ -43,12 +46,16 @@ def task_spend(
     return Spend(estimate, ESTIMATE if estimate is not None else UNKNOWN)
 
 
-def billed_usage(asset: ResolvedAsset, seconds: float | None) -> Decimal | None:
+def billed_usage(
+    asset: ResolvedAsset, seconds: float | None, catalog: Catalog | None = None
+) -> Decimal | None:
     """Billed seconds at the catalog's per-second price for this model and resolution; None
     when either is unknown (the estimate stands then, never $0)."""
     if seconds is None:
         return None
-    price = load_catalog().price(asset.provider, asset.model_id, asset.mode, asset.resolution)
+    price = (catalog or load_catalog()).price(
+        asset.provider, asset.model_id, asset.mode, asset.resolution
+    )
     if price is None or price.unit != "second":
         return None
     return price.price * max(Decimal(str(seconds)), Decimal(price.minimum_seconds))

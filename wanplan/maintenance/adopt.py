@@ -14,7 +14,6 @@ from wanplan.apply.engine import run_apply
 from wanplan.apply.events import AssetOutcome, EventSink
 from wanplan.apply.providers import ProviderSetup
 from wanplan.blobs import BlobStore
-from wanplan.catalog import load_catalog
 from wanplan.cost.estimate import estimate
 from wanplan.errors import EXIT_INTERRUPTED, WanplanError
 from wanplan.key.file_hashes import FileHasher, FileStamp
@@ -48,7 +47,7 @@ def candidate(
     project: Project, reader: StateReader, address: str, provider: str | None, profile: str
 ) -> Candidate:
     """The declared asset to adopt a task for, checked against the specs and the state."""
-    catalog = load_catalog()
+    catalog = project.catalog
     hasher = FileHasher(project.root, reader.file_stamps())
     declared = {a.address: a for a in resolve_specs(project, hasher, catalog)}
     asset = declared.get(address)

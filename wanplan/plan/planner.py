@@ -17,7 +17,7 @@ from typing import Any
 
 from wanplan import confine
 from wanplan.blobs import BlobStore
-from wanplan.catalog import Catalog, load_catalog
+from wanplan.catalog import Catalog
 from wanplan.confine import OUTPUTS
 from wanplan.cost.estimate import estimate, estimate_material
 from wanplan.errors import PlanError
@@ -48,7 +48,7 @@ def make_plan(
     _ = project.config  # settings errors first: they affect everything after
     project.check_confined()  # outputs and the cache are read: never through a link out
     with _gc_paused():
-        catalog = load_catalog()
+        catalog = project.catalog  # with the project's prices.toml
         hasher = FileHasher(project.root, state.file_stamps())
         declared = resolve_specs(project, hasher, catalog, profile)
         planner = _Planner(project, state, blobs, catalog, profile)

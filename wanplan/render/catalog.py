@@ -28,6 +28,11 @@ def model_documents(
                     "minimum_seconds": price.minimum_seconds if price else None,
                     "currency": price.currency if price else None,
                     "source": price.source if price else None,
+                    "origin": (
+                        ("prices.toml" if catalog.is_team_price(price) else "catalog")
+                        if price
+                        else None
+                    ),
                     "as_of": price.as_of.isoformat() if price else None,
                 }
             )

@@ -17,17 +17,19 @@ from wanplan.cli.output import echo, style
 )
 @click.pass_obj
 def models(directory: Path, provider: str | None, mode: str | None, fmt: str) -> None:
-    """List the catalog: model ids, capabilities and prices with their source and date.
+    """List the catalog: model ids, capabilities and prices with their source and date
+    (a project's prices.toml, where it sets one, marked as such).
 
     \b
     Examples:
       wanplan models --provider dashscope
       wanplan models --mode i2v --format json
     """
-    from wanplan.catalog import load_catalog
+    from wanplan.project import Project
     from wanplan.render.catalog import model_documents
 
-    rows = model_documents(load_catalog(), provider=provider, mode=mode)
+    # In a project, its prices.toml applies (and is shown as the source).
+    rows = model_documents(Project.at(directory).catalog, provider=provider, mode=mode)
     if fmt == "json":
         echo(json.dumps({"models": rows}, indent=2))
     elif not rows:
@@ -57,9 +59,10 @@ def _print(row: dict[str, Any]) -> None:
         else:
             per = "/s" if price["unit"] == "second" else " each"
             minimum = f", {price['minimum_seconds']} s minimum" if price["minimum_seconds"] else ""
+            team = "prices.toml: " if price["origin"] == "prices.toml" else ""
             echo(
                 f"    {price['resolution']}: ${price['price']}{per}{minimum}"
-                f" ({price['source']}, {price['as_of']})"
+                f" ({team}{price['source']}, {price['as_of']})"
             )
 
 

@@ -20,7 +20,6 @@ def validate(directory: Path) -> None:
     Example:
       wanplan validate
     """
-    from wanplan.catalog import load_catalog
     from wanplan.cli.output import warn
     from wanplan.key.file_hashes import FileHasher
     from wanplan.plan.planner import UNPINNED_SEED
@@ -28,7 +27,7 @@ def validate(directory: Path) -> None:
 
     project = open_project(directory)
     _ = project.config
-    assets = resolve_specs(project, FileHasher(project.root, {}), load_catalog())
+    assets = resolve_specs(project, FileHasher(project.root, {}), project.catalog)
     files = len({a.file for a in assets})
     echo(f"Valid: {_count(len(assets), 'asset')} in {_count(files, 'file')}.")
     texts: dict[str, str] = {}
