@@ -95,6 +95,7 @@ class PlanOutcome:
             total([c.estimated_cost for c in changes]),
             limit,
             allow_unknown_cost=allow_unknown_cost,
+            unknown=[c.address for c in changes if c.estimated_cost is None],
         )
 
 

@@ -8,6 +8,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Run, write_spec
 
 SHOT = """
@@ -105,3 +107,39 @@ def test_a_prices_file_linked_from_outside_is_refused(run: Run, tmp_path: Path) 
     result = run(root, "plan")
     assert result.exit_code == 1 and "prices.toml" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_the_cost_gate_names_changes_of_unknown_price_and_the_ways_through(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = team_project(tmp_path, model="wan-2.5")  # no catalog price
+    gated = run(root, "plan", "--fail-on-cost-increase", "5")
+    assert gated.exit_code == 4
+    message = gated.stderr.strip()
+    assert "1 change(s) of unknown price (teaser)" in message, message
+    assert "prices.toml" in message and "--allow-unknown-cost" in message
+    assert "WANPLAN_ALLOW_UNKNOWN_COST=true" in message
+
+    monkeypatch.setenv("WANPLAN_ALLOW_UNKNOWN_COST", "true")  # as the CI files expose it
+    assert run(root, "plan", "--fail-on-cost-increase", "5").exit_code == 0
+    monkeypatch.setenv("WANPLAN_ALLOW_UNKNOWN_COST", "false")
+    assert run(root, "plan", "--fail-on-cost-increase", "5").exit_code == 4
+
+    (root / "prices.toml").write_text(
+        '[[prices]]\nprovider = "dashscope"\nmodel_id = "wan2.5-t2v-preview"\nmode = "t2v"\n'
+        'resolution = "720p"\nunit = "second"\nprice = "0.10"\nas_of = 2026-12-01\n'
+    )
+    assert run(root, "plan", "--fail-on-cost-increase", "5").exit_code == 0  # priced: $0.50
+    over = run(root, "plan", "--fail-on-cost-increase", "0.25")
+    assert over.exit_code == 4 and "an estimated $0.50, over" in over.stderr
+
+
+def test_the_ci_files_expose_letting_unknown_prices_through(tmp_path: Path, run: Run) -> None:
+    for backend in ("sqlite", "postgres"):
+        root = tmp_path / backend
+        root.mkdir()
+        assert run(root, "init", "--ci", "all", "--backend", backend).exit_code == 0
+        for name in (".github/workflows/wanplan.yml", ".gitlab-ci.wanplan.yml"):
+            text = (root / name).read_text()
+            assert 'WANPLAN_ALLOW_UNKNOWN_COST: "false"' in text, (backend, name)
+            assert "price unknown models in prices.toml" in text

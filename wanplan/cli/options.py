@@ -102,7 +102,9 @@ def allow_unknown_cost(f: F) -> F:
     return click.option(
         "--allow-unknown-cost",
         is_flag=True,
-        help="Let changes of unknown price through a budget cap or cost gate.",
+        envvar="WANPLAN_ALLOW_UNKNOWN_COST",
+        help="Let changes of unknown price through a budget cap or cost gate (env "
+        "WANPLAN_ALLOW_UNKNOWN_COST=true). Better: give them a price in prices.toml.",
     )(f)
 
 

@@ -8,7 +8,7 @@ cannot be checked against a cap: with any cap set, it needs `--allow-unknown-cos
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -124,18 +124,29 @@ def check_budget(
 
 
 def check_cost_gate(
-    cost: tuple[Decimal, int], limit: Decimal, *, allow_unknown_cost: bool = False
+    cost: tuple[Decimal, int],
+    limit: Decimal,
+    *,
+    allow_unknown_cost: bool = False,
+    unknown: Sequence[str] = (),
 ) -> None:
-    """`plan --fail-on-cost-increase`: refuse a change that would spend more than `limit`."""
-    known, unknown = cost
+    """`plan --fail-on-cost-increase`: refuse a change that would spend more than `limit`.
+    Changes of unknown price are reported apart (`unknown`: their addresses), with the two
+    ways through: a price for them, or letting them through knowingly."""
+    known, unknown_count = cost
+    named = f" ({first_few(list(unknown), SHOWN)})" if unknown else ""
     if known > limit:
-        raise OverBudget(
-            f"cost gate: this change would spend an estimated {format_usd(known)}, over "
-            f"--fail-on-cost-increase {format_usd(limit)}"
+        beside = (
+            f", plus {unknown_count} change(s) of unknown price{named}" if unknown_count else ""
         )
-    if unknown and not allow_unknown_cost:
         raise OverBudget(
-            f"cost gate: {unknown} change(s) of unknown price cannot be checked against "
-            f"--fail-on-cost-increase {format_usd(limit)}; pass --allow-unknown-cost to let "
-            "them through"
+            f"cost gate: this change would spend an estimated {format_usd(known)}{beside}, "
+            f"over --fail-on-cost-increase {format_usd(limit)}"
+        )
+    if unknown_count and not allow_unknown_cost:
+        raise OverBudget(
+            f"cost gate: {unknown_count} change(s) of unknown price{named} cannot be checked "
+            f"against --fail-on-cost-increase {format_usd(limit)}; give them a price in "
+            "prices.toml (`wanplan models` shows the catalog's), or let them through with "
+            "--allow-unknown-cost (WANPLAN_ALLOW_UNKNOWN_COST=true)"
         )
