@@ -123,3 +123,21 @@ def test_estimates_are_decimal_with_minimum_seconds(project: Path) -> None:
     costs = {c.address: c.estimated_cost for c in plan.changes}
     assert costs == {"short": Decimal("0.75"), "city-timelapse": Decimal("1.00")}  # 5 s minimum
     assert all(isinstance(estimate(c.asset, catalog), Decimal) for c in plan.changes if c.asset)
+
+
+def test_an_apply_stopped_without_a_failure_says_interrupted_not_failures() -> None:
+    from wanplan.apply.events import ApplyResult, AssetOutcome
+    from wanplan.cli.progress import render_summary
+    from wanplan.plan.model import Action
+
+    stopped = ApplyResult(
+        [
+            AssetOutcome("a", Action.CREATE, ok=True),
+            AssetOutcome("b", Action.CREATE, ok=False, error="interrupted", interrupted=True),
+        ]
+    )
+    text = render_summary(stopped)
+    assert text.startswith("Apply interrupted: 1 created") and "1 interrupted" in text
+    assert "failures" not in text
+    failed = ApplyResult([AssetOutcome("c", Action.CREATE, ok=False, error="boom")])
+    assert render_summary(failed).startswith("Apply finished with failures")

@@ -178,6 +178,8 @@ def render_summary(result: ApplyResult) -> str:
     line = f"Apply complete: {', '.join(parts)}. Spent: {spent}"
     if not result.failed and not result.interrupted:
         return style(line, fg="green", bold=True)
+    if not result.failed:  # stopped on request: nothing failed, the rest resumes next time
+        return style(line.replace("complete", "interrupted"), fg="yellow", bold=True)
     lines = [style(line.replace("complete", "finished with failures"), fg="red", bold=True)]
     lines += [f"  failed {o.address}: {o.error}" for o in result.failed]
     return "\n".join(lines)
