@@ -76,6 +76,8 @@ class ApplyRequest(PlanRequest):
     auto_approve: bool = False
     max_cost: Decimal | None = None
     allow_unknown_cost: bool = False
+    skip_balance_check: bool = False
+    """Do not refuse a plan above a balance the provider reports (an account that tops up)."""
     concurrency: int | None = None
 
 
@@ -364,6 +366,10 @@ class Workspace:
             runner = self._check_and_reserve(
                 plan, state, request, dataclasses.replace(runner, reserved=False)
             )
+        if not request.skip_balance_check:
+            from wanplan.apply.balance import check_balances
+
+            check_balances(plan, setups, self.warn)  # exit 4 before the first submit
         if any(change.generates for change in plan.changes):
             self.cache.check()  # a result the cache cannot keep would be paid for, lost
         with prompts.progress(plan) as on_event:

@@ -63,6 +63,11 @@ def clips(provider: str, family: str) -> str:
     )
 
 
+def work(emulator: Emulator) -> list[object]:
+    """The requests of the work itself: not the balance read before the first submit."""
+    return [entry for entry in emulator.log if not entry.path.endswith("balance")]
+
+
 def kill_at_random_moments(
     command: list[str], rounds: int, rng: random.Random, emulator: Emulator
 ) -> None:
@@ -71,13 +76,13 @@ def kill_at_random_moments(
     0.6 s after its first request reached the provider (submits, quotes, polls, downloads),
     so that the kills land in the middle of the work however slowly the machine starts it."""
     for round_ in range(rounds):
-        requests = len(emulator.log)
+        requests = len(work(emulator))
         process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ
         )
         if round_ % 2:
             deadline = time.monotonic() + 20
-            while len(emulator.log) == requests and process.poll() is None:
+            while len(work(emulator)) == requests and process.poll() is None:
                 assert time.monotonic() < deadline, "the apply sent nothing for 20 s"
                 time.sleep(0.01)
             time.sleep(rng.uniform(0.0, 0.6))

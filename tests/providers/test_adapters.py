@@ -226,7 +226,7 @@ def test_apixo_async_body_and_result_json(run: Run, project: Path, emulator: Emu
     i2v = bodies["image-to-video"]
     (image,) = i2v.json["input"]["image_urls"]
     assert image.startswith("data:image/png;base64,")
-    polls = emulator.requests(provider="apixo", method="GET")
+    polls = emulator.requests(provider="apixo", method="GET", path_prefix="/api/v1/statusTask")
     assert polls and all(
         r.path == "/api/v1/statusTask/wan-2-5" and "taskId" in r.query for r in polls
     )

@@ -25,6 +25,7 @@ from wanplan.emulator.wire import Request, Response, json_response
 
 SUBMIT = "/api/v1/generateTask/"
 STATUS = "/api/v1/statusTask/"
+BALANCE = "/api/v1/apikeys/current-balance"
 MODELS = ("wan-2-5", "wan-2-5-video", "wan-2-6-video", "wan-2-7-video")
 MODES = {"text-to-video": "t2v", "image-to-video": "i2v"}
 MAX_PROMPT = 800
@@ -55,7 +56,7 @@ class Apixo:
         self.backend = backend
 
     def owns(self, path: str) -> bool:
-        return path.startswith((SUBMIT, STATUS))
+        return path.startswith((SUBMIT, STATUS)) or path == BALANCE
 
     def unauthorized(self, request: Request) -> Response:
         return error(401, "Unauthorized: invalid or missing API key")
@@ -76,6 +77,10 @@ class Apixo:
             return self._submit(request, request.path.removeprefix(SUBMIT), key_id)
         if request.method == "GET" and request.path.startswith(STATUS):
             return self._status(request, request.path.removeprefix(STATUS))
+        if request.method == "GET" and request.path == BALANCE:
+            return json_response(
+                200, {"code": 200, "msg": "success", "data": self.backend.knobs.balance}
+            )
         return error(404, f"Not found: {request.method} {request.path}")
 
     def _submit(self, request: Request, model: str, key_id: str) -> Response:

@@ -102,6 +102,8 @@ class Knobs(BaseModel):
     """Share of submits beside which another client on the same account makes a task of the
     same model at the same moment (with its own prompt), drawn from `drop_seed`'s RNG too."""
 
+    balance: float = Field(100.0, ge=0)
+    """The account's balance in USD, as WaveSpeed's and APIXO's balance endpoints report it."""
     concurrency_cap: int | None = Field(None, ge=1)
     """Tasks in flight per API key (WaveSpeed/APIXO queue the rest; DashScope/wanapi answer 429)."""
     api_keys: list[str] | None = Field(None, repr=False)

@@ -107,7 +107,7 @@ class WaveSpeed:
             task_id = route.removeprefix("predictions/").removesuffix("/result")
             return self._prediction(task_id)
         if request.method == "GET" and route == "balance":
-            return envelope(200, {"balance": 100.0})
+            return envelope(200, {"balance": self.backend.knobs.balance})
         if request.method == "GET" and route == "models":
             return envelope(200, [{"model_id": model, "type": "video"} for model in MODELS])
         if request.method == "POST" and route == "media/uploads":

@@ -11,6 +11,7 @@ import json
 import math
 import re
 import time
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
@@ -208,3 +209,15 @@ def same_model(listed: object, model_id: str) -> bool:
 def whole_number(value: object) -> int | None:
     """A count a provider gives (a list's total), or None when it gives none that reads."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def usd(value: object) -> Decimal | None:
+    """An amount of USD as an answer gives it (a number or its text); None when it is not a
+    finite amount of at least zero (a boolean, a word, NaN)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() and amount >= 0 else None

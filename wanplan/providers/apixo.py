@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from wanplan.providers import answers, wire
@@ -63,6 +64,11 @@ class ApixoProvider(HttpProvider):
             "POST", f"{self.api}/generateTask/{request.model_id}", "submit", json=body
         )
         return SubmittedTask(self._answer(response, "submit").object("data").task_id("taskId"))
+
+    async def balance(self) -> Decimal | None:
+        """`GET /apikeys/current-balance` → `{"code": 200, "data": 74.87}` in USD (§4d)."""
+        response = await self._call("GET", f"{self.api}/apikeys/current-balance", "balance")
+        return answers.usd(self._check(response, "balance").get("data"))
 
     async def poll(self, task_id: str, model_id: str) -> TaskStatus:
         response = await self._call(

@@ -157,6 +157,15 @@ class PreparesInputs(Protocol):
 
 
 @runtime_checkable
+class ReportsBalance(Protocol):
+    """A provider whose account balance can be read (PROVIDERS.md §4d)."""
+
+    async def balance(self) -> Decimal | None:
+        """The balance in USD; None when the answer gives none to trust."""
+        ...
+
+
+@runtime_checkable
 class ListsTasks(Protocol):
     """A provider that can list the account's tasks: a submit whose outcome is unknown is
     reconciled against it (apply/reconcile.py)."""

@@ -168,6 +168,19 @@ class WaveSpeedProvider(HttpProvider):
             return None
         return amount if amount.is_finite() and amount >= 0 else None
 
+    async def balance(self) -> Decimal | None:
+        """`GET /balance` → `data.balance` in USD; another page documents `/account/balance`
+        with `data{balance, currency}`: both are read (PROVIDERS.md §4d)."""
+        for path in ("balance", "account/balance"):
+            response = await self._call("GET", f"{self.api}/{path}", "balance")
+            if response.status_code == 404:
+                continue
+            data = self._check(response, "balance").get("data")
+            if not isinstance(data, dict) or data.get("currency", "USD") != "USD":
+                return None
+            return answers.usd(data.get("balance"))
+        return None
+
     async def poll(self, task_id: str, model_id: str) -> TaskStatus:
         response = await self._call("GET", f"{self.api}/predictions/{task_id}/result", "poll")
         if response.status_code == 404:

@@ -32,6 +32,12 @@ if TYPE_CHECKING:
     help="Refuse, before any request, a plan estimated above USD (with [budget] caps).",
 )
 @allow_unknown_cost
+@click.option(
+    "--skip-balance-check",
+    is_flag=True,
+    help="Do not refuse a plan above the balance WaveSpeed or APIXO reports (an account that "
+    "tops up by itself).",
+)
 @click.option("--concurrency", type=click.IntRange(1, 10_000), help="Tasks in flight per provider.")
 @lock_timeout
 @click.option(
@@ -51,6 +57,7 @@ def apply(
     auto_approve: bool,
     max_cost: Decimal | None,
     allow_unknown_cost: bool,
+    skip_balance_check: bool,
     concurrency: int | None,
     lock_timeout: float,
     log_format: str,
@@ -66,10 +73,12 @@ def apply(
 
     Budget caps (--max-cost and [budget] in wanplan.toml) are checked before the first
     request; a plan over one is refused whole. With a cap set, a change of unknown price needs
-    --allow-unknown-cost.
+    --allow-unknown-cost. Where WaveSpeed or APIXO report the account's balance, a plan whose
+    estimate there exceeds it is refused too (--skip-balance-check for an account that tops
+    up by itself).
 
     Exit 0 when everything succeeded, 1 when anything failed or was refused, 4 over a budget
-    cap, 130 interrupted.
+    cap or the balance, 130 interrupted.
 
     \b
     Examples:
@@ -89,6 +98,7 @@ def apply(
         auto_approve=auto_approve,
         max_cost=max_cost,
         allow_unknown_cost=allow_unknown_cost,
+        skip_balance_check=skip_balance_check,
         concurrency=concurrency,
     )
     if plan_file is not None:
