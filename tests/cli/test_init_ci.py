@@ -304,8 +304,13 @@ def run_step(step: dict[str, Any], cwd: Path, **env: str) -> subprocess.Complete
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         **env,
     }
+    return bash(step["run"], cwd, variables)
+
+
+def bash(script: str, cwd: Path, variables: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A CI step's script as GitHub and GitLab run it: bash -eo pipefail, no profile."""
     return subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
         cwd=cwd,
         env=variables,
         capture_output=True,

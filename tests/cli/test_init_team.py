@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from tests.cli.test_init_ci import _flatten, heredocs, resolve, wanplan_commands
+from tests.cli.test_init_ci import _flatten, bash, heredocs, resolve, wanplan_commands
 from tests.conftest import POSTGRES_ADMIN, Run, postgres_admin
 from wanplan.config import load_config
 
@@ -87,14 +87,7 @@ def run_step(
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         **env,
     }
-    return subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-        cwd=cwd,
-        env=variables,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return bash(step["run"], cwd, variables)
 
 
 def test_init_backend_postgres_writes_the_team_files(run: Run, tmp_path: Path) -> None:

@@ -83,9 +83,16 @@ class Catalog:
     one model id per resolution, so the resolution picks the entry.
     """
 
-    def __init__(self, models: list[ModelEntry], prices: list[PriceEntry]) -> None:
+    def __init__(
+        self,
+        models: list[ModelEntry],
+        prices: list[PriceEntry],
+        overridden: frozenset[tuple[str, str, str, str]] = frozenset(),
+    ) -> None:
         self.models = models
         self.prices = prices
+        self.overridden = overridden
+        """The price rows a project's prices.toml sets."""
         self._by_family: dict[tuple[str, str, str], list[ModelEntry]] = {}
         for entry in models:
             self._by_family.setdefault((entry.provider, entry.family, entry.mode), []).append(entry)
@@ -138,12 +145,7 @@ class Catalog:
         kept = [
             p for p in self.prices if (p.provider, p.model_id, p.mode, p.resolution) not in keys
         ]
-        catalog = Catalog(self.models, kept + overrides)
-        catalog.overridden = frozenset(keys)
-        return catalog
-
-    overridden: frozenset[tuple[str, str, str, str]] = frozenset()
-    """The price rows a project's prices.toml sets."""
+        return Catalog(self.models, kept + overrides, frozenset(keys))
 
     def is_team_price(self, price: PriceEntry) -> bool:
         return (price.provider, price.model_id, price.mode, price.resolution) in self.overridden

@@ -16,19 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from wanplan.errors import StateWriteError
 from wanplan.money import as_decimal_string
 
 if TYPE_CHECKING:
     from wanplan.state.postgres import PostgresState
-
-
-def _psycopg() -> Any:
-    import psycopg
-
-    return psycopg
 
 
 NOW = "extract(epoch from clock_timestamp())"
@@ -105,11 +98,7 @@ class PostgresTeam:
         self._locking(f"select {function}(hashtextextended(%s, 0))", name)
 
     def _locking(self, sql: str, name: str) -> object:
-        psycopg = _psycopg()
-        try:
-            row = self.conn.execute(sql, [f"wanplan-gate:{name}"]).fetchone()
-        except psycopg.Error as exc:
-            raise StateWriteError(f"{self.state.label}: cannot lock ({_first_line(exc)})") from None
+        row = self.state.execute(sql, [f"wanplan-gate:{name}"]).fetchone()
         return row[0] if row is not None else None
 
     # ---- the provider's limits ---------------------------------------------------------------
@@ -224,8 +213,3 @@ class PostgresTeam:
         with self.state.transaction():
             for table in ("claims", "slots", "reservations"):
                 self.conn.execute(f"delete from {table} where holder = %s", [holder])
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
