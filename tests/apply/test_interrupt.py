@@ -3,11 +3,13 @@ how to resume; the next apply collects instead of paying again. A second Ctrl-C 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from wanplan.state.sqlite import SqliteState
@@ -83,9 +85,27 @@ def test_ctrl_c_stops_submitting_and_the_next_apply_resumes(project: Path) -> No
         [WANPLAN, "-C", str(project), "plan"], capture_output=True, text=True, env=os.environ
     )
     assert "4 to create, 0 to replace, 2 to resume" in plan.stdout
+    # The two tasks in flight are paid already: kept apart from the new spend, not as $0.
+    document = json.loads(
+        subprocess.run(
+            [WANPLAN, "-C", str(project), "plan", "--format", "json"],
+            capture_output=True,
+            text=True,
+            env=os.environ,
+        ).stdout
+    )
+    summary = document["summary"]
+    resumed = [c for c in document["changes"] if c["action"] == "resume"]
+    assert all(c["estimated_cost"] == "0.00" for c in resumed)
+    committed = Decimal(summary["committed_cost"])
+    estimated = Decimal(summary["estimated_cost"])
+    assert committed > 0 and estimated > 0 and summary["unknown_committed_cost"] == 0
+    assert f"plus ${committed:.2f} already committed by 2 tasks in flight" in plan.stdout
 
     done = finish(project)
     assert "4 created" in done and "2 resumed" in done
+    # What the next apply spends is the new estimate plus what was committed.
+    assert f"Spent: ${estimated + committed:.2f} (${committed:.2f} of it committed" in done
 
 
 def test_a_second_ctrl_c_exits_at_once_and_is_still_safe(project: Path) -> None:

@@ -53,6 +53,8 @@ def test_json_plan_follows_the_contract(run: Run, project: Path) -> None:
         "unchanged": 0,
         "estimated_cost": "3.03",
         "unknown_cost": 0,
+        "committed_cost": "0.00",
+        "unknown_committed_cost": 0,
         "cost_at_risk": "0.00",
         "unknown_cost_at_risk": 0,
         "rebuild": {
@@ -141,3 +143,37 @@ def test_an_apply_stopped_without_a_failure_says_interrupted_not_failures() -> N
     assert "failures" not in text
     failed = ApplyResult([AssetOutcome("c", Action.CREATE, ok=False, error="boom")])
     assert render_summary(failed).startswith("Apply finished with failures")
+
+
+def test_committed_cost_of_resumed_tasks_is_shown_apart_in_every_format() -> None:
+    from wanplan.plan.model import Action, Plan, PlanChange
+    from wanplan.render.json_plan import plan_document
+    from wanplan.render.markdown import render_markdown
+    from wanplan.render.text import render_text
+    from wanplan.state.records import TaskRecord
+
+    def task(n: int, quoted: str | None, estimated: str | None) -> TaskRecord:
+        return TaskRecord(
+            n, "sim", "m", f"t{n}", f"k{n}", f"a{n}", "default", "submitted", "", "",
+            Decimal(estimated) if estimated else None, None,
+            Decimal(quoted) if quoted else None,
+        )  # fmt: skip
+
+    changes = [
+        PlanChange("a1", Action.RESUME, task=task(1, "1.25", "1.00")),  # the quote wins
+        PlanChange("a2", Action.RESUME, task=task(2, None, "0.50")),
+        PlanChange("a3", Action.RESUME, task=task(3, None, None)),  # unknown, never $0
+        PlanChange("new", Action.CREATE, estimated_cost=Decimal("2.00")),
+    ]
+    plan = Plan("default", None, 0, changes, unchanged=0)
+    summary = plan_document(plan)["summary"]
+    assert (summary["estimated_cost"], summary["committed_cost"]) == ("2.00", "1.75")
+    assert summary["unknown_committed_cost"] == 1
+    text = render_text(plan)
+    assert (
+        "Estimated cost: $2.00 (plus $1.75 + 1 of unknown price already committed by 3 tasks"
+        " in flight)" in text
+    )
+    assert "$1.25 committed" in text
+    markdown = render_markdown(plan)
+    assert "| Already committed by 3 tasks in flight | $1.75 + 1 of unknown price |" in markdown

@@ -73,3 +73,9 @@ class ApplyResult:
     @property
     def unknown_spend(self) -> int:
         return total([o.spent for o in self.outcomes if o.ok])[1]
+
+    @property
+    def committed_spend(self) -> tuple[Decimal, int]:
+        """The part of the spend that tasks submitted before this apply account for (its plan's
+        committed cost): the rest is the new spend its estimate covered."""
+        return total([o.spent for o in self.outcomes if o.ok and o.action is Action.RESUME])

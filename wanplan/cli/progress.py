@@ -158,6 +158,7 @@ def summary_document(result: ApplyResult) -> dict[str, Any]:
         ],
         "spent": as_decimal_string(result.spent),
         "unknown_spend": result.unknown_spend,
+        "committed_spent": as_decimal_string(result.committed_spend[0]),
     }
 
 
@@ -176,6 +177,8 @@ def render_summary(result: ApplyResult) -> str:
         parts.append(f"{len(result.interrupted)} interrupted")
     spent = format_total((result.spent, result.unknown_spend))
     line = f"Apply complete: {', '.join(parts)}. Spent: {spent}"
+    if result.done(Action.RESUME):
+        line += f" ({format_total(result.committed_spend)} of it committed before this apply)"
     if not result.failed and not result.interrupted:
         return style(line, fg="green", bold=True)
     if not result.failed:  # stopped on request: nothing failed, the rest resumes next time

@@ -14,7 +14,8 @@ from wanplan.apply.events import EventSink
 from wanplan.cli.output import colour_enabled, echo, style
 from wanplan.cli.progress import EventPrinter, JsonEvents, LiveView
 from wanplan.money import format_total
-from wanplan.plan.model import Plan
+from wanplan.plan.model import Action, Plan
+from wanplan.render.text import committed_phrase
 
 
 class TerminalPrompts:
@@ -41,6 +42,8 @@ class TerminalPrompts:
     def confirm(self, plan: Plan) -> bool:
         count = len(plan.changes)
         cost = format_total((plan.estimated_cost, plan.unknown_cost))
+        if plan.count(Action.RESUME):
+            cost += f" ({committed_phrase(plan.changes)})"
         echo("")
         answer = click.prompt(
             style(

@@ -37,11 +37,7 @@ def spent_on(
     the cap."""
     amounts = [row["amount"] for row in ledger if row["day"] == day]
     known = [Decimal(a) if a is not None else None for a in amounts]
-    known += [
-        t.quoted_cost if t.quoted_cost is not None else t.estimated_cost
-        for t in in_flight
-        if t.submitted_at[:10] == day and t.task_id
-    ]
+    known += [t.committed_cost for t in in_flight if t.submitted_at[:10] == day and t.task_id]
     return total(known)
 
 

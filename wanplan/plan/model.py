@@ -68,6 +68,14 @@ class PlanChange:
         )
 
     @property
+    def committed_cost(self) -> Decimal | None:
+        """For `resume`: what the task submitted earlier costs, already paid and not part of
+        the new spend (its price quote, else its estimate; None: unknown)."""
+        if self.action is not Action.RESUME or self.task is None:
+            return Decimal(0)
+        return self.task.committed_cost
+
+    @property
     def content_key(self) -> str | None:
         return self.asset.content_key if self.asset else None
 
@@ -122,6 +130,11 @@ class Plan:
     @property
     def unknown_cost(self) -> int:
         return total([c.estimated_cost for c in self.changes])[1]
+
+    @property
+    def committed_cost(self) -> tuple[Decimal, int]:
+        """What the tasks this plan resumes cost (paid already): (known, unknown count)."""
+        return total([c.committed_cost for c in self.changes if c.action is Action.RESUME])
 
     @property
     def cost_at_risk(self) -> tuple[Decimal, int]:

@@ -208,7 +208,7 @@ class _Planner:
                     asset=asset,
                     previous=record,
                     task=task,
-                    cost_at_risk=task.quoted_cost or task.estimated_cost,
+                    cost_at_risk=task.committed_cost,
                 )
             return PlanChange(
                 asset.address,

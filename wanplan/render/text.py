@@ -73,6 +73,8 @@ def change_cost(change: PlanChange) -> str:
         return ""
     if change.action is Action.UNCONFIRMED:
         return f"{format_usd(change.cost_at_risk)} at risk"
+    if change.action is Action.RESUME:
+        return f"{format_usd(change.committed_cost)} committed"
     return format_usd(change.estimated_cost)
 
 
@@ -86,6 +88,8 @@ def count_line(label: str, changes: Sequence[PlanChange]) -> str:
     counts.append(f"{tally[Action.DELETE]} to delete")
     cost = format_total(total([c.estimated_cost for c in changes]))
     line = f"{label}: {', '.join(counts)}. Estimated cost: {cost}"
+    if tally[Action.RESUME]:
+        line += f" ({committed_phrase(changes)})"
     if tally[Action.UNCONFIRMED]:
         at_risk = total([c.cost_at_risk for c in changes if c.action is Action.UNCONFIRMED])
         line += (
@@ -93,6 +97,14 @@ def count_line(label: str, changes: Sequence[PlanChange]) -> str:
             "not paid again)"
         )
     return line
+
+
+def committed_phrase(changes: Sequence[PlanChange]) -> str:
+    """`plus $5.00 already committed by 10 tasks in flight`: the resumed tasks, paid already."""
+    resumed = [c for c in changes if c.action is Action.RESUME]
+    committed = format_total(total([c.committed_cost for c in resumed]))
+    tasks = f"{len(resumed)} task{'s' if len(resumed) != 1 else ''}"
+    return f"plus {committed} already committed by {tasks} in flight"
 
 
 def closing_line(plan: Plan) -> str:

@@ -71,6 +71,12 @@ class TaskRecord(NamedTuple):
     die); once it failed, the moment it failed."""
 
     @property
+    def committed_cost(self) -> Decimal | None:
+        """What it costs by the figures known before collection: its price quote, else its
+        estimate (None: unknown)."""
+        return self.quoted_cost if self.quoted_cost is not None else self.estimated_cost
+
+    @property
     def outcome_unknown(self) -> bool:
         """A submit that may or may not have made (and be paid for) a task."""
         return self.status in UNKNOWN_STATUSES
