@@ -15,6 +15,17 @@ def as_decimal_string(amount: Decimal | None) -> str | None:
     return str(quantized if quantized == amount else amount.normalize())
 
 
+MICROS_PER_USD = 1_000_000
+
+
+def as_micros(amount: Decimal | str | None) -> int | None:
+    """An amount as an exact integer of millionths of a dollar, for SQL to sum and sort (the
+    ledger keeps it beside the decimal text); rounded half up past the sixth decimal."""
+    if amount is None:
+        return None
+    return int((Decimal(amount) * MICROS_PER_USD).to_integral_value(rounding=ROUND_HALF_UP))
+
+
 def format_usd(amount: Decimal | None) -> str:
     if amount is None:
         return "unknown"

@@ -17,7 +17,7 @@ import sqlite_utils
 
 from tests.conftest import POSTGRES_ADMIN, postgres_admin
 from wanplan.errors import StateError
-from wanplan.state import migrations
+from wanplan.state import migrations, postgres
 from wanplan.state.base import StateStore
 from wanplan.state.lock import this_process
 from wanplan.state.postgres import PostgresStore
@@ -57,6 +57,22 @@ class SqliteBackend:
     @staticmethod
     def drop(store: StateStore) -> None:
         return None
+
+    @staticmethod
+    def sql(store: StateStore, statement: str) -> list[tuple[Any, ...]]:
+        """What a person's SQL client sees (autocommit)."""
+        import sqlite3
+
+        assert isinstance(store, SqliteStore)
+        conn = sqlite3.connect(store.path, isolation_level=None)
+        try:
+            return conn.execute(statement).fetchall()
+        finally:
+            conn.close()
+
+    @staticmethod
+    def before_last_migration(monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:-1])
 
 
 class PostgresBackend:
@@ -99,6 +115,19 @@ class PostgresBackend:
         assert isinstance(store, PostgresStore)
         with postgres_admin() as admin:
             admin.execute(f"drop database if exists {store.url.rsplit('/', 1)[1]} with (force)")
+
+    @staticmethod
+    def sql(store: StateStore, statement: str) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        assert isinstance(store, PostgresStore)
+        with psycopg.connect(store.url, autocommit=True) as conn:
+            cursor = conn.execute(statement)
+            return cursor.fetchall() if cursor.description else []
+
+    @staticmethod
+    def before_last_migration(monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(postgres, "MIGRATIONS", postgres.MIGRATIONS[:-1])
 
 
 BACKENDS: dict[str, Any] = {"sqlite": SqliteBackend, "postgres": PostgresBackend}
@@ -329,3 +358,67 @@ def test_a_renewed_claim_outlives_its_first_lease(writer: object) -> None:
     writer.renew_claims("runner-a", 60)  # type: ignore[attr-defined]
     time.sleep(0.15)
     assert writer.claim("key-1", "runner-b", 60) == "runner-a"  # type: ignore[attr-defined]
+
+
+def test_the_ledger_sums_and_sorts_exactly_in_sql(
+    store: StateStore, writer: object, backend: Any
+) -> None:
+    ref = intent(writer)
+    finish(writer, ref)  # $0.50, prompt "p"
+    for address, amount in [("b", "0.10"), ("b", "0.10"), ("b", "0.10"), ("c", "9.99")]:
+        writer.record_spend(  # type: ignore[attr-defined]
+            task_ref=ref, provider="sim", address=address, profile="default",
+            content_key="k1", amount=Decimal(amount), source="estimate",
+        )  # fmt: skip
+    for amount in ("10.00", None):
+        writer.record_spend(  # type: ignore[attr-defined]
+            task_ref=ref, provider="other", address="d", profile="default",
+            content_key="k1", amount=Decimal(amount) if amount else None, source="estimate",
+        )  # fmt: skip
+    sql = lambda statement: backend.sql(store, statement)  # noqa: E731
+    # Exact: 0.1 + 0.1 + 0.1 is 0.30, not 0.30000000000000004; numeric: 10.00 sorts above 9.99.
+    assert sql("select sum(amount_micros) from ledger where address = 'b'") == [(300_000,)]
+    assert sql(
+        "select amount from ledger where amount_micros is not null"
+        " order by amount_micros desc limit 2"
+    ) == [
+        ("10.00",),
+        ("9.99",),
+    ]
+    by_provider = sql(
+        "select provider, tasks, unknown_price_tasks, amount_micros from spend_by_provider"
+        " order by provider"
+    )
+    assert by_provider == [("other", 2, 1, 10_000_000), ("sim", 5, 0, 10_790_000)]
+    assert sql("select amount_usd from spend_by_asset where address = 'c'") == [
+        (Decimal("9.990000") if backend is PostgresBackend else 9.99,)
+    ]
+    assert sql("select tasks, amount_micros from spend_by_day") == [(7, 20_790_000)]
+    # The prompt and model as columns, without parsing JSON.
+    assert sql("select address, model_id, mode, prompt from generation_prompts") == [
+        ("a", "sim-t2v", "t2v", "p")
+    ]
+    assert sql("select model_id, prompt, amount from spend where address = 'a'") == [
+        ("sim-t2v", "p", "0.50")
+    ]
+
+
+def test_an_older_ledger_gains_its_exact_amounts_when_migrated(
+    store: StateStore, backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as older:
+        backend.before_last_migration(older)
+        state = store.open_writer()
+        state.close()
+    backend.sql(
+        store,
+        "insert into ledger (recorded_at, day, provider, address, profile, content_key, amount,"
+        " currency, source) values ('t', '2026-01-01', 'sim', 'a', 'default', 'k', '0.358385',"
+        " 'USD', 'estimate'), ('t', '2026-01-01', 'sim', 'a', 'default', 'k', null, 'USD',"
+        " 'unknown')",
+    )
+    store.open_writer().close()  # migrates
+    assert backend.sql(store, "select amount, amount_micros from ledger order by id") == [
+        ("0.358385", 358_385),
+        (None, None),
+    ]

@@ -6,6 +6,9 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from wanplan.money import as_micros
+from wanplan.state.views import SQLITE, view_definitions
+
 MIGRATIONS_TABLE = "_migrations"
 
 
@@ -139,6 +142,19 @@ def _claims(db: sqlite_utils.Database) -> None:
     )
 
 
+def _ledger_micros_and_views(db: sqlite_utils.Database) -> None:
+    # SQLite has no exact decimal type: amounts also kept as an integer of micro-units sum and
+    # sort exactly; views give spend by day, provider and asset, and prompts as columns.
+    db.table("ledger").add_column("amount_micros", int)
+    for row in list(db.query("select id, amount from ledger where amount is not null")):
+        db.execute(
+            "update ledger set amount_micros = ? where id = ?",
+            [as_micros(row["amount"]), row["id"]],
+        )
+    for name, select in view_definitions(SQLITE).items():
+        db.execute(f"create view {name} as {select}")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _initial),
     ("0002_task_model_id", _task_model_id),
@@ -147,6 +163,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0005_task_quoted_cost", _task_quoted_cost),
     ("0006_task_send_window", _task_send_window),
     ("0007_claims", _claims),
+    ("0008_ledger_micros_and_views", _ledger_micros_and_views),
 ]
 
 

@@ -10,6 +10,7 @@ machine's disk: this backend keeps none (inputs are hashed on each plan).
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from wanplan.errors import StateError, StateWriteError
 from wanplan.key.file_hashes import FileStamp
-from wanplan.money import as_decimal_string
+from wanplan.money import as_decimal_string, as_micros
 from wanplan.state import postgres_team
 from wanplan.state.lock import LockHolder, wait_for_lock
 from wanplan.state.records import (
@@ -37,7 +38,9 @@ from wanplan.state.records import (
     TaskRecord,
     iso,
     now_iso,
+    restorable,
 )
+from wanplan.state.views import POSTGRES, view_definitions
 
 MIGRATIONS_TABLE = "wanplan_migrations"
 _NOW = "extract(epoch from clock_timestamp())"
@@ -88,6 +91,15 @@ _SCHEMA = [
 MIGRATIONS: list[tuple[str, list[str]]] = [
     ("0001_initial", _SCHEMA),  # the SQLite backend's schema as of its migration 0007
     ("0002_runners", postgres_team.SCHEMA),
+    (
+        "0003_ledger_micros_and_views",
+        [
+            "alter table ledger add column amount_micros bigint",
+            "update ledger set amount_micros = round(amount::numeric * 1000000)::bigint"
+            " where amount is not null",
+            *(f"create view {n} as {q}" for n, q in view_definitions(POSTGRES).items()),
+        ],
+    ),
 ]
 
 
@@ -690,8 +702,8 @@ class PostgresState:
         now = now_iso()
         self._update(
             "insert into ledger (recorded_at, day, task_ref, provider, address, profile,"
-            " content_key, amount, currency, source) values"
-            " (%s, %s, %s, %s, %s, %s, %s, %s, 'USD', %s)",
+            " content_key, amount, amount_micros, currency, source) values"
+            " (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'USD', %s)",
             [
                 now,
                 now[:10],
@@ -701,6 +713,7 @@ class PostgresState:
                 profile,
                 content_key,
                 as_decimal_string(amount),
+                as_micros(amount),
                 source,
             ],
         )
@@ -785,7 +798,7 @@ class PostgresState:
             if taken[0]:
                 raise StateError(f"{self.label} already records a state; copy into an empty one")
             for table in COPIED_TABLES:
-                for row in snapshot.tables[table]:
+                for row in map(functools.partial(restorable, table), snapshot.tables[table]):
                     if table == "tasks" and row.get("model_id") is None:
                         row = {**row, "model_id": ""}  # a row from before model ids were kept
                     columns = ", ".join(row)

@@ -10,9 +10,19 @@ import time
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from wanplan.money import as_micros
+
 COPIED_TABLES = ("assets", "generations", "tasks", "ledger")
 """What `state copy` moves between backends, in this order (the ledger refers to tasks), with
 the lineage and serial: everything but the lock, claims and one machine's file stamps."""
+
+
+def restorable(table: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A copied row as this version stores it: a ledger row's exact micro-units follow from its
+    decimal amount (a snapshot from an older schema has none)."""
+    if table == "ledger":
+        return {**row, "amount_micros": as_micros(row.get("amount"))}
+    return row
 
 
 class StateSnapshot(NamedTuple):

@@ -27,7 +27,7 @@ import sqlite_utils
 from wanplan import confine
 from wanplan.errors import StateError, StateWriteError
 from wanplan.key.file_hashes import FileStamp
-from wanplan.money import as_decimal_string
+from wanplan.money import as_decimal_string, as_micros
 from wanplan.state import migrations
 from wanplan.state.lock import LockHolder, is_alive, wait_for_lock
 from wanplan.state.records import (
@@ -42,6 +42,7 @@ from wanplan.state.records import (
     TaskRecord,
     iso,
     now_iso,
+    restorable,
 )
 
 BUSY_TIMEOUT_MS = 10_000
@@ -696,6 +697,7 @@ class SqliteState:
                     "profile": profile,
                     "content_key": content_key,
                     "amount": as_decimal_string(amount),
+                    "amount_micros": as_micros(amount),
                     "currency": "USD",
                     "source": source,
                 },
@@ -789,7 +791,7 @@ class SqliteState:
                 raise StateError(f"{self.path} already records a state; copy into an empty one")
             for table in COPIED_TABLES:
                 for row in snapshot.tables[table]:
-                    self._insert(table, row)
+                    self._insert(table, restorable(table, row))
             self.db.execute("update meta set value = ? where key = 'lineage'", [snapshot.lineage])
             self.db.execute(
                 "update meta set value = ? where key = 'serial'", [str(snapshot.serial)]
