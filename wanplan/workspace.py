@@ -12,6 +12,7 @@ refusal it can foresee leaves the state untouched), take the lock, and check aga
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 import random
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from wanplan.apply.events import ApplyResult, AssetOutcome, EventSink
     from wanplan.blobs import BlobStore
     from wanplan.cost.ledger import SpendReport
+    from wanplan.cost.price_update import PriceUpdate
     from wanplan.maintenance.adopt import Candidate
     from wanplan.maintenance.collect import Collection
     from wanplan.maintenance.move import Moved
@@ -663,6 +665,59 @@ class Workspace:
         with self._reading() as reader:
             entries = select(reader.ledger(), since=since, until=until, profile=profile)
         return spend_report(entries, groupings)
+
+    def update_prices(
+        self, provider: str = "wavespeed", model_ids: tuple[str, ...] = (), *, dry_run: bool = False
+    ) -> PriceUpdate:
+        """prices.toml filled from the provider's free price quote for this account (PRODUCT
+        §5): every catalog model of the provider (or those of `model_ids`), at each resolution
+        and duration. Nothing is generated or paid; `dry_run` writes nothing."""
+        from wanplan.apply.providers import setup_providers
+        from wanplan.catalog.team_prices import PRICES_FILE
+        from wanplan.cost import price_update
+        from wanplan.providers.base import QuotesPrices
+        from wanplan.providers.registry import provider_class
+        from wanplan.spec.load import read_toml
+
+        catalog = self.project.catalog  # a broken prices.toml is named before any request
+        provider_class(provider)  # an unknown provider is named, with the known ones
+        models = [
+            m
+            for m in catalog.models
+            if m.provider == provider and (not model_ids or m.model_id in model_ids)
+        ]
+        missing = sorted(set(model_ids) - {m.model_id for m in models})
+        if missing:
+            raise WanplanError(
+                f"{provider} has no model {missing[0]!r} in the catalog; `wanplan models "
+                f"--provider {provider}` lists them"
+            )
+        setup = setup_providers(self.project.config, [provider], self.transport)[provider]
+
+        async def quote() -> dict[Any, Any]:
+            async with setup.client() as client:
+                quoting = setup.build(client)
+                if not isinstance(quoting, QuotesPrices):
+                    raise WanplanError(
+                        f"{provider} has no price quote to read prices from; write its rows "
+                        f"in {PRICES_FILE} by hand (columns: `wanplan models --format json`)"
+                    )
+                return await price_update.quote_models(quoting, models)
+
+        quotes = asyncio.run(quote())
+        quoted, unquoted = price_update.price_rows(
+            provider, catalog, quotes, datetime.datetime.now(datetime.UTC).date()
+        )
+        path = self.project.root / PRICES_FILE
+        written = bool(quoted) and not dry_run
+        if written:
+            existing: list[Any] = []
+            if path.exists():
+                existing = list(
+                    read_toml(self.project.root, path, PRICES_FILE)[0].get("prices", [])
+                )
+            price_update.write_prices(path, existing, [q.entry for q in quoted])
+        return price_update.PriceUpdate(provider, path, quoted, unquoted, written)
 
     def report(self, out: Path, profile: str | None = None) -> Path:
         """Write the HTML gallery; returns the path of its index.html."""

@@ -9,6 +9,7 @@ reads 0 afterwards.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -75,6 +76,9 @@ class Knobs(BaseModel):
     price_quote_status: int = Field(200, ge=200, le=599)
     """HTTP status of WaveSpeed's free price quote (`POST /api/v3/model/price`); anything but
     200 answers an error, as a quote that fails."""
+    price_discount_rate: Decimal | None = Field(None, ge=0, le=1)
+    """The account's discount: the quote then also gives `discounted_price` (the price less
+    this share) and `discount_rate`, as WaveSpeed's does for a discounted account."""
 
     hostile_marker: str = "[hostile]"
     """The hostile knobs below touch only tasks whose prompt contains this ("": every task)."""

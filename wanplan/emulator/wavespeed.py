@@ -232,10 +232,17 @@ class WaveSpeed:
         resolution = _resolution(inputs, model)
         seconds = results.seconds(inputs.get("duration"))
         price = PRICE_PER_SECOND.get(resolution, PRICE_PER_SECOND["720p"]) * seconds
-        answer = envelope(
-            200,
-            {"model_id": model, "price": float(price), "currency": "USD", "unit": "per_request"},
-        )
+        data: dict[str, Any] = {
+            "model_id": model,
+            "price": float(price),
+            "currency": "USD",
+            "unit": "per_request",
+        }
+        discount = self.backend.knobs.price_discount_rate
+        if discount is not None:
+            data["discounted_price"] = float(price * (1 - discount))
+            data["discount_rate"] = float(discount)
+        answer = envelope(200, data)
         return dataclasses.replace(answer, delay=self.backend.knobs.price_quote_delay)
 
     def _history(self, request: Request, key_id: str) -> Response:

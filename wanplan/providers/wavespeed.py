@@ -26,6 +26,7 @@ from wanplan.providers import answers, wire
 from wanplan.providers.base import (
     GenerationRequest,
     ListedTask,
+    PriceQuote,
     RequestInput,
     SubmittedTask,
     TaskListing,
@@ -138,35 +139,42 @@ class WaveSpeedProvider(HttpProvider):
         return SubmittedTask(task_id, quote=lambda: self.quote(request.model_id, body))
 
     async def quote(self, model_id: str, body: dict[str, Any]) -> Decimal | None:
-        """The free price quote for this request in USD, or None when there is none to trust."""
+        """The free price quote for this request in USD, or None when there is none to trust
+        (for the ledger: a quote that fails is no reason to stop)."""
         try:
-            response = await self._call(
-                "POST",
-                f"{self.api}/model/price",
-                "price quote",
-                json={"model_id": model_id, "inputs": body},
-            )
+            return (await self.price_quote(model_id, body)).price
         except (httpx.HTTPError, ProviderError):
             return None
+
+    async def quote_request(self, request: GenerationRequest) -> PriceQuote:
+        with self._sending_inputs():
+            body = await self.body(request)
+        return await self.price_quote(request.model_id, body)
+
+    async def price_quote(self, model_id: str, body: dict[str, Any]) -> PriceQuote:
+        """`POST /model/price {model_id, inputs}` → `data{price, discounted_price, currency}`
+        (PROVIDERS.md §4b): the discounted price where one is given is what is debited."""
+        what = "price quote"
+        response = await self._call(
+            "POST", f"{self.api}/model/price", what, json={"model_id": model_id, "inputs": body}
+        )
         if response.status_code != 200:
-            return None
+            self._check(response, what)
+            raise ProviderError(self.name, f"{what}: HTTP {response.status_code}")
         try:
             answer = json.loads(response.content, parse_float=Decimal)
         except (ValueError, RecursionError):
-            return None
+            raise ProviderError(self.name, f"{what}: the answer is not JSON") from None
         data = answer.get("data") if isinstance(answer, dict) else None
         if not isinstance(data, dict) or data.get("currency", "USD") != "USD":
-            return None
-        price = data.get("discounted_price")
-        if price is None:
-            price = data.get("price")
-        if isinstance(price, bool) or not isinstance(price, int | Decimal | str):
-            return None
-        try:
-            amount = Decimal(price)
-        except InvalidOperation:
-            return None
-        return amount if amount.is_finite() and amount >= 0 else None
+            raise ProviderError(self.name, f"{what}: no price in USD in the answer")
+        listed = _amount(data.get("price"))
+        discounted = _amount(data.get("discounted_price"))
+        if listed is None and discounted is None:
+            raise ProviderError(self.name, f"{what}: no price in the answer")
+        price = discounted if discounted is not None else listed
+        assert price is not None
+        return PriceQuote(price, listed if listed is not None else price)
 
     async def balance(self) -> Decimal | None:
         """`GET /balance` → `data.balance` in USD; another page documents `/account/balance`
@@ -238,6 +246,16 @@ class WaveSpeedProvider(HttpProvider):
         given = data.get("input")
         prompt = given.get("prompt") if isinstance(given, dict) else None
         return prompt if isinstance(prompt, str) else None
+
+
+def _amount(value: object) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+        return None
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() and amount >= 0 else None
 
 
 def _iso(epoch: float) -> str:

@@ -11,6 +11,7 @@ from wanplan.cli.commands.init import init
 from wanplan.cli.commands.models import models
 from wanplan.cli.commands.output import output
 from wanplan.cli.commands.plan import plan
+from wanplan.cli.commands.prices import prices
 from wanplan.cli.commands.refresh import refresh
 from wanplan.cli.commands.report import report
 from wanplan.cli.commands.show import show
@@ -35,6 +36,7 @@ COMMANDS = [
     pull,
     push,
     models,
+    prices,
     force_unlock,
     emulator,
 ]
