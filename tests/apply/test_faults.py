@@ -151,7 +151,12 @@ def test_a_bad_key_stops_every_further_submit_and_names_the_variable(
 ) -> None:
     emulator.set_knobs(api_keys=["the-right-key"])
     write_spec(empty_project, "a.toml", spec("wavespeed", 6))
-    result = run(empty_project, "apply", "-y", "--concurrency", "2")
+    # The balance is read first: a refused key is known before anything is submitted.
+    result = run(empty_project, "apply", "-y")
+    assert result.exit_code == 1 and "check the key in WAVESPEED_API_KEY" in result.output
+    assert submits(emulator, "wavespeed") == []
+    # Without the balance check, the first submits' answers stop the rest.
+    result = run(empty_project, "apply", "-y", "--concurrency", "2", "--skip-balance-check")
     assert result.exit_code == 1
     assert "check the key in WAVESPEED_API_KEY" in result.output
     assert len(submits(emulator, "wavespeed")) <= 2  # the first answers stopped the rest

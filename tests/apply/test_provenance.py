@@ -172,8 +172,8 @@ def test_resumed_and_imported_tasks_get_a_sidecar_and_no_secret_is_written(
     document = assert_matches_state(empty_project, "teaser")
     assert document["task_id"] == task_id
     assert document["provider"] == "wavespeed"
-    # An imported task had no quote: its price is unknown, recorded as null, never 0.
-    assert document["cost"] == {"amount": None, "currency": "USD", "source": "unknown"}
+    # An imported task had no quote: the catalog's estimate, recorded as one.
+    assert document["cost"] == {"amount": "0.50", "currency": "USD", "source": "estimate"}
     sidecars = sorted((empty_project / "outputs").glob("*.wanplan.json"))
     assert len(sidecars) == 1 + len(KEY_VARIABLES)
     for path in sidecars:

@@ -111,9 +111,10 @@ def test_models_lists_the_catalog_as_json(run: Run, project: Path) -> None:
     assert entry["mode"] == "t2v" and entry["durations"] == [5]
     price = next(p for p in entry["prices"] if p["resolution"] == "720p")
     assert price["price"] == "0.036" and price["unit"] == "second" and price["as_of"]
-    unknown = next(m for m in document["models"] if m["model_id"] == "wan2.5-t2v-preview")
-    assert all(p["price"] is None for p in unknown["prices"])  # unknown, never $0
     assert {m["provider"] for m in document["models"]} == {"dashscope"}
+    apixo = json.loads(run(project, "models", "--provider", "apixo", "--format", "json").output)
+    unknown = next(m for m in apixo["models"] if m["model_id"] == "wan-2-6-video")
+    assert all(p["price"] is None for p in unknown["prices"])  # unknown, never $0
 
 
 def test_a_reader_that_stops_early_is_not_a_crash(project: Path) -> None:

@@ -130,8 +130,8 @@ def test_dashscope_usage_at_the_catalog_unit_price_is_the_reported_spend(
         hosted,
         "a.toml",
         CLIP.format(name="priced", provider="dashscope", family="wan-2.6", duration=4)
-        # The catalog has no DashScope price for Wan 2.5: usage alone cannot make a figure.
-        + CLIP.format(name="unpriced", provider="dashscope", family="wan-2.5", duration=5),
+        # The catalog has no APIXO price for Wan 2.6: nothing can make a figure.
+        + CLIP.format(name="unpriced", provider="apixo", family="wan-2.6", duration=5),
     )
     result = run(hosted, "apply", "-y")
     assert result.exit_code == 0, result.output
@@ -183,13 +183,13 @@ def test_which_figure_the_ledger_keeps() -> None:
     assert task_spend(clip, done, None, Decimal("0.50")).source == "estimate"
     assert task_spend(clip, done, None, None).amount is None
     # Billed seconds without a catalog price leave the quote or estimate, never $0.
-    unpriced = asset("dashscope", "wan2.5-t2v-preview", "720p")
+    unpriced = asset("apixo", "wan-2-6-video", "720p")
     billed = TaskStatus(TaskState.SUCCEEDED, billed_seconds=5)
     assert task_spend(unpriced, billed, None, None).source == "unknown"
 
 
 def test_the_wavespeed_quote_is_the_spend(run: Run, hosted: Path, emulator: Emulator) -> None:
-    # The catalog has no price for WaveSpeed's Wan 2.5: the quote is the only figure there is.
+    # The quote is the provider's own figure: it wins over the catalog's estimate.
     row = apply_one_clip(run, hosted, "wavespeed", "wan-2.5")
     # The emulator's simulated quote: $0.10/s at 720p.
     assert (row["amount"], row["source"]) == ("1.00", "quote")

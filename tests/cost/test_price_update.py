@@ -46,8 +46,8 @@ def test_quoted_prices_are_written_and_change_the_estimate(
     write_spec(
         hosted,
         "a.toml",
-        f'[assets.clip]\nprovider = "wavespeed"\nmode = "t2v"\nmodel = "wan-2.6"\n'
-        f'prompt = "x"\nresolution = "720p"\nduration = 10\nseed = 1\n',
+        '[assets.clip]\nprovider = "wavespeed"\nmode = "t2v"\nmodel = "wan-2.6"\n'
+        'prompt = "x"\nresolution = "720p"\nduration = 10\nseed = 1\n',
     )
     before = json.loads(run(hosted, "plan", "--format", "json").output)
     assert before["changes"][0]["estimated_cost"] == "1.00"  # the catalog's $0.10/s

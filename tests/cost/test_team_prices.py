@@ -14,7 +14,7 @@ from tests.conftest import Run, write_spec
 
 SHOT = """
 [assets.teaser]
-provider = "dashscope"
+provider = "{provider}"
 mode = "t2v"
 model = "{model}"
 resolution = "720p"
@@ -24,11 +24,11 @@ seed = 1
 """
 
 
-def team_project(tmp_path: Path, model: str = "wan-2.6") -> Path:
+def team_project(tmp_path: Path, model: str = "wan-2.6", provider: str = "dashscope") -> Path:
     root = tmp_path / "project"
     root.mkdir()
     (root / "wanplan.toml").write_text('[project]\ndefault_provider = "dashscope"\n')
-    write_spec(root, "shots.toml", SHOT.format(model=model))
+    write_spec(root, "shots.toml", SHOT.format(model=model, provider=provider))
     return root
 
 
@@ -66,11 +66,11 @@ def test_a_team_price_replaces_the_catalogs(run: Run, tmp_path: Path) -> None:
 
 
 def test_a_team_price_makes_an_unknown_price_known(run: Run, tmp_path: Path) -> None:
-    root = team_project(tmp_path, model="wan-2.5")  # the catalog has no price for it
+    root = team_project(tmp_path, provider="apixo")  # the catalog has no price for it
     plan = json.loads(run(root, "plan", "--format", "json").stdout)["summary"]
     assert plan["unknown_cost"] == 1  # unknown, never $0
     (root / "prices.toml").write_text(
-        '[[prices]]\nprovider = "dashscope"\nmodel_id = "wan2.5-t2v-preview"\nmode = "t2v"\n'
+        '[[prices]]\nprovider = "apixo"\nmodel_id = "wan-2-6-video"\nmode = "t2v"\n'
         'resolution = "720p"\nunit = "second"\nprice = "0.10"\nas_of = 2026-12-01\n'
     )
     plan = json.loads(run(root, "plan", "--format", "json").stdout)["summary"]
@@ -112,7 +112,7 @@ def test_a_prices_file_linked_from_outside_is_refused(run: Run, tmp_path: Path) 
 def test_the_cost_gate_names_changes_of_unknown_price_and_the_ways_through(
     run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = team_project(tmp_path, model="wan-2.5")  # no catalog price
+    root = team_project(tmp_path, provider="apixo")  # no catalog price
     gated = run(root, "plan", "--fail-on-cost-increase", "5")
     assert gated.exit_code == 4
     message = gated.stderr.strip()
@@ -126,7 +126,7 @@ def test_the_cost_gate_names_changes_of_unknown_price_and_the_ways_through(
     assert run(root, "plan", "--fail-on-cost-increase", "5").exit_code == 4
 
     (root / "prices.toml").write_text(
-        '[[prices]]\nprovider = "dashscope"\nmodel_id = "wan2.5-t2v-preview"\nmode = "t2v"\n'
+        '[[prices]]\nprovider = "apixo"\nmodel_id = "wan-2-6-video"\nmode = "t2v"\n'
         'resolution = "720p"\nunit = "second"\nprice = "0.10"\nas_of = 2026-12-01\n'
     )
     assert run(root, "plan", "--fail-on-cost-increase", "5").exit_code == 0  # priced: $0.50

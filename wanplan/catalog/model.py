@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
+from collections.abc import Sequence
+from decimal import ROUND_CEILING, Decimal
 from functools import cache
 from importlib import resources
 from typing import Literal
@@ -61,11 +62,48 @@ class PriceEntry(BaseModel):
     currency: Literal["USD"]
     source: str
     as_of: datetime.date
+    bills_input_video: bool = False
+    """The seconds of the input video (an edit's source, r2v's reference videos) are billed
+    at the same rate as the output's."""
+    max_billed_input_seconds: int | None = Field(None, ge=1)
+    """The most seconds billed per input video; also what an input of unknown length (a URL,
+    another asset's output) is counted as."""
 
-    def estimate(self, duration: int | None) -> Decimal:
+    @property
+    def reads_inputs(self) -> bool:
+        """Whether an estimate needs the input videos' lengths: billed, or the output's length
+        when it has no duration of its own (an edit keeps its source's length)."""
+        return self.unit == "second" and (self.bills_input_video or self.mode == "edit")
+
+    def estimate(
+        self, duration: int | None, input_seconds: Sequence[Decimal | None] = ()
+    ) -> Decimal | None:
+        """The price of one generation; None when it depends on a length not known (never $0).
+        `input_seconds`: the length of each input video, None where unknown."""
         if self.unit == "item":
             return self.price
-        return self.price * max(duration or 0, self.minimum_seconds)
+        billed = [self._billed_input(seconds) for seconds in input_seconds]
+        output: Decimal | None = Decimal(duration) if duration is not None else None
+        if output is None and self.mode == "edit" and input_seconds:
+            known = [s for s in input_seconds if s is not None]
+            output = _whole(known[0]) if known else self._billed_input(None)
+        if output is None or (self.bills_input_video and None in billed):
+            return None
+        seconds = max(output, Decimal(self.minimum_seconds))
+        if self.bills_input_video:
+            seconds += sum((b for b in billed if b is not None), Decimal(0))
+        return self.price * seconds
+
+    def _billed_input(self, seconds: Decimal | None) -> Decimal | None:
+        cap = Decimal(self.max_billed_input_seconds) if self.max_billed_input_seconds else None
+        if seconds is None:
+            return cap
+        return min(_whole(seconds), cap) if cap is not None else _whole(seconds)
+
+
+def _whole(seconds: Decimal) -> Decimal:
+    """Billed seconds: a started second counts."""
+    return seconds.to_integral_value(rounding=ROUND_CEILING)
 
 
 class CatalogFile(BaseModel):

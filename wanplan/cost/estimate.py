@@ -4,19 +4,46 @@ never $0."""
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from wanplan.catalog import Catalog
+from wanplan.spec import media_kind
+from wanplan.spec.media_length import video_seconds
 from wanplan.spec.resolved import ResolvedAsset
 
 
-def estimate(asset: ResolvedAsset, catalog: Catalog) -> Decimal | None:
+def estimate(asset: ResolvedAsset, catalog: Catalog, root: Path | None = None) -> Decimal | None:
+    """`root`: the project, whose input videos are read for their length where the price
+    depends on it (None: their lengths are unknown)."""
     price = catalog.price(asset.provider, asset.model_id, asset.mode, asset.resolution)
-    return price.estimate(asset.duration) if price else None
+    if price is None:
+        return None
+    videos = input_video_seconds(asset, root) if price.reads_inputs else []
+    return price.estimate(asset.duration, videos)
+
+
+def input_video_seconds(asset: ResolvedAsset, root: Path | None) -> list[Decimal | None]:
+    """The length of each input video (an edit's source, r2v's reference videos), None where
+    it cannot be known before the run: a URL, another asset's output, an unreadable file."""
+    lengths: list[Decimal | None] = []
+    for ref in asset.inputs:
+        kind = ref.field.partition("[")[0]
+        if kind not in ("video", "references"):
+            continue
+        local = root is not None and ref.sha256 is not None and not ref.is_url
+        kinds = (
+            media_kind.of_file(root / ref.source) if local and root else None
+        ) or media_kind.by_name(ref.source)
+        if kind == "references" and kinds is not None and "video" not in kinds:
+            continue  # an image reference is not billed by the second
+        lengths.append(video_seconds(root / ref.source) if local and root else None)
+    return lengths
 
 
 def estimate_material(material: dict[str, Any], catalog: Catalog) -> Decimal | None:
-    """The estimate for a recorded generation, from its key material."""
+    """The estimate for a recorded generation, from its key material (its input files are
+    known by digest only: their lengths count as unknown)."""
     params = material.get("params") or {}
     resolution, duration = params.get("resolution"), params.get("duration")
     price = catalog.price(
@@ -25,4 +52,12 @@ def estimate_material(material: dict[str, Any], catalog: Catalog) -> Decimal | N
         str(material.get("mode")),
         str(resolution),
     )
-    return price.estimate(int(duration) if duration is not None else None) if price else None
+    if price is None:
+        return None
+    videos: list[Decimal | None] = []
+    if price.reads_inputs:
+        inputs = material.get("inputs")
+        for name, value in (inputs if isinstance(inputs, dict) else {}).items():
+            if name in ("video", "references"):
+                videos += [None] * (len(value) if isinstance(value, list) else 1)
+    return price.estimate(int(duration) if duration is not None else None, videos)

@@ -62,7 +62,7 @@ def candidate(
             f"provider {asset.provider}"
         )
     adoptable(reader, asset, profile)
-    return Candidate(asset, estimate(asset, catalog), hasher.fresh)
+    return Candidate(asset, estimate(asset, catalog, project.root), hasher.fresh)
 
 
 def adoptable(state: StateReader, asset: ResolvedAsset, profile: str) -> AssetRecord | None:

@@ -91,9 +91,13 @@ class _Planner:
 
     def _rebuild_cost(self, asset: ResolvedAsset) -> Decimal | None:
         shape = (asset.provider, asset.model_id, asset.mode, asset.resolution, asset.duration)
-        if shape not in self._estimates:
-            self._estimates[shape] = estimate(asset, self.catalog)
-        return self._estimates[shape]
+        if shape in self._estimates:
+            return self._estimates[shape]
+        cost = estimate(asset, self.catalog, self.project.root)
+        price = self.catalog.price(asset.provider, asset.model_id, asset.mode, asset.resolution)
+        if price is None or not price.reads_inputs:  # else it depends on the asset's inputs
+            self._estimates[shape] = cost
+        return cost
 
     def _material(self, content_key: str) -> dict[str, Any] | None:
         """A recorded generation's key material, read once per plan (costs and reasons)."""

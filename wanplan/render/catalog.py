@@ -26,6 +26,8 @@ def model_documents(
                     "unit": price.unit if price else None,
                     "price": as_decimal_string(price.price) if price else None,
                     "minimum_seconds": price.minimum_seconds if price else None,
+                    "bills_input_video": price.bills_input_video if price else None,
+                    "max_billed_input_seconds": price.max_billed_input_seconds if price else None,
                     "currency": price.currency if price else None,
                     "source": price.source if price else None,
                     "origin": (

@@ -59,6 +59,9 @@ def _print(row: dict[str, Any]) -> None:
         else:
             per = "/s" if price["unit"] == "second" else " each"
             minimum = f", {price['minimum_seconds']} s minimum" if price["minimum_seconds"] else ""
+            if price["bills_input_video"]:
+                cap = price["max_billed_input_seconds"]
+                minimum += ", plus the input video's seconds" + (f" (up to {cap} s)" if cap else "")
             team = "prices.toml: " if price["origin"] == "prices.toml" else ""
             echo(
                 f"    {price['resolution']}: ${price['price']}{per}{minimum}"

@@ -1,0 +1,102 @@
+"""Prices that bill the input video's seconds (video edit, reference-to-video): the length is
+read from the file's header; an unknown length is counted at the provider's cap where there
+is one, else the estimate is unknown, never $0."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import struct
+from decimal import Decimal
+from pathlib import Path
+
+from tests.conftest import Run, write_spec
+from wanplan.catalog.model import PriceEntry
+from wanplan.spec.media_length import video_seconds
+
+
+def box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+
+def mp4(seconds: float, *, version: int = 0, timescale: int = 600) -> bytes:
+    units = round(seconds * timescale)
+    if version == 1:
+        header = bytes([1, 0, 0, 0]) + bytes(16) + struct.pack(">IQ", timescale, units)
+    else:
+        header = bytes(4) + bytes(8) + struct.pack(">II", timescale, units)
+    moov = box(b"moov", box(b"mvhd", header + bytes(80)))
+    # `moov` after the media data, as a file written without "faststart" has it.
+    return box(b"ftyp", b"isom\x00\x00\x02\x00isom") + box(b"mdat", bytes(64)) + moov
+
+
+def gif(delays: list[int]) -> bytes:
+    """An animated GIF of 1×1 frames, each shown `delay` hundredths of a second."""
+    data = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
+    for delay in delays:
+        data += b"\x21\xf9\x04\x00" + struct.pack("<H", delay) + b"\x00\x00"
+        data += b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
+    return data + b"\x3b"
+
+
+def test_video_lengths_come_from_the_header(tmp_path: Path) -> None:
+    cases = {
+        "a.mp4": (mp4(6.5), Decimal("6.5")),
+        "b.mov": (mp4(12, version=1, timescale=90000), Decimal(12)),
+        "c.gif": (gif([50, 70]), Decimal("1.2")),
+        "d.mp4": (b"\x00\x00\x00\x18ftypisom" + bytes(20), None),  # no movie header
+        "e.mp4": (mp4(3)[:40], None),  # truncated before it
+        "f.png": (b"\x89PNG\r\n\x1a\n" + bytes(20), None),
+    }
+    for name, (data, _) in cases.items():
+        (tmp_path / name).write_bytes(data)
+    assert {n: video_seconds(tmp_path / n) for n in cases} == {
+        n: seconds for n, (_, seconds) in cases.items()
+    }
+
+
+def price(mode: str, *, cap: int | None, minimum: int = 0) -> PriceEntry:
+    return PriceEntry(
+        provider="dashscope",
+        model_id="m",
+        mode=mode,  # type: ignore[arg-type]
+        resolution="720p",
+        unit="second",
+        price=Decimal("0.10"),
+        minimum_seconds=minimum,
+        currency="USD",
+        source="test",
+        as_of=datetime.date(2026, 12, 6),
+        bills_input_video=True,
+        max_billed_input_seconds=cap,
+    )
+
+
+def test_billed_input_seconds_are_whole_capped_and_never_zero_when_unknown() -> None:
+    r2v = price("r2v", cap=5)
+    assert r2v.estimate(5, [Decimal("3.2")]) == Decimal("0.90")  # 5 s + 4 s (a started second)
+    assert r2v.estimate(5, [Decimal(12)]) == Decimal("1.00")  # at most 5 s of reference
+    assert r2v.estimate(10, [None]) == Decimal("1.50")  # unknown: counted at the cap
+    assert r2v.estimate(5, []) == Decimal("0.50")  # image references only
+    edit = price("edit", cap=None)
+    # An edit keeps its source's length: billed once as input, once as output.
+    assert edit.estimate(None, [Decimal(6)]) == Decimal("1.20")
+    assert edit.estimate(None, [None]) is None  # no length, no cap: unknown, not $0
+    assert price("edit", cap=10).estimate(None, [None]) == Decimal("2.00")
+
+
+def test_a_plan_prices_an_edit_by_its_source_video(run: Run, empty_project: Path) -> None:
+    (empty_project / "inputs" / "take.mp4").write_bytes(mp4(4.2))
+    write_spec(
+        empty_project,
+        "a.toml",
+        '[assets.night]\nprovider = "dashscope"\nmode = "edit"\nmodel = "wan-2.7"\nseed = 1\n'
+        'resolution = "720p"\nprompt = "make it night"\nvideo = "inputs/take.mp4"\n',
+    )
+    result = run(empty_project, "plan", "--format", "json")
+    assert result.exit_code == 0, result.output
+    # $0.10/s over 5 s of source (4.2 s, a started second counts) and 5 s of output.
+    assert json.loads(result.output)["changes"][0]["estimated_cost"] == "1.00"
+    (empty_project / "inputs" / "take.mp4").write_bytes(mp4(8))
+    result = run(empty_project, "plan", "--format", "json")
+    assert json.loads(result.output)["changes"][0]["estimated_cost"] == "1.60"
