@@ -50,6 +50,8 @@ class ProviderSettings(_Strict):
     api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     """The NAME of the variable holding the key (never the key itself)."""
     region: str | None = None
+    workspace: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+    """DashScope: a workspace id (`ws-…`) for its workspace endpoint in the region."""
     concurrency: int | None = Field(default=None, gt=0, le=10_000)
     requests_per_minute: int | None = Field(default=None, gt=0)
     poll_interval: float | None = Field(default=None, gt=0)

@@ -33,11 +33,18 @@ from wanplan.providers.base import (
 )
 from wanplan.providers.http import HttpProvider, ListingPage
 
-REGIONS = {
-    "singapore": "https://dashscope-intl.aliyuncs.com/api/v1",
-    "beijing": "https://dashscope.aliyuncs.com/api/v1",
-    "virginia": "https://dashscope-us.aliyuncs.com/api/v1",
+# Region → (its id, the shared endpoint). Names and ids both work. Frankfurt and Tokyo have
+# no shared endpoint of their own: the SDK sends them to the international one, and their
+# workspace endpoints are their own [sdk: dashscope 2.0 v2/_config.py, common/env.py].
+REGIONS: dict[str, tuple[str, str]] = {
+    "singapore": ("ap-southeast-1", "https://dashscope-intl.aliyuncs.com/api/v1"),
+    "beijing": ("cn-beijing", "https://dashscope.aliyuncs.com/api/v1"),
+    "virginia": ("us-east-1", "https://dashscope-us.aliyuncs.com/api/v1"),
+    "hongkong": ("cn-hongkong", "https://cn-hongkong.dashscope.aliyuncs.com/api/v1"),
+    "frankfurt": ("eu-central-1", "https://dashscope-intl.aliyuncs.com/api/v1"),
+    "tokyo": ("ap-northeast-1", "https://dashscope-intl.aliyuncs.com/api/v1"),
 }
+_BY_ID = {region_id: name for name, (region_id, _) in REGIONS.items()}
 VIDEO_PATH = "/services/aigc/video-generation/video-synthesis"
 KEYFRAME_PATH = "/services/aigc/image2video/video-synthesis"
 # The docs suggest polling every 15 s; ramp up to it, as the SDK does.
@@ -48,13 +55,19 @@ _ZONE_PAD = 86400.0
 
 
 def region_base_url(settings: ProviderSettings) -> str:
+    """The region's shared endpoint, or with `workspace` its workspace endpoint
+    `https://{workspace}.{region id}.maas.aliyuncs.com/api/v1` [doc, sdk]."""
     region = settings.region or "singapore"
-    if region not in REGIONS:
+    name = _BY_ID.get(region, region)
+    if name not in REGIONS:
         raise WanplanError(
             f"[providers.dashscope] region {region!r} is unknown; choose one of "
-            f"{', '.join(REGIONS)}"
+            f"{', '.join(REGIONS)} (or their ids: {', '.join(_BY_ID)})"
         )
-    return REGIONS[region]
+    region_id, shared = REGIONS[name]
+    if settings.workspace:
+        return f"https://{settings.workspace}.{region_id}.maas.aliyuncs.com/api/v1"
+    return shared
 
 
 class DashScopeProvider(HttpProvider):
