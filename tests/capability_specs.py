@@ -43,7 +43,12 @@ def toml_list(items: list[str]) -> str:
 def references(entry: ModelEntry, count: int) -> list[str]:
     """`count` references of the kinds the entry takes, videos among them when it takes them."""
     kinds = [IMAGE if k == "image" else VIDEO for k in entry.reference_kinds]
-    return [kinds[i % len(kinds)] for i in range(count)]
+    chosen = [kinds[i % len(kinds)] for i in range(count)]
+    if entry.max_reference_images is not None:  # the rest are videos
+        images = [i for i, item in enumerate(chosen) if item == IMAGE]
+        for index in images[entry.max_reference_images :]:
+            chosen[index] = VIDEO
+    return chosen
 
 
 def input_lines(entry: ModelEntry) -> list[str]:

@@ -146,3 +146,19 @@ def recorded_deliveries(emulator: Emulator, timeout: float = 10.0) -> list[Deliv
     while not emulator.callbacks and time.monotonic() < deadline:
         time.sleep(0.01)
     return emulator.callbacks
+
+
+def test_what_the_docs_do_not_allow_is_refused_with_400(client: httpx.Client) -> None:
+    # PROVIDERS.md §4b: Wan 2.5 text-to-video has no square size; 2.7 reference-to-video takes
+    # `videos` and one optional `image`, no `size` and no `images`.
+    square = client.post(SUBMIT, json={"prompt": "a fox", "size": "960*960"})
+    assert square.status_code == 400 and "size must be one of" in square.json()["message"]
+    r2v = "/api/v3/alibaba/wan-2.7/reference-to-video"
+    video = "https://example.com/ref.mp4"
+    sized = client.post(r2v, json={"prompt": "x", "videos": [video], "size": "1280*720"})
+    assert sized.status_code == 400 and "size" in sized.json()["message"]
+    images = client.post(r2v, json={"prompt": "x", "videos": [video], "images": [video]})
+    assert images.status_code == 400 and "images" in images.json()["message"]
+    assert client.post(r2v, json={"prompt": "x"}).status_code == 400  # videos required
+    fine = client.post(r2v, json={"prompt": "x", "videos": [video], "image": video})
+    assert fine.status_code == 200

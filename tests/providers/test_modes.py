@@ -102,3 +102,44 @@ def test_wavespeed_edit_and_references(run: Run, empty_project: Path, emulator: 
     assert set(body) == {"prompt", "video", "images", "resolution", "seed"}
     assert isinstance(body["images"], list) and len(body["images"]) == 1
     assert "duration" not in body  # an edit keeps its input's length
+
+
+def test_wavespeed_reference_to_video_sends_videos_and_one_image(
+    run: Run, empty_project: Path, emulator: Emulator
+) -> None:
+    # PROVIDERS.md §4b: `videos` (required), one optional `image`, a resolution; no size.
+    apply(
+        run,
+        empty_project,
+        '[assets.cast]\nprovider = "wavespeed"\nmode = "r2v"\nmodel = "wan-2.7"\nseed = 1\n'
+        f'prompt = "the two of them"\nduration = 5\nreferences = ["{VIDEO}", "{IMAGE}"]\n',
+    )
+    body = submitted(emulator, "wavespeed")
+    assert set(body) == {"prompt", "videos", "image", "resolution", "duration", "seed"}
+    assert isinstance(body["videos"], list) and len(body["videos"]) == 1
+    assert isinstance(body["image"], str) and body["resolution"] == "720p"
+
+
+def test_wavespeed_reference_limits_are_checked_before_anything_is_sent(
+    run: Run, empty_project: Path, emulator: Emulator
+) -> None:
+    head = '[assets.cast]\nprovider = "wavespeed"\nmode = "r2v"\nmodel = "wan-2.7"\nseed = 1\n'
+    write_spec(empty_project, "a.toml", head + f'prompt = "x"\nreferences = ["{IMAGE}"]\n')
+    result = run(empty_project, "plan")
+    assert result.exit_code == 1 and "needs at least 1 video among its references" in result.output
+    write_spec(
+        empty_project,
+        "a.toml",
+        head + f'prompt = "x"\nreferences = ["{VIDEO}", "{IMAGE}", "{IMAGE}"]\n',
+    )
+    result = run(empty_project, "plan")
+    assert result.exit_code == 1 and "takes at most 1 image" in result.output
+    write_spec(
+        empty_project,
+        "a.toml",
+        '[assets.sq]\nprovider = "wavespeed"\nmode = "t2v"\nmodel = "wan-2.5"\nprompt = "x"\n'
+        'aspect_ratio = "1:1"\n',
+    )
+    result = run(empty_project, "plan")  # Wan 2.5 on WaveSpeed has no square size
+    assert result.exit_code == 1 and "'1:1' is not allowed" in result.output
+    assert emulator.requests(provider="wavespeed") == []

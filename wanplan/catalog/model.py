@@ -42,6 +42,10 @@ class ModelEntry(BaseModel):
     max_references: int | None = None
     """How many `references` it takes (r2v requires at least one)."""
     reference_kinds: tuple[Media, ...] = ("image",)
+    max_reference_images: int | None = None
+    """How many of the references may be images (WaveSpeed's r2v takes one `image`)."""
+    min_reference_videos: int = 0
+    """How many of the references must be videos (WaveSpeed's r2v requires `videos`)."""
     max_grid_images: int | None = None
     """Wan 2.7's grid input: up to this many images laid out as a 3×3 storyboard."""
     prompt_expansion_default: bool = False

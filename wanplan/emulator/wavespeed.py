@@ -54,7 +54,36 @@ _STATUS = {
     Phase.FAILED: "failed",
     Phase.CANCELED: "cancelled",
 }
-REQUIRED = {"t2v": ("prompt",), "t2i": ("prompt",), "i2v": ("image",), "edit": ("video",)}
+REQUIRED = {
+    "t2v": ("prompt",),
+    "t2i": ("prompt",),
+    "i2v": ("image",),
+    "edit": ("video",),
+    "r2v": ("videos",),
+}
+# What the docs pin down per model (PROVIDERS.md §4b), refused otherwise as WaveSpeed's input
+# validation does: Wan 2.5 text-to-video has no square size; Wan 2.7 reference-to-video takes
+# `videos` and one optional `image`, a `resolution`, and no `size` or `images`.
+_WAN25_SIZES = ("832*480", "480*832", "1280*720", "720*1280", "1920*1080", "1080*1920")
+SIZES = {
+    "alibaba/wan-2.5/text-to-video": _WAN25_SIZES,
+    "alibaba/wan-2.5/text-to-video-fast": _WAN25_SIZES[2:],
+}
+FIELDS = {
+    "alibaba/wan-2.7/reference-to-video": frozenset(
+        {
+            "prompt",
+            "negative_prompt",
+            "videos",
+            "image",
+            "resolution",
+            "duration",
+            "enable_prompt_expansion",
+            "seed",
+            "enable_sync_mode",
+        }
+    ),
+}
 DEFAULT_ERROR = "The content was flagged by the safety checker; try a different prompt."
 
 
@@ -64,6 +93,26 @@ def envelope(status: int, data: Any, message: str = "success") -> Response:
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return json_response(status, {"code": status, "message": message, "data": None}, headers)
+
+
+def _undocumented(model: str, body: dict[str, Any]) -> str | None:
+    """Why the model's documented inputs refuse this body, if they do."""
+    allowed = FIELDS.get(model)
+    if allowed is not None:
+        extra = sorted(set(body) - allowed)
+        if extra:
+            return f"Unsupported parameter(s) for {model}: {', '.join(extra)}"
+    sizes = SIZES.get(model)
+    if sizes is not None and "size" in body and body["size"] not in sizes:
+        return f"size must be one of {', '.join(sizes)}"
+    if model == "alibaba/wan-2.7/reference-to-video":
+        if not isinstance(body.get("videos"), list) or not all(
+            isinstance(v, str) for v in body["videos"]
+        ):
+            return "videos must be a list of URLs"
+        if "image" in body and not isinstance(body["image"], str):
+            return "image must be one URL"
+    return None
 
 
 def mode_of(model: str) -> str:
@@ -130,6 +179,9 @@ class WaveSpeed:
         for field in REQUIRED.get(mode, ()):
             if not body.get(field):
                 return error(400, f"{field} is required")
+        problem = _undocumented(model, body)
+        if problem:
+            return error(400, problem)
         image = self.backend.input_bytes(body.get("image"))
         aspect = (
             results.ratio_of_size(body.get("size"))

@@ -103,8 +103,15 @@ class WaveSpeedProvider(HttpProvider):
         if "negative_prompt" in params:
             body["negative_prompt"] = params["negative_prompt"]
         resolution = str(params["resolution"])
-        if request.mode in ("t2v", "r2v"):
+        if request.mode == "t2v":
             body["size"] = wire.size(resolution, params.get("aspect_ratio"))
+        elif request.mode == "r2v":
+            # `videos` (required), one optional `image`, a resolution; no size [doc, §4b].
+            found = wire.references(request)
+            body["videos"] = [await self._url(item) for item in found.get("video", [])]
+            if found.get("image"):
+                body["image"] = await self._url(found["image"][0])
+            body["resolution"] = resolution
         elif request.mode == "edit":
             body["video"] = await self._url(request.input("video"))
             body["resolution"] = resolution
@@ -118,7 +125,7 @@ class WaveSpeedProvider(HttpProvider):
             last = await self._url(request.input("last_frame"))
             if last:
                 body["last_image"] = last
-        for kind, items in wire.references(request).items():
+        for kind, items in wire.references(request).items() if request.mode != "r2v" else ():
             body[f"{kind}s"] = [await self._url(item) for item in items]
         audio = await self._url(request.input("audio"))
         if audio:

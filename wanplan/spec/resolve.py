@@ -411,7 +411,45 @@ class Resolver:
                 ref = self._input(label, source, entry, issues)
                 if ref is not None:
                     refs.append(ref)
+        if not any(field == "references" for field, _ in issues):  # else it says enough
+            self._check_reference_kinds(refs, entry, issues)
         return refs
+
+    def _check_reference_kinds(
+        self, refs: list[InputRef], entry: ModelEntry, issues: list[tuple[str, str]]
+    ) -> None:
+        """The model's limits on how many references are images or videos."""
+        if entry.max_reference_images is None and not entry.min_reference_videos:
+            return
+        kinds = [self._reference_kind(r) for r in refs if r.field.startswith("references[")]
+        images, videos = kinds.count("image"), kinds.count("video")
+        if entry.max_reference_images is not None and images > entry.max_reference_images:
+            issues.append(
+                (
+                    "references",
+                    f"{images} images given; {entry.model_id} takes at most "
+                    f"{entry.max_reference_images} image among its references",
+                )
+            )
+        if videos < entry.min_reference_videos and None not in kinds:
+            issues.append(
+                (
+                    "references",
+                    f"{entry.model_id} needs at least {entry.min_reference_videos} video among "
+                    "its references (mp4, mov, webm)",
+                )
+            )
+
+    def _reference_kind(self, ref: InputRef) -> str | None:
+        """A reference's kind: a clip (video or animated GIF) counts as a video."""
+        if ref.upstream is not None:
+            made = self._made.get(ref.upstream)
+            return None if made is None else "video" if made[1] in VIDEO_MODES else "image"
+        checked = self._files.get(ref.source)
+        kinds = checked[2] if isinstance(checked, tuple) else media_kind.by_name(ref.source)
+        if kinds is None:
+            return None
+        return "video" if "video" in kinds else "image"
 
     def _not_taken(self, field: str, mode: str, entry: ModelEntry, taken: tuple[str, ...]) -> str:
         """Why `field` is refused: the mode never takes it, or this model does not."""
