@@ -92,7 +92,7 @@ def test_dashscope_regions() -> None:
     beijing = ProviderSettings(region="beijing")
     assert DashScopeProvider.default_base_url(beijing) == "https://dashscope.aliyuncs.com/api/v1"
     with pytest.raises(WanplanError, match="singapore, beijing, virginia"):
-        DashScopeProvider.default_base_url(ProviderSettings(region="tokyo"))
+        DashScopeProvider.default_base_url(ProviderSettings(region="osaka"))
 
 
 def test_input_files_over_the_provider_limit_are_refused(run: Run, empty_project: Path) -> None:

@@ -390,8 +390,9 @@ def test_the_ledger_sums_and_sorts_exactly_in_sql(
         " order by provider"
     )
     assert by_provider == [("other", 2, 1, 10_000_000), ("sim", 5, 0, 10_790_000)]
+    # Dollars for reading, exact on both (SQLite has no decimal type: exact text).
     assert sql("select amount_usd from spend_by_asset where address = 'c'") == [
-        (Decimal("9.990000") if backend is PostgresBackend else 9.99,)
+        (Decimal("9.990000") if backend is PostgresBackend else "9.990000",)
     ]
     assert sql("select tasks, amount_micros from spend_by_day") == [(7, 20_790_000)]
     # The prompt and model as columns, without parsing JSON.

@@ -47,6 +47,12 @@ def test_video_lengths_come_from_the_header(tmp_path: Path) -> None:
         "d.mp4": (b"\x00\x00\x00\x18ftypisom" + bytes(20), None),  # no movie header
         "e.mp4": (mp4(3)[:40], None),  # truncated before it
         "f.png": (b"\x89PNG\r\n\x1a\n" + bytes(20), None),
+        # Short or hostile headers: unknown, never a crash.
+        "g.gif": (b"GIF89a\x01\x00", None),
+        "h.gif": (gif([50])[:-12], None),  # cut inside the image descriptor
+        "i.mp4": (box(b"ftyp", b"isom") + box(b"moov", box(b"mvhd", b"")), None),
+        "j.mp4": (mp4(0), None),
+        "k.mp4": (mp4(3 * 86400), None),  # three days: not believed
     }
     for name, (data, _) in cases.items():
         (tmp_path / name).write_bytes(data)
@@ -83,6 +89,9 @@ def test_billed_input_seconds_are_whole_capped_and_never_zero_when_unknown() -> 
     assert edit.estimate(None, [Decimal(6)]) == Decimal("1.20")
     assert edit.estimate(None, [None]) is None  # no length, no cap: unknown, not $0
     assert price("edit", cap=10).estimate(None, [None]) == Decimal("2.00")
+    # The output is capped like the input; a frame of overshoot is not a started second.
+    assert price("edit", cap=10).estimate(None, [Decimal(30)]) == Decimal("2.00")
+    assert edit.estimate(None, [Decimal("5.005")]) == Decimal("1.00")
 
 
 def test_a_plan_prices_an_edit_by_its_source_video(run: Run, empty_project: Path) -> None:
@@ -100,3 +109,36 @@ def test_a_plan_prices_an_edit_by_its_source_video(run: Run, empty_project: Path
     (empty_project / "inputs" / "take.mp4").write_bytes(mp4(8))
     result = run(empty_project, "plan", "--format", "json")
     assert json.loads(result.output)["changes"][0]["estimated_cost"] == "1.60"
+
+
+def test_a_damaged_input_video_leaves_the_estimate_unknown_not_a_crash(
+    run: Run, empty_project: Path
+) -> None:
+    (empty_project / "inputs" / "take.mp4").write_bytes(
+        box(b"ftyp", b"isom") + box(b"moov", box(b"mvhd", b""))
+    )
+    write_spec(
+        empty_project,
+        "a.toml",
+        '[assets.night]\nprovider = "wavespeed"\nmode = "edit"\nmodel = "wan-2.7"\nseed = 1\n'
+        'resolution = "720p"\nprompt = "make it night"\nvideo = "inputs/take.mp4"\n',
+    )
+    result = run(empty_project, "plan", "--format", "json")
+    assert result.exit_code == 0, result.output
+    # WaveSpeed's edit bills up to 10 s in and out: an unreadable length counts at that cap.
+    assert json.loads(result.output)["changes"][0]["estimated_cost"] == "2.00"
+
+
+def test_the_recorded_side_counts_only_what_can_be_a_billed_video() -> None:
+    from wanplan.catalog import load_catalog
+    from wanplan.cost.estimate import estimate_material
+
+    material = {
+        "provider": "dashscope",
+        "model_id": "wan2.7-r2v",
+        "mode": "r2v",
+        "params": {"resolution": "720p", "duration": 5},
+        "inputs": {"references": ["sha256:a", "sha256:b"]},
+    }
+    # wan2.7-r2v takes image references too: digests alone cannot say they are billed videos.
+    assert estimate_material(material, load_catalog()) == Decimal("0.50")

@@ -145,3 +145,38 @@ def test_quotes_fit_a_price_per_second_with_its_minimum_or_nothing() -> None:
     assert fit({5: d("0.20")}) == ("item", d("0.20"), 0)  # one duration: a price per clip
     # WaveSpeed's Wan 2.1: $0.20 for 5 s, $0.30 for 10 s: no one row gives both.
     assert fit({5: d("0.20"), 10: d("0.30")}) is None
+
+
+def test_prices_that_depend_on_input_videos_are_not_quoted(
+    run: Run, hosted: Path, emulator: Emulator
+) -> None:
+    r2v, edit = "alibaba/wan-2.7/reference-to-video", "alibaba/wan-2.7/video-edit"
+    result = run(hosted, "prices", "update", "--model", r2v, "--model", edit)
+    assert result.exit_code == 0, result.output
+    assert f"{r2v} r2v 720p: not quoted (its price depends on the input video" in result.output
+    assert quotes(emulator) == [] and not (hosted / "prices.toml").exists()
+
+
+def test_a_zero_quote_or_an_unreachable_quote_is_no_price(
+    run: Run, hosted: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator.set_knobs(price_discount_rate=Decimal(1))  # a discounted price of $0
+    result = run(hosted, "prices", "update", "--model", WAN_26)
+    assert result.exit_code == 0 and "answered $0.00; not trusted" in result.output
+    assert not (hosted / "prices.toml").exists()
+    monkeypatch.setenv("WANPLAN_WAVESPEED_BASE_URL", "http://127.0.0.1:9")  # nothing listens
+    result = run(hosted, "prices", "update", "--model", WAN_26)
+    assert result.exit_code == 0, result.output
+    assert "ConnectError: the price quote could not be reached" in result.output
+    assert "Traceback" not in result.output and not (hosted / "prices.toml").exists()
+
+
+def test_a_busy_quote_is_asked_again(run: Run, hosted: Path, emulator: Emulator) -> None:
+    emulator.set_knobs(price_quote_status=503)
+    run(hosted, "prices", "update", "--model", WAN_26, "--dry-run")
+    assert len(quotes(emulator)) == 6 * 3  # each quote three times, then named as not quoted
+
+
+def test_large_rates_are_written_as_plain_decimals() -> None:
+    assert fit({5: d("50.00"), 10: d("100.00")}) == ("second", d("10"), 0)
+    assert str(fit({5: d("50.00"), 10: d("100.00")})[1]) == "10"  # type: ignore[index]

@@ -345,6 +345,9 @@ class ApplyEngine:
         asset = change.asset
         assert asset is not None
         provider = self.providers[asset.provider]
+        # Paid before this apply only when planned as a resume: a key another runner submitted
+        # meanwhile was in this plan's estimate.
+        committed = change.action is Action.RESUME
         if self.runner is not None:
             change = await self._claimed(plan, provider, change)
             if change.source is not None:  # another runner made it meanwhile
@@ -409,7 +412,14 @@ class ApplyEngine:
         )
         spent = collected.spend.amount
         self.emit(ApplyEvent(asset.address, kind, path, time.monotonic() - started, spent))
-        return AssetOutcome(change.address, change.action, ok=True, spent=spent, output_path=path)
+        return AssetOutcome(
+            change.address,
+            change.action,
+            ok=True,
+            spent=spent,
+            output_path=path,
+            committed_before=committed,
+        )
 
     async def _claimed(self, plan: Plan, provider: Provider, change: PlanChange) -> PlanChange:
         """The content key held for this runner, and the change as the state now has it.

@@ -38,6 +38,8 @@ class AssetOutcome:
     spent: Decimal | None = Decimal(0)
     output_path: str | None = None
     interrupted: bool = False
+    committed_before: bool = False
+    """Its spend is a task this apply's plan found submitted already (a resume)."""
 
 
 @dataclass(frozen=True)
@@ -78,4 +80,4 @@ class ApplyResult:
     def committed_spend(self) -> tuple[Decimal, int]:
         """The part of the spend that tasks submitted before this apply account for (its plan's
         committed cost): the rest is the new spend its estimate covered."""
-        return total([o.spent for o in self.outcomes if o.ok and o.action is Action.RESUME])
+        return total([o.spent for o in self.outcomes if o.ok and o.committed_before])

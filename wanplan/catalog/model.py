@@ -89,8 +89,8 @@ class PriceEntry(BaseModel):
         billed = [self._billed_input(seconds) for seconds in input_seconds]
         output: Decimal | None = Decimal(duration) if duration is not None else None
         if output is None and self.mode == "edit" and input_seconds:
-            known = [s for s in input_seconds if s is not None]
-            output = _whole(known[0]) if known else self._billed_input(None)
+            # An edit keeps its source's length (which the provider caps like its input).
+            output = self._billed_input(input_seconds[0])
         if output is None or (self.bills_input_video and None in billed):
             return None
         seconds = max(output, Decimal(self.minimum_seconds))
@@ -105,9 +105,13 @@ class PriceEntry(BaseModel):
         return min(_whole(seconds), cap) if cap is not None else _whole(seconds)
 
 
+_FRAME_SLACK = Decimal("0.05")
+
+
 def _whole(seconds: Decimal) -> Decimal:
-    """Billed seconds: a started second counts."""
-    return seconds.to_integral_value(rounding=ROUND_CEILING)
+    """Billed seconds: a started second counts, but not the frame or two by which a container
+    overshoots a whole length (a 5 s clip at 29.97 fps lasts 5.005 s)."""
+    return max((seconds - _FRAME_SLACK).to_integral_value(rounding=ROUND_CEILING), Decimal(1))
 
 
 class CatalogFile(BaseModel):

@@ -159,6 +159,7 @@ def summary_document(result: ApplyResult) -> dict[str, Any]:
         "spent": as_decimal_string(result.spent),
         "unknown_spend": result.unknown_spend,
         "committed_spent": as_decimal_string(result.committed_spend[0]),
+        "unknown_committed_spent": result.committed_spend[1],
     }
 
 
@@ -177,7 +178,7 @@ def render_summary(result: ApplyResult) -> str:
         parts.append(f"{len(result.interrupted)} interrupted")
     spent = format_total((result.spent, result.unknown_spend))
     line = f"Apply complete: {', '.join(parts)}. Spent: {spent}"
-    if result.done(Action.RESUME):
+    if any(o.ok and o.committed_before for o in result.outcomes):
         line += f" ({format_total(result.committed_spend)} of it committed before this apply)"
     if not result.failed and not result.interrupted:
         return style(line, fg="green", bold=True)

@@ -56,8 +56,12 @@ def estimate_material(material: dict[str, Any], catalog: Catalog) -> Decimal | N
         return None
     videos: list[Decimal | None] = []
     if price.reads_inputs:
+        model = catalog.model_by_id(price.provider, price.model_id, price.mode)
+        # A reference known by digest alone may be an image, unbilled: counted as a video only
+        # where the model takes no image references.
+        only_videos = model is not None and "image" not in model.reference_kinds
         inputs = material.get("inputs")
         for name, value in (inputs if isinstance(inputs, dict) else {}).items():
-            if name in ("video", "references"):
+            if name == "video" or (name == "references" and only_videos):
                 videos += [None] * (len(value) if isinstance(value, list) else 1)
     return price.estimate(int(duration) if duration is not None else None, videos)

@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import tomli_w
 
 from wanplan import atomic
@@ -27,9 +28,13 @@ from wanplan.money import format_usd
 from wanplan.providers.base import GenerationRequest, PriceQuote, QuotesPrices, RequestInput
 
 QUOTES_AT_ONCE = 4
+_ATTEMPTS = 3
 _TOLERANCE = Decimal("0.000001")
 # What a quote is asked for: the inputs each mode requires, as URLs the quote never fetches.
 _PLACEHOLDER = "https://example.invalid/wanplan-price-quote"
+INPUT_PRICED_MODES = frozenset({"r2v", "edit"})
+"""Modes whose price depends on the input video's length: a quote of a placeholder input
+cannot give it, so they are named as not quoted (their rows stay as they were)."""
 _INPUTS: Mapping[str, tuple[tuple[str, str], ...]] = {
     "i2v": (("image", ".png"),),
     "flf2v": (("image", ".png"), ("last_frame", ".png")),
@@ -82,11 +87,17 @@ def fit(quotes: Mapping[int | None, Decimal]) -> tuple[str, Decimal, int] | None
     if len(durations) != len(quotes):
         return None
     longest = durations[-1]
-    rate = (quotes[longest] / longest).normalize()
+    rate = _plain(quotes[longest] / longest)
     for minimum in (0, *durations):
         if all(abs(rate * max(d, minimum) - quotes[d]) <= _TOLERANCE for d in durations):
             return "second", rate, minimum if minimum > durations[0] else 0
     return None
+
+
+def _plain(amount: Decimal) -> Decimal:
+    """At most 6 decimals, trailing zeros dropped, never in exponent form (`1E+1`)."""
+    text = format(amount.quantize(Decimal("0.000001")), "f").rstrip("0").rstrip(".")
+    return Decimal(text)
 
 
 def quote_request(model: ModelEntry, resolution: str, duration: int | None) -> GenerationRequest:
@@ -110,17 +121,29 @@ async def quote_models(
     turns = asyncio.Semaphore(QUOTES_AT_ONCE)
 
     async def one(model: ModelEntry, resolution: str, duration: int | None) -> PriceQuote | str:
-        async with turns:
-            try:
-                return await provider.quote_request(quote_request(model, resolution, duration))
-            except ProviderAuthError:
-                raise
-            except ProviderError as exc:
-                return str(exc)
+        request = quote_request(model, resolution, duration)
+        for attempt in range(_ATTEMPTS):
+            async with turns:
+                try:
+                    quoted = await provider.quote_request(request)
+                except ProviderAuthError:
+                    raise
+                except ProviderError as exc:
+                    if not exc.retryable or attempt == _ATTEMPTS - 1:
+                        return str(exc)
+                except httpx.HTTPError as exc:
+                    return f"{type(exc).__name__}: the price quote could not be reached"
+                else:
+                    if quoted.price <= 0:  # a quote of nothing is no price: unknown, never $0
+                        return f"the quote answered {format_usd(quoted.price)}; not trusted"
+                    return quoted
+            await asyncio.sleep(2**attempt)  # a busy quote (429, 503): again, a little later
+        return "no quote"  # not reached: the last attempt returns
 
     asked = [
         (model, resolution, duration)
         for model in models
+        if model.mode not in INPUT_PRICED_MODES
         for resolution in model.resolutions
         for duration in (
             model.durations if model.mode in VIDEO_MODES and model.durations else (None,)
@@ -132,7 +155,15 @@ async def quote_models(
     finally:  # a refused key: the quotes still waiting are not asked
         for job in jobs:
             job.cancel()
-    found: dict[tuple[ModelEntry, str], dict[int | None, Decimal] | str] = {}
+    found: dict[tuple[ModelEntry, str], dict[int | None, Decimal] | str] = {
+        (model, resolution): (
+            "its price depends on the input video's length, which a quote cannot see; write "
+            "its row in prices.toml by hand"
+        )
+        for model in models
+        if model.mode in INPUT_PRICED_MODES
+        for resolution in model.resolutions
+    }
     for (model, resolution, duration), answer in zip(asked, answers, strict=True):
         key = (model, resolution)
         if isinstance(found.get(key), str):
@@ -216,7 +247,7 @@ def _document(entry: PriceEntry) -> dict[str, Any]:
         "mode": entry.mode,
         "resolution": entry.resolution,
         "unit": entry.unit,
-        "price": str(entry.price),
+        "price": format(entry.price, "f"),
     }
     if entry.minimum_seconds:
         document["minimum_seconds"] = entry.minimum_seconds

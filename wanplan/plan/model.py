@@ -71,9 +71,9 @@ class PlanChange:
     def committed_cost(self) -> Decimal | None:
         """For `resume`: what the task submitted earlier costs, already paid and not part of
         the new spend (its price quote, else its estimate; None: unknown)."""
-        if self.action is not Action.RESUME or self.task is None:
+        if self.action is not Action.RESUME:
             return Decimal(0)
-        return self.task.committed_cost
+        return self.task.committed_cost if self.task is not None else None
 
     @property
     def content_key(self) -> str | None:

@@ -118,7 +118,8 @@ def render_markdown(plan: Plan, comparison: Comparison | None = None) -> str:
     resumed = [c for c in changes if c.action is Action.RESUME]
     if resumed:
         committed = format_total(total([c.committed_cost for c in resumed]))
-        lines.append(f"| Already committed by {len(resumed)} tasks in flight | {committed} |")
+        tasks = f"{len(resumed)} task{'s' if len(resumed) != 1 else ''}"
+        lines.append(f"| Already committed by {tasks} in flight | {committed} |")
     lines.append(f"| Full rebuild of the catalog | {_delta(before, after)} |")
     if comparison is not None and comparison.others:
         lines.append(

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 _MAX_BOXES = 10_000
+_LONGEST = Decimal(86_400)
+"""A header claiming more than a day is not believed: the length is unknown."""
 
 
 def video_seconds(path: Path) -> Decimal | None:
@@ -22,9 +24,16 @@ def video_seconds(path: Path) -> Decimal | None:
                 return _gif_seconds(file)
             if head[4:8] == b"ftyp" or head[4:8] in (b"moov", b"mdat", b"wide", b"free"):
                 return _mp4_seconds(file, path.stat().st_size)
-    except (OSError, struct.error, ValueError):
+    except (OSError, struct.error, ValueError, IndexError):  # a short or hostile file
         return None
     return None
+
+
+def _read(file: BinaryIO, size: int) -> bytes:
+    data = file.read(size)
+    if len(data) != size:
+        raise ValueError("truncated")
+    return data
 
 
 def _boxes(file: BinaryIO, start: int, end: int) -> dict[bytes, tuple[int, int]]:
@@ -35,10 +44,10 @@ def _boxes(file: BinaryIO, start: int, end: int) -> dict[bytes, tuple[int, int]]
         if position + 8 > end:
             break
         file.seek(position)
-        size, kind = struct.unpack(">I4s", file.read(8))
+        size, kind = struct.unpack(">I4s", _read(file, 8))
         header = 8
         if size == 1:
-            size = struct.unpack(">Q", file.read(8))[0]
+            size = struct.unpack(">Q", _read(file, 8))[0]
             header = 16
         elif size == 0:
             size = end - position
@@ -57,29 +66,28 @@ def _mp4_seconds(file: BinaryIO, size: int) -> Decimal | None:
     if mvhd is None:
         return None
     file.seek(mvhd[0])
-    version = file.read(4)[0]
+    version = _read(file, 4)[0]
     if version == 1:
-        timescale, duration = struct.unpack(">16xIQ", file.read(28))
+        timescale, duration = struct.unpack(">16xIQ", _read(file, 28))
     else:
-        timescale, duration = struct.unpack(">8xII", file.read(16))
+        timescale, duration = struct.unpack(">8xII", _read(file, 16))
     if not timescale or not duration or duration == 0xFFFFFFFF:
         return None
-    return Decimal(duration) / Decimal(timescale)
+    seconds = Decimal(duration) / Decimal(timescale)
+    return seconds if seconds <= _LONGEST else None
 
 
 def _skip_sub_blocks(file: BinaryIO) -> None:
     while True:
-        length = file.read(1)
-        if not length:
-            raise ValueError("truncated GIF")
-        if length[0] == 0:
+        length = _read(file, 1)[0]
+        if length == 0:
             return
-        file.seek(length[0], 1)
+        file.seek(length, 1)
 
 
 def _gif_seconds(file: BinaryIO) -> Decimal | None:
     file.seek(10)
-    packed = file.read(3)[0]
+    packed = _read(file, 3)[0]
     if packed & 0x80:
         file.seek(3 * (2 ** ((packed & 0x07) + 1)), 1)
     hundredths = 0
@@ -88,18 +96,19 @@ def _gif_seconds(file: BinaryIO) -> Decimal | None:
         if not marker or marker == b"\x3b":
             break
         if marker == b"\x21":
-            label = file.read(1)
+            label = _read(file, 1)
             if label == b"\xf9":
-                block = file.read(6)  # size, packed, delay (LE), transparent index, terminator
+                block = _read(file, 6)  # size, packed, delay (LE), transparent index, end
                 hundredths += struct.unpack("<H", block[2:4])[0]
             else:
                 _skip_sub_blocks(file)
         elif marker == b"\x2c":
-            descriptor = file.read(9)
+            descriptor = _read(file, 9)
             if descriptor[8] & 0x80:
                 file.seek(3 * (2 ** ((descriptor[8] & 0x07) + 1)), 1)
-            file.read(1)  # LZW minimum code size
+            _read(file, 1)  # LZW minimum code size
             _skip_sub_blocks(file)
         else:
             return None
-    return Decimal(hundredths) / 100 if hundredths else None
+    seconds = Decimal(hundredths) / 100
+    return seconds if 0 < seconds <= _LONGEST else None

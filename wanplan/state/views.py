@@ -2,7 +2,8 @@
 and each generation's prompt and model as columns (no JSON to parse).
 
 Money is summed over `amount_micros` (an exact integer of millionths of a dollar), so `SUM` and
-`ORDER BY` are numeric and exact; `amount_usd` is the same figure in dollars for reading.
+`ORDER BY` are numeric and exact; `amount_usd` is the same figure in dollars for reading (exact:
+`numeric` on PostgreSQL, decimal text on SQLite, which has no exact decimal type).
 Both backends get the same views with the same columns; only the SQL dialect differs."""
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ class Dialect:
 
 SQLITE = Dialect(
     json_text=lambda column, name: f"json_extract({column}, '$.params.{name}')",
-    usd=lambda micros: f"{micros} / 1000000.0",
+    # SQLite has no exact decimal: the dollars as text, from integer arithmetic only (sort and
+    # sum on amount_micros).
+    usd=lambda micros: f"printf('%d.%06d', ({micros}) / 1000000, ({micros}) % 1000000)",
 )
 POSTGRES = Dialect(
     json_text=lambda column, name: f"({column}::jsonb #>> '{{params,{name}}}')",

@@ -89,10 +89,13 @@ def update(
 
 
 def _price(entry: PriceEntry) -> str:
+    from wanplan.money import as_decimal_string
+
+    amount = f"${as_decimal_string(entry.price)}"
     if entry.unit == "item":
-        return f"${entry.price} each"
+        return f"{amount} each"
     minimum = f", {entry.minimum_seconds} s minimum" if entry.minimum_seconds else ""
-    return f"${entry.price}/s{minimum}"
+    return f"{amount}/s{minimum}"
 
 
 def _document(result: PriceUpdate) -> dict[str, Any]:
@@ -101,7 +104,7 @@ def _document(result: PriceUpdate) -> dict[str, Any]:
             return None
         return {
             "unit": entry.unit,
-            "price": str(entry.price),
+            "price": format(entry.price, "f"),
             "minimum_seconds": entry.minimum_seconds,
             "source": entry.source,
             "as_of": entry.as_of.isoformat(),
