@@ -143,3 +143,33 @@ def test_wavespeed_reference_limits_are_checked_before_anything_is_sent(
     result = run(empty_project, "plan")  # Wan 2.5 on WaveSpeed has no square size
     assert result.exit_code == 1 and "'1:1' is not allowed" in result.output
     assert emulator.requests(provider="wavespeed") == []
+
+
+def test_watermark_is_sent_only_where_documented_and_only_when_set(
+    run: Run, empty_project: Path, emulator: Emulator
+) -> None:
+    clip = '[assets.c]\nprovider = "dashscope"\nmode = "t2v"\nmodel = "{family}"\nprompt = "x"\n'
+    apply(run, empty_project, clip.format(family="wan-2.6") + "watermark = false\n")
+    body = submitted(emulator, "dashscope")
+    assert body["parameters"]["watermark"] is False  # type: ignore[index]
+    # Left unset, the provider's documented default applies and nothing is sent.
+    write_spec(empty_project, "a.toml", clip.format(family="wan-2.7"))
+    assert run(empty_project, "apply", "-y").exit_code == 0
+    bodies = [
+        r.json
+        for r in emulator.requests(provider="dashscope", method="POST")
+        if r.path.endswith("/video-synthesis")
+    ]
+    assert "watermark" not in bodies[-1]["parameters"]  # type: ignore[index]
+    shown = run(empty_project, "models", "--provider", "dashscope", "--mode", "t2v").output
+    assert "no watermark unless watermark = true" in shown  # Wan 2.7
+    assert "watermarks its output unless watermark = false" in shown  # 2.1-2.6
+    write_spec(
+        empty_project,
+        "a.toml",
+        '[assets.c]\nprovider = "wavespeed"\nmode = "t2v"\nmodel = "wan-2.6"\nprompt = "x"\n'
+        "watermark = false\n",
+    )
+    refused = run(empty_project, "plan")
+    assert refused.exit_code == 1
+    assert "has no documented watermark option on wavespeed" in refused.output

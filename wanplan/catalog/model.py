@@ -50,6 +50,9 @@ class ModelEntry(BaseModel):
     """Wan 2.7's grid input: up to this many images laid out as a 3×3 storyboard."""
     prompt_expansion_default: bool = False
     """Whether the provider rewrites the prompt unless told not to (irreproducible)."""
+    watermark_default: bool | None = None
+    """Whether the provider marks the output unless told otherwise; None: the model has no
+    documented watermark option (a spec's `watermark` is refused)."""
     source: str = ""
 
 

@@ -187,6 +187,8 @@ class DashScopeProvider(HttpProvider):
             parameters["prompt_extend"] = params["prompt_expansion"]
         if params.get("seed") is not None:
             parameters["seed"] = params["seed"]
+        if params.get("watermark") is not None:
+            parameters["watermark"] = params["watermark"]
         parameters.update(params.get("params") or {})
         return path, {"model": model, "input": inputs, "parameters": parameters}
 

@@ -56,6 +56,7 @@ def model_documents(
                 "reference_kinds": list(entry.reference_kinds),
                 "max_grid_images": entry.max_grid_images,
                 "prompt_expansion_default": entry.prompt_expansion_default,
+                "watermark_default": entry.watermark_default,
                 "prices": prices,
             }
         )

@@ -37,6 +37,7 @@ class DefaultsSpec(TypedDict, total=False):
     aspect_ratio: str
     seed: Annotated[int, Field(ge=0, le=2_147_483_647)]
     prompt_expansion: bool
+    watermark: bool
     image: str
     first_frame: str
     last_frame: str

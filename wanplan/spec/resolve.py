@@ -192,6 +192,18 @@ class Resolver:
         for field in ("seed", "prompt_expansion", "params"):
             if get(field) is not None:
                 params[field] = spec[field]
+        if get("watermark") is not None:
+            if entry.watermark_default is None:
+                if "watermark" in asset.own_fields:
+                    issues.append(
+                        (
+                            "watermark",
+                            f"{entry.model_id} has no documented watermark option on "
+                            f"{entry.provider}; remove it",
+                        )
+                    )
+            else:  # only when set: the provider's default leaves content keys as they were
+                params["watermark"] = spec["watermark"]
         if "params" in params and (bad := _not_json(params["params"])):
             issues.append(
                 ("params", f"{bad}: dates and times cannot be sent to a provider; quote them")

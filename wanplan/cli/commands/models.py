@@ -53,6 +53,12 @@ def _print(row: dict[str, Any]) -> None:
         echo(f"    takes: {takes}")
     if row["prompt_expansion_default"]:
         echo("    expands prompts unless prompt_expansion = false")
+    if row["watermark_default"] is not None:
+        echo(
+            "    watermarks its output unless watermark = false"
+            if row["watermark_default"]
+            else "    no watermark unless watermark = true"
+        )
     for price in row["prices"]:
         if price["price"] is None:
             echo(f"    {price['resolution']}: price unknown")
