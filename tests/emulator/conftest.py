@@ -124,7 +124,10 @@ def error_code(wire: Wire, response: httpx.Response) -> str:
     """The error's code after checking the body has exactly the provider's error shape."""
     body = response.json()
     if wire.name in ("wavespeed", "apixo"):
-        assert set(body) == {"code", "message", "data"} and body["data"] is None
+        assert set(body) == {"code", "message", "data"}
+        # APIXO puts a 400's detail in data.error (PROVIDERS.md §4b); otherwise data is null.
+        detail = body["data"] if wire.name == "apixo" and response.status_code == 400 else None
+        assert body["data"] == detail and (detail is None or set(detail) == {"error"})
         assert body["code"] == response.status_code and isinstance(body["message"], str)
         return str(body["code"])
     if wire.name == "dashscope":

@@ -75,6 +75,26 @@ def test_apixo_refusals(client: httpx.Client) -> None:
         answer = client.post(APIXO.submit_path, json=body)
         assert answer.status_code == 400, body
         assert error_code(APIXO, answer) == "400"
+    # Each model's own fields (PROVIDERS.md §4b): wan-2-5 rewrites prompts with
+    # enable_prompt_expansion and takes no audio; 2.6 and 2.7 say prompt_extend, audio_urls.
+    for model, body in [
+        ("wan-2-5", {"prompt": "x", "prompt_extend": False}),
+        ("wan-2-5", {"prompt": "x", "audio_urls": ["https://a/b.mp3"]}),
+        ("wan-2-6-video", {"prompt": "x", "enable_prompt_expansion": False}),
+        ("wan-2-6-video", {"prompt": "x", "mode": "video-edit"}),
+        ("wan-2-7-video", {"prompt": "x", "mode": "video-edit"}),  # no video_urls
+        ("wan-2-7-video", {"prompt": "x", "duration": 16}),
+    ]:
+        answer = client.post(f"/api/v1/generateTask/{model}", json={"input": body})
+        assert answer.status_code == 400, (model, body)
+        assert answer.json()["data"]["error"].startswith("input."), answer.json()
+    for model, body in [
+        ("wan-2-6-video", {"prompt": "x", "prompt_extend": False, "duration": 15}),
+        ("wan-2-7-video", {"prompt": "x", "aspect_ratio": "4:3", "audio_urls": ["https://a/b"]}),
+        ("wan-2-7-video", {"prompt": "x", "mode": "video-edit", "video_urls": ["https://a/v"]}),
+    ]:
+        answer = client.post(f"/api/v1/generateTask/{model}", json={"input": body})
+        assert answer.status_code == 200, answer.json()
 
 
 def test_apixo_callback_posts_the_poll_envelope(clock: FakeClock) -> None:

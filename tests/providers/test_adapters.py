@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.capability_specs import valid_spec, write_media
+from tests.capability_specs import AUDIO, IMAGE, VIDEO, valid_spec, write_media
 from tests.conftest import REPO, Run, emulator_for_wanplan, write_spec
 from wanplan.apply.provenance import is_sidecar
 from wanplan.catalog import load_catalog
@@ -280,3 +280,44 @@ def test_unknown_prices_are_not_reported_as_free(
     assert result.exit_code == 0, result.output
     assert "Estimated cost: $0.00 + 1 of unknown price" in result.output
     assert "Spent: $0.00 + 1 of unknown price" in result.output
+
+
+def test_apixo_newer_models_get_their_own_body(run: Run, project: Path, emulator: Emulator) -> None:
+    # PROVIDERS.md §4b: wan-2-6-video and wan-2-7-video rewrite prompts with `prompt_extend`,
+    # take media as image_urls / video_urls / audio_urls, and have their own modes.
+    write_media(project)
+    head = '[assets.{name}]\nprovider = "apixo"\nmodel = "{family}"\nprompt = "x"\nseed = 1\n'
+    apply(
+        run,
+        project,
+        head.format(name="talk", family="wan-2.6")
+        + f'mode = "t2v"\nduration = 12\nprompt_expansion = false\naudio = "{AUDIO}"\n'
+        + head.format(name="cast", family="wan-2.7")
+        + f'mode = "r2v"\nreferences = ["{VIDEO}", "{IMAGE}"]\naspect_ratio = "4:3"\n'
+        + head.format(name="night", family="wan-2.7")
+        + f'mode = "edit"\nvideo = "{VIDEO}"\nreferences = ["{IMAGE}"]\n',
+    )
+    bodies = {r.json["input"]["mode"]: r.json["input"] for r in submits(emulator, "apixo")}
+    talk = bodies["text-to-video"]
+    assert talk["prompt_extend"] is False and "enable_prompt_expansion" not in talk
+    assert talk["duration"] == 12 and len(talk["audio_urls"]) == 1
+    cast = bodies["reference-to-video"]
+    assert len(cast["video_urls"]) == 1 and len(cast["image_urls"]) == 1
+    assert cast["aspect_ratio"] == "4:3"
+    night = bodies["video-edit"]
+    assert len(night["video_urls"]) == 1 and len(night["image_urls"]) == 1
+    assert "duration" not in night and "aspect_ratio" not in night  # keeps its input's length
+
+
+def test_apixo_bad_request_detail_is_shown(run: Run, project: Path, emulator: Emulator) -> None:
+    # A 400's detail is in data.error (PROVIDERS.md §4b): it reaches the user.
+    write_spec(
+        project,
+        "a.toml",
+        T2V.format(provider="apixo", family="wan-2.5").replace(
+            "seed = 42", "seed = 42\nparams = { prompt_extend = true }"
+        ),
+    )
+    result = run(project, "apply", "-y")
+    assert result.exit_code == 1
+    assert "Bad Request: input.prompt_extend is not a parameter of wan-2-5" in result.output

@@ -139,11 +139,11 @@ def test_a_mode_the_provider_lacks_is_refused(run: Run, media_project: Path) -> 
     result = validate(
         run,
         media_project,
-        '[assets.x]\nprovider = "apixo"\nmode = "r2v"\nmodel = "wan-2.7"\n'
+        '[assets.x]\nprovider = "wanapi"\nmode = "r2v"\nmodel = "wan-2.2"\n'
         'references = ["inputs/hero.png"]\nprompt = "a"\n',
     )
     assert result.exit_code == 1
-    assert "specs/a.toml:3: assets.x.mode: apixo offers no r2v model; providers with r2v: " in (
+    assert "specs/a.toml:3: assets.x.mode: wanapi offers no r2v model; providers with r2v: " in (
         result.output
     )
     assert "dashscope" in result.output

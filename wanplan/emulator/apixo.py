@@ -27,8 +27,39 @@ SUBMIT = "/api/v1/generateTask/"
 STATUS = "/api/v1/statusTask/"
 BALANCE = "/api/v1/apikeys/current-balance"
 MODELS = ("wan-2-5", "wan-2-5-video", "wan-2-6-video", "wan-2-7-video")
-MODES = {"text-to-video": "t2v", "image-to-video": "i2v"}
-MAX_PROMPT = 800
+MODES = {
+    "text-to-video": "t2v",
+    "image-to-video": "i2v",
+    "image-to-video-flash": "i2v",
+    "reference-to-video": "r2v",
+    "reference-to-video-flash": "r2v",
+    "video-edit": "edit",
+}
+# Each model's documented input (PROVIDERS.md §3 and §4b); anything else is refused with 400
+# and its detail in `data.error`, as APIXO answers.
+_COMMON = frozenset({"mode", "prompt", "resolution", "duration", "negative_prompt", "seed"})
+_WAN25 = _COMMON | {"image_urls", "aspect_ratio", "enable_prompt_expansion"}
+FIELDS = {
+    "wan-2-5": _WAN25,
+    "wan-2-5-video": _WAN25,
+    "wan-2-6-video": _COMMON | {"image_urls", "audio_urls", "aspect_ratio", "prompt_extend"},
+    "wan-2-7-video": _COMMON
+    | {"image_urls", "video_urls", "audio_urls", "aspect_ratio", "prompt_extend"},
+}
+MODEL_MODES = {
+    "wan-2-5": ("text-to-video", "image-to-video"),
+    "wan-2-5-video": ("text-to-video", "image-to-video"),
+    "wan-2-6-video": (
+        "text-to-video",
+        "image-to-video",
+        "image-to-video-flash",
+        "reference-to-video",
+        "reference-to-video-flash",
+    ),
+    "wan-2-7-video": ("text-to-video", "image-to-video", "reference-to-video", "video-edit"),
+}
+MAX_PROMPTS = {"wan-2-5": 800, "wan-2-5-video": 800, "wan-2-6-video": 1500}
+RATIOS = {"wan-2-7-video": ("16:9", "9:16", "1:1", "4:3", "3:4")}
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 _STATE = {
     Phase.QUEUED: "pending",
@@ -47,6 +78,11 @@ def envelope(data: Any) -> Response:
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return json_response(status, {"code": status, "message": message, "data": None}, headers)
+
+
+def invalid(detail: str) -> Response:
+    """A 400 with its detail in `data.error` (PROVIDERS.md §4b)."""
+    return json_response(400, {"code": 400, "message": "Bad Request", "data": {"error": detail}})
 
 
 class Apixo:
@@ -98,9 +134,9 @@ class Apixo:
             return error(400, "callback_url is required when request_type is callback")
         if body.get("provider", "auto") not in ("auto", "value", "official"):
             return error(400, "provider must be auto, value or official")
-        problem = _check_input(payload)
+        problem = _check_input(model, payload)
         if problem is not None:
-            return error(400, problem)
+            return invalid(problem)
         images: list[str] = payload.get("image_urls") or []
         mode = MODES[payload.get("mode") or ("image-to-video" if images else "text-to-video")]
         image = self.backend.input_bytes(images[0]) if images else None
@@ -160,29 +196,42 @@ class Apixo:
         return url, {"code": 200, "message": "success", "data": self.record(task)}
 
 
-def _check_input(payload: dict[str, Any]) -> str | None:
+def _check_input(model: str, payload: dict[str, Any]) -> str | None:
+    extra = sorted(set(payload) - FIELDS[model])
+    if extra:
+        return f"input.{extra[0]} is not a parameter of {model}"
     mode = payload.get("mode")
-    if mode is not None and (not isinstance(mode, str) or mode not in MODES):
-        return "input.mode must be text-to-video or image-to-video"
+    modes = MODEL_MODES[model]
+    if mode is not None and (not isinstance(mode, str) or mode not in modes):
+        return f"input.mode must be one of {', '.join(modes)}"
     prompt = payload.get("prompt")
     if not isinstance(prompt, str) or not prompt:
         return "input.prompt is required"
-    if len(prompt) > MAX_PROMPT:
-        return f"input.prompt must be at most {MAX_PROMPT} characters"
-    images = payload.get("image_urls")
-    if images is not None and (
-        not isinstance(images, list) or not all(isinstance(url, str) for url in images)
-    ):
-        return "input.image_urls must be a list of URLs"
-    if mode == "image-to-video" and not images:
+    limit = MAX_PROMPTS.get(model)
+    if limit is not None and len(prompt) > limit:
+        return f"input.prompt must be at most {limit} characters"
+    for field in ("image_urls", "video_urls", "audio_urls"):
+        urls = payload.get(field)
+        if urls is not None and (
+            not isinstance(urls, list) or not all(isinstance(url, str) for url in urls)
+        ):
+            return f"input.{field} must be a list of URLs"
+    if mode in ("image-to-video", "image-to-video-flash") and not payload.get("image_urls"):
         return "input.image_urls is required for image-to-video"
+    if mode == "video-edit" and not payload.get("video_urls"):
+        return "input.video_urls is required for video-edit"
     if payload.get("resolution", "720p") not in ("480p", "720p", "1080p"):
         return "input.resolution must be 720p or 1080p"
-    if payload.get("aspect_ratio", "16:9") not in ("16:9", "9:16", "1:1"):
-        return "input.aspect_ratio must be 16:9, 9:16 or 1:1"
+    ratios = RATIOS.get(model, ("16:9", "9:16", "1:1"))
+    if payload.get("aspect_ratio", "16:9") not in ratios:
+        return f"input.aspect_ratio must be one of {', '.join(ratios)}"
     duration = payload.get("duration", 5)
-    if not isinstance(duration, int) or not 1 <= duration <= results.MAX_SECONDS:
-        return "input.duration must be 5 or 10"
+    durations = range(5, 11, 5) if model in ("wan-2-5", "wan-2-5-video") else range(2, 16)
+    if mode in ("reference-to-video", "reference-to-video-flash", "video-edit"):
+        durations = range(2, 11)
+    keeps_length = mode == "video-edit" and duration == 0  # the input's own length
+    if not isinstance(duration, int) or (duration not in durations and not keeps_length):
+        return f"input.duration must be {durations[0]}-{durations[-1]}"
     return None
 
 

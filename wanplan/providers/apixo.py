@@ -17,7 +17,16 @@ from wanplan.providers.base import (
 )
 from wanplan.providers.http import HttpProvider
 
-_MODES = {"t2v": "text-to-video", "i2v": "image-to-video"}
+_MODES = {
+    "t2v": "text-to-video",
+    "i2v": "image-to-video",
+    "r2v": "reference-to-video",
+    "edit": "video-edit",
+}
+_LEGACY = "wan-2-5"
+"""wan-2-5's body (PROVIDERS.md §3): `enable_prompt_expansion`, one image in `image_urls`.
+wan-2-6-video and wan-2-7-video (§4b): `prompt_extend`, media in `image_urls`, `video_urls`
+and `audio_urls`."""
 # A video takes 50–90 s: wait 50 s before the first poll, then every 5 s.
 _FIRST_POLL = 50.0
 _THEN = 5.0
@@ -40,22 +49,37 @@ class ApixoProvider(HttpProvider):
     def body(self, request: GenerationRequest) -> dict[str, Any]:
         params = request.params
         data: dict[str, Any] = {"mode": _MODES[request.mode], "prompt": params.get("prompt", "")}
-        image = request.input("image")
-        if image is not None:
-            data["image_urls"] = [self._url(image)]
+        images = [i for i in (request.input("image"),) if i is not None]
+        videos = [i for i in (request.input("video"),) if i is not None]
+        for kind, items in wire.references(request).items():
+            (videos if kind == "video" else images).extend(items)
+        if images:
+            data["image_urls"] = [self._url(item) for item in images]
+        if videos:
+            data["video_urls"] = [self._url(item) for item in videos]
+        audio = request.input("audio")
+        if audio is not None:
+            data["audio_urls"] = [self._url(audio)]
         data["resolution"] = params["resolution"]
         if params.get("duration") is not None:
             data["duration"] = params["duration"]
-        if request.mode == "t2v" and params.get("aspect_ratio"):
+        if request.mode in ("t2v", "r2v") and params.get("aspect_ratio"):
             data["aspect_ratio"] = params["aspect_ratio"]
         if params.get("negative_prompt"):
             data["negative_prompt"] = params["negative_prompt"]
         if params.get("prompt_expansion") is not None:
-            data["enable_prompt_expansion"] = params["prompt_expansion"]
+            rewrite = "enable_prompt_expansion" if request.model_id == _LEGACY else "prompt_extend"
+            data[rewrite] = params["prompt_expansion"]
         if params.get("seed") is not None:
             data["seed"] = params["seed"]
         data.update(params.get("params") or {})
         return {"request_type": "async", "input": data}
+
+    def _message(self, body: dict[str, Any]) -> str:
+        """A 400's detail is in `data.error` (PROVIDERS.md §4b), beside its message."""
+        detail = body.get("data")
+        error = detail.get("error") if isinstance(detail, dict) else None
+        return ": ".join(str(part) for part in (body.get("message"), error) if part)
 
     async def submit(self, request: GenerationRequest) -> SubmittedTask:
         with self._sending_inputs():
