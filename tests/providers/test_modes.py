@@ -173,3 +173,24 @@ def test_watermark_is_sent_only_where_documented_and_only_when_set(
     refused = run(empty_project, "plan")
     assert refused.exit_code == 1
     assert "has no documented watermark option on wavespeed" in refused.output
+
+
+def test_dashscope_limits_from_the_second_reading(run: Run, empty_project: Path) -> None:
+    write_media(empty_project)
+    r2v = '[assets.c]\nprovider = "dashscope"\nmode = "r2v"\nmodel = "wan-2.7"\nprompt = "x"\n'
+    write_spec(empty_project, "a.toml", r2v + f'duration = 12\nreferences = ["{VIDEO}"]\n')
+    result = run(empty_project, "validate")
+    assert result.exit_code == 1
+    assert "12 s; wan2.7-r2v makes at most 10 s when a reference is a video" in result.output
+    write_spec(empty_project, "a.toml", r2v + f'duration = 12\nreferences = ["{IMAGE}"]\n')
+    assert run(empty_project, "validate").exit_code == 0  # image references: up to 15 s
+    edit = (
+        '[assets.e]\nprovider = "dashscope"\nmode = "edit"\nmodel = "wan-2.7"\nprompt = "x"\n'
+        f'video = "{VIDEO}"\nreferences = ["{IMAGE}", "{IMAGE}", "{IMAGE}", "{IMAGE}"]\n'
+    )
+    write_spec(empty_project, "a.toml", edit)
+    assert run(empty_project, "validate").exit_code == 0  # up to 4 reference images
+    long = '[assets.l]\nprovider = "dashscope"\nmode = "t2v"\nmodel = "wan-2.6"\n'
+    write_spec(empty_project, "a.toml", long + f'prompt = "{"x" * 1501}"\n')
+    result = run(empty_project, "validate")
+    assert result.exit_code == 1 and "takes at most 1500" in result.output

@@ -46,6 +46,8 @@ class ModelEntry(BaseModel):
     """How many of the references may be images (WaveSpeed's r2v takes one `image`)."""
     min_reference_videos: int = 0
     """How many of the references must be videos (WaveSpeed's r2v requires `videos`)."""
+    max_duration_with_video_reference: int | None = None
+    """The longest duration when a reference is a video (DashScope's wan2.7-r2v: 10 s)."""
     max_grid_images: int | None = None
     """Wan 2.7's grid input: up to this many images laid out as a 3×3 storyboard."""
     prompt_expansion_default: bool = False

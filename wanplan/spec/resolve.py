@@ -210,6 +210,21 @@ class Resolver:
             )
 
         inputs = self._inputs(asset, rule, entry, issues)
+        longest = entry.max_duration_with_video_reference
+        duration = params.get("duration")
+        if (
+            longest is not None
+            and isinstance(duration, int)
+            and duration > longest
+            and any(self._reference_kind(r) == "video" for r in inputs if r.field != "video")
+        ):
+            issues.append(
+                (
+                    "duration",
+                    f"{duration} s; {entry.model_id} makes at most {longest} s when a "
+                    f"reference is a video (did you mean {longest}?)",
+                )
+            )
         output = self._output(asset, issues)
         if issues:
             return None
