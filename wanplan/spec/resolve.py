@@ -214,7 +214,7 @@ class Resolver:
         duration = params.get("duration")
         if (
             longest is not None
-            and isinstance(duration, int)
+            and duration in entry.durations  # else it is refused already
             and duration > longest
             and any(self._reference_kind(r) == "video" for r in inputs if r.field != "video")
         ):
