@@ -194,3 +194,20 @@ def test_dashscope_limits_from_the_second_reading(run: Run, empty_project: Path)
     write_spec(empty_project, "a.toml", long + f'prompt = "{"x" * 1501}"\n')
     result = run(empty_project, "validate")
     assert result.exit_code == 1 and "takes at most 1500" in result.output
+
+
+def test_dashscope_wan26_reference_to_video(
+    run: Run, empty_project: Path, emulator: Emulator
+) -> None:
+    # PROVIDERS.md §4b: wan2.6-r2v takes input.reference_video_urls and parameters.size.
+    apply(
+        run,
+        empty_project,
+        '[assets.cast]\nprovider = "dashscope"\nmode = "r2v"\nmodel = "wan-2.6-flash"\n'
+        f'prompt = "x"\nresolution = "720p"\naspect_ratio = "9:16"\nreferences = ["{VIDEO}"]\n',
+    )
+    body = submitted(emulator, "dashscope")
+    assert body["model"] == "wan2.6-r2v-flash"
+    assert len(body["input"]["reference_video_urls"]) == 1  # type: ignore[index]
+    assert body["parameters"]["size"] == "720*1280"  # type: ignore[index]
+    assert "media" not in body["input"]  # type: ignore[operator]

@@ -188,7 +188,7 @@ def test_prompt_expansion_left_on_is_a_warning(
 
 def test_models_lists_the_inputs_each_model_takes(run: Run, media_project: Path) -> None:
     listing = json.loads(run(media_project, "models", "--mode", "r2v", "--format", "json").stdout)
-    dashscope = next(m for m in listing["models"] if m["provider"] == "dashscope")
+    dashscope = next(m for m in listing["models"] if m["model_id"] == "wan2.7-r2v")
     assert (dashscope["max_references"], dashscope["reference_kinds"]) == (5, ["image", "video"])
     assert dashscope["prompt_expansion_default"] is True
     text = run(media_project, "models", "--provider", "dashscope", "--mode", "i2v").output

@@ -40,6 +40,7 @@ MODELS = (
     "alibaba/wan-2.5/image-to-video-fast",
     "alibaba/wan-2.6/text-to-video",
     "alibaba/wan-2.6/image-to-video",
+    "alibaba/wan-2.6/image-to-video-flash",
     "alibaba/wan-2.7/text-to-video",
     "alibaba/wan-2.7/image-to-video",
     "alibaba/wan-2.7/reference-to-video",

@@ -176,6 +176,12 @@ class DashScopeProvider(HttpProvider):
             inputs["first_frame_url"] = await self._url(request.input("first_frame"), model)
             inputs["last_frame_url"] = await self._url(request.input("last_frame"), model)
             parameters["resolution"] = resolution
+        elif request.mode == "r2v":  # wan2.6-r2v (-flash): reference videos, a size [§4b]
+            inputs["reference_video_urls"] = [
+                await self._upload_or_url(item, model)
+                for item in wire.references(request).get("video", [])
+            ]
+            parameters["size"] = wire.size(str(params["resolution"]), params.get("aspect_ratio"))
         elif request.mode == "t2v":
             parameters["size"] = wire.size(str(params["resolution"]), params.get("aspect_ratio"))
         else:
