@@ -3,14 +3,16 @@ providers send for the new modes carry each input in its documented role."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
-from tests.capability_specs import AUDIO, IMAGE, VIDEO, write_media
+from tests.capability_specs import AUDIO, IMAGE, OTHER_IMAGE, VIDEO, write_media
 from tests.conftest import REPO, Run, emulator_for_wanplan, write_spec
 from wanplan.emulator import Emulator, Knobs
 
@@ -88,7 +90,41 @@ def test_dashscope_i2v_takes_grid_and_driving_audio(
     )
     payload = submitted(emulator, "dashscope")["input"]
     assert isinstance(payload, dict)
-    assert [m["type"] for m in payload["media"]] == ["driving_audio", *["grid_image"] * 3]
+    # No grid input is documented (PROVIDERS.md §4b): the grid is composed into one 3×3 image
+    # and sent as the first frame (PRODUCT §3).
+    assert [m["type"] for m in payload["media"]] == ["first_frame", "driving_audio"]
+    composed = emulator.input_bytes(payload["media"][0]["url"])
+    assert composed is not None
+    with Image.open(empty_project / IMAGE) as hero, Image.open(io.BytesIO(composed)) as picture:
+        assert picture.size == (hero.width * 3, hero.height * 3)
+        # Three images fill the top row; the other cells stay black.
+        assert picture.convert("RGB").getpixel((hero.width // 2, hero.height * 2)) == (0, 0, 0)
+        assert picture.convert("RGB").getpixel(
+            (hero.width * 2 + hero.width // 2, hero.height // 2)
+        ) != (0, 0, 0)
+    # The same grid gives the same content key; another image in it, another key.
+    key = json.loads(run(empty_project, "plan", "--format", "json").output)["declared"][0]
+    write_spec(
+        empty_project,
+        "a.toml",
+        '[assets.board]\nprovider = "dashscope"\nmode = "i2v"\nmodel = "wan-2.7"\nseed = 1\n'
+        f'grid = ["{IMAGE}", "{OTHER_IMAGE}", "{IMAGE}"]\naudio = "{AUDIO}"\n',
+    )
+    other = json.loads(run(empty_project, "plan", "--format", "json").output)["declared"][0]
+    assert key["content_key"] != other["content_key"]
+
+
+def test_a_grid_to_compose_must_be_files_the_project_has(run: Run, empty_project: Path) -> None:
+    write_media(empty_project)
+    write_spec(
+        empty_project,
+        "a.toml",
+        '[assets.board]\nprovider = "dashscope"\nmode = "i2v"\nmodel = "wan-2.7"\n'
+        f'grid = ["{IMAGE}", "https://example.com/b.png"]\n',
+    )
+    result = run(empty_project, "validate")
+    assert result.exit_code == 1
+    assert "dashscope takes no grid, so wanplan composes it" in result.output
 
 
 def test_wavespeed_edit_and_references(run: Run, empty_project: Path, emulator: Emulator) -> None:

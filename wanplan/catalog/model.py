@@ -50,6 +50,9 @@ class ModelEntry(BaseModel):
     """The longest duration when a reference is a video (DashScope's wan2.7-r2v: 10 s)."""
     max_grid_images: int | None = None
     """Wan 2.7's grid input: up to this many images laid out as a 3×3 storyboard."""
+    grid_composed: bool = False
+    """The provider documents no grid input: wanplan composes the grid into one image and sends
+    it as the first frame (PRODUCT §3)."""
     prompt_expansion_default: bool = False
     """Whether the provider rewrites the prompt unless told not to (irreproducible)."""
     watermark_default: bool | None = None

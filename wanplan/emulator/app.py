@@ -213,6 +213,12 @@ class Emulator:
         with self._lock:
             return self._backend.find(task_id)
 
+    def input_bytes(self, url: str) -> bytes | None:
+        """The bytes of an input as a provider would read them: an upload's URL or `oss://`
+        key, a `data:` URL, or a result this emulator served (None when it cannot see them)."""
+        with self._lock:
+            return self._backend.input_bytes(url)
+
     @property
     def callbacks(self) -> list[Delivery]:
         with self._lock:

@@ -34,6 +34,12 @@ SYNTHESIS = {
 """Create paths, and whether they serve the first+last-frame (kf2v) models."""
 MODEL = re.compile(r"^wanx?2\.[1-7]-(t2v|i2v|kf2v|r2v|videoedit)(-[a-z]+)?$")
 URL_FIELDS = ("img_url", "first_frame_url", "last_frame_url", "audio_url", "reference_url")
+MEDIA_TYPES = {
+    "i2v": ("first_frame", "last_frame", "driving_audio", "first_clip"),
+    "r2v": ("reference_image", "reference_video"),
+    "videoedit": ("video", "reference_image"),
+}
+"""Wan 2.7's documented `input.media[].type` per model (PROVIDERS.md §2, §4b: no grid_image)."""
 LIST_FIELDS = ("reference_video_urls", "reference_urls")
 _STATUS = {
     Phase.QUEUED: "PENDING",
@@ -87,6 +93,21 @@ def input_urls(payload: dict[str, Any]) -> list[str]:
         if isinstance(item, dict) and isinstance(item.get("url"), str):
             urls.append(item["url"])
     return urls
+
+
+def _check_media(model: str, payload: dict[str, Any]) -> Response | None:
+    kind = MODEL.match(model)
+    allowed = MEDIA_TYPES.get(kind.group(1) if kind else "", ())
+    for item in _items(payload.get("media")):
+        media_type = item.get("type") if isinstance(item, dict) else None
+        if media_type not in allowed:
+            return error(
+                400,
+                "InvalidParameter",
+                f"input.media type {media_type!r} is not supported by {model}; "
+                f"supported: {', '.join(allowed)}",
+            )
+    return None
 
 
 def _items(value: Any) -> list[Any]:
@@ -148,7 +169,7 @@ class DashScope:
         parameters = body.get("parameters") or {}
         if not isinstance(payload, dict) or not isinstance(parameters, dict):
             return error(400, "InvalidParameter", "input and parameters must be JSON objects")
-        refusal = self._check_urls(request, payload)
+        refusal = self._check_urls(request, payload) or _check_media(model, payload)
         if refusal is not None:
             return refusal
         cap = self.backend.knobs.concurrency_cap

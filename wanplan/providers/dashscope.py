@@ -15,13 +15,17 @@ gives its prompt (`orig_prompt`) where the service returns it.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import math
-from pathlib import PurePosixPath
+import tempfile
+from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
+from PIL import Image
+
 from wanplan.config import ProviderSettings
-from wanplan.errors import WanplanError
-from wanplan.providers import answers, wire
+from wanplan.errors import ProviderError, WanplanError
+from wanplan.providers import answers, grid_image, wire
 from wanplan.providers.base import (
     GenerationRequest,
     ListedTask,
@@ -134,15 +138,30 @@ class DashScopeProvider(HttpProvider):
             url = await self._url(request.input(field), model)
             if url:
                 media.append({"type": kind, "url": url})
-        for item in wire.listed(request, "grid"):
-            media.append({"type": "grid_image", "url": await self._upload_or_url(item, model)})
+        grid = wire.listed(request, "grid")
+        if grid:  # no grid input is documented: composed into the first frame (PRODUCT §3)
+            media.insert(0, {"type": "first_frame", "url": await self._composed(grid, model)})
         for kind, items in wire.references(request).items():
             for item in items:
                 url = await self._upload_or_url(item, model)
                 media.append({"type": f"reference_{kind}", "url": url})
         return media
 
+    async def _composed(self, grid: list[RequestInput], model_id: str) -> str:
+        """The grid's images on one 3×3 image, uploaded as any local input is."""
+        try:
+            data = grid_image.compose_grid([item.path.read_bytes() for item in grid if item.path])
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            raise ProviderError(self.name, f"the grid could not be composed ({exc})") from None
+        with tempfile.TemporaryDirectory(prefix="wanplan-grid-") as folder:
+            path = Path(folder) / "grid.png"
+            path.write_bytes(data)
+            digest = hashlib.sha256(data).hexdigest()
+            return await self.upload(RequestInput("grid", "grid.png", digest, path), model_id)
+
     async def _send_input(self, item: RequestInput, model_id: str) -> str | None:
+        if item.field.startswith("grid["):
+            return None  # composed into one image with the others, then uploaded
         return await self.upload(item, model_id)
 
     async def _upload_or_url(self, item: RequestInput, model_id: str) -> str:

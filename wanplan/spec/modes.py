@@ -40,6 +40,9 @@ FIELD_MEDIA = {
     "audio": "audio",
 }
 """What each input field takes; references take what the model's `reference_kinds` say."""
+GRID_LAYOUT = "grid 3x3 composed into the first frame, v1"
+"""How a grid is composed where the provider takes none (providers/grid_image.py): in the
+content key of those assets, so changing the layout is a deliberate change of their keys."""
 PROMPT_EXPANSION_KEYS = ("prompt_extend", "enable_prompt_expansion")
 """The providers' own names for prompt expansion, should `params` set it directly."""
 

@@ -22,7 +22,13 @@ from wanplan.project import SIDECAR_SUFFIX
 from wanplan.spec import media_kind
 from wanplan.spec.dependencies import ASSET_PREFIX, INPUT_FIELDS, references, upstream_order
 from wanplan.spec.load import DeclaredAsset, SpecSet
-from wanplan.spec.modes import FIELD_KINDS, MODE_RULES, ModeRule, prompt_expansion
+from wanplan.spec.modes import (
+    FIELD_KINDS,
+    GRID_LAYOUT,
+    MODE_RULES,
+    ModeRule,
+    prompt_expansion,
+)
 from wanplan.spec.resolved import InputRef, ResolvedAsset
 from wanplan.spec.suggest import did_you_mean, listing, show
 
@@ -240,6 +246,8 @@ class Resolver:
             "mode": mode,
             "params": params,
         }
+        if entry.grid_composed and any(r.field.startswith("grid[") for r in inputs):
+            material["grid_layout"] = GRID_LAYOUT
         if inputs:
             keyed: dict[str, Any] = {}
             for ref in inputs:
@@ -512,6 +520,16 @@ class Resolver:
         if "://" in source and not source.startswith("https://"):
             issues.append(
                 (field, f"{show(source)}: only https URLs and project files are accepted")
+            )
+            return None
+        if source.startswith("https://") and field == "grid" and entry.grid_composed:
+            issues.append(
+                (
+                    field,
+                    f"{show(source)}: {entry.provider} takes no grid, so wanplan composes it into "
+                    "one first frame from project files or asset outputs; download it into the "
+                    "project",
+                )
             )
             return None
         if source.startswith("https://"):
