@@ -247,3 +247,25 @@ def test_dashscope_wan26_reference_to_video(
     assert len(body["input"]["reference_video_urls"]) == 1  # type: ignore[index]
     assert body["parameters"]["size"] == "720*1280"  # type: ignore[index]
     assert "media" not in body["input"]  # type: ignore[operator]
+
+
+def test_hosted_text_to_image(run: Run, empty_project: Path, emulator: Emulator) -> None:
+    # DashScope's text-to-image path answers output.results[].url; WaveSpeed's takes a size.
+    shot = '[assets.{name}]\nprovider = "{provider}"\nmode = "t2i"\nmodel = "wan-2.5"\n'
+    apply(
+        run,
+        empty_project,
+        shot.format(name="still", provider="dashscope")
+        + 'prompt = "a lighthouse"\naspect_ratio = "16:9"\nseed = 3\n'
+        + shot.format(name="poster", provider="wavespeed")
+        + 'prompt = "a lighthouse"\nresolution = "720p"\naspect_ratio = "3:4"\nseed = 3\n',
+    )
+    (dashscope,) = [
+        r for r in emulator.requests(provider="dashscope", method="POST") if "synthesis" in r.path
+    ]
+    assert dashscope.path == "/api/v1/services/aigc/text2image/image-synthesis"
+    assert dashscope.json["parameters"] == {"size": "1920*1080", "n": 1, "seed": 3}
+    wavespeed = submitted(emulator, "wavespeed")
+    assert wavespeed == {"prompt": "a lighthouse", "size": "832*1088", "seed": 3}
+    made = sorted(p.name for p in (empty_project / "outputs").iterdir() if p.suffix != ".json")
+    assert made == ["poster.png", "still.png"]

@@ -28,11 +28,13 @@ from wanplan.emulator.wire import Request, Response, json_response
 
 PREFIX = "/api/v1/"
 SYNTHESIS = {
-    "services/aigc/video-generation/video-synthesis": False,
-    "services/aigc/image2video/video-synthesis": True,
+    "services/aigc/video-generation/video-synthesis": "video",
+    "services/aigc/image2video/video-synthesis": "keyframe",
+    "services/aigc/text2image/image-synthesis": "image",
 }
-"""Create paths, and whether they serve the first+last-frame (kf2v) models."""
-MODEL = re.compile(r"^wanx?2\.[1-7]-(t2v|i2v|kf2v|r2v|videoedit)(-[a-z]+)?$")
+"""Create paths, and which models each serves: kf2v on the keyframe path, t2i on the image
+path (wan2.5 and below), every other video model on the video path."""
+MODEL = re.compile(r"^wanx?2\.[1-7]-(t2v|i2v|kf2v|r2v|videoedit|t2i)(-[a-z]+)?$")
 URL_FIELDS = ("img_url", "first_frame_url", "last_frame_url", "audio_url", "reference_url")
 MEDIA_TYPES = {
     "i2v": ("first_frame", "last_frame", "driving_audio", "first_clip"),
@@ -163,7 +165,8 @@ class DashScope:
         model = body.get("model")
         if not isinstance(model, str) or not MODEL.match(model):
             return error(400, "InvalidParameter", "Model not exist.")
-        if ("kf2v" in model) != SYNTHESIS[route]:
+        served = "keyframe" if "kf2v" in model else "image" if "-t2i" in model else "video"
+        if served != SYNTHESIS[route]:
             return error(400, "InvalidParameter", "Model not exist.")
         payload = body.get("input")
         parameters = body.get("parameters") or {}
@@ -182,21 +185,21 @@ class DashScope:
             )
         mode = mode_of(model, payload)
         prompt = payload.get("prompt")
-        missing = MISSING_PROMPT if mode == "t2v" and not prompt else None
+        missing = MISSING_PROMPT if mode in ("t2v", "t2i") and not prompt else None
         task = self.backend.create_task(
             task_id=str(uuid.uuid4()),
             provider=self.name,
             model=model,
             key_id=key_id,
             media=results.media_spec(
-                "video",
+                "image" if mode == "t2i" else "video",
                 parameters.get("duration"),
                 self._aspect(payload, parameters),
                 results.request_seed(self.name, model, body, request.origin),
             ),
             origin=request.origin,
             prompt=prompt if isinstance(prompt, str) else None,
-            details={"prompt": prompt, "resolution": _sr(parameters)},
+            details={"prompt": prompt, "resolution": _sr(parameters), "image": mode == "t2i"},
             failure=Failure("InvalidParameter", "Field required: input.prompt")
             if missing
             else None,
@@ -251,11 +254,16 @@ class DashScope:
         answer: dict[str, Any] = {"request_id": _request_id(), "output": output}
         if phase.terminal and task.ends_at is not None:
             output["end_time"] = times.dashscope(task.ends_at)
-        if phase is Phase.SUCCEEDED:
+        image = bool(task.details.get("image"))
+        if phase is Phase.SUCCEEDED and image:  # text-to-image: output.results[].url
+            output["results"] = [{"url": self.backend.result_url(task)}]
+        elif phase is Phase.SUCCEEDED:
             output["video_url"] = self.backend.result_url(task)
         if isinstance(task.details.get("prompt"), str):
             output["orig_prompt"] = task.details["prompt"]
-        if phase is Phase.SUCCEEDED:
+        if phase is Phase.SUCCEEDED and image:
+            answer["usage"] = {"image_count": 1}
+        elif phase is Phase.SUCCEEDED:
             answer["usage"] = {
                 "video_duration": task.media.seconds,
                 "video_count": 1,

@@ -38,6 +38,7 @@ MODELS = (
     "alibaba/wan-2.5/image-to-video",
     "alibaba/wan-2.5/text-to-video-fast",
     "alibaba/wan-2.5/image-to-video-fast",
+    "alibaba/wan-2.5/text-to-image",
     "alibaba/wan-2.6/text-to-video",
     "alibaba/wan-2.6/image-to-video",
     "alibaba/wan-2.6/image-to-video-flash",

@@ -50,6 +50,8 @@ REGIONS: dict[str, tuple[str, str]] = {
 }
 _BY_ID = {region_id: name for name, (region_id, _) in REGIONS.items()}
 VIDEO_PATH = "/services/aigc/video-generation/video-synthesis"
+IMAGE_PATH = "/services/aigc/text2image/image-synthesis"
+"""Text-to-image, async, for wan2.5 and below [sdk: v2/resources/images.py]."""
 KEYFRAME_PATH = "/services/aigc/image2video/video-synthesis"
 # The docs suggest polling every 15 s; ramp up to it, as the SDK does.
 _POLL_RAMP = (2.0, 3.0, 5.0, 8.0, 10.0, 15.0)
@@ -195,6 +197,10 @@ class DashScopeProvider(HttpProvider):
             inputs["first_frame_url"] = await self._url(request.input("first_frame"), model)
             inputs["last_frame_url"] = await self._url(request.input("last_frame"), model)
             parameters["resolution"] = resolution
+        elif request.mode == "t2i":
+            path = IMAGE_PATH
+            parameters["size"] = wire.size(str(params["resolution"]), params.get("aspect_ratio"))
+            parameters["n"] = 1
         elif request.mode == "r2v":  # wan2.6-r2v (-flash): reference videos, a size [§4b]
             inputs["reference_video_urls"] = [
                 await self._upload_or_url(item, model)
@@ -234,7 +240,11 @@ class DashScopeProvider(HttpProvider):
         output = answer.object("output")
         status = output.text("task_status")
         if status == "SUCCEEDED":
-            url = output.text("video_url")
+            url = (
+                _image_url(output)
+                if output.get("results") is not None
+                else output.text("video_url")
+            )
             usage = answer.get("usage")
             return TaskStatus(
                 TaskState.SUCCEEDED,
@@ -298,6 +308,16 @@ class DashScopeProvider(HttpProvider):
         output = self._answer(response, "task query").object("output")
         prompt = output.get("orig_prompt")
         return prompt if isinstance(prompt, str) else None
+
+
+def _image_url(output: answers.Answer) -> str:
+    """A text-to-image task's `output.results[0].url`."""
+    results = output.get("results")
+    first = results[0] if isinstance(results, list) and results else None
+    url = first.get("url") if isinstance(first, dict) else None
+    if not isinstance(url, str) or not url:
+        raise output.error("answered no output.results[0].url")
+    return url
 
 
 def _list_time(epoch: float) -> str:

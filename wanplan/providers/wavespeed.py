@@ -103,7 +103,7 @@ class WaveSpeedProvider(HttpProvider):
         if "negative_prompt" in params:
             body["negative_prompt"] = params["negative_prompt"]
         resolution = str(params["resolution"])
-        if request.mode == "t2v":
+        if request.mode in ("t2v", "t2i"):
             body["size"] = wire.size(resolution, params.get("aspect_ratio"))
         elif request.mode == "r2v":
             # `videos` (required), one optional `image`, a resolution; no size [doc, §4b].
