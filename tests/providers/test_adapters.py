@@ -13,6 +13,7 @@ import pytest
 
 from tests.capability_specs import AUDIO, IMAGE, VIDEO, valid_spec, write_media
 from tests.conftest import REPO, Run, emulator_for_wanplan, write_spec
+from tests.providers.documented_fields import undocumented
 from wanplan.apply.provenance import is_sidecar
 from wanplan.catalog import load_catalog
 from wanplan.emulator import Emulator, Knobs, LoggedRequest
@@ -246,8 +247,7 @@ def test_wanapi_openai_shaped_body(run: Run, project: Path, emulator: Emulator) 
         "model": "wan-2-2",
         "prompt": "A kite over a windy beach.",
         "duration": 5,
-        "aspect_ratio": "9:16",
-        "seed": 42,
+        "aspect_ratio": "9:16",  # and no seed: wanapi.io documents none (PROVIDERS.md §4)
     }
     assert bodies["wan-2-1"].json["image"].startswith("data:image/png;base64,")
     outputs_match_what_was_served(project, emulator)
@@ -269,6 +269,10 @@ def test_every_catalog_model_applies(
     write_media(project)
     apply(run, project, spec)
     outputs_match_what_was_served(project, emulator)
+    # Every field it sent is one the provider documents (tests/providers/documented_fields.py).
+    provider, model_id, mode, _ = label.split(":")
+    (submit,) = submits(emulator, provider)
+    assert undocumented(provider, model_id, mode, submit.json) == set(), submit.json
 
 
 def test_unknown_prices_are_not_reported_as_free(
@@ -321,3 +325,15 @@ def test_apixo_bad_request_detail_is_shown(run: Run, project: Path, emulator: Em
     result = run(project, "apply", "-y")
     assert result.exit_code == 1
     assert "Bad Request: input.prompt_extend is not a parameter of wan-2-5" in result.output
+
+
+def test_wanapi_gets_no_seed_and_the_asset_says_so(
+    run: Run, project: Path, emulator: Emulator
+) -> None:
+    # wanapi.io documents no seed (PROVIDERS.md §4): none is sent, the content key is kept.
+    write_spec(project, "a.toml", T2V.format(provider="wanapi", family="wan-2.2"))
+    planned = run(project, "plan")
+    assert "wanapi documents no seed for wan-2-2: none is sent" in planned.output
+    apply(run, project, T2V.format(provider="wanapi", family="wan-2.2"))
+    (submit,) = submits(emulator, "wanapi")
+    assert "seed" not in submit.json

@@ -55,6 +55,8 @@ class ModelEntry(BaseModel):
     it as the first frame (PRODUCT §3)."""
     prompt_expansion_default: bool = False
     """Whether the provider rewrites the prompt unless told not to (irreproducible)."""
+    takes_seed: bool = True
+    """Whether the provider documents a seed for this model (wanapi.io does not)."""
     watermark_default: bool | None = None
     """Whether the provider marks the output unless told otherwise; None: the model has no
     documented watermark option (a spec's `watermark` is refused)."""

@@ -40,9 +40,7 @@ class WanapiProvider(HttpProvider):
             body["duration"] = params["duration"]
         if params.get("aspect_ratio"):
             body["aspect_ratio"] = params["aspect_ratio"]
-        if params.get("seed") is not None:
-            body["seed"] = params["seed"]
-        body.update(params.get("params") or {})
+        body.update(params.get("params") or {})  # no seed: none is documented (§4)
         return body
 
     async def submit(self, request: GenerationRequest) -> SubmittedTask:

@@ -235,8 +235,14 @@ class Resolver:
         if issues:
             return None
         warnings: tuple[str, ...] = ()
+        if not entry.takes_seed and params.get("seed") is not None:
+            # Kept in the content key (keys stay as they were); only the request leaves it out.
+            warnings += (
+                f"{entry.provider} documents no seed for {entry.model_id}: none is sent, and "
+                "the result is not reproducible",
+            )
         if prompt_expansion(params, entry.prompt_expansion_default):
-            warnings = (
+            warnings += (
                 f"prompt expansion is on ({provider} rewrites the prompt): the result is not "
                 "reproducible; set prompt_expansion = false",
             )
