@@ -269,3 +269,17 @@ def test_hosted_text_to_image(run: Run, empty_project: Path, emulator: Emulator)
     assert wavespeed == {"prompt": "a lighthouse", "size": "832*1088", "seed": 3}
     made = sorted(p.name for p in (empty_project / "outputs").iterdir() if p.suffix != ".json")
     assert made == ["poster.png", "still.png"]
+
+
+def test_dashscope_continues_a_clip(run: Run, empty_project: Path, emulator: Emulator) -> None:
+    # Wan 2.7 i2v continues a clip given as `video`: media type first_clip (PROVIDERS.md §4b).
+    head = '[assets.more]\nprovider = "dashscope"\nmode = "i2v"\nmodel = "wan-2.7"\nseed = 1\n'
+    apply(run, empty_project, head + f'prompt = "and then"\nvideo = "{VIDEO}"\n')
+    payload = submitted(emulator, "dashscope")["input"]
+    assert [m["type"] for m in payload["media"]] == ["first_clip"]  # type: ignore[index]
+    write_spec(empty_project, "a.toml", head + f'video = "{VIDEO}"\nimage = "{IMAGE}"\n')
+    both = run(empty_project, "validate")
+    assert both.exit_code == 1 and "give one of image and video, not both" in both.output
+    write_spec(empty_project, "a.toml", head.replace("dashscope", "wavespeed") + 'prompt = "x"\n')
+    missing = run(empty_project, "validate")
+    assert missing.exit_code == 1 and "image: required for mode i2v" in missing.output

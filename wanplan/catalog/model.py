@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Mode = Literal["t2v", "i2v", "flf2v", "r2v", "edit", "t2i"]
 Media = Literal["image", "video", "audio"]
-OptionalInput = Literal["audio", "last_frame", "references", "grid"]
+OptionalInput = Literal["audio", "last_frame", "references", "grid", "video"]
 VIDEO_MODES: frozenset[str] = frozenset({"t2v", "i2v", "flf2v", "r2v", "edit"})
 
 

@@ -131,7 +131,8 @@ class DashScopeProvider(HttpProvider):
         model = request.model_id
         media = []
         for field, kind in (
-            ("video", "video"),
+            # A video is an edit's source, or for i2v the clip to continue [doc, sdk: §4b].
+            ("video", "first_clip" if request.mode == "i2v" else "video"),
             ("image", "first_frame"),
             ("first_frame", "first_frame"),
             ("last_frame", "last_frame"),

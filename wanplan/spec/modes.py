@@ -14,17 +14,18 @@ class ModeRule:
     optional: tuple[str, ...]
     """The inputs the mode can take; the catalog entry says which of them its model takes."""
     prompt_required: bool
-    instead: dict[str, str] = dataclasses.field(default_factory=dict)
-    """A required input another can stand for: Wan 2.7's grid instead of i2v's image."""
+    instead: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    """Inputs that can stand for a required one: Wan 2.7's grid, or a clip to continue
+    (DashScope's `first_clip`), instead of i2v's image."""
 
 
 MODE_RULES: dict[str, ModeRule] = {
     "t2v": ModeRule((), ("audio",), prompt_required=True),
     "i2v": ModeRule(
         ("image",),
-        ("audio", "last_frame", "grid"),
+        ("audio", "last_frame", "grid", "video"),
         prompt_required=False,
-        instead={"image": "grid"},
+        instead={"image": ("grid", "video")},
     ),
     "flf2v": ModeRule(("first_frame", "last_frame"), ("audio",), prompt_required=False),
     "r2v": ModeRule(("references",), ("audio",), prompt_required=True),

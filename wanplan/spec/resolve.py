@@ -420,11 +420,17 @@ class Resolver:
             self._taken[shape] = taken
         refs: list[InputRef] = []
         for field in rule.required:
-            stand_in = rule.instead.get(field)
-            if spec.get(field) or (stand_in in taken and spec.get(stand_in)):
+            stand_ins = [f for f in rule.instead.get(field, ()) if f in taken]
+            if spec.get(field) or any(spec.get(f) for f in stand_ins):
                 continue
-            other = f" (or {stand_in})" if stand_in in taken else ""
+            other = f" (or {' or '.join(stand_ins)})" if stand_ins else ""
             issues.append((field, f"required for mode {mode}{other}"))
+        skipped: set[str] = set()
+        for required, fs in rule.instead.items():
+            given = [f for f in (required, *fs) if spec.get(f) and (f == required or f in taken)]
+            if len(given) > 1:  # one first frame only: an image, a grid or a clip to continue
+                issues.append((given[-1], f"give one of {' and '.join(given)}, not both"))
+                skipped.update(given[1:])
         for field in INPUT_FIELDS:
             value = spec.get(field)
             if not value:
@@ -433,8 +439,7 @@ class Resolver:
                 if field in asset.own_fields:
                     issues.append((field, self._not_taken(field, mode, entry, taken)))
                 continue
-            if field in rule.instead.values() and spec.get("image"):
-                issues.append((field, "give image or grid, not both"))
+            if field in skipped:
                 continue
             sources = value if isinstance(value, list) else [value]
             most = entry.max_grid_images if field == "grid" else entry.max_references
