@@ -279,7 +279,63 @@ def test_dashscope_continues_a_clip(run: Run, empty_project: Path, emulator: Emu
     assert [m["type"] for m in payload["media"]] == ["first_clip"]  # type: ignore[index]
     write_spec(empty_project, "a.toml", head + f'video = "{VIDEO}"\nimage = "{IMAGE}"\n')
     both = run(empty_project, "validate")
-    assert both.exit_code == 1 and "give one of image and video, not both" in both.output
+    assert both.exit_code == 1 and "give only one of image or video" in both.output
     write_spec(empty_project, "a.toml", head.replace("dashscope", "wavespeed") + 'prompt = "x"\n')
     missing = run(empty_project, "validate")
     assert missing.exit_code == 1 and "image: required for mode i2v" in missing.output
+
+
+def test_a_first_frame_from_defaults_gives_way_to_the_assets_own(
+    run: Run, empty_project: Path
+) -> None:
+    # [defaults] video is for the file's edits; an i2v asset with its own image is not in
+    # conflict with it.
+    write_media(empty_project)
+    write_spec(
+        empty_project,
+        "a.toml",
+        f'[defaults]\nprovider = "dashscope"\nmodel = "wan-2.7"\nvideo = "{VIDEO}"\n'
+        '[assets.cut]\nmode = "edit"\nprompt = "night"\n'
+        f'[assets.hero]\nmode = "i2v"\nimage = "{IMAGE}"\n',
+    )
+    result = run(empty_project, "validate")
+    assert result.exit_code == 0, result.output
+
+
+def test_a_reference_of_unknown_kind_is_refused_where_kinds_are_sent_apart(
+    run: Run, empty_project: Path
+) -> None:
+    write_media(empty_project)
+    write_spec(
+        empty_project,
+        "a.toml",
+        '[assets.cast]\nprovider = "wavespeed"\nmode = "r2v"\nmodel = "wan-2.7"\nprompt = "x"\n'
+        f'references = ["{VIDEO}", "https://cdn.example/get?id=1"]\n',
+    )
+    result = run(empty_project, "validate")
+    assert result.exit_code == 1
+    assert "cannot tell whether it is an image or a video" in result.output
+
+
+def test_a_huge_grid_image_is_refused_before_it_is_decoded(tmp_path: Path) -> None:
+    import struct
+    import zlib
+
+    from wanplan.providers.grid_image import compose_grid
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    # A tiny PNG that claims 8000×8000 pixels: only its header is ever read.
+    header = struct.pack(">IIBBBBB", 8000, 8000, 8, 2, 0, 0, 0)
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+    with pytest.raises(ValueError, match="at most 40,000,000 pixels"):
+        compose_grid([bomb])
+    for side in (11000, 20000):  # what Pillow itself calls a decompression bomb
+        header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+        bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+        with pytest.raises(ValueError, match=r"bomb\.png"):
+            compose_grid([bomb])

@@ -42,7 +42,9 @@ _WAN25 = _COMMON | {"image_urls", "aspect_ratio", "enable_prompt_expansion"}
 FIELDS = {
     "wan-2-5": _WAN25,
     "wan-2-5-video": _WAN25,
-    "wan-2-6-video": _COMMON | {"image_urls", "audio_urls", "aspect_ratio", "prompt_extend"},
+    # Its reference modes are documented, their media field is not: video_urls as 2.7's.
+    "wan-2-6-video": _COMMON
+    | {"image_urls", "video_urls", "audio_urls", "aspect_ratio", "prompt_extend"},
     "wan-2-7-video": _COMMON
     | {"image_urls", "video_urls", "audio_urls", "aspect_ratio", "prompt_extend"},
 }

@@ -14,6 +14,7 @@ gives its prompt (`orig_prompt`) where the service returns it.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import hashlib
 import math
@@ -152,8 +153,9 @@ class DashScopeProvider(HttpProvider):
 
     async def _composed(self, grid: list[RequestInput], model_id: str) -> str:
         """The grid's images on one 3×3 image, uploaded as any local input is."""
-        try:
-            data = grid_image.compose_grid([item.path.read_bytes() for item in grid if item.path])
+        paths = [item.path for item in grid if item.path is not None]
+        try:  # off the event loop: decoding nine large images takes a while
+            data = await asyncio.to_thread(grid_image.compose_grid, paths)
         except (OSError, ValueError, Image.DecompressionBombError) as exc:
             raise ProviderError(self.name, f"the grid could not be composed ({exc})") from None
         with tempfile.TemporaryDirectory(prefix="wanplan-grid-") as folder:
@@ -203,9 +205,10 @@ class DashScopeProvider(HttpProvider):
             parameters["size"] = wire.size(str(params["resolution"]), params.get("aspect_ratio"))
             parameters["n"] = 1
         elif request.mode == "r2v":  # wan2.6-r2v (-flash): reference videos, a size [§4b]
+            # It takes videos only (the catalog's reference kinds): each reference is one.
             inputs["reference_video_urls"] = [
                 await self._upload_or_url(item, model)
-                for item in wire.references(request).get("video", [])
+                for item in wire.listed(request, "references")
             ]
             parameters["size"] = wire.size(str(params["resolution"]), params.get("aspect_ratio"))
         elif request.mode == "t2v":

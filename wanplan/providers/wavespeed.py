@@ -108,6 +108,8 @@ class WaveSpeedProvider(HttpProvider):
         elif request.mode == "r2v":
             # `videos` (required), one optional `image`, a resolution; no size [doc, §4b].
             found = wire.references(request)
+            if len(found.get("image", [])) > 1:  # validation refuses it: never drop one
+                raise ProviderError(self.name, "reference-to-video takes one image reference")
             body["videos"] = [await self._url(item) for item in found.get("video", [])]
             if found.get("image"):
                 body["image"] = await self._url(found["image"][0])

@@ -428,8 +428,12 @@ class Resolver:
         skipped: set[str] = set()
         for required, fs in rule.instead.items():
             given = [f for f in (required, *fs) if spec.get(f) and (f == required or f in taken)]
+            own = [f for f in given if f in asset.own_fields]
+            if own:  # the asset's own choice wins over what its file's [defaults] give
+                skipped.update(f for f in given if f not in own)
+                given = own
             if len(given) > 1:  # one first frame only: an image, a grid or a clip to continue
-                issues.append((given[-1], f"give one of {' and '.join(given)}, not both"))
+                issues.append((given[-1], f"give only one of {' or '.join(given)}"))
                 skipped.update(given[1:])
         for field in INPUT_FIELDS:
             value = spec.get(field)
@@ -467,7 +471,19 @@ class Resolver:
         """The model's limits on how many references are images or videos."""
         if entry.max_reference_images is None and not entry.min_reference_videos:
             return
-        kinds = [self._reference_kind(r) for r in refs if r.field.startswith("references[")]
+        listed = [r for r in refs if r.field.startswith("references[")]
+        kinds = [self._reference_kind(r) for r in listed]
+        for ref, kind in zip(listed, kinds, strict=True):
+            if kind is None and ref.is_url:
+                issues.append(
+                    (
+                        "references",
+                        f"{show(ref.source)}: cannot tell whether it is an image or a video, "
+                        f"and {entry.model_id} takes them apart; use a URL ending in its type "
+                        "(.png, .mp4) or a project file",
+                    )
+                )
+                return
         images, videos = kinds.count("image"), kinds.count("video")
         if entry.max_reference_images is not None and images > entry.max_reference_images:
             issues.append(
