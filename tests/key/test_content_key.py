@@ -68,3 +68,52 @@ def test_input_files_count_by_their_bytes_not_their_path(project: Path) -> None:
     assert key_of(project, BASE.replace("hero.png", "forest.png")) != base
     (project / "inputs/renamed.png").write_bytes(b"other bytes")
     assert key_of(project, BASE.replace("hero.png", "renamed.png")) != base
+
+
+GOLDEN = {
+    # What users' states hold: a change to any of these makes every such asset a `replace`,
+    # paid again. Change one only with a deliberate migration named in the CHANGELOG.
+    (
+        "sim",
+        "t2v",
+        "wan-2.5",
+        "",
+    ): "8a7a08dcf638c968058255bb4248cdb9f02857cddc540e1378b5fb4aa4be292c",
+    ("wavespeed", "t2v", "wan-2.6", ""): (
+        "23b50ddaadbb518b5300cc6139fb259822fa19c06cf3577a4f02400c5f7354ce"
+    ),
+    ("wavespeed", "i2v", "wan-2.5", 'image = "inputs/hero.png"\n'): (
+        "2651cbbb02ff6785706582dc17d8382036768c4173bef841f273c73b127abd75"
+    ),
+    ("dashscope", "t2v", "wan-2.7", ""): (
+        "1c11ccad3aab667e01350e98801b0a046a72b4652aa4ef4f57d81a885771af4e"
+    ),
+    ("dashscope", "i2v", "wan-2.6", 'image = "inputs/hero.png"\n'): (
+        "c74a33100bb945ae8fe4eaa2ac65e93099a0a22589f98acd50d998d1e697ece3"
+    ),
+    (
+        "apixo",
+        "t2v",
+        "wan-2.5",
+        "",
+    ): "20802c0395ef9b1a44add451c36a50656a1482d15b43262d28a51791cdc60242",
+    (
+        "wanapi",
+        "t2v",
+        "wan-2.2",
+        "",
+    ): "ece4feb09b677720833b13cd8bfa9928c476246d40cf6683103ce680a0413af2",
+}
+
+
+def test_the_keys_users_hold_do_not_move(empty_project: Path) -> None:
+    shutil.copy(Path(__file__).parents[2] / "inputs" / "hero.png", empty_project / "inputs")
+    found = {
+        shape: key_of(
+            empty_project,
+            f'[assets.a]\nprovider = "{shape[0]}"\nmode = "{shape[1]}"\nmodel = "{shape[2]}"\n'
+            f'prompt = "A kite."\nseed = 3\n{shape[3]}',
+        )
+        for shape in GOLDEN
+    }
+    assert found == GOLDEN

@@ -20,27 +20,36 @@ WAVESPEED: dict[str, set[str]] = {
     "edit": {"prompt", "negative_prompt", "seed", "enable_prompt_expansion", "video", "images"}
     | {"resolution"},
 }
-# §2: `input` and `parameters` of the task API, by protocol.
-DASHSCOPE_INPUT = {
-    "prompt",
-    "negative_prompt",
-    "img_url",
-    "first_frame_url",
-    "last_frame_url",
-    "audio_url",
-    "media",
-    "reference_video_urls",
+# §2, §4b: `input` and `parameters` of the task API, by protocol.
+_RUN = {"duration", "prompt_extend", "watermark", "seed"}
+DASHSCOPE: dict[str, tuple[set[str], set[str]]] = {
+    "2.7 media": (
+        {"prompt", "negative_prompt", "media", "audio_url"},
+        _RUN | {"resolution", "ratio"},
+    ),
+    "t2v size": ({"prompt", "negative_prompt"}, _RUN | {"size"}),
+    "i2v img_url": ({"prompt", "negative_prompt", "img_url"}, _RUN | {"resolution"}),
+    "kf2v": (
+        {"prompt", "negative_prompt", "first_frame_url", "last_frame_url"},
+        _RUN | {"resolution"},
+    ),
+    "2.6 r2v": ({"prompt", "negative_prompt", "reference_video_urls"}, _RUN | {"size"}),
+    "t2i": ({"prompt", "negative_prompt"}, {"size", "n", "seed", "prompt_extend", "watermark"}),
 }
-DASHSCOPE_PARAMETERS = {
-    "resolution",
-    "size",
-    "ratio",
-    "duration",
-    "prompt_extend",
-    "watermark",
-    "seed",
-    "n",
-}
+
+
+def dashscope_protocol(model_id: str, mode: str) -> str:
+    if model_id.startswith("wan2.7-"):
+        return "2.7 media"
+    if "kf2v" in model_id:
+        return "kf2v"
+    if mode == "t2i":
+        return "t2i"
+    if mode == "r2v":
+        return "2.6 r2v"
+    return "t2v size" if mode == "t2v" else "i2v img_url"
+
+
 DASHSCOPE_MEDIA = {
     "first_frame",
     "last_frame",
@@ -67,9 +76,10 @@ def undocumented(provider: str, model_id: str, mode: str, body: Any) -> set[str]
     if provider == "wavespeed":
         return set(body) - WAVESPEED[mode]
     if provider == "dashscope":
+        inputs, parameters = DASHSCOPE[dashscope_protocol(model_id, mode)]
         extra = set(body) - {"model", "input", "parameters"}
-        extra |= {f"input.{k}" for k in set(body["input"]) - DASHSCOPE_INPUT}
-        extra |= {f"parameters.{k}" for k in set(body["parameters"]) - DASHSCOPE_PARAMETERS}
+        extra |= {f"input.{k}" for k in set(body["input"]) - inputs}
+        extra |= {f"parameters.{k}" for k in set(body["parameters"]) - parameters}
         types = {m.get("type") for m in body["input"].get("media", [])}
         return extra | {f"media type {t}" for t in types - DASHSCOPE_MEDIA}
     if provider == "apixo":
