@@ -677,10 +677,13 @@ class Workspace:
         from wanplan.cost import price_update
         from wanplan.providers.base import QuotesPrices
         from wanplan.providers.registry import provider_class
-        from wanplan.spec.load import read_toml
 
         catalog = self.project.catalog  # a broken prices.toml is named before any request
-        provider_class(provider)  # an unknown provider is named, with the known ones
+        if not issubclass(provider_class(provider), QuotesPrices):  # an unknown one is named
+            raise WanplanError(
+                f"{provider} has no price quote to read prices from; write its rows in "
+                f"{PRICES_FILE} by hand (columns: `wanplan models --format json`)"
+            )
         models = [
             m
             for m in catalog.models
@@ -697,11 +700,7 @@ class Workspace:
         async def quote() -> dict[Any, Any]:
             async with setup.client() as client:
                 quoting = setup.build(client)
-                if not isinstance(quoting, QuotesPrices):
-                    raise WanplanError(
-                        f"{provider} has no price quote to read prices from; write its rows "
-                        f"in {PRICES_FILE} by hand (columns: `wanplan models --format json`)"
-                    )
+                assert isinstance(quoting, QuotesPrices)
                 return await price_update.quote_models(quoting, models)
 
         quotes = asyncio.run(quote())
@@ -711,12 +710,7 @@ class Workspace:
         path = self.project.root / PRICES_FILE
         written = bool(quoted) and not dry_run
         if written:
-            existing: list[Any] = []
-            if path.exists():
-                existing = list(
-                    read_toml(self.project.root, path, PRICES_FILE)[0].get("prices", [])
-                )
-            price_update.write_prices(path, existing, [q.entry for q in quoted])
+            price_update.save_prices(self.project.root, PRICES_FILE, [q.entry for q in quoted])
         return price_update.PriceUpdate(provider, path, quoted, unquoted, written)
 
     def report(self, out: Path, profile: str | None = None) -> Path:

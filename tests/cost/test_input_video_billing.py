@@ -94,39 +94,33 @@ def test_billed_input_seconds_are_whole_capped_and_never_zero_when_unknown() -> 
     assert edit.estimate(None, [Decimal("5.005")]) == Decimal("1.00")
 
 
-def test_a_plan_prices_an_edit_by_its_source_video(run: Run, empty_project: Path) -> None:
-    (empty_project / "inputs" / "take.mp4").write_bytes(mp4(4.2))
+def edit_estimate(run: Run, root: Path, provider: str, source: bytes) -> str:
+    """The planned cost of a 720p Wan 2.7 edit of `source` on `provider`."""
+    (root / "inputs" / "take.mp4").write_bytes(source)
     write_spec(
-        empty_project,
+        root,
         "a.toml",
-        '[assets.night]\nprovider = "dashscope"\nmode = "edit"\nmodel = "wan-2.7"\nseed = 1\n'
+        f'[assets.night]\nprovider = "{provider}"\nmode = "edit"\nmodel = "wan-2.7"\nseed = 1\n'
         'resolution = "720p"\nprompt = "make it night"\nvideo = "inputs/take.mp4"\n',
     )
-    result = run(empty_project, "plan", "--format", "json")
+    result = run(root, "plan", "--format", "json")
     assert result.exit_code == 0, result.output
+    cost: str = json.loads(result.output)["changes"][0]["estimated_cost"]
+    return cost
+
+
+def test_a_plan_prices_an_edit_by_its_source_video(run: Run, empty_project: Path) -> None:
     # $0.10/s over 5 s of source (4.2 s, a started second counts) and 5 s of output.
-    assert json.loads(result.output)["changes"][0]["estimated_cost"] == "1.00"
-    (empty_project / "inputs" / "take.mp4").write_bytes(mp4(8))
-    result = run(empty_project, "plan", "--format", "json")
-    assert json.loads(result.output)["changes"][0]["estimated_cost"] == "1.60"
+    assert edit_estimate(run, empty_project, "dashscope", mp4(4.2)) == "1.00"
+    assert edit_estimate(run, empty_project, "dashscope", mp4(8)) == "1.60"
 
 
 def test_a_damaged_input_video_leaves_the_estimate_unknown_not_a_crash(
     run: Run, empty_project: Path
 ) -> None:
-    (empty_project / "inputs" / "take.mp4").write_bytes(
-        box(b"ftyp", b"isom") + box(b"moov", box(b"mvhd", b""))
-    )
-    write_spec(
-        empty_project,
-        "a.toml",
-        '[assets.night]\nprovider = "wavespeed"\nmode = "edit"\nmodel = "wan-2.7"\nseed = 1\n'
-        'resolution = "720p"\nprompt = "make it night"\nvideo = "inputs/take.mp4"\n',
-    )
-    result = run(empty_project, "plan", "--format", "json")
-    assert result.exit_code == 0, result.output
+    damaged = box(b"ftyp", b"isom") + box(b"moov", box(b"mvhd", b""))
     # WaveSpeed's edit bills up to 10 s in and out: an unreadable length counts at that cap.
-    assert json.loads(result.output)["changes"][0]["estimated_cost"] == "2.00"
+    assert edit_estimate(run, empty_project, "wavespeed", damaged) == "2.00"
 
 
 def test_the_recorded_side_counts_only_what_can_be_a_billed_video() -> None:

@@ -25,7 +25,8 @@ from wanplan import atomic
 from wanplan.catalog.model import VIDEO_MODES, Catalog, ModelEntry, PriceEntry
 from wanplan.errors import ProviderAuthError, ProviderError
 from wanplan.money import format_usd
-from wanplan.providers.base import GenerationRequest, PriceQuote, QuotesPrices, RequestInput
+from wanplan.providers.base import GenerationRequest, QuotesPrices, RequestInput
+from wanplan.spec.load import read_toml
 
 QUOTES_AT_ONCE = 4
 _ATTEMPTS = 3
@@ -51,14 +52,11 @@ class QuotedPrice:
 
     @property
     def changed(self) -> bool:
+        """Whether it prices anything differently (its source and date aside)."""
         if self.before is None:
             return True
-        old, new = self.before, self.entry
-        return (old.unit, old.price, old.minimum_seconds) != (
-            new.unit,
-            new.price,
-            new.minimum_seconds,
-        )
+        kept = {"source", "as_of"}
+        return self.before.model_dump(exclude=kept) != self.entry.model_dump(exclude=kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +118,7 @@ async def quote_models(
     refused key stops everything (ProviderAuthError)."""
     turns = asyncio.Semaphore(QUOTES_AT_ONCE)
 
-    async def one(model: ModelEntry, resolution: str, duration: int | None) -> PriceQuote | str:
+    async def one(model: ModelEntry, resolution: str, duration: int | None) -> Decimal | str:
         request = quote_request(model, resolution, duration)
         for attempt in range(_ATTEMPTS):
             async with turns:
@@ -134,8 +132,8 @@ async def quote_models(
                 except httpx.HTTPError as exc:
                     return f"{type(exc).__name__}: the price quote could not be reached"
                 else:
-                    if quoted.price <= 0:  # a quote of nothing is no price: unknown, never $0
-                        return f"the quote answered {format_usd(quoted.price)}; not trusted"
+                    if quoted <= 0:  # a quote of nothing is no price: unknown, never $0
+                        return f"the quote answered {format_usd(quoted)}; not trusted"
                     return quoted
             await asyncio.sleep(2**attempt)  # a busy quote (429, 503): again, a little later
         return "no quote"  # not reached: the last attempt returns
@@ -173,7 +171,7 @@ async def quote_models(
         else:
             prices = found.setdefault(key, {})
             assert isinstance(prices, dict)
-            prices[duration] = answer.price
+            prices[duration] = answer
     return found
 
 
@@ -241,21 +239,16 @@ def merged_file(existing: Sequence[Mapping[str, Any]], rows: Sequence[PriceEntry
 
 
 def _document(entry: PriceEntry) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "provider": entry.provider,
-        "model_id": entry.model_id,
-        "mode": entry.mode,
-        "resolution": entry.resolution,
-        "unit": entry.unit,
-        "price": format(entry.price, "f"),
-    }
-    if entry.minimum_seconds:
-        document["minimum_seconds"] = entry.minimum_seconds
-    document |= {"currency": entry.currency, "source": entry.source, "as_of": entry.as_of}
-    return document
+    """The row as prices.toml writes it: its columns in order, defaults left out, the price
+    as the text of its decimal (TOML has no decimal type)."""
+    return entry.model_dump(exclude_defaults=True) | {"price": format(entry.price, "f")}
 
 
-def write_prices(
-    path: Path, existing: Sequence[Mapping[str, Any]], rows: Sequence[PriceEntry]
-) -> None:
+def save_prices(root: Path, name: str, rows: Sequence[PriceEntry]) -> Path:
+    """Write `rows` into the project's prices file, keeping its other rows; its path."""
+    path = root / name
+    existing: list[Any] = []
+    if path.exists():
+        existing = list(read_toml(root, path, name)[0].get("prices", []))
     atomic.write_text(path, merged_file(existing, rows))
+    return path

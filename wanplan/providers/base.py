@@ -156,21 +156,13 @@ class PreparesInputs(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class PriceQuote:
-    """A provider's price for one request, in USD: what it debits (`price`, its discounted
-    price where it gives one) and its list price."""
-
-    price: Decimal
-    list_price: Decimal
-
-
 @runtime_checkable
 class QuotesPrices(Protocol):
     """A provider that quotes the price of a request for free (WaveSpeed)."""
 
-    async def quote_request(self, request: GenerationRequest) -> PriceQuote:
-        """The quote; a ProviderError says why there is none."""
+    async def quote_request(self, request: GenerationRequest) -> Decimal:
+        """What the account would be charged for it in USD (the discounted price where the
+        provider gives one); a ProviderError says why there is no quote."""
         ...
 
 

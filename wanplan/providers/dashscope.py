@@ -22,11 +22,9 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
-from PIL import Image
-
 from wanplan.config import ProviderSettings
 from wanplan.errors import ProviderError, WanplanError
-from wanplan.providers import answers, grid_image, wire
+from wanplan.providers import answers, wire
 from wanplan.providers.base import (
     GenerationRequest,
     ListedTask,
@@ -153,10 +151,14 @@ class DashScopeProvider(HttpProvider):
 
     async def _composed(self, grid: list[RequestInput], model_id: str) -> str:
         """The grid's images on one 3×3 image, uploaded as any local input is."""
+        from wanplan.providers import grid_image  # Pillow: only for an asset with a grid
+
         paths = [item.path for item in grid if item.path is not None]
+        if len(paths) != len(grid):  # validation refuses URLs: never leave an image out
+            raise ProviderError(self.name, "a grid to compose takes files, not URLs")
         try:  # off the event loop: decoding nine large images takes a while
             data = await asyncio.to_thread(grid_image.compose_grid, paths)
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        except (OSError, ValueError) as exc:
             raise ProviderError(self.name, f"the grid could not be composed ({exc})") from None
         with tempfile.TemporaryDirectory(prefix="wanplan-grid-") as folder:
             path = Path(folder) / "grid.png"

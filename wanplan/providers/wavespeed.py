@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import httpx
@@ -26,7 +26,6 @@ from wanplan.providers import answers, wire
 from wanplan.providers.base import (
     GenerationRequest,
     ListedTask,
-    PriceQuote,
     RequestInput,
     SubmittedTask,
     TaskListing,
@@ -127,8 +126,9 @@ class WaveSpeedProvider(HttpProvider):
             last = await self._url(request.input("last_frame"))
             if last:
                 body["last_image"] = last
-        for kind, items in wire.references(request).items() if request.mode != "r2v" else ():
-            body[f"{kind}s"] = [await self._url(item) for item in items]
+        if request.mode != "r2v":  # elsewhere references travel as `images` and `videos`
+            for kind, items in wire.references(request).items():
+                body[f"{kind}s"] = [await self._url(item) for item in items]
         audio = await self._url(request.input("audio"))
         if audio:
             body["audio"] = audio
@@ -151,16 +151,16 @@ class WaveSpeedProvider(HttpProvider):
         """The free price quote for this request in USD, or None when there is none to trust
         (for the ledger: a quote that fails is no reason to stop)."""
         try:
-            return (await self.price_quote(model_id, body)).price
+            return await self.price_quote(model_id, body)
         except (httpx.HTTPError, ProviderError):
             return None
 
-    async def quote_request(self, request: GenerationRequest) -> PriceQuote:
+    async def quote_request(self, request: GenerationRequest) -> Decimal:
         with self._sending_inputs():
             body = await self.body(request)
         return await self.price_quote(request.model_id, body)
 
-    async def price_quote(self, model_id: str, body: dict[str, Any]) -> PriceQuote:
+    async def price_quote(self, model_id: str, body: dict[str, Any]) -> Decimal:
         """`POST /model/price {model_id, inputs}` → `data{price, discounted_price, currency}`
         (PROVIDERS.md §4b): the discounted price where one is given is what is debited."""
         what = "price quote"
@@ -177,13 +177,12 @@ class WaveSpeedProvider(HttpProvider):
         data = answer.get("data") if isinstance(answer, dict) else None
         if not isinstance(data, dict) or data.get("currency", "USD") != "USD":
             raise ProviderError(self.name, f"{what}: no price in USD in the answer")
-        listed = _amount(data.get("price"))
-        discounted = _amount(data.get("discounted_price"))
-        if listed is None and discounted is None:
+        price = answers.usd(data.get("discounted_price"))
+        if price is None:
+            price = answers.usd(data.get("price"))
+        if price is None:
             raise ProviderError(self.name, f"{what}: no price in the answer")
-        price = discounted if discounted is not None else listed
-        assert price is not None
-        return PriceQuote(price, listed if listed is not None else price)
+        return price
 
     async def balance(self) -> Decimal | None:
         """`GET /balance` → `data.balance` in USD; another page documents `/account/balance`
@@ -255,16 +254,6 @@ class WaveSpeedProvider(HttpProvider):
         given = data.get("input")
         prompt = given.get("prompt") if isinstance(given, dict) else None
         return prompt if isinstance(prompt, str) else None
-
-
-def _amount(value: object) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        return None
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() and amount >= 0 else None
 
 
 def _iso(epoch: float) -> str:

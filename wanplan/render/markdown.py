@@ -14,7 +14,7 @@ from decimal import Decimal
 from wanplan.money import format_total, format_usd, total
 from wanplan.plan.compare import Comparison
 from wanplan.plan.model import SYMBOLS, Action, Plan, PlanChange
-from wanplan.render.text import change_cost, count_line, describe
+from wanplan.render.text import change_cost, committed, count_line, describe
 
 MARKER = "<!-- wanplan -->"
 GITHUB_COMMENT_LIMIT = 65_536
@@ -115,11 +115,9 @@ def render_markdown(plan: Plan, comparison: Comparison | None = None) -> str:
     lines.append("| | cost |")
     lines.append("|---|---:|")
     lines.append(f"| {'This change' if comparison else 'This plan'} | **{format_total(cost)}** |")
-    resumed = [c for c in changes if c.action is Action.RESUME]
-    if resumed:
-        committed = format_total(total([c.committed_cost for c in resumed]))
-        tasks = f"{len(resumed)} task{'s' if len(resumed) != 1 else ''}"
-        lines.append(f"| Already committed by {tasks} in flight | {committed} |")
+    if any(c.action is Action.RESUME for c in changes):
+        amount, tasks = committed(changes)
+        lines.append(f"| Already committed by {tasks} in flight | {amount} |")
     lines.append(f"| Full rebuild of the catalog | {_delta(before, after)} |")
     if comparison is not None and comparison.others:
         lines.append(

@@ -99,12 +99,17 @@ def count_line(label: str, changes: Sequence[PlanChange]) -> str:
     return line
 
 
-def committed_phrase(changes: Sequence[PlanChange]) -> str:
-    """`plus $5.00 already committed by 10 tasks in flight`: the resumed tasks, paid already."""
+def committed(changes: Sequence[PlanChange]) -> tuple[str, str]:
+    """What the resumed tasks cost, paid already, and how many they are: (`$5.00`, `10 tasks`)."""
     resumed = [c for c in changes if c.action is Action.RESUME]
-    committed = format_total(total([c.committed_cost for c in resumed]))
     tasks = f"{len(resumed)} task{'s' if len(resumed) != 1 else ''}"
-    return f"plus {committed} already committed by {tasks} in flight"
+    return format_total(total([c.committed_cost for c in resumed])), tasks
+
+
+def committed_phrase(changes: Sequence[PlanChange]) -> str:
+    """`plus $5.00 already committed by 10 tasks in flight`."""
+    amount, tasks = committed(changes)
+    return f"plus {amount} already committed by {tasks} in flight"
 
 
 def closing_line(plan: Plan) -> str:
