@@ -128,11 +128,8 @@ def test_state_mv_then_renaming_the_spec_plans_nothing(run: Run, applied: Path) 
     assert not (applied / "outputs" / "forest-dolly.gif").exists()
     assert (applied / "outputs" / "forest-push.gif").read_bytes() == content
     assert records(applied)["forest-push"].output_path == "outputs/forest-push.gif"
-    # Before the spec is renamed, the plan reuses the old address's content at $0.
-    assert planned(run, applied) == {
-        "forest-dolly": ("reuse", "0.00"),
-        "forest-push": ("delete", "0.00"),
-    }
+    # Before the spec is renamed, the plan moves it back at $0 (one change, no delete).
+    assert planned(run, applied) == {"forest-dolly": ("reuse", "0.00")}
     rename_in_spec(applied, "forest-dolly", "forest-push")
     assert planned(run, applied) == {}
 

@@ -310,18 +310,28 @@ class ApplyEngine:
     async def _delete(self, plan: Plan, change: PlanChange) -> AssetOutcome:
         record = change.previous
         assert record is not None
-        self.outputs.remove(record.output_path)
-        provenance.remove(self.project.root, record.output_path)
-        await self._store(self.state.forget_assets, plan.profile, [change.address])
+        await self._forget(plan, record)
         self.emit(ApplyEvent(change.address, "deleted", record.output_path))
         return AssetOutcome(change.address, change.action, ok=True)
+
+    async def _forget(self, plan: Plan, record: AssetRecord, keep: str = "") -> None:
+        """Forget an address and remove its output file (unless the new address writes the
+        same path, `keep`)."""
+        if record.output_path != keep:
+            self.outputs.remove(record.output_path)
+            provenance.remove(self.project.root, record.output_path)
+        await self._store(self.state.forget_assets, plan.profile, [record.address])
 
     async def _restore(self, plan: Plan, change: PlanChange, started: float) -> AssetOutcome:
         source, asset = change.source, change.asset
         assert source is not None and asset is not None
         path = await self.outputs.materialise(plan, change, source.blob_sha256, source.extension)
+        message = path
+        if change.moved is not None:  # a rename: the old address goes once the new one is kept
+            await self._forget(plan, change.moved, keep=path)
+            message += f" (moved from {change.moved.address})"
         kind = "reused" if change.action is Action.REUSE else "repaired"
-        self.emit(ApplyEvent(change.address, kind, path, time.monotonic() - started))
+        self.emit(ApplyEvent(change.address, kind, message, time.monotonic() - started))
         return AssetOutcome(change.address, change.action, ok=True, output_path=path)
 
     def _finished(self, content_key: str) -> asyncio.Event:

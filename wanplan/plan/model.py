@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from wanplan.key.file_hashes import FileStamp
 from wanplan.money import total
+from wanplan.plan.diff import FieldDiff
 from wanplan.spec.resolved import ResolvedAsset
 from wanplan.state.records import INTENT, AssetRecord, GenerationRecord, TaskRecord
 
@@ -56,6 +57,15 @@ class PlanChange:
     """A reuse of content that another change of this plan generates."""
     cost_at_risk: Decimal | None = Decimal(0)
     """For `unconfirmed`: what the earlier submit may have cost (None: unknown)."""
+    diff: tuple[FieldDiff, ...] = ()
+    """For a change of content at a recorded address: each field, before → after."""
+    moved: AssetRecord | None = None
+    """For a rename: the record of the old address, which this change takes over (its output
+    file is removed and the address forgotten once the new one is written)."""
+
+    @property
+    def moved_from(self) -> str | None:
+        return self.moved.address if self.moved is not None else None
 
     @property
     def generates(self) -> bool:

@@ -22,6 +22,7 @@ from wanplan.confine import OUTPUTS
 from wanplan.cost.estimate import estimate, estimate_material
 from wanplan.errors import PlanError
 from wanplan.key.file_hashes import FileHasher, sha256_file
+from wanplan.plan.diff import FieldDiff, field_diffs
 from wanplan.plan.model import Action, Plan, PlanChange, unconfirmed_reason
 from wanplan.project import DEFAULT_PROFILE, OUTPUTS_DIR, Project
 from wanplan.spec.declared import resolve_specs
@@ -167,10 +168,14 @@ class _Planner:
             else:
                 changes.append(change)
         declared_addresses = {a.address for a in declared}
-        for address, record in current.items():
-            if address not in declared_addresses and (not wanted or address in wanted):
-                changes.append(PlanChange(address, Action.DELETE, previous=record))
-                recorded_costs[address] = self._recorded_cost(record)
+        gone = {
+            address: record
+            for address, record in current.items()
+            if address not in declared_addresses and (not wanted or address in wanted)
+        }
+        for address in gone:
+            recorded_costs[address] = self._recorded_cost(gone[address])
+        changes = _with_moves(changes, gone)
         changes.sort(key=lambda c: c.address)
         return Plan(
             profile=self.profile,
@@ -203,6 +208,7 @@ class _Planner:
             return change
         if record is not None and record.content_key == key:
             return self._check_output(asset, record)
+        diff, reasons = self._diff(asset, record)
         if task is not None and task.content_key == key:
             if task.outcome_unknown:
                 return PlanChange(
@@ -213,6 +219,7 @@ class _Planner:
                     previous=record,
                     task=task,
                     cost_at_risk=task.committed_cost,
+                    diff=diff,
                 )
             return PlanChange(
                 asset.address,
@@ -221,14 +228,20 @@ class _Planner:
                 asset=asset,
                 previous=record,
                 task=task,
+                diff=diff,
             )
         source = self.state.generation(key)
         if source is not None and self._cached(source.blob_sha256):
-            reasons = ("generated before",) + (self._reasons(asset, record) if record else ())
             return PlanChange(
-                asset.address, Action.REUSE, reasons, asset=asset, previous=record, source=source
+                asset.address,
+                Action.REUSE,
+                ("generated before", *reasons),
+                asset=asset,
+                previous=record,
+                source=source,
+                diff=diff,
             )
-        return self._generate(asset, record, self._reasons(asset, record))
+        return dataclasses.replace(self._generate(asset, record, reasons), diff=diff)
 
     def _generate(
         self, asset: ResolvedAsset, record: AssetRecord | None, reasons: tuple[str, ...]
@@ -245,13 +258,17 @@ class _Planner:
             warnings=warnings,
         )
 
-    def _reasons(self, asset: ResolvedAsset, record: AssetRecord | None) -> tuple[str, ...]:
+    def _diff(
+        self, asset: ResolvedAsset, record: AssetRecord | None
+    ) -> tuple[tuple[FieldDiff, ...], tuple[str, ...]]:
+        """What changed since the recorded generation, and the reasons naming those fields."""
         if record is None:
-            return ()
+            return (), ()
         before = self._material(record.content_key)
         if before is None:
-            return ("previous parameters unknown",)
-        return tuple(changed_fields(before, asset.material)) or ("content key format",)
+            return (), ("previous parameters unknown",)
+        diff = tuple(field_diffs(before, asset))
+        return diff, tuple(d.field for d in diff) or ("content key format",)
 
     def _folder_problem(self, output_path: str) -> str | None:
         """Why an output's folder (other than outputs/ itself) cannot hold it, once per folder."""
@@ -325,18 +342,22 @@ def _check_addresses(addresses: Iterable[str], known: set[str], option: str) -> 
     return chosen
 
 
-_LABELS = {"model_id": "model", "provider": "provider", "mode": "mode"}
-
-
-def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """The spec fields whose values differ between two key materials, in a stable order."""
-    changed: list[str] = []
-    for key in ("provider", "model_id", "mode"):
-        if before.get(key) != after.get(key):
-            changed.append(_LABELS[key])
-    for group in ("params", "inputs"):
-        old, new = before.get(group) or {}, after.get(group) or {}
-        for name in sorted(set(old) | set(new)):
-            if old.get(name) != new.get(name):
-                changed.append(name)
-    return changed
+def _with_moves(changes: list[PlanChange], gone: dict[str, AssetRecord]) -> list[PlanChange]:
+    """The changes plus a delete for each address no longer declared, except a rename: a new
+    address that reuses the content a gone one holds takes it over (one change, no delete)."""
+    renamed: dict[str, int] = {}
+    """Content key -> the index of a reuse at a new address, from the cache."""
+    for position, change in enumerate(changes):
+        if change.action is Action.REUSE and change.previous is None and change.source:
+            renamed.setdefault(change.source.content_key, position)
+    changes = list(changes)
+    for address in sorted(gone):
+        record = gone[address]
+        index = renamed.pop(record.content_key, None)
+        if index is None:
+            changes.append(PlanChange(address, Action.DELETE, previous=record))
+        else:
+            changes[index] = dataclasses.replace(
+                changes[index], reasons=(f"moved from {address}",), moved=record
+            )
+    return changes

@@ -51,6 +51,7 @@ def _change_identity(document: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
             c.get("previous_content_key"),
             c["estimated_cost"],
             c.get("task_id"),
+            c.get("moved_from"),
         )
         for c in document["changes"]
     }

@@ -8,6 +8,7 @@ from typing import Any
 
 from wanplan.money import as_decimal_string
 from wanplan.plan.compare import Comparison
+from wanplan.plan.diff import FieldDiff
 from wanplan.plan.model import Action, Plan, PlanChange
 
 FORMAT_VERSION = "1"
@@ -31,7 +32,18 @@ def change_document(change: PlanChange) -> dict[str, Any]:
         if change.action is Action.UNCONFIRMED
         else None,
         "task_id": change.task.task_id if change.task is not None else None,
+        "diff": [diff_document(d) for d in change.diff]
+        if change.previous is not None and change.action is not Action.DELETE
+        else None,
+        "moved_from": change.moved_from,
     }
+
+
+def diff_document(diff: FieldDiff) -> dict[str, Any]:
+    document = {"field": diff.field, "before": diff.before, "after": diff.after}
+    if diff.path is not None:
+        document["path"] = diff.path
+    return document
 
 
 def _money(amount: tuple[Decimal, int]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from wanplan.money import format_total, format_usd, total
 from wanplan.plan.compare import Comparison
 from wanplan.plan.model import SYMBOLS, Action, Plan, PlanChange
+from wanplan.render.diff_lines import diff_line
 from wanplan.render.text import change_cost, committed, count_line, describe
 
 MARKER = "<!-- wanplan -->"
@@ -22,13 +23,15 @@ MAX_CHARS = 60_000
 """Our own ceiling: below GitHub's limit with room for a bot's header or footer."""
 MAX_DETAILS = 200
 """Characters of one change's details; longer ones are cut with an ellipsis."""
+DIFF_WIDTH = 90
+"""About how wide one field's before → after is in the table."""
 
 
 def _cell(text: str) -> str:
     text = text.replace("\n", " ")
     if len(text) > MAX_DETAILS:
         text = text[: MAX_DETAILS - 1] + "…"
-    return text.replace("|", "\\|")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace("|", "\\|")
 
 
 def _delta(before: tuple[Decimal, int], after: tuple[Decimal, int]) -> str:
@@ -42,9 +45,10 @@ def _row(change: PlanChange) -> str:
     details = describe(change)
     if change.warnings:
         details += " — " + "; ".join(change.warnings)
+    cell = "<br>".join([_cell(details), *(_cell(diff_line(d, DIFF_WIDTH)) for d in change.diff)])
     return (
         f"| `{SYMBOLS[change.action]}` | `{_cell(change.address)}` | {change.action.value} "
-        f"| {_cell(details)} | {cost} |"
+        f"| {cell} | {cost} |"
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from wanplan.money import format_total, format_usd, total
 from wanplan.plan.model import SYMBOLS, Action, Plan, PlanChange
+from wanplan.render.diff_lines import diff_line
 from wanplan.render.style import Styler, plain
 
 _COLOURS = {
@@ -133,6 +134,8 @@ def render_text(plan: Plan, style: Styler = plain) -> str:
         head = style(f"  {SYMBOLS[change.action]} {change.address:<{width}}", fg=colour)
         detail = details[change.address + change.action]
         lines.append(f"{head}  {change.action.value:<8} {detail:<{detail_width}}  {cost}".rstrip())
+        for diff in change.diff:
+            lines.append(f"      {style('~', fg=colour)} {diff_line(diff)}")
         for warning in change.warnings:
             lines.append(style(f"      note: {warning}", dim=True))
     used = [a for a in _ORDER if plan.count(a)]

@@ -1,0 +1,185 @@
+"""A reviewer sees what a change changes (`diff`) and a rename as one move (`moved_from`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Run
+from wanplan.render.diff_lines import shorten_pair
+
+LONG_PROMPT = (
+    "A slow dolly shot through a foggy pine forest at dawn, with shafts of light falling "
+    "between the trunks, birds crossing far away and dew on every needle in the foreground."
+)
+
+
+def _edit(project: Path, old: str, new: str, name: str = "launch.toml") -> None:
+    spec = project / "specs" / name
+    text = spec.read_text()
+    assert old in text
+    spec.write_text(text.replace(old, new))
+
+
+def _plan(run: Run, project: Path) -> dict[str, Any]:
+    result = run(project, "plan", "--format", "json")
+    assert result.exit_code == 0, result.output
+    document: dict[str, Any] = json.loads(result.output)
+    return document
+
+
+def _changes(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["address"]: c for c in document["changes"]}
+
+
+def test_a_replace_says_each_field_before_and_after(run: Run, project: Path) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    _edit(project, "seed = 42", "seed = 41")
+    _edit(project, '"A slow dolly', '"A fast dolly')
+    change = _changes(_plan(run, project))["forest-dolly"]
+    assert change["action"] == "replace"
+    assert change["reasons"] == ["prompt", "seed"]
+    assert change["diff"] == [
+        {
+            "field": "prompt",
+            "before": "A slow dolly shot through a foggy pine forest at dawn.",
+            "after": "A fast dolly shot through a foggy pine forest at dawn.",
+        },
+        {"field": "seed", "before": 42, "after": 41},
+    ]
+    text = run(project, "plan").output
+    assert "~ seed: 42 → 41" in text
+    assert '~ prompt: "A slow dolly shot' in text and '→ "A fast dolly shot' in text
+    markdown = run(project, "plan", "--format", "markdown").output
+    row = next(line for line in markdown.splitlines() if "`forest-dolly`" in line)
+    assert "<br>seed: 42 → 41" in row and '"A fast dolly' in row
+
+
+def test_a_field_added_or_removed_shows_not_set(run: Run, project: Path) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    _edit(project, 'negative_prompt = "blurry, jitter"\n', "")
+    change = _changes(_plan(run, project))["forest-dolly"]
+    assert change["diff"] == [
+        {"field": "negative_prompt", "before": "blurry, jitter", "after": None}
+    ]
+    assert '~ negative_prompt: "blurry, jitter" → (not set)' in run(project, "plan").output
+
+
+def test_a_changed_input_file_gives_its_path_and_short_digests(run: Run, project: Path) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    hero = project / "inputs" / "hero.png"
+    before = hashlib.sha256(hero.read_bytes()).hexdigest()
+    shutil.copy(project / "inputs" / "forest.png", hero)
+    after = hashlib.sha256(hero.read_bytes()).hexdigest()
+    change = _changes(_plan(run, project))["hero-turn"]
+    assert change["diff"] == [
+        {
+            "field": "image",
+            "before": f"sha256:{before[:12]}",
+            "after": f"sha256:{after[:12]}",
+            "path": "inputs/hero.png",
+        }
+    ]
+    text = run(project, "plan").output
+    assert f"~ image (inputs/hero.png): sha256:{before[:12]} → sha256:{after[:12]}" in text
+
+
+def test_a_long_prompt_is_shortened_around_the_change(run: Run, project: Path) -> None:
+    _edit(project, '"A slow dolly shot through a foggy pine forest at dawn."', f'"{LONG_PROMPT}"')
+    assert run(project, "apply", "-y").exit_code == 0
+    _edit(project, "birds crossing", "bats crossing")
+    text = run(project, "plan").output
+    line = next(line for line in text.splitlines() if "~ prompt:" in line)
+    assert len(line) <= 110
+    assert "birds" in line and "bats" in line  # the changed word is in view on both sides
+    assert "…" in line
+    document = _plan(run, project)
+    assert _changes(document)["forest-dolly"]["diff"][0]["after"] == LONG_PROMPT.replace(
+        "birds", "bats"
+    )  # JSON is for scripts: never shortened
+
+
+def test_shorten_pair_keeps_short_values_whole_and_cuts_long_ones_to_fit() -> None:
+    assert shorten_pair('"a"', '"b"', 10) == ('"a"', '"b"')
+    before, after = shorten_pair("x" * 50 + "cat" + "y" * 50, "x" * 50 + "dog" + "y" * 50, 20)
+    assert len(before) <= 20 and len(after) <= 20
+    assert "cat" in before and "dog" in after
+    assert before.startswith("…") and before.endswith("…")
+
+
+def test_a_rename_is_one_move_not_a_delete_and_a_reuse(run: Run, project: Path) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    _edit(project, "[assets.poster]", "[assets.forest-poster]")
+    document = _plan(run, project)
+    changes = _changes(document)
+    assert set(changes) == {"forest-poster"}
+    moved = changes["forest-poster"]
+    assert moved["action"] == "reuse"
+    assert moved["moved_from"] == "poster"
+    assert moved["estimated_cost"] == "0.00"
+    assert document["summary"]["delete"] == 0 and document["summary"]["reuse"] == 1
+    text = run(project, "plan").output
+    assert "= forest-poster  reuse    moved from poster" in text
+    assert "- poster" not in text
+    assert "0 to delete" in text
+
+    applied = run(project, "apply", "-y")
+    assert applied.exit_code == 0, applied.output
+    assert "moved from poster" in applied.output
+    outputs = project / "outputs"
+    assert (outputs / "forest-poster.png").is_file()
+    assert not (outputs / "poster.png").exists()
+    assert not (outputs / "poster.png.wanplan.json").exists()
+    again = _plan(run, project)
+    assert again["changes"] == [] and again["summary"]["unchanged"] == 6
+
+
+def test_a_rename_keeping_its_output_path_keeps_the_file(run: Run, project: Path) -> None:
+    _edit(project, "[assets.poster]", '[assets.poster]\noutput = "poster-print.png"')
+    assert run(project, "apply", "-y").exit_code == 0
+    _edit(project, "[assets.poster]", "[assets.print]")
+    assert _changes(_plan(run, project))["print"]["moved_from"] == "poster"
+    assert run(project, "apply", "-y").exit_code == 0
+    assert (project / "outputs" / "poster-print.png").is_file()
+    assert _plan(run, project)["changes"] == []
+
+
+def test_a_removal_without_a_new_address_is_still_a_delete(run: Run, project: Path) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    _edit(project, "[assets.poster]", "[assets.poster-2]")
+    _edit(project, "seed = 1234", "seed = 1235")  # other content: not a move
+    changes = _changes(_plan(run, project))
+    assert changes["poster"]["action"] == "delete" and changes["poster"]["moved_from"] is None
+    assert changes["poster-2"]["action"] == "create"
+
+
+def test_two_new_addresses_for_one_old_one_move_once(run: Run, project: Path) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    spec = project / "specs" / "launch.toml"
+    text = spec.read_text()
+    block = text[text.index("[assets.poster]") :]
+    spec.write_text(
+        text.replace("[assets.poster]", "[assets.poster-a]")
+        + "\n"
+        + block.replace("[assets.poster]", "[assets.poster-b]")
+    )
+    changes = _changes(_plan(run, project))
+    assert "poster" not in changes
+    assert [changes[a]["moved_from"] for a in ("poster-a", "poster-b")] == ["poster", None]
+    assert run(project, "apply", "-y").exit_code == 0
+    assert (project / "outputs" / "poster-a.png").read_bytes() == (
+        project / "outputs" / "poster-b.png"
+    ).read_bytes()
+
+
+def test_a_saved_plan_with_a_move_applies(run: Run, project: Path) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    _edit(project, "[assets.poster]", "[assets.forest-poster]")
+    assert run(project, "plan", "--out", "moves.plan").exit_code == 0
+    applied = run(project, "apply", "-y", "moves.plan")
+    assert applied.exit_code == 0, applied.output
+    assert not (project / "outputs" / "poster.png").exists()
+    assert _plan(run, project)["changes"] == []
