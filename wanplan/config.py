@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -9,10 +10,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from wanplan.errors import SpecError, SpecIssue
+from wanplan.errors import SettingsError, SpecIssue
 from wanplan.spec.load import read_toml
 from wanplan.spec.locate import locate
-from wanplan.spec.model import NAME_PATTERN, DefaultsSpec
+from wanplan.spec.model import ASSET_FIELDS, NAME_PATTERN, ProfileSpec
+from wanplan.spec.suggest import did_you_mean, listing
 
 CONFIG_FILE = "wanplan.toml"
 
@@ -109,12 +111,12 @@ class Config(_Strict):
     budget: BudgetSettings = BudgetSettings()
     state: StateSettings = StateSettings()
     cache: CacheSettings = CacheSettings()
-    profiles: dict[str, DefaultsSpec] = {}
+    profiles: dict[str, ProfileSpec] = {}
     """`[profiles.NAME]`: asset fields that override every asset's own under --profile NAME."""
 
     @field_validator("profiles")
     @classmethod
-    def _profile_names(cls, profiles: dict[str, DefaultsSpec]) -> dict[str, DefaultsSpec]:
+    def _profile_names(cls, profiles: dict[str, ProfileSpec]) -> dict[str, ProfileSpec]:
         for name in profiles:
             if not NAME_PATTERN.match(name):
                 raise ValueError(
@@ -141,7 +143,9 @@ def load_config(root: Path) -> Config:
         for error in exc.errors():
             loc = tuple(str(part) for part in error["loc"])
             if error["type"] == "extra_forbidden":
-                message = "unknown setting"
+                known = _setting_names(loc[:-1])
+                hint = did_you_mean(loc[-1], known)
+                message = "unknown setting" + (hint or f"; known here: {listing(known)}")
             elif loc[-1] == "api_key_env":
                 # Never echo the value: it may be a key pasted where its variable's name goes.
                 message = "must be the name of an environment variable, like WAVESPEED_API_KEY"
@@ -151,7 +155,40 @@ def load_config(root: Path) -> Config:
             else:
                 message = f"{error['msg'].removeprefix('Value error, ')}, got {error['input']!r}"
             issues.append(SpecIssue(CONFIG_FILE, locate(text, loc), ".".join(loc), message))
-        raise SpecError(issues) from None
+        raise SettingsError(issues, _without(data, [e["loc"] for e in exc.errors()])) from None
+
+
+def _without(data: dict[str, Any], problems: list[tuple[int | str, ...]]) -> Config | None:
+    """The settings with each invalid one left out (so its default applies), or None."""
+    kept = copy.deepcopy(data)
+    for loc in problems:
+        table: Any = kept
+        for part in loc[:-1]:
+            table = table.get(part) if isinstance(table, dict) else None
+        if isinstance(table, dict):
+            table.pop(loc[-1], None)
+    try:
+        return Config.model_validate(kept)
+    except ValidationError:
+        return None
+
+
+def _setting_names(table: tuple[str, ...]) -> list[str]:
+    """The settings a table of wanplan.toml may hold: `("budget",)` → max_per_apply, …"""
+    if table[:1] == ("profiles",):
+        return list(ASSET_FIELDS)
+    model: type[BaseModel] = Config
+    named = iter(table)
+    for part in named:
+        if part == "providers":  # a table of named tables: skip the name
+            next(named, None)
+            model = ProviderSettings
+            continue
+        annotation = model.model_fields[part].annotation if part in model.model_fields else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
 
 
 def _coerce_money(data: dict[str, Any]) -> None:

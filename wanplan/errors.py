@@ -2,6 +2,7 @@
 
     WanplanError            any failure a user can act on; the CLI prints it as one line, exit 1
     ├── SpecError           specs or wanplan.toml are invalid (one SpecIssue per line)
+    │   └── SettingsError   wanplan.toml is invalid
     ├── StateError          the state database is unreadable, locked or from a newer wanplan
     │   └── StateWriteError the state cannot be written (disk full, read-only): no more submits
     ├── PlanError           a plan cannot be made (unknown --target, stale plan file)
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass
+
+from wanplan.spec.suggest import first_few
 
 
 def printable(text: str) -> str:
@@ -46,11 +49,33 @@ class SpecIssue:
     line: int | None
     field: str
     message: str
+    asset: str | None = None
+    """The asset it concerns."""
+    shared: bool = False
+    """The line is shared by several assets ([defaults], a profile): the text names the asset."""
 
     def __str__(self) -> str:
+        return self.text([self.asset] if self.asset else [])
+
+    def text(self, assets: list[str]) -> str:
+        """The issue, naming `assets` (all that have it) where the line does not."""
         where = f"{self.file}:{self.line}" if self.line else self.file
         field = f"{self.field}: " if self.field else ""
-        return printable(f"{where}: {field}{self.message}")
+        about = ""
+        if self.shared and assets:
+            about = f" (for {first_few(assets, 3)})"
+        elif len(assets) > 1:
+            about = f" (also in {first_few(assets[1:], 3)})"
+        return printable(f"{where}: {field}{self.message}{about}")
+
+    @property
+    def kind(self) -> tuple[str, str, str]:
+        """What makes two issues one mistake: the same message about the same field of the
+        same file ([defaults] line, or each asset's own)."""
+        field = self.field
+        if self.asset and not self.shared:
+            field = field.replace(f"assets.{self.asset}.", "assets.*.", 1)
+        return self.file, field, self.message
 
 
 MAX_SHOWN_ISSUES = 200
@@ -59,13 +84,34 @@ MAX_SHOWN_ISSUES = 200
 
 class SpecError(WanplanError):
     def __init__(self, issues: list[SpecIssue]) -> None:
-        # A mistake in [defaults] is found once per asset: it is reported once.
         unique = dict.fromkeys(issues)
-        self.issues = sorted(unique, key=lambda i: (i.file, i.line or 0, i.field))
-        shown = [str(i) for i in self.issues[:MAX_SHOWN_ISSUES]]
-        if len(self.issues) > MAX_SHOWN_ISSUES:
-            shown.append(f"… and {len(self.issues) - MAX_SHOWN_ISSUES} more problems")
+        # Settings first: a mistake there can cause the others.
+        self.issues = sorted(
+            unique,
+            key=lambda i: (i.file != "wanplan.toml", i.file, i.line or 0, i.field, i.asset or ""),
+        )
+        # One mistake found in many assets (a [defaults] value, a field they all lack) is one
+        # line, naming the assets, at the first one's place.
+        groups: dict[tuple[str, str, str], tuple[SpecIssue, dict[str, None]]] = {}
+        for issue in self.issues:
+            named = groups.setdefault(issue.kind, (issue, {}))[1]
+            if issue.asset:
+                named[issue.asset] = None
+        lines = [first.text(list(named)) for first, named in groups.values()]
+        shown = lines[:MAX_SHOWN_ISSUES]
+        if len(lines) > MAX_SHOWN_ISSUES:
+            shown.append(f"… and {len(lines) - MAX_SHOWN_ISSUES} more problems")
         super().__init__("\n".join(shown))
+
+
+class SettingsError(SpecError):
+    """wanplan.toml is invalid. `usable`: the settings without the invalid ones (their
+    defaults instead), for finding the specs' problems in the same run; None when even those
+    cannot be had."""
+
+    def __init__(self, issues: list[SpecIssue], usable: object | None) -> None:
+        super().__init__(issues)
+        self.usable = usable
 
 
 class StateError(WanplanError):

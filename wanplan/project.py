@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from wanplan import confine
 from wanplan.config import Config, load_config
-from wanplan.errors import StateError
+from wanplan.errors import SettingsError, StateError
 
 if TYPE_CHECKING:
     from wanplan.catalog.model import Catalog
@@ -43,7 +43,13 @@ class Project:
 
     @cached_property
     def config(self) -> Config:
-        return load_config(self.root)
+        """The settings; when they are invalid, the error lists the specs' problems too."""
+        try:
+            return load_config(self.root)
+        except SettingsError as exc:
+            from wanplan.spec.declared import with_spec_issues
+
+            raise with_spec_issues(self, exc) from None
 
     @cached_property
     def catalog(self) -> Catalog:

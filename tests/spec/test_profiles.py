@@ -74,9 +74,10 @@ def test_a_profile_is_checked_like_an_asset(run: Run, empty_project: Path) -> No
     (empty_project / "wanplan.toml").write_text("[profiles.draft]\nresolution = 480\nsed = 1\n")
     result = run(empty_project, "validate")
     assert result.exit_code == 1
-    assert "wanplan.toml:2: profiles.draft.resolution: Input should be a valid string" in (
-        result.stderr
-    )
+    assert (
+        "wanplan.toml:2: profiles.draft.resolution: expected a resolution or a list of them, "
+        "got 480"
+    ) in result.stderr
     assert "wanplan.toml:3: profiles.draft.sed: unknown setting" in result.stderr
 
 

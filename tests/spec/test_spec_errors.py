@@ -197,7 +197,7 @@ def test_errors_leave_the_state_untouched(run: Run, project: Path) -> None:
     assert hashlib.sha256(database.read_bytes()).hexdigest() == before
 
 
-def test_a_mistake_in_defaults_is_reported_once_not_per_asset(
+def test_a_mistake_many_assets_share_is_reported_once_naming_them(
     run: Run, empty_project: Path
 ) -> None:
     assets = "".join(f'[assets.shot-{i}]\nprompt = "Shot {i}."\n' for i in range(50))
@@ -205,8 +205,8 @@ def test_a_mistake_in_defaults_is_reported_once_not_per_asset(
     result = run(empty_project, "plan")
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        "error: specs/many.toml:2: defaults.model: required: the model family, one of "
-        "wan-2.2, wan-2.5, wan-2.7 for t2v on sim"
+        "error: specs/many.toml:4: assets.shot-0.model: required: the model family, one of "
+        "wan-2.2, wan-2.5, wan-2.7 for t2v on sim (also in shot-1, shot-2, shot-3 and 46 more)"
     ]
 
 

@@ -46,7 +46,7 @@ def make_plan(
 ) -> Plan:
     """The plan for `profile`: what apply would generate, reuse, repair or delete, against
     `state` and the blobs cached in `blobs` (both only read)."""
-    _ = project.config  # settings errors first: they affect everything after
+    _ = project.config  # settings errors first (with the specs' own): they affect the rest
     project.check_confined()  # outputs and the cache are read: never through a link out
     with _gc_paused():
         catalog = project.catalog  # with the project's prices.toml

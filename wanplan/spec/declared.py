@@ -7,45 +7,91 @@ from collections.abc import Mapping
 from typing import Any
 
 from wanplan.catalog import Catalog
-from wanplan.config import CONFIG_FILE
-from wanplan.errors import PlanError, SpecError, SpecIssue, printable
+from wanplan.config import CONFIG_FILE, Config
+from wanplan.errors import PlanError, SettingsError, SpecError, SpecIssue, printable
 from wanplan.key.file_hashes import FileHasher
 from wanplan.project import DEFAULT_PROFILE, Project
 from wanplan.providers.registry import provider_names
 from wanplan.spec.dependencies import ASSET_PREFIX
-from wanplan.spec.load import load_specs
+from wanplan.spec.load import SpecSet, load_specs
 from wanplan.spec.locate import locate
 from wanplan.spec.resolve import Resolver
 from wanplan.spec.resolved import ResolvedAsset
-from wanplan.spec.suggest import did_you_mean, listing
+from wanplan.spec.suggest import did_you_mean, listing, show
+
+
+def with_spec_issues(project: Project, error: SettingsError) -> SpecError:
+    """wanplan.toml's problems plus the specs' own, found with the valid settings where that
+    can be done (every mistake at once, not one stage at a time)."""
+    issues = list(error.issues)
+    if not isinstance(error.usable, Config):
+        return SpecError([*issues, *load_specs(project.root, collect=True).issues])
+    try:
+        _resolve(project, error.usable, FileHasher(project.root, {}), project.catalog)
+    except SpecError as more:
+        issues += more.issues
+    return SpecError(issues)
 
 
 def resolve_specs(
     project: Project, hasher: FileHasher, catalog: Catalog, profile: str = DEFAULT_PROFILE
 ) -> list[ResolvedAsset]:
-    profiles = project.config.profiles
+    """Every declared asset resolved, or a SpecError with every problem of every file."""
+    return _resolve(project, project.config, hasher, catalog, profile)
+
+
+def _resolve(
+    project: Project,
+    config: Config,
+    hasher: FileHasher,
+    catalog: Catalog,
+    profile: str = DEFAULT_PROFILE,
+) -> list[ResolvedAsset]:
+    profiles = config.profiles
     if profile != DEFAULT_PROFILE and profile not in profiles:
         raise PlanError(
             f"--profile {printable(profile[:60])}: no [profiles.{printable(profile[:60])}] in "
             f"wanplan.toml; defined: {listing(sorted(profiles)) or 'none'}"
             f"{did_you_mean(profile, sorted(profiles))}"
         )
-    specs = load_specs(project.root)
+    specs = load_specs(project.root, collect=True)
     overrides = profiles.get(profile)
     if overrides:  # a profile's fields win over each asset's own
         specs.assets[:] = [a._replace(spec={**a.spec, **overrides}) for a in specs.assets]
-    resolver = Resolver(
-        project.root, catalog, provider_names(), project.config.project.default_provider, hasher
-    )
+    default_provider = config.project.default_provider
+    issues = [*specs.issues, *_default_provider_issues(project, default_provider, specs)]
+    resolver = Resolver(project.root, catalog, provider_names(), default_provider, hasher)
     linked = any(ASSET_PREFIX in str(value) for value in (overrides or {}).values())
+    resolved: list[ResolvedAsset] = []
     try:
-        return resolver.resolve_all(specs, linked=linked)
+        resolved = resolver.resolve_all(specs, linked=linked)
     except SpecError as exc:
-        if not overrides:
-            raise
-        text = (project.root / CONFIG_FILE).read_text("utf-8")
-        blamed = [_blame_profile(text, profile, overrides, i) for i in exc.issues]
-        raise SpecError(blamed) from None
+        found = exc.issues
+        if overrides:
+            text = (project.root / CONFIG_FILE).read_text("utf-8")
+            found = [_blame_profile(text, profile, overrides, i) for i in found]
+        issues.extend(found)
+    if issues:
+        raise SpecError(issues)
+    return resolved
+
+
+def _default_provider_issues(project: Project, name: str, specs: SpecSet) -> list[SpecIssue]:
+    """A misspelt `default_provider` is wanplan.toml's mistake, reported there once (the
+    resolver leaves the assets that use it alone)."""
+    providers = sorted(provider_names())
+    if name in providers or all(a.spec.get("provider") for a in specs.assets):
+        return []
+    text = (project.root / CONFIG_FILE).read_text("utf-8")
+    return [
+        SpecIssue(
+            CONFIG_FILE,
+            locate(text, ("project", "default_provider")),
+            "project.default_provider",
+            f"unknown provider {show(name)}; available: {listing(providers)}"
+            f"{did_you_mean(name, providers)}",
+        )
+    ]
 
 
 def _blame_profile(
@@ -61,4 +107,6 @@ def _blame_profile(
         locate(settings_text, ("profiles", profile, field)),
         f"profiles.{profile}.{field}",
         issue.message,
+        issue.asset,
+        shared=True,
     )

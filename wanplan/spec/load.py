@@ -6,7 +6,7 @@ import os
 import re
 import typing
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -52,16 +52,23 @@ class DeclaredAsset(NamedTuple):
 @dataclass
 class SpecSet:
     assets: list[DeclaredAsset]
+    """The assets that passed the schema (every one, unless `issues`)."""
     texts: dict[str, str]
     """Each file's text by relative path, kept to locate later errors by line."""
+    defaults: dict[str, frozenset[str]] = field(default_factory=dict)
+    """The fields each file's [defaults] sets."""
+    issues: list[SpecIssue] = field(default_factory=list)
+    """Problems found reading the files (collected with `load_specs(..., collect=True)`)."""
+    broken: set[str] = field(default_factory=set)
+    """Addresses declared but left out of `assets` for problems of their own."""
 
     def issue(self, asset: DeclaredAsset, field: str, message: str) -> SpecIssue:
-        """An issue about `field` of `asset`, at the line that set it (asset or defaults)."""
+        """An issue about `field` of `asset`, at the line that set it: the asset's, or its
+        file's [defaults] when the value came from there (naming the asset)."""
         text = self.texts.get(asset.file, "")
-        if field and field not in asset.own_fields:
+        if field and field not in asset.own_fields and field in self.defaults.get(asset.file, ()):
             line = locate(text, ("defaults", field))
-            if line is not None:
-                return SpecIssue(asset.file, line, f"defaults.{field}", message)
+            return SpecIssue(asset.file, line, f"defaults.{field}", message, asset.address, True)
         if asset.table is not None:  # a matrix member: its table's lines, one line for all
             if field in asset.varied:
                 varied = ("assets", asset.table, "matrix", field)
@@ -74,7 +81,7 @@ class SpecSet:
             path = ("assets", asset.table, *([field] if field else []))
             return SpecIssue(asset.file, locate(text, path), ".".join(path), message)
         path = ("assets", asset.address, *([field] if field else []))
-        return SpecIssue(asset.file, locate(text, path), ".".join(path), message)
+        return SpecIssue(asset.file, locate(text, path), ".".join(path), message, asset.address)
 
 
 def spec_files(root: Path) -> list[Path]:
@@ -117,7 +124,10 @@ def spec_files(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def load_specs(root: Path) -> SpecSet:
+def load_specs(root: Path, *, collect: bool = False) -> SpecSet:
+    """Every asset of specs/. Problems raise SpecError, all of them at once; with `collect`,
+    they are returned in `SpecSet.issues` with the assets that have none, so that later stages
+    can add theirs."""
     if not (root / SPECS_DIR).is_dir():
         # Reading "no assets" here would plan to delete every output: refuse instead.
         raise SpecError(
@@ -134,11 +144,15 @@ def load_specs(root: Path) -> SpecSet:
     issues: list[SpecIssue] = []
     assets: list[DeclaredAsset] = []
     texts: dict[str, str] = {}
+    defaults: dict[str, frozenset[str]] = {}
+    broken: set[str] = set()
     first_seen: dict[str, str] = {}
     for path in spec_files(root):
         relative = path.relative_to(root).as_posix()
-        file_assets, text = _load_file(root, path, relative, issues)
-        texts[relative] = text
+        loaded = _load_file(root, path, relative, issues)
+        file_assets, text = loaded.assets, loaded.text
+        texts[relative], defaults[relative] = text, loaded.defaults
+        broken |= loaded.broken
         if len(assets) + len(file_assets) > MAX_ASSETS:
             raise SpecError(
                 [
@@ -169,9 +183,9 @@ def load_specs(root: Path) -> SpecSet:
                 continue
             first_seen[asset.address] = relative
             assets.append(asset)
-    if issues:
+    if issues and not collect:
         raise SpecError(issues)
-    return SpecSet(assets, texts)
+    return SpecSet(assets, texts, defaults, issues, broken - first_seen.keys())
 
 
 def read_toml(root: Path, path: Path, relative: str) -> tuple[dict[str, Any], str]:
@@ -227,14 +241,21 @@ def _deep_line(text: str) -> int | None:
     return None
 
 
-def _load_file(
-    root: Path, path: Path, relative: str, issues: list[SpecIssue]
-) -> tuple[list[DeclaredAsset], str]:
+class _Loaded(NamedTuple):
+    assets: list[DeclaredAsset]
+    text: str
+    defaults: frozenset[str] = frozenset()
+    broken: frozenset[str] = frozenset()
+    """The asset tables left out for problems of their own."""
+
+
+def _load_file(root: Path, path: Path, relative: str, issues: list[SpecIssue]) -> _Loaded:
+    """The file's assets that have no problem; the problems go to `issues`."""
     try:
         document, text = read_toml(root, path, relative)
     except SpecError as exc:
         issues.extend(exc.issues)
-        return [], ""
+        return _Loaded([], "")
 
     found = len(issues)
     for key in document:
@@ -270,7 +291,8 @@ def _load_file(
                 SpecIssue(relative, locate(text, (key,)), key, f"must be a table {label}")
             )
     if len(issues) > found:
-        return [], text
+        return _Loaded([], text, broken=_names(raw_assets))
+    inherited = frozenset(defaults)
 
     if len(raw_assets) > MAX_ASSETS_PER_FILE:
         issues.append(
@@ -281,7 +303,7 @@ def _load_file(
                 f"the file declares more than {MAX_ASSETS_PER_FILE:,} assets; split it",
             )
         )
-        return [], text
+        return _Loaded([], text, inherited, _names(raw_assets))
     issues.extend(_defaults_issues(relative, text, defaults))
     merged: dict[str, dict[str, Any]] = {}
     tables: dict[str, str] = {}
@@ -319,7 +341,7 @@ def _load_file(
                         f"the file declares more than {MAX_ASSETS_PER_FILE:,} assets; split it",
                     )
                 )
-                return [], text
+                return _Loaded([], text, inherited, _names(raw_assets))
             for address, member in members:
                 if address in raw_assets or address in merged:
                     where = ("assets", name, "matrix")
@@ -338,12 +360,15 @@ def _load_file(
             continue
         merged[name] = _merge(defaults, raw)
     if broken:
-        return [], text
+        return _Loaded([], text, inherited, _names(raw_assets))
+    failed: set[str]
     try:
         validated = _ASSETS.validate_python(merged)
     except ValidationError as exc:
+        failed = set()
         for error in exc.errors():
             name, *rest = error["loc"]
+            failed.add(str(name))
             field = str(rest[0]) if rest else ""
             table = tables.get(str(name), str(name))
             raw = raw_assets[table]
@@ -354,9 +379,19 @@ def _load_file(
             else:
                 location = ("assets", table, *map(str, rest))
             issues.append(
-                SpecIssue(relative, locate(text, location), ".".join(location), _describe(error))
+                SpecIssue(
+                    relative,
+                    locate(text, location),
+                    ".".join(location),
+                    _describe(error),
+                    None if str(name) in tables else str(name),  # a matrix: its table says
+                    location[0] == "defaults",
+                )
             )
-        return [], text
+        # The others are valid: they go on to be resolved, so every problem shows at once.
+        validated = _ASSETS.validate_python({k: v for k, v in merged.items() if k not in failed})
+    else:
+        failed = set()
     declared = []
     for name, spec in validated.items():
         origin = tables.get(name)
@@ -366,7 +401,11 @@ def _load_file(
             varied = frozenset(raw_assets[origin]["matrix"])
             own = {*raw_assets[origin], *varied} - {"matrix"}
             declared.append(DeclaredAsset(name, relative, spec, own, origin, varied))
-    return declared, text
+    return _Loaded(declared, text, inherited, frozenset(failed))
+
+
+def _names(raw_assets: Any) -> frozenset[str]:
+    return frozenset(raw_assets) if isinstance(raw_assets, dict) else frozenset()
 
 
 def _merge(defaults: dict[str, Any], asset: dict[str, Any]) -> dict[str, Any]:

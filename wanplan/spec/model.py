@@ -7,9 +7,10 @@ every asset of the same file before validation, so one model checks both.
 from __future__ import annotations
 
 import re
+import typing
 from typing import Annotated, Any, Literal, Required
 
-from pydantic import ConfigDict, Field, with_config
+from pydantic import AfterValidator, ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 SPEC_FORMAT_VERSION = 1
@@ -59,3 +60,35 @@ class AssetSpec(DefaultsSpec):
 
 
 ASSET_FIELDS: tuple[str, ...] = tuple(DefaultsSpec.__annotations__)
+
+PREFERENCE_FIELDS = ("model", "resolution", "duration", "aspect_ratio")
+"""Fields a profile may give as a list of acceptable values, in order of preference: each
+asset takes the first its model allows (PRODUCT §3)."""
+
+
+def _preferences(kind: type, noun: str, low: int = 0, high: int = 0) -> Any:
+    """A value of `kind`, or a non-empty list of them (in order of preference)."""
+
+    def check(value: Any) -> Any:
+        values = value if isinstance(value, list) else [value]
+        if not values:
+            raise ValueError("an empty list; give one value or several in order of preference")
+        for item in values:
+            if not isinstance(item, kind) or isinstance(item, bool):
+                raise ValueError(f"expected {noun} or a list of them")
+            if high and not low < typing.cast(int, item) <= high:
+                raise ValueError(f"{item} is out of range ({low + 1}–{high})")
+        return value
+
+    return Annotated[Any, AfterValidator(check)]
+
+
+@with_config(ConfigDict(extra="forbid", strict=True))
+class ProfileSpec(DefaultsSpec, total=False):
+    """[profiles.NAME]: asset fields that override every asset's own; the preference fields
+    may be lists."""
+
+    model: _preferences(str, "a model family")  # type: ignore[valid-type]
+    resolution: _preferences(str, "a resolution")  # type: ignore[valid-type]
+    duration: _preferences(int, "seconds", 0, 600)  # type: ignore[valid-type]
+    aspect_ratio: _preferences(str, "a ratio like 16:9")  # type: ignore[valid-type]

@@ -60,6 +60,11 @@ def _no_spaces(value: str) -> str:
     return value.replace(" ", "")
 
 
+def _hashable(value: Any) -> Any:
+    """A profile's list of preferences as a tuple, for the resolver's memo of models."""
+    return tuple(value) if isinstance(value, list) else value
+
+
 class Resolver:
     def __init__(
         self,
@@ -96,7 +101,7 @@ class Resolver:
         else:  # no asset uses another's output: the file order will do
             ordered, cycles = specs.assets, []
         declared = {a.address: a for a in specs.assets} if linked else {}
-        self._declared = declared.keys()
+        self._declared = declared.keys() | specs.broken
         for cycle in cycles:
             first = declared[cycle[0]]
             field = next(f for f, upstream in references(first.spec) if upstream == cycle[1])
@@ -127,6 +132,8 @@ class Resolver:
         mode = spec["mode"]
         provider = get("provider") or self.default_provider
         if provider not in self.providers:
+            if not get("provider"):
+                return None  # a misspelt default_provider: reported once, at wanplan.toml
             issues.append(
                 (
                     "provider",
@@ -138,10 +145,10 @@ class Resolver:
             return None
         choice = (
             provider,
-            get("model"),
+            _hashable(get("model")),
             get("model_id"),
             mode,
-            get("resolution"),
+            _hashable(get("resolution")),
         )
         if choice not in self._models:
             found: list[tuple[str, str]] = []
@@ -178,6 +185,7 @@ class Resolver:
                 entry.durations,
                 entry.default_duration,
                 issues,
+                owner=entry.model_id,
             )
         elif "duration" in asset.own_fields:
             self._not_applicable(asset, "duration", f"mode {mode} makes an image", issues)
@@ -190,6 +198,7 @@ class Resolver:
                 entry.default_aspect_ratio,
                 issues,
                 normalise=_no_spaces,
+                owner=entry.model_id,
             )
         elif "aspect_ratio" in asset.own_fields:
             self._not_applicable(
@@ -315,6 +324,7 @@ class Resolver:
             entry.default_resolution,
             issues,
             normalise=str.lower,
+            owner=entry.model_id if spec.get("model_id") else f"{entry.family} {spec['mode']}",
         )
         if not spec.get("model_id"):
             entry = self.catalog.model(provider, entry.family, spec["mode"], resolution) or entry
@@ -360,6 +370,17 @@ class Resolver:
                 )
             )
             return None
+        if isinstance(model, list):  # a profile's preferences: the first this mode has
+            entry = next((e for m in model if (e := self.catalog.model(provider, m, mode))), None)
+            if entry is None:
+                issues.append(
+                    (
+                        "model",
+                        f"none of {listing(model)} has {mode} on {provider}; families with "
+                        f"{mode}: {listing(families)}",
+                    )
+                )
+            return entry
         entry = self.catalog.model(provider, model, mode)
         if entry is None:
             if model in self.catalog.families(provider):
@@ -384,9 +405,23 @@ class Resolver:
         default: Any,
         issues: list[tuple[str, str]],
         normalise: Any = None,
+        owner: str = "this model",
     ) -> Any:
         if value is None:
             return default
+        if isinstance(value, list):  # a profile's preferences: the first the model allows
+            wanted = [normalise(v) if normalise else v for v in value]
+            chosen = next((v for v in wanted if v in allowed), None)
+            if chosen is None:
+                issues.append(
+                    (
+                        field,
+                        f"none of {listing(wanted)} is allowed for {owner}; allowed: "
+                        f"{listing(allowed)}",
+                    )
+                )
+                return wanted[0]
+            return chosen
         if normalise is not None:
             value = normalise(value)
         if value not in allowed:

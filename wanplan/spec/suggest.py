@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable, Sequence
 
@@ -15,11 +16,16 @@ def nearest(value: object, allowed: Sequence[object]) -> object | None:
         numbers = [a for a in allowed if isinstance(a, int | float)]
         if numbers:
             return min(numbers, key=lambda a: (abs(a - value), a))
-    measured = _leading_number(value)
+    measured = _lines(value)
     if measured is not None:  # '2160p' is nearest to '1080p', however they are spelt
-        sizes = [(n, a) for a in allowed if (n := _leading_number(a)) is not None]
+        sizes = [(n, a) for a in allowed if (n := _lines(a)) is not None]
         if len(sizes) == len(allowed):
             return min(sizes, key=lambda pair: (abs(pair[0] - measured), pair[0]))[1]
+    shape = _ratio(value)
+    if shape is not None:  # '16:10' is nearest to '16:9' by shape, not by spelling
+        shapes = [(r, a) for a in allowed if (r := _ratio(a)) is not None]
+        if len(shapes) == len(allowed):
+            return min(shapes, key=lambda pair: abs(math.log(pair[0] / shape)))[1]
     text = str(value).lower()
     by_text = {str(a).lower(): a for a in allowed}
     if text in by_text:
@@ -28,9 +34,26 @@ def nearest(value: object, allowed: Sequence[object]) -> object | None:
     return by_text[close[0]] if close else None
 
 
-def _leading_number(value: object) -> int | None:
-    match = re.match(r"(\d+)p$", value) if isinstance(value, str) else None
-    return int(match.group(1)) if match else None
+def _lines(value: object) -> int | None:
+    """A resolution's lines: '720p', '720P', '720', '1280x720' and '1280*720' are 720."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lower()
+    if match := re.fullmatch(r"(\d+)p?", text):
+        return int(match.group(1))
+    if match := re.fullmatch(r"(\d+)\s*[x*×]\s*(\d+)", text):
+        return min(int(match.group(1)), int(match.group(2)))
+    return {"4k": 2160, "2k": 1440}.get(text)
+
+
+def _ratio(value: object) -> float | None:
+    """An aspect ratio's width over height: '16:9', '16 : 10', '1.85:1'."""
+    if not isinstance(value, str):
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*[:/]\s*(\d+(?:\.\d+)?)\s*", value)
+    if not match or float(match.group(2)) == 0 or float(match.group(1)) == 0:
+        return None
+    return float(match.group(1)) / float(match.group(2))
 
 
 def did_you_mean(value: object, allowed: Sequence[object]) -> str:

@@ -26,7 +26,6 @@ def validate(directory: Path) -> None:
     from wanplan.spec.declared import resolve_specs
 
     project = open_project(directory)
-    _ = project.config
     assets = resolve_specs(project, FileHasher(project.root, {}), project.catalog)
     files = len({a.file for a in assets})
     echo(f"Valid: {_count(len(assets), 'asset')} in {_count(files, 'file')}.")
