@@ -35,12 +35,20 @@ DASHSCOPE: dict[str, tuple[set[str], set[str]]] = {
     ),
     "2.6 r2v": ({"prompt", "negative_prompt", "reference_video_urls"}, _RUN | {"size"}),
     "t2i": ({"prompt", "negative_prompt"}, {"size", "n", "seed", "prompt_extend", "watermark"}),
+    # §4b [sdk: aigc/image_generation.py]: wan2.6-t2i / wan2.6-image, one user message.
+    "messages": (
+        {"messages"},
+        {"negative_prompt", "size", "n", "seed", "prompt_extend", "watermark"},
+    ),
 }
+MESSAGE_PARTS = {"text", "image"}
 
 
 def dashscope_protocol(model_id: str, mode: str) -> str:
     if model_id.startswith("wan2.7-"):
         return "2.7 media"
+    if model_id in ("wan2.6-t2i", "wan2.6-image"):
+        return "messages"
     if "kf2v" in model_id:
         return "kf2v"
     if mode == "t2i":
@@ -81,6 +89,11 @@ def undocumented(provider: str, model_id: str, mode: str, body: Any) -> set[str]
         extra |= {f"input.{k}" for k in set(body["input"]) - inputs}
         extra |= {f"parameters.{k}" for k in set(body["parameters"]) - parameters}
         types = {m.get("type") for m in body["input"].get("media", [])}
+        for message in body["input"].get("messages", []):
+            extra |= {f"message.{k}" for k in set(message) - {"role", "content"}}
+            extra |= {f"part {k}" for part in message["content"] for k in part} - {
+                f"part {k}" for k in MESSAGE_PARTS
+            }
         return extra | {f"media type {t}" for t in types - DASHSCOPE_MEDIA}
     if provider == "apixo":
         extra = set(body) - {"request_type", "callback_url", "provider", "input"}

@@ -1,7 +1,8 @@
 """Alibaba Cloud Model Studio / DashScope (PROVIDERS.md §2).
 
-Three protocols share one task API: Wan 2.7 takes `input.media[]`; 2.1–2.6 take `size` (t2v) or
-`img_url` + `resolution` (i2v); the first+last-frame `*kf2v*` models post to another path.
+Several protocols share one task API: Wan 2.7 takes `input.media[]`; 2.1–2.6 take `size` (t2v) or
+`img_url` + `resolution` (i2v); the first+last-frame `*kf2v*` models post to another path, and
+so do text-to-image (`text2image`) and wan2.6's image models (messages, dashscope_messages.py).
 Local files go through the upload policy (an OSS form upload, then `oss://` with the
 `X-DashScope-OssResourceResolve` header). A finished task's `usage.video_duration` is the
 seconds DashScope bills: the ledger records them at the catalog's unit price ("reported").
@@ -24,7 +25,7 @@ from typing import Any, ClassVar
 
 from wanplan.config import ProviderSettings
 from wanplan.errors import ProviderError, WanplanError
-from wanplan.providers import answers, wire
+from wanplan.providers import answers, dashscope_messages, wire
 from wanplan.providers.base import (
     GenerationRequest,
     ListedTask,
@@ -179,6 +180,10 @@ class DashScopeProvider(HttpProvider):
     async def payload(self, request: GenerationRequest) -> tuple[str, dict[str, Any]]:
         """(path, body) for this request's protocol."""
         params, model = request.params, request.model_id
+        if dashscope_messages.speaks_messages(model):
+            references = wire.listed(request, "references")
+            urls = [await self._upload_or_url(item, model) for item in references]
+            return dashscope_messages.PATH, dashscope_messages.body(request, urls)
         resolution = str(params["resolution"]).upper()
         inputs: dict[str, Any] = {}
         parameters: dict[str, Any] = {}
@@ -246,11 +251,12 @@ class DashScopeProvider(HttpProvider):
         output = answer.object("output")
         status = output.text("task_status")
         if status == "SUCCEEDED":
-            url = (
-                _image_url(output)
-                if output.get("results") is not None
-                else output.text("video_url")
-            )
+            if output.get("choices") is not None:
+                url = dashscope_messages.image_url(output)
+            elif output.get("results") is not None:
+                url = _image_url(output)
+            else:
+                url = output.text("video_url")
             usage = answer.get("usage")
             return TaskStatus(
                 TaskState.SUCCEEDED,
