@@ -8,9 +8,10 @@ from typing import Any
 
 _WAVESPEED_COMMON = {"prompt", "negative_prompt", "seed", "enable_prompt_expansion", "duration"}
 WAVESPEED: dict[str, set[str]] = {
-    # §1: 2.1–2.6 t2v `size`, 2.5/2.6 `audio`; §4b llms.txt: t2i `size`.
+    # §1: 2.1–2.6 t2v `size`, 2.5/2.6 `audio`; §4b llms.txt: t2i `size`; the image edit's
+    # llms.txt: `images`.
     "t2v": _WAVESPEED_COMMON | {"size", "audio"},
-    "t2i": {"prompt", "negative_prompt", "size", "enable_prompt_expansion", "seed"},
+    "t2i": {"prompt", "negative_prompt", "size", "enable_prompt_expansion", "seed", "images"},
     # §1: i2v `image` and a `resolution` (2.5+), 2.2 `size` and `last_image`.
     "i2v": _WAVESPEED_COMMON | {"image", "resolution", "size", "last_image", "audio"},
     "flf2v": _WAVESPEED_COMMON | {"image", "last_image", "size"},

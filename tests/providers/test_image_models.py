@@ -86,3 +86,20 @@ def test_dashscope_wan26_image_needs_a_reference(run: Run, empty_project: Path) 
     )
     framed = run(empty_project, "validate")
     assert framed.exit_code == 1 and "aspect_ratio" in framed.output
+
+
+def test_wavespeed_wan25_image_edit_sends_images_and_no_size(
+    run: Run, empty_project: Path, emulator: Emulator
+) -> None:
+    # wan-2.5/image-edit llms.txt: `images` (1–2); without a size the last image's frame is kept.
+    edit = IMAGE_ASSET.format(name="night", family="wan-2.5-image-edit").replace(
+        "dashscope", "wavespeed"
+    )
+    apply(run, empty_project, edit + f'prompt = "at night"\nreferences = ["{IMAGE}"]\nseed = 2\n')
+    body = submitted(emulator, "wavespeed")
+    assert set(body) == {"prompt", "images", "seed"}
+    assert len(body["images"]) == 1  # type: ignore[arg-type]
+    assert (empty_project / "outputs" / "night.png").is_file()
+    write_spec(empty_project, "a.toml", edit + 'prompt = "at night"\n')
+    refused = run(empty_project, "validate")
+    assert "alibaba/wan-2.5/image-edit needs at least 1 reference image" in refused.output

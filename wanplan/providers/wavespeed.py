@@ -103,7 +103,10 @@ class WaveSpeedProvider(HttpProvider):
             body["negative_prompt"] = params["negative_prompt"]
         resolution = str(params["resolution"])
         if request.mode in ("t2v", "t2i"):
-            body["size"] = wire.size(resolution, params.get("aspect_ratio"))
+            # An image edit keeps its last image's frame without a size [doc: wan-2.5/image-edit
+            # llms.txt]: no size where images are edited.
+            if not wire.listed(request, "references"):
+                body["size"] = wire.size(resolution, params.get("aspect_ratio"))
         elif request.mode == "r2v":
             # `videos` (required), one optional `image`, a resolution; no size [doc, §4b].
             found = wire.references(request)
