@@ -98,7 +98,8 @@ def undocumented(provider: str, model_id: str, mode: str, body: Any) -> set[str]
         return extra | {f"media type {t}" for t in types - DASHSCOPE_MEDIA}
     if provider == "apixo":
         extra = set(body) - {"request_type", "callback_url", "provider", "input"}
-        return extra | {f"input.{k}" for k in set(body["input"]) - APIXO[model_id]}
+        documented = APIXO[model_id.partition("/")[0]]  # less the catalog's variant
+        return extra | {f"input.{k}" for k in set(body["input"]) - documented}
     if provider == "wanapi":
         return set(body) - WANAPI
     raise ValueError(provider)
