@@ -51,6 +51,9 @@ class ApixoProvider(HttpProvider):
         return wire.data_url(item) if item.path is not None else item.source
 
     def body(self, request: GenerationRequest) -> dict[str, Any]:
+        """`input`: mode, prompt, image_urls, resolution, duration, aspect_ratio (t2v),
+        negative_prompt, seed and the rewrite switch (PROVIDERS.md §3); video_urls, audio_urls
+        and prompt_extend for wan-2-6-video and wan-2-7-video (§4b)."""
         params = request.params
         variant = request.model_id.partition(VARIANT)[2]
         mode = f"{_MODES[request.mode]}-{variant}" if variant else _MODES[request.mode]

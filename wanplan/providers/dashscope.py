@@ -187,12 +187,14 @@ class DashScopeProvider(HttpProvider):
         resolution = str(params["resolution"]).upper()
         inputs: dict[str, Any] = {}
         parameters: dict[str, Any] = {}
+        # Every protocol below: input.prompt, negative_prompt; parameters duration,
+        # prompt_extend, seed, watermark (PROVIDERS.md §2, §4b) unless it says otherwise.
         if params.get("prompt"):
             inputs["prompt"] = params["prompt"]
         if params.get("negative_prompt"):
             inputs["negative_prompt"] = params["negative_prompt"]
         path = VIDEO_PATH
-        if model.startswith("wan2.7-"):
+        if model.startswith("wan2.7-"):  # resolution, ratio, audio_url, media[] (§2)
             parameters["resolution"] = resolution
             if request.mode in ("t2v", "r2v"):
                 parameters["ratio"] = params.get("aspect_ratio", "16:9")
@@ -202,12 +204,12 @@ class DashScopeProvider(HttpProvider):
                     inputs["audio_url"] = audio
             else:
                 inputs["media"] = await self._media(request)
-        elif "kf2v" in model:
+        elif "kf2v" in model:  # first_frame_url, last_frame_url, resolution (§2)
             path = KEYFRAME_PATH
             inputs["first_frame_url"] = await self._url(request.input("first_frame"), model)
             inputs["last_frame_url"] = await self._url(request.input("last_frame"), model)
             parameters["resolution"] = resolution
-        elif request.mode == "t2i":
+        elif request.mode == "t2i":  # size, n [sdk: v2/resources/images.py]
             path = IMAGE_PATH
             parameters["size"] = wire.size(str(params["resolution"]), params.get("aspect_ratio"))
             parameters["n"] = 1
@@ -218,9 +220,9 @@ class DashScopeProvider(HttpProvider):
                 for item in wire.listed(request, "references")
             ]
             parameters["size"] = wire.size(str(params["resolution"]), params.get("aspect_ratio"))
-        elif request.mode == "t2v":
+        elif request.mode == "t2v":  # size "W*H" (§2)
             parameters["size"] = wire.size(str(params["resolution"]), params.get("aspect_ratio"))
-        else:
+        else:  # img_url, resolution (§2)
             inputs["img_url"] = await self._url(request.input("image"), model)
             parameters["resolution"] = resolution
         if params.get("duration") is not None:
