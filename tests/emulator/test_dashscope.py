@@ -144,3 +144,43 @@ def test_inputs_as_data_urls_and_oss_keys(client: httpx.Client) -> None:
 def test_policy_needs_action_and_model(client: httpx.Client) -> None:
     answer = client.get("/api/v1/uploads", params={"action": "getPolicy"})
     assert answer.status_code == 400 and error_code(DASHSCOPE, answer) == "InvalidParameter"
+
+
+MESSAGES = "/api/v1/services/aigc/image-generation/generation"
+
+
+def message(*images: str) -> dict:
+    content = [{"text": "a flower shop"}] + [{"image": url} for url in images]
+    return {"messages": [{"role": "user", "content": content}]}
+
+
+def test_messages_protocol_refuses_what_its_docs_do_not_list(client: httpx.Client) -> None:
+    # wan2.6-t2i / wan2.6-image: one user message, documented parameters only (PROVIDERS.md §4b).
+    def refused(body: dict) -> str:
+        answer = client.post(MESSAGES, json=body, headers=ASYNC)
+        assert answer.status_code == 400 and set(answer.json()) == {"request_id", "code", "message"}
+        return str(answer.json()["message"])
+
+    t2i = {"model": "wan2.6-t2i", "input": message(), "parameters": {"n": 1}}
+    assert "parameters.resolution" in refused({**t2i, "parameters": {"resolution": "1080P"}})
+    assert "input.prompt" in refused({**t2i, "input": {**message(), "prompt": "x"}})
+    assert "0 to 0 images" in refused({**t2i, "input": message("https://e.com/a.png")})
+    edit = {"model": "wan2.6-image", "input": message(), "parameters": {}}
+    assert "1 to 4 images" in refused(edit)
+    assert "parameters.n" in refused({**t2i, "parameters": {"n": 5}})
+    assert refused({**t2i, "model": "wan2.5-t2i-preview"}) == "Model not exist."
+    on_video_path = create(client, t2i)
+    assert on_video_path.status_code == 400
+
+
+def test_messages_task_answers_choices(client: httpx.Client, clock: FakeClock) -> None:
+    body = {"model": "wan2.6-t2i", "input": message(), "parameters": {"size": "1280*1280"}}
+    answer = client.post(MESSAGES, json=body, headers=ASYNC)
+    assert answer.status_code == 200
+    task_id = answer.json()["output"]["task_id"]
+    clock.advance(LATENCY * 2)
+    output = DASHSCOPE.poll(client, task_id).json()["output"]
+    assert output["task_status"] == "SUCCEEDED" and "results" not in output
+    (choice,) = output["choices"]
+    (part,) = choice["message"]["content"]
+    assert client.get(part["image"]).status_code == 200

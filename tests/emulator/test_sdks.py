@@ -11,6 +11,7 @@ import dashscope  # test-only dependencies (pyproject: dev); a missing one must 
 import httpx
 import pytest
 import wavespeed
+from dashscope.aigc.image_generation import ImageGeneration
 
 from tests.emulator.conftest import KEY, sha256
 from wanplan.emulator import Emulator
@@ -146,3 +147,24 @@ def test_dashscope_sdk_sees_failures_and_bad_keys(
     assert failed.output.task_status == "FAILED" and failed.output.code == "DataInspectionFailed"
     refused = dashscope.VideoSynthesis.async_call(model="wan2.7-t2v", prompt="x", api_key="bad")
     assert (refused.status_code, refused.code) == (401, "InvalidApiKey")
+
+
+def test_dashscope_sdk_image_generation_on_the_messages_protocol(
+    live: tuple[Emulator, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator, base_url = live
+    monkeypatch.setattr(dashscope, "base_http_api_url", f"{base_url}/api/v1")
+    message = {"role": "user", "content": [{"text": "A flower shop at dawn"}]}
+    task = ImageGeneration.async_call(
+        model="wan2.6-t2i", messages=[message], api_key=KEY, n=1, size="1280*1280"
+    )
+    assert task.status_code == 200, task.message
+    done = ImageGeneration.wait(task, api_key=KEY)
+    assert done.output.task_status == "SUCCEEDED"
+    (choice,) = done.output.choices
+    url = choice.message.content[0]["image"]
+    answer = httpx.get(url)
+    assert sha256(answer.content) == emulator.results[task.output.task_id].sha256
+    create = emulator.requests(provider="dashscope", method="POST")[0]
+    assert create.path == "/api/v1/services/aigc/image-generation/generation"
+    assert create.json["input"] == {"messages": [message]}

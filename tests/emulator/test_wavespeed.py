@@ -162,3 +162,18 @@ def test_what_the_docs_do_not_allow_is_refused_with_400(client: httpx.Client) ->
     assert client.post(r2v, json={"prompt": "x"}).status_code == 400  # videos required
     fine = client.post(r2v, json={"prompt": "x", "videos": [video], "image": video})
     assert fine.status_code == 200
+
+
+def test_the_wan_25_image_edit_takes_one_or_two_images(client: httpx.Client) -> None:
+    # wan-2.5/image-edit llms.txt: `images` (1–2 URLs, required), no `image` or `resolution`.
+    edit = "/api/v3/alibaba/wan-2.5/image-edit"
+    photo = "https://example.com/photo.png"
+    for body in (
+        {"prompt": "x"},
+        {"prompt": "x", "images": [photo] * 3},
+        {"prompt": "x", "images": [photo], "resolution": "1080p"},
+        {"prompt": "x", "image": photo},
+    ):
+        assert client.post(edit, json=body).status_code == 400, body
+    fine = client.post(edit, json={"prompt": "x", "images": [photo, photo], "seed": -1})
+    assert fine.status_code == 200

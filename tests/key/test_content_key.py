@@ -117,3 +117,11 @@ def test_the_keys_users_hold_do_not_move(empty_project: Path) -> None:
         for shape in GOLDEN
     }
     assert found == GOLDEN
+
+
+def test_a_flash_variant_never_shares_a_key_with_its_model(project: Path) -> None:
+    # APIXO's flash is a mode variant of the same model (wan-2-6-video, PROVIDERS.md §4b).
+    apixo = BASE.replace("[assets.a]\n", '[assets.a]\nprovider = "apixo"\n')
+    plain = apixo.replace('model = "wan-2.5"', 'model = "wan-2.6"')
+    flash = apixo.replace('model = "wan-2.5"', 'model = "wan-2.6-flash"')
+    assert key_of(project, plain) != key_of(project, flash)

@@ -8,9 +8,10 @@ from typing import Any
 
 _WAVESPEED_COMMON = {"prompt", "negative_prompt", "seed", "enable_prompt_expansion", "duration"}
 WAVESPEED: dict[str, set[str]] = {
-    # §1: 2.1–2.6 t2v `size`, 2.5/2.6 `audio`; §4b llms.txt: t2i `size`.
+    # §1: 2.1–2.6 t2v `size`, 2.5/2.6 `audio`; §4b llms.txt: t2i `size`; the image edit's
+    # llms.txt: `images`.
     "t2v": _WAVESPEED_COMMON | {"size", "audio"},
-    "t2i": {"prompt", "negative_prompt", "size", "enable_prompt_expansion", "seed"},
+    "t2i": {"prompt", "negative_prompt", "size", "enable_prompt_expansion", "seed", "images"},
     # §1: i2v `image` and a `resolution` (2.5+), 2.2 `size` and `last_image`.
     "i2v": _WAVESPEED_COMMON | {"image", "resolution", "size", "last_image", "audio"},
     "flf2v": _WAVESPEED_COMMON | {"image", "last_image", "size"},
@@ -35,12 +36,20 @@ DASHSCOPE: dict[str, tuple[set[str], set[str]]] = {
     ),
     "2.6 r2v": ({"prompt", "negative_prompt", "reference_video_urls"}, _RUN | {"size"}),
     "t2i": ({"prompt", "negative_prompt"}, {"size", "n", "seed", "prompt_extend", "watermark"}),
+    # §4b [sdk: aigc/image_generation.py]: wan2.6-t2i / wan2.6-image, one user message.
+    "messages": (
+        {"messages"},
+        {"negative_prompt", "size", "n", "seed", "prompt_extend", "watermark"},
+    ),
 }
+MESSAGE_PARTS = {"text", "image"}
 
 
 def dashscope_protocol(model_id: str, mode: str) -> str:
     if model_id.startswith("wan2.7-"):
         return "2.7 media"
+    if model_id in ("wan2.6-t2i", "wan2.6-image"):
+        return "messages"
     if "kf2v" in model_id:
         return "kf2v"
     if mode == "t2i":
@@ -81,10 +90,16 @@ def undocumented(provider: str, model_id: str, mode: str, body: Any) -> set[str]
         extra |= {f"input.{k}" for k in set(body["input"]) - inputs}
         extra |= {f"parameters.{k}" for k in set(body["parameters"]) - parameters}
         types = {m.get("type") for m in body["input"].get("media", [])}
+        for message in body["input"].get("messages", []):
+            extra |= {f"message.{k}" for k in set(message) - {"role", "content"}}
+            extra |= {f"part {k}" for part in message["content"] for k in part} - {
+                f"part {k}" for k in MESSAGE_PARTS
+            }
         return extra | {f"media type {t}" for t in types - DASHSCOPE_MEDIA}
     if provider == "apixo":
         extra = set(body) - {"request_type", "callback_url", "provider", "input"}
-        return extra | {f"input.{k}" for k in set(body["input"]) - APIXO[model_id]}
+        documented = APIXO[model_id.partition("/")[0]]  # less the catalog's variant
+        return extra | {f"input.{k}" for k in set(body["input"]) - documented}
     if provider == "wanapi":
         return set(body) - WANAPI
     raise ValueError(provider)

@@ -337,3 +337,15 @@ def test_wanapi_gets_no_seed_and_the_asset_says_so(
     apply(run, project, T2V.format(provider="wanapi", family="wan-2.2"))
     (submit,) = submits(emulator, "wanapi")
     assert "seed" not in submit.json
+
+
+def test_apixo_flash_is_a_mode_of_the_same_model(
+    run: Run, project: Path, emulator: Emulator
+) -> None:
+    # PROVIDERS.md §4b: wan-2-6-video's image-to-video-flash; the catalog keys it apart.
+    apply(run, project, I2V.format(provider="apixo", family="wan-2.6-flash"))
+    (submit,) = submits(emulator, "apixo")
+    assert submit.path == "/api/v1/generateTask/wan-2-6-video"
+    assert submit.json["input"]["mode"] == "image-to-video-flash"
+    polls = emulator.requests(provider="apixo", method="GET", path_prefix="/api/v1/statusTask")
+    assert polls and {r.path for r in polls} == {"/api/v1/statusTask/wan-2-6-video"}

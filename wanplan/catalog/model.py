@@ -41,6 +41,9 @@ class ModelEntry(BaseModel):
     """The optional inputs this model takes besides its mode's required ones."""
     max_references: int | None = None
     """How many `references` it takes (r2v requires at least one)."""
+    min_references: int = 0
+    """How many `references` it needs besides what its mode requires (DashScope's wan2.6-image
+    edits one to four images and makes nothing from text alone)."""
     reference_kinds: tuple[Media, ...] = ("image",)
     max_reference_images: int | None = None
     """How many of the references may be images (WaveSpeed's r2v takes one `image`)."""

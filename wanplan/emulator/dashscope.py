@@ -19,7 +19,7 @@ import re
 import uuid
 from typing import Any
 
-from wanplan.emulator import results, times
+from wanplan.emulator import dashscope_messages, results, times
 from wanplan.emulator.backend import Backend
 from wanplan.emulator.faults import Fault
 from wanplan.emulator.protocol import retry_after_headers
@@ -31,10 +31,12 @@ SYNTHESIS = {
     "services/aigc/video-generation/video-synthesis": "video",
     "services/aigc/image2video/video-synthesis": "keyframe",
     "services/aigc/text2image/image-synthesis": "image",
+    dashscope_messages.PATH: "messages",
 }
 """Create paths, and which models each serves: kf2v on the keyframe path, t2i on the image
-path (wan2.5 and below), every other video model on the video path."""
-MODEL = re.compile(r"^wanx?2\.[1-7]-(t2v|i2v|kf2v|r2v|videoedit|t2i)(-[a-z]+)?$")
+path (wan2.5 and below), wan2.6's image models on the messages path, every other video model
+on the video path."""
+MODEL = re.compile(r"^wanx?2\.[1-7]-(t2v|i2v|kf2v|r2v|videoedit|t2i|image)(-[a-z]+)?$")
 URL_FIELDS = ("img_url", "first_frame_url", "last_frame_url", "audio_url", "reference_url")
 MEDIA_TYPES = {
     "i2v": ("first_frame", "last_frame", "driving_audio", "first_clip"),
@@ -83,7 +85,7 @@ def mode_of(model: str, payload: dict[str, Any]) -> str:
             for m in _items(payload.get("media"))
         )
         return "flf2v" if has_last else "i2v"
-    return {"kf2v": "flf2v", "videoedit": "edit"}.get(family, family)
+    return {"kf2v": "flf2v", "videoedit": "edit", "image": "t2i"}.get(family, family)
 
 
 def input_urls(payload: dict[str, Any]) -> list[str]:
@@ -94,7 +96,7 @@ def input_urls(payload: dict[str, Any]) -> list[str]:
     for item in _items(payload.get("media")):
         if isinstance(item, dict) and isinstance(item.get("url"), str):
             urls.append(item["url"])
-    return urls
+    return urls + dashscope_messages.image_urls(payload)
 
 
 def _check_media(model: str, payload: dict[str, Any]) -> Response | None:
@@ -110,6 +112,12 @@ def _check_media(model: str, payload: dict[str, Any]) -> Response | None:
                 f"supported: {', '.join(allowed)}",
             )
     return None
+
+
+def _served(model: str) -> str:
+    if dashscope_messages.speaks_messages(model):
+        return "messages"
+    return "keyframe" if "kf2v" in model else "image" if "-t2i" in model else "video"
 
 
 def _items(value: Any) -> list[Any]:
@@ -165,13 +173,16 @@ class DashScope:
         model = body.get("model")
         if not isinstance(model, str) or not MODEL.match(model):
             return error(400, "InvalidParameter", "Model not exist.")
-        served = "keyframe" if "kf2v" in model else "image" if "-t2i" in model else "video"
-        if served != SYNTHESIS[route]:
+        if SYNTHESIS[route] != _served(model):
             return error(400, "InvalidParameter", "Model not exist.")
         payload = body.get("input")
         parameters = body.get("parameters") or {}
         if not isinstance(payload, dict) or not isinstance(parameters, dict):
             return error(400, "InvalidParameter", "input and parameters must be JSON objects")
+        messages = dashscope_messages.speaks_messages(model)
+        wrong = dashscope_messages.refusal(model, payload, parameters) if messages else None
+        if wrong is not None:
+            return error(400, "InvalidParameter", wrong)
         refusal = self._check_urls(request, payload) or _check_media(model, payload)
         if refusal is not None:
             return refusal
@@ -184,7 +195,7 @@ class DashScope:
                 {"Retry-After": str(self.backend.knobs.retry_after)},
             )
         mode = mode_of(model, payload)
-        prompt = payload.get("prompt")
+        prompt = dashscope_messages.prompt(payload) if messages else payload.get("prompt")
         missing = MISSING_PROMPT if mode in ("t2v", "t2i") and not prompt else None
         task = self.backend.create_task(
             task_id=str(uuid.uuid4()),
@@ -199,7 +210,12 @@ class DashScope:
             ),
             origin=request.origin,
             prompt=prompt if isinstance(prompt, str) else None,
-            details={"prompt": prompt, "resolution": _sr(parameters), "image": mode == "t2i"},
+            details={
+                "prompt": prompt,
+                "resolution": _sr(parameters),
+                "image": mode == "t2i",
+                "messages": messages,
+            },
             failure=Failure("InvalidParameter", "Field required: input.prompt")
             if missing
             else None,
@@ -255,7 +271,9 @@ class DashScope:
         if phase.terminal and task.ends_at is not None:
             output["end_time"] = times.dashscope(task.ends_at)
         image = bool(task.details.get("image"))
-        if phase is Phase.SUCCEEDED and image:  # text-to-image: output.results[].url
+        if phase is Phase.SUCCEEDED and task.details.get("messages"):
+            output.update(dashscope_messages.output(self.backend.result_url(task)))
+        elif phase is Phase.SUCCEEDED and image:  # text-to-image: output.results[].url
             output["results"] = [{"url": self.backend.result_url(task)}]
         elif phase is Phase.SUCCEEDED:
             output["video_url"] = self.backend.result_url(task)

@@ -39,6 +39,7 @@ MODELS = (
     "alibaba/wan-2.5/text-to-video-fast",
     "alibaba/wan-2.5/image-to-video-fast",
     "alibaba/wan-2.5/text-to-image",
+    "alibaba/wan-2.5/image-edit",
     "alibaba/wan-2.6/text-to-video",
     "alibaba/wan-2.6/image-to-video",
     "alibaba/wan-2.6/image-to-video-flash",
@@ -72,6 +73,18 @@ SIZES = {
     "alibaba/wan-2.5/text-to-video-fast": _WAN25_SIZES[2:],
 }
 FIELDS = {
+    # [doc: wavespeed.ai/models/alibaba/wan-2.5/image-edit/llms.txt]
+    "alibaba/wan-2.5/image-edit": frozenset(
+        {
+            "prompt",
+            "images",
+            "size",
+            "negative_prompt",
+            "seed",
+            "enable_prompt_expansion",
+            "enable_sync_mode",
+        }
+    ),
     "alibaba/wan-2.7/reference-to-video": frozenset(
         {
             "prompt",
@@ -107,6 +120,10 @@ def _undocumented(model: str, body: dict[str, Any]) -> str | None:
     sizes = SIZES.get(model)
     if sizes is not None and "size" in body and body["size"] not in sizes:
         return f"size must be one of {', '.join(sizes)}"
+    if model == "alibaba/wan-2.5/image-edit":
+        images = body.get("images")
+        if not isinstance(images, list) or not 1 <= len(images) <= 2:
+            return "images must list 1 to 2 image URLs"
     if model == "alibaba/wan-2.7/reference-to-video":
         if not isinstance(body.get("videos"), list) or not all(
             isinstance(v, str) for v in body["videos"]
@@ -119,7 +136,7 @@ def _undocumented(model: str, body: dict[str, Any]) -> str | None:
 
 def mode_of(model: str) -> str:
     name = model.rpartition("/")[2]
-    if "text-to-image" in name or name.endswith("t2i"):
+    if "text-to-image" in name or name.endswith("t2i") or name == "image-edit":
         return "t2i"
     if "image-to-video" in name or "i2v" in name:
         return "i2v"
@@ -184,7 +201,9 @@ class WaveSpeed:
         problem = _undocumented(model, body)
         if problem:
             return error(400, problem)
-        image = self.backend.input_bytes(body.get("image"))
+        listed = body.get("images")
+        last = listed[-1] if isinstance(listed, list) and listed else None
+        image = self.backend.input_bytes(body.get("image") or last)  # an edit keeps its frame
         aspect = (
             results.ratio_of_size(body.get("size"))
             or body.get("aspect_ratio")

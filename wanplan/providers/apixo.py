@@ -27,6 +27,10 @@ _LEGACY = "wan-2-5"
 """wan-2-5's body (PROVIDERS.md §3): `enable_prompt_expansion`, one image in `image_urls`.
 wan-2-6-video and wan-2-7-video (§4b): `prompt_extend`, media in `image_urls`, `video_urls`
 and `audio_urls`."""
+VARIANT = "/"
+"""A catalog model id `wan-2-6-video/flash` is APIXO's model `wan-2-6-video` with its mode's
+`-flash` variant (`image-to-video-flash`, PROVIDERS.md §4b): one model id on the wire, two in
+the catalog, so the variant is in the content key and the prices are apart."""
 # A video takes 50–90 s: wait 50 s before the first poll, then every 5 s.
 _FIRST_POLL = 50.0
 _THEN = 5.0
@@ -47,8 +51,13 @@ class ApixoProvider(HttpProvider):
         return wire.data_url(item) if item.path is not None else item.source
 
     def body(self, request: GenerationRequest) -> dict[str, Any]:
+        """`input`: mode, prompt, image_urls, resolution, duration, aspect_ratio (t2v),
+        negative_prompt, seed and the rewrite switch (PROVIDERS.md §3); video_urls, audio_urls
+        and prompt_extend for wan-2-6-video and wan-2-7-video (§4b)."""
         params = request.params
-        data: dict[str, Any] = {"mode": _MODES[request.mode], "prompt": params.get("prompt", "")}
+        variant = request.model_id.partition(VARIANT)[2]
+        mode = f"{_MODES[request.mode]}-{variant}" if variant else _MODES[request.mode]
+        data: dict[str, Any] = {"mode": mode, "prompt": params.get("prompt", "")}
         images = [i for i in (request.input("image"),) if i is not None]
         videos = [i for i in (request.input("video"),) if i is not None]
         for kind, items in wire.references(request).items():
@@ -85,7 +94,7 @@ class ApixoProvider(HttpProvider):
         with self._sending_inputs():
             body = self.body(request)
         response = await self._call(
-            "POST", f"{self.api}/generateTask/{request.model_id}", "submit", json=body
+            "POST", f"{self.api}/generateTask/{_model(request.model_id)}", "submit", json=body
         )
         return SubmittedTask(self._answer(response, "submit").object("data").task_id("taskId"))
 
@@ -96,7 +105,7 @@ class ApixoProvider(HttpProvider):
 
     async def poll(self, task_id: str, model_id: str) -> TaskStatus:
         response = await self._call(
-            "GET", f"{self.api}/statusTask/{model_id}", "poll", params={"taskId": task_id}
+            "GET", f"{self.api}/statusTask/{_model(model_id)}", "poll", params={"taskId": task_id}
         )
         if response.status_code == 404:
             return TaskStatus(TaskState.GONE, error="task not found (expired)")
@@ -125,6 +134,11 @@ class ApixoProvider(HttpProvider):
         if not isinstance(result, dict):
             raise data.error(f"answered data.resultJson as {answers.describe(result)}")
         return answers.Answer(self.name, data.what, result, "data.resultJson.").texts("resultUrls")
+
+
+def _model(model_id: str) -> str:
+    """APIXO's own model, without the catalog's variant."""
+    return model_id.partition(VARIANT)[0]
 
 
 def _seconds_between(start_ms: object, end_ms: object) -> float | None:

@@ -1,7 +1,8 @@
 """Alibaba Cloud Model Studio / DashScope (PROVIDERS.md §2).
 
-Three protocols share one task API: Wan 2.7 takes `input.media[]`; 2.1–2.6 take `size` (t2v) or
-`img_url` + `resolution` (i2v); the first+last-frame `*kf2v*` models post to another path.
+Several protocols share one task API: Wan 2.7 takes `input.media[]`; 2.1–2.6 take `size` (t2v) or
+`img_url` + `resolution` (i2v); the first+last-frame `*kf2v*` models post to another path, and
+so do text-to-image (`text2image`) and wan2.6's image models (messages, dashscope_messages.py).
 Local files go through the upload policy (an OSS form upload, then `oss://` with the
 `X-DashScope-OssResourceResolve` header). A finished task's `usage.video_duration` is the
 seconds DashScope bills: the ledger records them at the catalog's unit price ("reported").
@@ -24,7 +25,7 @@ from typing import Any, ClassVar
 
 from wanplan.config import ProviderSettings
 from wanplan.errors import ProviderError, WanplanError
-from wanplan.providers import answers, wire
+from wanplan.providers import answers, dashscope_messages, wire
 from wanplan.providers.base import (
     GenerationRequest,
     ListedTask,
@@ -179,15 +180,21 @@ class DashScopeProvider(HttpProvider):
     async def payload(self, request: GenerationRequest) -> tuple[str, dict[str, Any]]:
         """(path, body) for this request's protocol."""
         params, model = request.params, request.model_id
+        if dashscope_messages.speaks_messages(model):
+            references = wire.listed(request, "references")
+            urls = [await self._upload_or_url(item, model) for item in references]
+            return dashscope_messages.PATH, dashscope_messages.body(request, urls)
         resolution = str(params["resolution"]).upper()
         inputs: dict[str, Any] = {}
         parameters: dict[str, Any] = {}
+        # Every protocol below: input.prompt, negative_prompt; parameters duration,
+        # prompt_extend, seed, watermark (PROVIDERS.md §2, §4b) unless it says otherwise.
         if params.get("prompt"):
             inputs["prompt"] = params["prompt"]
         if params.get("negative_prompt"):
             inputs["negative_prompt"] = params["negative_prompt"]
         path = VIDEO_PATH
-        if model.startswith("wan2.7-"):
+        if model.startswith("wan2.7-"):  # resolution, ratio, audio_url, media[] (§2)
             parameters["resolution"] = resolution
             if request.mode in ("t2v", "r2v"):
                 parameters["ratio"] = params.get("aspect_ratio", "16:9")
@@ -197,12 +204,12 @@ class DashScopeProvider(HttpProvider):
                     inputs["audio_url"] = audio
             else:
                 inputs["media"] = await self._media(request)
-        elif "kf2v" in model:
+        elif "kf2v" in model:  # first_frame_url, last_frame_url, resolution (§2)
             path = KEYFRAME_PATH
             inputs["first_frame_url"] = await self._url(request.input("first_frame"), model)
             inputs["last_frame_url"] = await self._url(request.input("last_frame"), model)
             parameters["resolution"] = resolution
-        elif request.mode == "t2i":
+        elif request.mode == "t2i":  # size, n [sdk: v2/resources/images.py]
             path = IMAGE_PATH
             parameters["size"] = wire.size(str(params["resolution"]), params.get("aspect_ratio"))
             parameters["n"] = 1
@@ -213,9 +220,9 @@ class DashScopeProvider(HttpProvider):
                 for item in wire.listed(request, "references")
             ]
             parameters["size"] = wire.size(str(params["resolution"]), params.get("aspect_ratio"))
-        elif request.mode == "t2v":
+        elif request.mode == "t2v":  # size "W*H" (§2)
             parameters["size"] = wire.size(str(params["resolution"]), params.get("aspect_ratio"))
-        else:
+        else:  # img_url, resolution (§2)
             inputs["img_url"] = await self._url(request.input("image"), model)
             parameters["resolution"] = resolution
         if params.get("duration") is not None:
@@ -246,11 +253,12 @@ class DashScopeProvider(HttpProvider):
         output = answer.object("output")
         status = output.text("task_status")
         if status == "SUCCEEDED":
-            url = (
-                _image_url(output)
-                if output.get("results") is not None
-                else output.text("video_url")
-            )
+            if output.get("choices") is not None:
+                url = dashscope_messages.image_url(output)
+            elif output.get("results") is not None:
+                url = _image_url(output)
+            else:
+                url = output.text("video_url")
             usage = answer.get("usage")
             return TaskStatus(
                 TaskState.SUCCEEDED,

@@ -30,6 +30,7 @@ class WanapiProvider(HttpProvider):
         return " ".join(str(error[k]) for k in ("code", "message") if error.get(k))
 
     def body(self, request: GenerationRequest) -> dict[str, Any]:
+        """model, prompt, image, duration, aspect_ratio (PROVIDERS.md §4)."""
         params = request.params
         body: dict[str, Any] = {"model": request.model_id, "prompt": params.get("prompt", "")}
         image = request.input("image")

@@ -98,12 +98,17 @@ class WaveSpeedProvider(HttpProvider):
     async def body(self, request: GenerationRequest) -> dict[str, Any]:
         """The model's inputs, flat, as WaveSpeed takes them."""
         params = request.params
+        # prompt, negative_prompt, seed (-1 random), duration, enable_prompt_expansion, audio,
+        # size or resolution per model: PROVIDERS.md §1 and §4b, unless a line says otherwise.
         body: dict[str, Any] = {"prompt": params.get("prompt", "")}
         if "negative_prompt" in params:
             body["negative_prompt"] = params["negative_prompt"]
         resolution = str(params["resolution"])
         if request.mode in ("t2v", "t2i"):
-            body["size"] = wire.size(resolution, params.get("aspect_ratio"))
+            # An image edit keeps its last image's frame without a size [doc: wan-2.5/image-edit
+            # llms.txt]: no size where images are edited.
+            if not wire.listed(request, "references"):
+                body["size"] = wire.size(resolution, params.get("aspect_ratio"))
         elif request.mode == "r2v":
             # `videos` (required), one optional `image`, a resolution; no size [doc, §4b].
             found = wire.references(request)
@@ -113,12 +118,13 @@ class WaveSpeedProvider(HttpProvider):
             if found.get("image"):
                 body["image"] = await self._url(found["image"][0])
             body["resolution"] = resolution
-        elif request.mode == "edit":
+        elif request.mode == "edit":  # video, resolution, reference images (§1, unverified)
             body["video"] = await self._url(request.input("video"))
             body["resolution"] = resolution
         else:
             first = request.input("image") or request.input("first_frame")
             body["image"] = await self._url(first)
+            # 2.2 i2v: size and last_image; 2.5+: resolution; 2.1: neither (§1).
             if request.model_id in _SIZED_IMAGE_TO_VIDEO:
                 body["size"] = wire.size(resolution, "16:9")
             elif not request.model_id.startswith("wavespeed-ai/wan-2.1/"):

@@ -496,6 +496,15 @@ class Resolver:
                 ref = self._input(label, source, entry, issues)
                 if ref is not None:
                     refs.append(ref)
+        references_given = len(spec.get("references") or [])
+        if references_given < entry.min_references and "references" in taken:
+            issues.append(
+                (
+                    "references",
+                    f"{entry.model_id} needs at least {entry.min_references} reference "
+                    f"{'image' if entry.min_references == 1 else 'images'} to work from",
+                )
+            )
         if not any(field == "references" for field, _ in issues):  # else it says enough
             self._check_reference_kinds(refs, entry, issues)
         return refs
