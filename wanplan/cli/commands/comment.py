@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import os
-from typing import TextIO
+import sys
+from pathlib import Path
 
 import click
 
@@ -11,7 +12,9 @@ FORGES = ("github", "gitlab")  # ci.forges.FORGES, imported only when used
 
 
 @click.command()
-@click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
+@click.argument(
+    "file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default="-"
+)
 @click.option(
     "--title",
     help="Post FILE as a log under this heading (its end, in a code block), not as Markdown.",
@@ -77,7 +80,7 @@ FORGES = ("github", "gitlab")  # ci.forges.FORGES, imported only when used
     "GITHUB_REPOSITORY and GITHUB_RUN_ID; CI_PIPELINE_URL.",
 )
 def comment(
-    file: TextIO,
+    file: Path,
     title: str | None,
     marker: str,
     number: int | None,
@@ -113,7 +116,8 @@ def comment(
     from wanplan.ci.environment import Overrides
 
     where = Overrides(forge, api_url, repo, number, sha, run_url, token_env)
-    request = CommentRequest(file.read(), title, marker, author, merged_commit, where)
+    text = sys.stdin.read() if str(file) == "-" else file.read_text("utf-8", "replace")
+    request = CommentRequest(text, title, marker, author, merged_commit, where)
     posted = publish(request, os.environ)
     if posted is None:
         echo(f"No pull or merge request merged {merged_commit}; nothing was posted.")
