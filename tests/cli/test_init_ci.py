@@ -1,7 +1,7 @@
 """`wanplan init` writes CI files: a GitHub Actions workflow and a GitLab CI example that plan
 pull requests and apply the main branch. Every `wanplan` command line in them must parse with
-the real CLI, every script must be valid shell, and the comment bots must look for the marker
-the Markdown plan carries."""
+the real CLI, every script must be valid shell, and the steps that plan, comment and commit the
+state must do what they say when run (with a fake GitHub on loopback for the comments)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,11 @@ import click
 import pytest
 import yaml
 
+from tests.ci.fake_forge import TOKEN, FakeForge, serving
 from tests.conftest import Run
 from wanplan.cli.main import cli
 from wanplan.render.markdown import MARKER
+from wanplan.scaffold.project_files import template_text
 
 GITHUB = ".github/workflows/wanplan.yml"
 GITLAB = ".gitlab-ci.wanplan.yml"
@@ -31,8 +32,8 @@ TEMPLATES = {GITHUB: "github-workflow.yml", GITLAB: "gitlab-ci.yml"}
 
 
 def template(destination: str) -> str:
-    files = resources.files("wanplan.scaffold").joinpath("files")
-    return files.joinpath(TEMPLATES[destination]).read_text("utf-8")
+    """The file as `wanplan init` writes it."""
+    return template_text(TEMPLATES[destination])
 
 
 def load(destination: str) -> dict[Any, Any]:
@@ -184,7 +185,15 @@ def test_github_workflow_plans_pull_requests_and_applies_main_one_at_a_time() ->
     assert plan["permissions"]["pull-requests"] == "write"
     assert apply["permissions"]["contents"] == "write"
     assert apply["concurrency"]["group"].startswith("wanplan-apply")
-    assert apply["concurrency"]["cancel-in-progress"] is False
+    assert apply["concurrency"]["cancel-in-progress"] is False  # an apply is never cancelled
+    # One plan per pull request: the newer push's plan wins, never an older one's comment.
+    assert plan["concurrency"] == {
+        "group": "wanplan-plan-${{ github.event.pull_request.number }}",
+        "cancel-in-progress": True,
+    }
+    assert (plan["timeout-minutes"], apply["timeout-minutes"]) == (15, 60)  # not GitHub's 6 h
+    assert apply["permissions"]["pull-requests"] == "write"  # the result on the merged PR
+    assert workflow["defaults"] == {"run": {"shell": "bash"}}  # -o pipefail: `| tee` keeps codes
     # Pinned by major version.
     used = {step["uses"] for job in (plan, apply) for step in job["steps"] if "uses" in step}
     assert used == {
@@ -192,7 +201,6 @@ def test_github_workflow_plans_pull_requests_and_applies_main_one_at_a_time() ->
         "actions/setup-python@v5",
         "actions/cache/restore@v4",
         "actions/cache/save@v4",
-        "actions/github-script@v7",
         "actions/upload-artifact@v4",
     }
 
@@ -207,7 +215,7 @@ def test_github_apply_restores_the_newest_cache_and_keeps_the_state_even_after_a
     save = next(s for s in steps if s.get("uses") == "actions/cache/save@v4")
     assert save["if"] == "always()"
     assert save["with"]["path"] == cache["path"] and save["with"]["key"] == cache["key"]
-    apply_step = next(s for s in steps if "wanplan apply" in s.get("run", ""))
+    apply_step = next(s for s in steps if "wanplan apply -y" in s.get("run", ""))
     assert steps.index(apply_step) < steps.index(save)
     # Also the plan job restores exactly this cache (same paths, same prefix).
     plan_steps = load(GITHUB)["jobs"]["plan"]["steps"]
@@ -224,15 +232,14 @@ def test_github_apply_restores_the_newest_cache_and_keeps_the_state_even_after_a
 def test_github_plan_job_posts_the_comment_then_fails_on_the_gate() -> None:
     steps = load(GITHUB)["jobs"]["plan"]["steps"]
     names = [step.get("id") or step.get("uses") or step.get("name") for step in steps]
-    comment = next(s for s in steps if s.get("uses") == "actions/github-script@v7")
+    comment = github_step("plan", "Post the plan as a comment")
     gate = next(s for s in steps if s.get("if") == "steps.plan.outputs.exit_code != '0'")
     assert names.index("plan") < steps.index(comment) < steps.index(gate)
     assert "exit_code=$code" in steps[names.index("plan")]["run"]
     assert 'exit "$PLAN_EXIT_CODE"' in gate["run"] and '"$PLAN_EXIT_CODE" = 4' in gate["run"]
     assert "head.repo.full_name == github.repository" in comment["if"]  # forks: skipped
-    script = comment["with"]["script"]
-    assert re.search(r"const marker = '([^']*)'", script)[1] == MARKER  # type: ignore[index]
-    assert "updateComment" in script and "createComment" in script
+    assert comment["continue-on-error"] is True  # Dependabot's token cannot write
+    assert comment["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
 
 
 def test_github_gives_the_provider_keys_to_the_apply_job_only() -> None:
@@ -250,13 +257,21 @@ def test_gitlab_example_plans_merge_requests_and_applies_the_default_branch() ->
     assert apply["resource_group"]
     assert pipeline[".wanplan"]["cache"]["paths"] == [".wanplan/", "outputs/"]
     assert plan["cache"]["policy"] == "pull" and apply["cache"]["when"] == "always"
+    assert plan["interruptible"] is True and "interruptible" not in apply
+    assert (plan["timeout"], apply["timeout"]) == ("15 minutes", "60 minutes")
     apply_script = "\n".join(_flatten(apply["script"]))
     assert "git add state/wanplan.db" in apply_script and "[skip ci]" in apply_script
+    assert "for attempt in 1 2 3" in apply_script  # the push, retried
     assert _flatten(apply["after_script"])[0] in _flatten(apply["script"])
-    assert apply["artifacts"]["paths"] == ["outputs/"]
+    assert apply["artifacts"] == {
+        "when": "always",
+        "paths": ["outputs/", "state/wanplan.db"],
+        "expire_in": "30 days",
+    }
     assert "local: .gitlab-ci.wanplan.yml" in template(GITLAB)
-    (poster,) = [body for s in _flatten(plan["script"]) for _, body in heredocs(s + "\n")]
-    assert re.search(r'marker = "([^"]*)"', poster)[1] == MARKER  # type: ignore[index]
+    plan_script = "\n".join(_flatten(plan["script"]))
+    assert "wanplan comment --token-env WANPLAN_NOTE_TOKEN plan.md" in plan_script
+    assert '--marker wanplan-apply --merged-commit "$CI_COMMIT_SHA"' in apply_script
 
 
 @pytest.mark.parametrize("arguments", command_lines())
@@ -447,61 +462,75 @@ def test_github_apply_retries_the_push_and_keeps_the_state_when_it_cannot(
     assert upload[0]["with"]["path"] == "state/wanplan.db"
 
 
-def run_comment_script(cwd: Path, comments: list[dict[str, Any]]) -> list[Any]:
-    """Runs the workflow's github-script with a fake GitHub client; returns the calls it made."""
-    step = next(
-        s
-        for s in load(GITHUB)["jobs"]["plan"]["steps"]
-        if s.get("uses") == "actions/github-script@v7"
-    )
-    harness = (
-        "const calls = [];\n"
-        "const github = {\n"
-        "  paginate: async (method, params) => {\n"
-        "    calls.push(['list', params]);\n"
-        "    return COMMENTS;\n"
-        "  },\n"
-        "  rest: { issues: {\n"
-        "    listComments: 'listComments',\n"
-        "    updateComment: async (params) => calls.push(['update', params]),\n"
-        "    createComment: async (params) => calls.push(['create', params]),\n"
-        "  } },\n"
-        "};\n"
-        "const context = { repo: { owner: 'o', repo: 'r' }, issue: { number: 3 } };\n"
-        f"const COMMENTS = {json.dumps(comments)};\n"
-        f"(async () => {{\n{step['with']['script']}\n}})()"
-        ".then(() => console.log(JSON.stringify(calls)));\n"
-    )
-    done = subprocess.run(
-        ["node", "-e", harness],
-        cwd=cwd,
-        env={**os.environ, "PLAN_EXIT_CODE": "1"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    calls: list[Any] = json.loads(done.stdout)
-    return calls
+def github_run(url: str, tmp_path: Path, **env: str) -> dict[str, str]:
+    """What GitHub Actions gives a step on a pull request of o/r, with the fake as its API."""
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 5, "head": {"sha": "a" * 40}}}))
+    return {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_TOKEN": TOKEN,
+        "GITHUB_API_URL": url,
+        "GITHUB_REPOSITORY": "o/r",
+        "GITHUB_SERVER_URL": "https://github.test",
+        "GITHUB_RUN_ID": "77",
+        "GITHUB_EVENT_PATH": str(event),
+        **env,
+    }
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
-def test_github_comment_script_updates_its_own_comment_or_creates_one(tmp_path: Path) -> None:
-    (tmp_path / "plan.md").write_text(f"{MARKER}\n### wanplan plan\n", "utf-8")
-    (tmp_path / "plan.err").write_text("", "utf-8")
-    bot, human = {"type": "Bot"}, {"type": "User"}
-    ours = {"id": 7, "user": bot, "body": f"{MARKER}\nan older plan"}
-    quoted = {"id": 8, "user": human, "body": f"> {MARKER} what is this?"}
-    calls = run_comment_script(tmp_path, [{"id": 1, "user": bot, "body": "CI passed"}, ours])
-    assert calls[0] == ["list", {"owner": "o", "repo": "r", "issue_number": 3, "per_page": 100}]
-    assert calls[1] == [
-        "update",
-        {"owner": "o", "repo": "r", "comment_id": 7, "body": f"{MARKER}\n### wanplan plan\n"},
-    ]
-    assert run_comment_script(tmp_path, [quoted])[1][0] == "create"  # a human's is not ours
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_github_comment_step_keeps_one_comment_with_the_commit_and_the_run(
+    tmp_path: Path,
+) -> None:
+    fake = FakeForge(actions_token=True)  # Actions' own token: /user is forbidden
+    fake.add(5, "alice", f"> {MARKER} quoted by a reviewer")
+    step = github_step("plan", "Post the plan as a comment")
+    with serving(fake) as url:
+        variables = github_run(url, tmp_path, PLAN_EXIT_CODE="0")
+        for plan in ("an older plan", "the newest plan"):
+            (tmp_path / "plan.md").write_text(f"{MARKER}\n### {plan}\n", "utf-8")
+            posted = run_step(step, tmp_path, **variables)
+            assert posted.returncode == 0, posted.stderr
+            assert TOKEN not in posted.stdout + posted.stderr
+        (ours,) = [c for c in fake.comments[5] if c["user"]["login"] == "github-actions[bot]"]
+        assert ours["body"].startswith(f"{MARKER}\n### the newest plan\n")
+        assert f"commit {'a' * 40}" in ours["body"]  # the pull request's head
+        assert "[CI run](https://github.test/o/r/actions/runs/77)" in ours["body"]
 
-    (tmp_path / "plan.md").write_text("", "utf-8")  # the plan failed before printing
-    (tmp_path / "plan.err").write_text("error: specs/a.toml:3: assets.x.sed: unknown field\n")
-    (_, (action, params)) = run_comment_script(tmp_path, [])
-    assert action == "create" and params["body"].startswith(MARKER)
-    assert "plan failed (exit 1)" in params["body"] and "unknown field" in params["body"]
+        (tmp_path / "plan.md").write_text("", "utf-8")  # the plan failed before printing
+        (tmp_path / "plan.err").write_text("error: specs/a.toml:3: assets.x.sed: unknown field\n")
+        failed = run_step(step, tmp_path, **{**variables, "PLAN_EXIT_CODE": "1"})
+        assert failed.returncode == 0, failed.stderr
+    assert len(fake.comments[5]) == 2 and fake.comments[5][0]["user"]["login"] == "alice"
+    body = fake.comments[5][1]["body"]
+    assert body.startswith(f"{MARKER}\n### wanplan plan failed (exit 1)\n")
+    assert "assets.x.sed: unknown field" in body
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_github_apply_keeps_its_exit_code_and_comments_on_the_merged_pull_request(
+    project: Path, tmp_path: Path
+) -> None:
+    applied = run_step(
+        github_step("apply", "Apply within the budget"), project, WANPLAN_MAX_COST="0.01"
+    )
+    assert applied.returncode == 4  # over the budget: tee does not hide it
+    log = (project / "apply.log").read_text("utf-8")
+    assert "budget" in log or "max-cost" in log, log
+
+    fake = FakeForge(actions_token=True)
+    plan = fake.add(5, "github-actions[bot]", f"{MARKER}\nthe reviewed plan")
+    fake.merged["b" * 40] = 5
+    step = github_step("apply", "Comment the result on the merged pull request")
+    with serving(fake) as url:
+        variables = github_run(url, tmp_path, GITHUB_SHA="b" * 40, APPLY_OUTCOME="failure")
+        commented = run_step(step, project, **variables, STATE_OUTCOME="failure")
+        assert commented.returncode == 0, commented.stderr
+        direct = run_step(step, project, **{**variables, "GITHUB_SHA": "c" * 40})
+        assert "nothing was posted" in direct.stdout  # a push no pull request merged
+    first, result = fake.comments[5]
+    assert first["id"] == plan and first["body"] == f"{MARKER}\nthe reviewed plan"
+    assert result["body"].startswith(
+        "<!-- wanplan-apply -->\n### wanplan apply: failure, but the state was NOT pushed"
+    )
+    assert log.strip().splitlines()[-1] in result["body"] and f"commit {'b' * 40}" in result["body"]

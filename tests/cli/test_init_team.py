@@ -13,7 +13,6 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +23,7 @@ import yaml
 from tests.cli.test_init_ci import _flatten, bash, heredocs, resolve, wanplan_commands
 from tests.conftest import POSTGRES_ADMIN, Run, postgres_admin
 from wanplan.config import load_config
+from wanplan.scaffold.project_files import template_text
 
 GITHUB = ".github/workflows/wanplan.yml"
 GITLAB = ".gitlab-ci.wanplan.yml"
@@ -39,7 +39,8 @@ PROVIDER_KEYS = ("WAVESPEED_API_KEY", "DASHSCOPE_API_KEY", "APIXO_API_KEY", "WAN
 
 
 def template(name: str) -> str:
-    return resources.files("wanplan.scaffold").joinpath("files", name).read_text("utf-8")
+    """The file as `wanplan init` writes it."""
+    return template_text(name)
 
 
 def load(destination: str) -> dict[Any, Any]:
@@ -137,7 +138,7 @@ def test_team_workflows_commit_nothing_back_and_keep_no_state_in_git() -> None:
         for absent in ("git push", "git commit", "git add", "state/wanplan.db", "wanplan-state"):
             assert absent not in text, (destination, absent)
         assert "force-unlock" not in text and "actions/cache" not in text
-        assert 'pip install "wanplan[team]"' in text
+        assert 'pip install "wanplan[team]==$WANPLAN_VERSION"' in text
 
 
 def test_team_github_secrets_come_only_from_ci_secrets_into_step_variables() -> None:
@@ -159,7 +160,11 @@ def test_team_github_plans_pull_requests_with_the_read_only_role_only() -> None:
         "PGPASSWORD_READONLY",
         "WANPLAN_CACHE_URL",  # the bucket's address: with it, missing outputs are not changes
     }
-    planning = [step for step in plan["steps"] if "wanplan" in step.get("run", "").split()]
+    planning = [
+        s
+        for s in plan["steps"]
+        if re.search(r"^ *wanplan (-C base )?plan ", s.get("run", ""), re.M)
+    ]
     assert len(planning) == 2  # the base branch, then the pull request
     for step in planning:
         assert step["env"] == {
@@ -168,26 +173,27 @@ def test_team_github_plans_pull_requests_with_the_read_only_role_only() -> None:
             "WANPLAN_CACHE_URL": "${{ secrets.WANPLAN_CACHE_URL }}",
         }
     # One plan per pull request; the newer push wins.
-    assert "github.ref" in plan["concurrency"]["group"]
+    assert "github.event.pull_request.number" in plan["concurrency"]["group"]
     assert plan["concurrency"]["cancel-in-progress"] is True
-    assert plan["steps"][-2]["with"]["script"] == comment_script(SOLO[GITHUB])
+    assert plan["timeout-minutes"] == 15
+    assert plan["steps"][-2] == comment_step(SOLO[GITHUB])  # the same tested `wanplan comment`
 
 
-def comment_script(name: str) -> str:
+def comment_step(name: str) -> dict[str, Any]:
     steps = yaml.safe_load(template(name))["jobs"]["plan"]["steps"]
-    script: str = next(s for s in steps if s.get("uses") == "actions/github-script@v7")["with"][
-        "script"
-    ]
-    return script
+    step: dict[str, Any] = next(s for s in steps if s.get("name") == "Post the plan as a comment")
+    return step
 
 
 def test_team_github_applies_main_with_the_writer_role_and_the_cache_credentials() -> None:
     workflow = load(GITHUB)
     apply = workflow["jobs"]["apply"]
     assert "push" in apply["if"]
-    assert apply["permissions"] == {"contents": "read"}  # nothing is pushed
+    # Nothing is pushed; the result is commented on the merged pull request.
+    assert apply["permissions"] == {"contents": "read", "pull-requests": "write"}
     assert "concurrency" not in apply and "concurrency" not in workflow  # runs side by side
-    (step,) = [s for s in apply["steps"] if "wanplan apply" in s.get("run", "")]
+    assert apply["timeout-minutes"] == 60
+    (step,) = [s for s in apply["steps"] if "wanplan apply -y" in s.get("run", "")]
     expected = {
         "WANPLAN_STATE_URL",
         "PGPASSWORD",
@@ -209,7 +215,6 @@ def test_team_github_applies_main_with_the_writer_role_and_the_cache_credentials
     assert used == {
         "actions/checkout@v4",
         "actions/setup-python@v5",
-        "actions/github-script@v7",
         "actions/upload-artifact@v4",
     }
 
@@ -229,9 +234,10 @@ def test_team_gitlab_plans_with_the_read_only_role_and_applies_side_by_side() ->
     apply_script = "\n".join(_flatten(apply["script"]))
     assert "wanplan apply -y" in apply_script and "READONLY" not in apply_script
     assert apply["artifacts"]["paths"] == ["outputs/"]
+    assert (plan["timeout"], apply["timeout"]) == ("15 minutes", "60 minutes")
     solo = yaml.safe_load(template(SOLO[GITLAB]))["wanplan:plan"]["script"]
-    (poster,) = [body for s in _flatten(plan["script"]) for _, body in heredocs(s + "\n")]
-    assert [poster] == [body for s in _flatten(solo) for _, body in heredocs(s + "\n")]
+    (poster,) = [line for line in _flatten(plan["script"]) if "wanplan comment" in line]
+    assert poster in _flatten(solo)  # the same tested `wanplan comment`
 
 
 def team_scripts() -> list[tuple[str, dict[str, str]]]:

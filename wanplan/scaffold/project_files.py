@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from wanplan import confine
+from wanplan import __version__, confine
 from wanplan.errors import WanplanError
 
 EXAMPLE_SPEC = ("specs/example.toml", "specs/example.toml")  # (template in files/, destination)
 EXAMPLE_INPUT = "inputs/example.png"
 # CI files by system: plan on pull requests, apply on the main branch.
 CI_DESTINATIONS = {"github": ".github/workflows/wanplan.yml", "gitlab": ".gitlab-ci.wanplan.yml"}
+VERSION_PLACEHOLDER = "@WANPLAN_VERSION@"
+"""Where a template names the wanplan that writes it: CI installs exactly that version."""
 
 
 @dataclass(frozen=True)
@@ -58,14 +60,13 @@ def init_project(
     SCAFFOLDS."""
     scaffold = SCAFFOLDS[backend]
     result = InitResult([], [])
-    files = resources.files("wanplan.scaffold").joinpath("files")
     for template, destination in (
         (scaffold.settings, "wanplan.toml"),
         EXAMPLE_SPEC,
         *((scaffold.ci[system], CI_DESTINATIONS[system]) for system in ci),
     ):
-        _write(root, destination, files.joinpath(template).read_bytes(), result)
-    _append_gitignore(root, files.joinpath(scaffold.gitignore).read_text("utf-8"), result)
+        _write(root, destination, template_text(template).encode("utf-8"), result)
+    _append_gitignore(root, template_text(scaffold.gitignore), result)
     if not (root / EXAMPLE_INPUT).exists():
         from wanplan.providers.sim.media import still
 
@@ -73,6 +74,12 @@ def init_project(
     if scaffold.state_folder:
         (root / "state").mkdir(exist_ok=True)
     return result
+
+
+def template_text(name: str) -> str:
+    """A template of files/ as `init` writes it."""
+    text = resources.files("wanplan.scaffold").joinpath("files", name).read_text("utf-8")
+    return text.replace(VERSION_PLACEHOLDER, __version__)
 
 
 def _write(root: Path, relative: str, content: bytes, result: InitResult) -> None:

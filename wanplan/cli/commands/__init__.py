@@ -1,6 +1,7 @@
 """One module per command; each holds only parsing and rendering."""
 
 from wanplan.cli.commands.apply import apply
+from wanplan.cli.commands.comment import comment
 from wanplan.cli.commands.cost import cost
 from wanplan.cli.commands.emulator import emulator
 from wanplan.cli.commands.force_unlock import force_unlock
@@ -28,6 +29,7 @@ COMMANDS = [
     show,
     report,
     graph,
+    comment,
     state,
     import_,
     refresh,
