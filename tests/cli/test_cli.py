@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import pytest
 
-from tests.conftest import Run
+from tests.conftest import Run, write_spec
 from wanplan.cli.main import cli
 
 
@@ -159,3 +159,39 @@ def test_a_usage_error_keeps_clicks_message(
 ) -> None:
     result = run(project, *args)
     assert result.exit_code == 1 and expected in result.output, result.output
+
+
+def test_models_with_an_unknown_provider_or_mode_is_an_error(run: Run, project: Path) -> None:
+    result = run(project, "models", "--provider", "wavespeeed")
+    assert result.exit_code == 1
+    assert "'wavespeeed' is not in the catalog" in result.output
+    assert "(did you mean 'wavespeed'?)" in result.output
+    assert "No models match" not in result.output
+    assert run(project, "models", "--mode", "t2x").exit_code == 1
+
+
+def test_state_show_prints_one_address_in_detail(run: Run, project: Path) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    result = run(project, "state", "show", "forest-dolly", "--format", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["address"] == "forest-dolly"
+    assert document["output"] == "outputs/forest-dolly.gif"
+    assert document["parameters"]["seed"] == 42
+    text = run(project, "state", "show", "forest-dolly").output
+    assert text.startswith("forest-dolly\n") and "  output: outputs/forest-dolly.gif" in text
+    missing = run(project, "state", "show", "forest-dolli")
+    assert missing.exit_code == 1 and "(did you mean 'forest-dolly'?)" in missing.stderr
+
+
+def test_one_unchanged_asset_is_singular(run: Run, empty_project: Path) -> None:
+    write_spec(
+        empty_project,
+        "a.toml",
+        '[assets.one]\nmode = "t2v"\nmodel = "wan-2.5"\nprompt = "p"\nseed = 1\n',
+    )
+    assert run(empty_project, "apply", "-y").exit_code == 0
+    markdown = run(empty_project, "plan", "--format", "markdown").output
+    assert "**No changes.** 1 asset matches the specs." in markdown
+    assert "No changes. 1 asset matches the specs" in run(empty_project, "plan").output
+    assert "1 assets" not in markdown

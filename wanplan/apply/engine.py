@@ -377,11 +377,15 @@ class ApplyEngine:
                 estimate = change.task.estimated_cost
                 quoted = change.task.quoted_cost
                 submitted_at: float | None = None
+                self.emit(
+                    ApplyEvent(asset.address, "running", f"task {task_id} (submitted before)")
+                )
             else:
                 # --replace of a submit whose outcome is unknown: the user pays again
                 # knowingly, and the old row is closed with the new one's intent, not before.
                 replaces = change.task if change.task and change.task.outcome_unknown else None
                 estimate = change.estimated_cost
+                self.emit(ApplyEvent(asset.address, "submitting", "", time.monotonic() - started))
                 task_ref, submitted = await self._submit(
                     plan, provider, asset, inputs, estimate, replaces
                 )
@@ -407,6 +411,7 @@ class ApplyEngine:
         await foreground.collecting_turn(ready_at)
         async with self.downloads:
             await foreground.collecting_turn(ready_at)  # the wait for a download slot
+            self.emit(ApplyEvent(asset.address, "downloading", "", time.monotonic() - started))
             fetched = await self._download(provider, task_id, asset, status.result_urls[0])
         collected = Collected(
             fetched,

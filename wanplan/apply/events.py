@@ -14,8 +14,8 @@ from wanplan.plan.model import Action
 class ApplyEvent:
     address: str
     kind: str
-    """submitted | running | downloaded | created | replaced | reused | repaired | resumed |
-    deleted | failed | skipped"""
+    """submitting | submitted | running | waiting | downloading | created | replaced | reused |
+    repaired | resumed | adopted | deleted | failed | skipped | interrupted"""
     message: str = ""
     elapsed: float = 0.0
     spent: Decimal | None = None

@@ -16,6 +16,14 @@ def colour_enabled(stream: Any = None) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+def live_terminal(stream: Any = None) -> bool:
+    """A terminal that can redraw in place (apply's live view): with or without colour."""
+    stream = stream or sys.stdout
+    if os.environ.get("TERM") == "dumb":
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
 def style(text: str, **kwargs: Any) -> str:
     return click.style(text, **kwargs) if colour_enabled() else text
 

@@ -1,9 +1,8 @@
 """Apply progress for people and for scripts.
 
-- `EventPrinter`: one plain line per event (CI logs, pipes, NO_COLOR).
-- `LiveView`: on a terminal, the same lines scroll above a status block redrawn in place: the
-  assets in flight with their state and time, and done/total with spent against estimate.
-- `JsonEvents`: `--log-format json`, one JSON object per line.
+- `EventPrinter`: one plain line per event that matters in a log (CI, pipes).
+- `live_view.LiveView`: on a terminal, the same lines scroll above a view redrawn in place.
+- `JsonEvents`: `--log-format json`, one JSON object per event, per line.
 """
 
 from __future__ import annotations
@@ -11,15 +10,12 @@ from __future__ import annotations
 import datetime
 import json
 import sys
-import threading
-import time
-from decimal import Decimal
 from typing import Any, TextIO
 
 from wanplan.apply.events import ApplyEvent, ApplyResult
 from wanplan.cli.output import echo, style
-from wanplan.money import as_decimal_string, format_total, format_usd
-from wanplan.plan.model import Action, Plan
+from wanplan.money import as_decimal_string, format_total
+from wanplan.plan.model import Action
 
 _COLOURS = {
     "created": "green",
@@ -31,7 +27,6 @@ _COLOURS = {
     "deleted": "red",
     "failed": "red",
 }
-_FINAL = {"created", "replaced", "reused", "repaired", "resumed", "deleted", "failed"}
 
 
 def event_line(event: ApplyEvent) -> str:
@@ -42,82 +37,14 @@ def event_line(event: ApplyEvent) -> str:
     return f"{event.address}: {kind} {event.message}{elapsed}".rstrip()
 
 
+TRANSIENT = frozenset({"submitting", "running", "downloading"})
+"""Steps the live view shows as a state; a log keeps to what happened."""
+
+
 class EventPrinter:
     def __call__(self, event: ApplyEvent) -> None:
-        echo(event_line(event))
-
-
-class LiveView:
-    """Event lines scroll; below them a block of at most `rows` assets in flight is redrawn
-    (on every event and twice a second, so elapsed times move)."""
-
-    def __init__(self, plan: Plan, stream: TextIO | None = None, rows: int = 12) -> None:
-        self.stream = stream or sys.stdout
-        self.rows = rows
-        self.total = len(plan.changes)
-        self.estimate = plan.estimated_cost
-        self.started = time.monotonic()
-        self.active: dict[str, tuple[str, float]] = {}
-        self.done = 0
-        self.spent = Decimal(0)
-        self._drawn = 0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._ticker = threading.Thread(target=self._tick, daemon=True)
-
-    def __enter__(self) -> LiveView:
-        self._ticker.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._ticker.join()
-        with self._lock:
-            self._erase()
-
-    def __call__(self, event: ApplyEvent) -> None:
-        with self._lock:
-            self._erase()
-            if event.address and event.kind not in _FINAL:
-                self.active[event.address] = (event.kind, time.monotonic() - event.elapsed)
-            else:
-                self.stream.write(event_line(event) + "\n")
-                if event.address:
-                    self.active.pop(event.address, None)
-                    self.done += 1
-                    self.spent += event.spent or 0
-            self._draw()
-
-    def _tick(self) -> None:
-        while not self._stop.wait(0.5):
-            with self._lock:
-                self._erase()
-                self._draw()
-
-    def _erase(self) -> None:
-        if self._drawn:
-            self.stream.write(f"\x1b[{self._drawn}F\x1b[J")
-            self._drawn = 0
-
-    def _draw(self) -> None:
-        now = time.monotonic()
-        lines = [
-            f"  {address}: {state} {now - since:5.1f}s"
-            for address, (state, since) in list(self.active.items())[: self.rows]
-        ]
-        if len(self.active) > self.rows:
-            lines.append(f"  … and {len(self.active) - self.rows} more in flight")
-        lines.append(
-            style(
-                f"{self.done}/{self.total} done, {len(self.active)} in flight, "
-                f"{format_usd(self.spent)} of {format_usd(self.estimate)} estimated, "
-                f"{now - self.started:.0f}s",
-                bold=True,
-            )
-        )
-        self.stream.write("\n".join(lines) + "\n")
-        self.stream.flush()
-        self._drawn = len(lines)
+        if event.kind not in TRANSIENT:
+            echo(event_line(event))
 
 
 class JsonEvents:

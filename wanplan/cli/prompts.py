@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Iterator
@@ -11,8 +10,8 @@ from contextlib import contextmanager
 import click
 
 from wanplan.apply.events import EventSink
-from wanplan.cli.output import colour_enabled, echo, style
-from wanplan.cli.progress import EventPrinter, JsonEvents, LiveView
+from wanplan.cli.output import colour_enabled, echo, live_terminal, style
+from wanplan.cli.progress import EventPrinter, JsonEvents
 from wanplan.money import format_total
 from wanplan.plan.model import Action, Plan
 from wanplan.render.text import committed_phrase
@@ -63,6 +62,10 @@ class TerminalPrompts:
             yield self.json_log
             return
         echo("")
-        live = colour_enabled()  # a terminal, colour allowed
-        with LiveView(plan) if live else contextlib.nullcontext() as view:
-            yield view or EventPrinter()
+        if not live_terminal():
+            yield EventPrinter()
+            return
+        from wanplan.cli.live_view import LiveView  # rich: imported only when it is shown
+
+        with LiveView(plan) as view:
+            yield view

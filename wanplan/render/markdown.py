@@ -34,6 +34,10 @@ def _cell(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace("|", "\\|")
 
 
+def _assets(count: int) -> str:
+    return f"{count} asset{'' if count == 1 else 's'}"
+
+
 def _delta(before: tuple[Decimal, int], after: tuple[Decimal, int]) -> str:
     change = after[0] - before[0]
     sign = "+" if change >= 0 else "-"
@@ -112,7 +116,8 @@ def render_markdown(plan: Plan, comparison: Comparison | None = None) -> str:
     after = plan.rebuild_cost_after
     cost = total([c.estimated_cost for c in changes])
     if not changes:
-        lines.append(f"**No changes.** {plan.unchanged} assets match the specs.")
+        verb = "matches" if plan.unchanged == 1 else "match"
+        lines.append(f"**No changes.** {_assets(plan.unchanged)} {verb} the specs.")
     else:
         lines.append(f"**{count_line(label, changes)}**")
     lines.append("")
@@ -133,7 +138,7 @@ def render_markdown(plan: Plan, comparison: Comparison | None = None) -> str:
         total_row = f"| | **total** | | | **{format_total(cost)}** |"
         footer = [""]
         if plan.unchanged:
-            footer.append(f"{plan.unchanged} assets unchanged.")
+            footer.append(f"{_assets(plan.unchanged)} unchanged.")
         room = MAX_CHARS - sum(len(line) + 1 for line in lines + footer)
         lines.extend(_table(changes, total_row, room))
         lines.extend(footer)

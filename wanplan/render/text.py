@@ -121,7 +121,7 @@ def render_text(plan: Plan, style: Styler = plain) -> str:
     if not plan.has_changes:
         return (
             style("No changes.", bold=True)
-            + f" {plan.unchanged} asset{'s' if plan.unchanged != 1 else ''} match the specs"
+            + f" {plan.unchanged} asset{'s match' if plan.unchanged != 1 else ' matches'} the specs"
             f" (profile {plan.profile}).\n"
         )
     width = max(len(c.address) for c in plan.changes)

@@ -27,9 +27,21 @@ def models(directory: Path, provider: str | None, mode: str | None, fmt: str) ->
     """
     from wanplan.project import Project
     from wanplan.render.catalog import model_documents
+    from wanplan.spec.suggest import did_you_mean
 
     # In a project, its prices.toml applies (and is shown as the source).
-    rows = model_documents(Project.at(directory).catalog, provider=provider, mode=mode)
+    catalog = Project.at(directory).catalog
+    for option, value, known in (
+        ("--provider", provider, {m.provider for m in catalog.models}),
+        ("--mode", mode, {m.mode for m in catalog.models}),
+    ):
+        if value is not None and value not in known:
+            raise click.BadParameter(
+                f"{value!r} is not in the catalog; known: {', '.join(sorted(known))}"
+                f"{did_you_mean(value, sorted(known))}",
+                param_hint=option,
+            )
+    rows = model_documents(catalog, provider=provider, mode=mode)
     if fmt == "json":
         echo(json.dumps({"models": rows}, indent=2))
     elif not rows:

@@ -25,10 +25,14 @@ def show(directory: Path, address: str | None, profile: str, fmt: str) -> None:
       wanplan show
       wanplan show forest-dolly --format json
     """
-    document = open_workspace(directory).show(address, profile)
+    print_recorded(open_workspace(directory).show(address, profile), fmt)
+
+
+def print_recorded(document: dict[str, Any], fmt: str) -> None:
+    """The state's summary, or one asset's record (when the document has an address)."""
     if fmt == "json":
         echo(json.dumps(document, indent=2))
-    elif address is None:
+    elif "address" not in document:
         _print_summary(document)
     else:
         _print_asset(document)
@@ -44,7 +48,8 @@ def _print_summary(document: dict[str, Any]) -> None:
     )
     for row in document["assets"]:
         echo(f"  {style(row['address'], bold=True)}  {row['output']}  {row['content_key'][:12]}")
-    echo(f"{len(document['assets'])} assets.")
+    count = len(document["assets"])
+    echo(f"{count} asset{'' if count == 1 else 's'}.")
 
 
 def _print_asset(document: dict[str, Any]) -> None:

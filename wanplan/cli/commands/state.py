@@ -19,6 +19,7 @@ def state() -> None:
     \b
     Examples:
       wanplan state list
+      wanplan state show forest-dolly
       wanplan state mv forest-dolly forest-push
       wanplan state rm square-loop
     """
@@ -38,6 +39,27 @@ def list_(directory: Path, profile: str | None) -> None:
 
     for record in open_workspace(directory).recorded(profile):
         echo(label(record))
+
+
+@state.command("show")
+@click.argument("address", metavar="ADDR")
+@click.option("--profile", default="default", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_obj
+def show_(directory: Path, address: str, profile: str, fmt: str) -> None:
+    """Show everything the state records for ADDR: its content key, output file, the
+    generation's parameters and inputs, and the task that made it.
+
+    \b
+    Examples:
+      wanplan state show forest-dolly
+      wanplan state show hero-turn --profile draft --format json
+    """
+    from wanplan.cli.commands.show import print_recorded
+
+    print_recorded(open_workspace(directory).show(address, profile), fmt)
 
 
 @state.command("rm")
