@@ -178,8 +178,9 @@ def test_two_new_addresses_for_one_old_one_move_once(run: Run, project: Path) ->
 def test_a_saved_plan_with_a_move_applies(run: Run, project: Path) -> None:
     assert run(project, "apply", "-y").exit_code == 0
     _edit(project, "[assets.poster]", "[assets.forest-poster]")
-    assert run(project, "plan", "--out", "moves.plan").exit_code == 0
-    applied = run(project, "apply", "-y", "moves.plan")
+    saved = str(project / "moves.plan")
+    assert run(project, "plan", "--out", saved).exit_code == 0
+    applied = run(project, "apply", "-y", saved)
     assert applied.exit_code == 0, applied.output
     assert not (project / "outputs" / "poster.png").exists()
     assert _plan(run, project)["changes"] == []
