@@ -128,3 +128,14 @@ def test_report_and_sidecars_are_readable_like_any_other_file(run: Run, project:
         os.umask(previous)
     for path in [project / "report" / "index.html", *project.glob("outputs/*.wanplan.json")]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
+
+
+def test_outside_a_project_it_says_so_and_writes_nothing(run: Run, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run(elsewhere, "report")
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1
+    assert "not a wanplan project" in result.output
+    assert "-C DIR" in result.output and "wanplan init" in result.output
+    assert list(elsewhere.iterdir()) == []

@@ -10,10 +10,12 @@ import shutil
 from pathlib import Path
 
 from wanplan import atomic, confine
+from wanplan.config import CONFIG_FILE
 from wanplan.errors import WanplanError
 from wanplan.project import Project
 from wanplan.report.gallery import Gallery, collect
 from wanplan.report.page import render
+from wanplan.spec.load import SPECS_DIR
 from wanplan.state.base import StateReader
 from wanplan.state.records import now_iso
 
@@ -28,6 +30,7 @@ class ReportError(WanplanError):
 def build_report(
     project: Project, state: StateReader, out: Path, profile: str | None = None
 ) -> tuple[Path, Gallery]:
+    _require_project(project)
     out = _checked_folder(project, out)
     gallery = collect(project, state, profile)
     for entry in gallery.entries:
@@ -41,6 +44,17 @@ def build_report(
     page = render(gallery, title=f"wanplan report: {project.root.name}", generated_at=now_iso())
     atomic.write_text(index, page)
     return index, gallery
+
+
+def _require_project(project: Project) -> None:
+    """Outside a project the state reads as empty: a report of nothing, in a folder nobody
+    asked for."""
+    if (project.root / CONFIG_FILE).is_file() or (project.root / SPECS_DIR).is_dir():
+        return
+    raise ReportError(
+        f"{project.root} is not a wanplan project (no {CONFIG_FILE}, no {SPECS_DIR}/): "
+        "name one with -C DIR, or make one here with `wanplan init`"
+    )
 
 
 def _check(out: Path, destination: Path) -> None:
