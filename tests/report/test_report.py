@@ -139,3 +139,12 @@ def test_outside_a_project_it_says_so_and_writes_nothing(run: Run, tmp_path: Pat
     assert "not a wanplan project" in result.output
     assert "-C DIR" in result.output and "wanplan init" in result.output
     assert list(elsewhere.iterdir()) == []
+
+
+def test_nothing_loads_before_it_is_scrolled_to_or_played(run: Run, project: Path) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    page = report(run, project)
+    images = re.findall(r"<img [^>]*>", page)
+    assert len(images) == len(ADDRESSES)
+    assert all('loading="lazy"' in image for image in images)
+    assert 'loading="eager"' not in page and 'preload="metadata"' not in page

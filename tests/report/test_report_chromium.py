@@ -30,7 +30,8 @@ IN_CI = bool(os.environ.get("CI"))  # read before the fixtures clear it
 
 HARNESS = """<!doctype html>
 <html><body><pre id="result">pending</pre>
-<iframe id="report" src="report/index.html" width="1200" height="900"></iframe>
+<!-- tall: the report's images load lazily, once in view -->
+<iframe id="report" src="report/index.html" width="1200" height="20000"></iframe>
 <script>
 const frame = document.getElementById("report");
 let tries = 0;

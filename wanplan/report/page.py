@@ -1,4 +1,5 @@
-"""The report's one HTML page: inline CSS, no script, no remote resource, every string escaped.
+"""The report's one HTML page: inline CSS, no script, no remote resource, every string escaped,
+nothing fetched before it is scrolled to or played (a report of a thousand videos opens at once).
 
 The Content-Security-Policy says so to the browser as well: media and images from the report's
 own folder only, styles inline, nothing else."""
@@ -113,12 +114,15 @@ def _media(entry: Entry) -> str:
     if entry.extension in VIDEO_EXTENSIONS:
         return (
             f'<div class="media"><video src="{src}" controls muted loop playsinline '
-            f'preload="metadata" aria-label="{label}"></video></div>'
+            f'preload="none" aria-label="{label}"></video></div>'
         )
     if entry.extension in AUDIO_EXTENSIONS:
-        return f'<div class="media"><audio src="{src}" controls preload="metadata"></audio></div>'
+        return f'<div class="media"><audio src="{src}" controls preload="none"></audio></div>'
     if entry.extension in IMAGE_EXTENSIONS:
-        return f'<div class="media"><img src="{src}" alt="{label}" loading="eager"></div>'
+        return (
+            f'<div class="media"><img src="{src}" alt="{label}" loading="lazy" '
+            'decoding="async"></div>'
+        )
     return f'<p class="media"><a href="{src}">{escape(entry.output_path)}</a></p>'
 
 
