@@ -148,3 +148,57 @@ def test_nothing_loads_before_it_is_scrolled_to_or_played(run: Run, project: Pat
     assert len(images) == len(ADDRESSES)
     assert all('loading="lazy"' in image for image in images)
     assert 'loading="eager"' not in page and 'preload="metadata"' not in page
+
+
+def _ledger(project: Path, sql: str) -> list[tuple[object, ...]]:
+    from wanplan.state.sqlite import SqliteState
+
+    state = SqliteState.open_writer(project / "state" / "wanplan.db")
+    try:
+        rows = list(state.db.execute(sql).fetchall())
+        state.db.conn.commit()
+    finally:
+        state.close()
+    return rows
+
+
+def test_the_total_spent_overall_and_per_asset(run: Run, project: Path) -> None:
+    from decimal import Decimal
+
+    assert run(project, "apply", "-y").exit_code == 0
+    poster = project / "specs/launch.toml"
+    poster.write_text(poster.read_text().replace("muted greens", "deep greens"))
+    assert run(project, "apply", "-y").exit_code == 0
+    amounts = [Decimal(str(a)) for (a,) in _ledger(project, "select amount from ledger")]
+    assert len(amounts) == len(ADDRESSES) + 1
+
+    page = report(run, project)
+    total = sum(amounts, Decimal(0)).quantize(Decimal("0.01"))
+    assert f'data-total-usd="{total}"' in page
+    assert f"Spent: ${total} over 7 tasks: ${total} estimated" in page
+    poster_cost = [
+        Decimal(str(a))
+        for (a,) in _ledger(project, "select amount from ledger where address = 'poster'")
+    ]
+    assert len(poster_cost) == 2
+    section = page[page.index('data-address="poster"') :]
+    section = section[: section.index("</section>")]
+    assert f"<dt>spent</dt><dd>${sum(poster_cost, Decimal(0)):.2f} over 2 tasks" in section
+
+
+def test_an_unknown_price_is_counted_never_added_as_zero(run: Run, project: Path) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    _ledger(
+        project,
+        "update ledger set amount = null, amount_micros = null, source = 'unknown'"
+        " where address = 'poster'",
+    )
+    page = report(run, project)
+    assert "1 of unknown price" in page[: page.index("</header>")]
+    section = page[page.index('data-address="poster"') :]
+    assert "<dt>spent</dt><dd>unknown over 1 task: 1 of unknown price</dd>" in section
+
+    _ledger(project, "update ledger set amount = null, amount_micros = null, source = 'unknown'")
+    page = report(run, project)
+    assert 'data-total-usd="unknown"' in page and "Spent: unknown over 6 tasks" in page
+    assert "$0.00" not in page

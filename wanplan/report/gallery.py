@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from wanplan.cost.ledger import Tally, select, spend_report
 from wanplan.project import DEFAULT_PROFILE, OUTPUTS_DIR, Project
 from wanplan.state.base import StateReader
 from wanplan.state.records import AssetRecord
@@ -33,6 +34,8 @@ class Entry:
     cost: Decimal | None
     cost_source: str | None
     generated_at: str | None
+    spent: Tally
+    """Every task the ledger records for this address in this profile, earlier ones too."""
 
     @property
     def present(self) -> bool:
@@ -57,6 +60,8 @@ class Gallery:
     """Default first, then the others by name: one column each."""
     rows: dict[str, dict[str, Entry]]
     """address → profile → entry, by address."""
+    spent: Tally
+    """Every task the ledger records (of the profile shown), assets since deleted included."""
 
     @property
     def entries(self) -> list[Entry]:
@@ -65,17 +70,22 @@ class Gallery:
 
 def collect(project: Project, state: StateReader, profile: str | None = None) -> Gallery:
     records = [r for r in state.all_assets() if profile is None or r.profile == profile]
+    spending = spend_report(select(state.ledger(), profile=profile), ["asset"])
+    by_asset = spending.groups["asset"]
     rows: dict[str, dict[str, Entry]] = {}
     for record in sorted(records, key=lambda r: (r.address, r.profile)):
         details = state.generation_details(record.content_key) or {}
-        rows.setdefault(record.address, {})[record.profile] = _entry(project, record, details)
+        spent = by_asset.get((record.address, record.profile), Tally())
+        rows.setdefault(record.address, {})[record.profile] = _entry(
+            project, record, details, spent
+        )
     profiles = sorted({r.profile for r in records}, key=lambda p: (p != DEFAULT_PROFILE, p))
     if profile is not None and not profiles:
         profiles = [profile]
-    return Gallery(profiles, rows)
+    return Gallery(profiles, rows, spending.total)
 
 
-def _entry(project: Project, record: AssetRecord, details: dict[str, Any]) -> Entry:
+def _entry(project: Project, record: AssetRecord, details: dict[str, Any], spent: Tally) -> Entry:
     cost = details.get("cost")
     return Entry(
         address=record.address,
@@ -90,6 +100,7 @@ def _entry(project: Project, record: AssetRecord, details: dict[str, Any]) -> En
         cost=Decimal(cost) if cost is not None else None,
         cost_source=details.get("cost_source"),
         generated_at=details.get("created_at"),
+        spent=spent,
     )
 
 

@@ -10,7 +10,8 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
-from wanplan.money import format_usd
+from wanplan.cost.ledger import Tally
+from wanplan.money import as_decimal_string, format_usd
 from wanplan.report.gallery import Entry, Gallery
 
 CONTENT_SECURITY_POLICY = (
@@ -26,7 +27,8 @@ STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; padding: 1.5rem;
   max-width: 90rem; }
 h1 { font-size: 1.5rem; margin: 0 0 .25rem; }
-header p { color: var(--muted); margin: 0 0 1.5rem; }
+header p { color: var(--muted); margin: 0 0 .25rem; }
+header p.spent { color: inherit; margin-bottom: 1.5rem; }
 .asset { border-top: 1px solid var(--line); padding: 1rem 0; }
 .asset h2 { font-size: 1.1rem; margin: 0 0 .75rem; font-family: ui-monospace, monospace; }
 .profiles { display: grid; gap: 1rem;
@@ -74,6 +76,7 @@ def render(gallery: Gallery, *, title: str, generated_at: str) -> str:
 <header>
 <h1>{escape(title)}</h1>
 <p>{escape(summary)}</p>
+{_total(gallery.spent)}
 </header>
 <main{' class="cards"' if columns == 1 else ""}>
 {sections}
@@ -139,6 +142,7 @@ def _details(entry: Entry) -> str:
         ("aspect ratio", params.get("aspect_ratio")),
         ("duration", f"{params['duration']} s" if params.get("duration") is not None else None),
         ("cost", _cost(entry)),
+        ("spent", spent(entry.spent) if entry.spent.tasks else None),
         ("generated", entry.generated_at),
         ("output", entry.output_path),
     ]
@@ -155,3 +159,28 @@ def _cost(entry: Entry) -> str:
         return "unknown"
     source = f" ({entry.cost_source})" if entry.cost_source else ""
     return f"{format_usd(entry.cost)}{source}"
+
+
+def _total(tally: Tally) -> str:
+    amount = as_decimal_string(tally.total) if tally.tasks else "0.00"
+    return (
+        f'<p class="spent" data-total-usd="{escape(amount or "unknown")}">'
+        f"Spent: {escape(spent(tally))}</p>"
+    )
+
+
+def spent(tally: Tally) -> str:
+    """`$1.50 over 3 tasks: $1.00 from the provider, $0.50 estimated, 1 of unknown price`; an
+    unknown price is counted, never added as $0."""
+    if not tally.tasks:
+        return "nothing yet (the ledger records no task)"
+    count = f"{tally.tasks} task{'s' if tally.tasks != 1 else ''}"
+    parts = []
+    if tally.from_provider:
+        parts.append(f"{format_usd(tally.from_provider)} from the provider")
+    if tally.estimated:
+        parts.append(f"{format_usd(tally.estimated)} estimated")
+    if tally.unknown:
+        parts.append(f"{tally.unknown} of unknown price")
+    detail = f": {', '.join(parts)}" if parts else ""
+    return f"{format_usd(tally.total)} over {count}{detail}"
