@@ -18,27 +18,36 @@ def report(run: Run, root: Path, *args: str) -> str:
     return index.read_text("utf-8")
 
 
-def test_every_asset_with_its_media_and_no_remote_resource(run: Run, project: Path) -> None:
+def test_every_asset_linked_where_it_lies_and_no_remote_resource(run: Run, project: Path) -> None:
     assert run(project, "apply", "-y").exit_code == 0
     page = report(run, project)
 
     assert re.findall(r'<section class="asset" data-address="([^"]+)"', page) == list(ADDRESSES)
-    sources = re.findall(r'<img src="([^"]+)"', page)
-    assert sorted(sources) == sorted(
-        f"media/{a}.{'png' if a == 'poster' else 'gif'}" for a in ADDRESSES
-    )
-    for source in sources:
-        copied = project / "report" / source
-        assert (
-            copied.read_bytes()
-            == (project / "outputs" / source.removeprefix("media/")).read_bytes()
-        )
+    sources = re.findall(r'<img src="([^"]+)" alt="([^"]+)"', page)
+    outputs = {a: f"{a}.{'png' if a == 'poster' else 'gif'}" for a in ADDRESSES}
+    assert sorted(sources) == sorted((f"../outputs/{name}", a) for a, name in outputs.items())
+    assert sorted(p.name for p in (project / "report").iterdir()) == ["index.html"]
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
     assert "<script" not in page.lower()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
     assert "@import" not in page and "url(" not in page
     assert "A slow dolly shot through a foggy pine forest at dawn." in page
     assert "<dt>seed</dt><dd>42</dd>" in page and "$0.50 (estimate)" in page
+
+
+def test_self_contained_copies_what_it_shows_into_its_own_folder(
+    run: Run, project: Path, tmp_path: Path
+) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    page = report(run, project, "--self-contained", "--out", str(tmp_path / "artifact"))
+
+    sources = re.findall(r'<img src="([^"]+)" alt="([^"]+)"', page)
+    assert len(sources) == len(ADDRESSES)
+    for source, address in sources:
+        assert source.startswith("media/files/outputs/"), source
+        copied = tmp_path / "artifact" / source
+        output = project / source.removeprefix("media/files/")
+        assert copied.read_bytes() == output.read_bytes() and address in output.name
 
 
 def test_user_strings_are_escaped(run: Run, empty_project: Path) -> None:
@@ -99,7 +108,7 @@ def test_drafts_beside_finals(run: Run, project: Path) -> None:
         ("default", "present"),
         ("draft", "present"),
     ]
-    assert "media/draft/poster.png" in poster
+    assert '<img src="../outputs/draft/poster.png"' in poster
     forest = page[page.index('data-address="forest-dolly"') :]
     assert 'data-profile="default" data-state="absent"' in forest[: forest.index("</section>")]
 

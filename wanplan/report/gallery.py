@@ -14,8 +14,6 @@ from wanplan.project import DEFAULT_PROFILE, OUTPUTS_DIR, Project
 from wanplan.state.base import StateReader
 from wanplan.state.records import AssetRecord
 
-MEDIA_DIR = PurePosixPath("media")
-
 
 @dataclass(frozen=True)
 class Entry:
@@ -45,14 +43,6 @@ class Entry:
     def extension(self) -> str:
         return PurePosixPath(self.output_path).suffix.lstrip(".").lower()
 
-    @property
-    def media_name(self) -> str:
-        """Where the report keeps its copy: media/ mirrors outputs/ (profiles included)."""
-        path = PurePosixPath(self.output_path)
-        if path.parts[:1] == (OUTPUTS_DIR,):
-            path = path.relative_to(OUTPUTS_DIR)
-        return (MEDIA_DIR / path).as_posix()
-
 
 @dataclass(frozen=True)
 class Gallery:
@@ -66,6 +56,11 @@ class Gallery:
     @property
     def entries(self) -> list[Entry]:
         return [entry for row in self.rows.values() for entry in row.values()]
+
+    @property
+    def project_files(self) -> set[Path]:
+        """Every file of the project the page shows, resolved."""
+        return {entry.source for entry in self.entries if entry.source is not None}
 
 
 def collect(project: Project, state: StateReader, profile: str | None = None) -> Gallery:
@@ -106,7 +101,7 @@ def _entry(project: Project, record: AssetRecord, details: dict[str, Any], spent
 
 def _output_file(project: Project, output_path: str) -> Path | None:
     """The output, if it is a file inside outputs/: a symlink out of the project is never
-    copied into a report that may be published."""
+    shown, nor copied into a report that may be published."""
     path = project.root / output_path
     try:
         resolved = path.resolve(strict=True)

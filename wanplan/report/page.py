@@ -1,26 +1,26 @@
-"""The report's one HTML page: inline CSS, no script, no remote resource, every string escaped,
-nothing fetched before it is scrolled to or played (a report of a thousand videos opens at once).
+"""The report's one HTML page: inline CSS, no script, no remote resource, every string escaped.
 
 The Content-Security-Policy says so to the browser as well: media and images from the report's
 own folder only, styles inline, nothing else."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
+from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from wanplan.cost.ledger import Tally
 from wanplan.money import as_decimal_string, format_usd
+from wanplan.report.figure import media_html
 from wanplan.report.gallery import Entry, Gallery
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; "
     "base-uri 'none'; form-action 'none'"
 )
-VIDEO_EXTENSIONS = frozenset({"mp4", "webm", "mov", "m4v"})
-IMAGE_EXTENSIONS = frozenset({"gif", "png", "jpg", "jpeg", "webp"})
-AUDIO_EXTENSIONS = frozenset({"mp3", "wav", "ogg", "m4a", "flac"})
+Hrefs = Mapping[Path, str]
+"""Each file shown → its URL in the page (see media.MediaFolder)."""
 
 STYLE = """
 :root { color-scheme: light dark; --muted: #767676; --line: #8884; }
@@ -49,7 +49,7 @@ main.cards { display: grid; gap: 0 1.5rem;
 """
 
 
-def render(gallery: Gallery, *, title: str, generated_at: str) -> str:
+def render(gallery: Gallery, hrefs: Hrefs, *, title: str, generated_at: str) -> str:
     profiles = gallery.profiles
     columns = max(len(profiles), 1)
     count = len(gallery.rows)
@@ -58,7 +58,9 @@ def render(gallery: Gallery, *, title: str, generated_at: str) -> str:
         + (f" · profiles: {', '.join(profiles)}" if len(profiles) > 1 else "")
         + f" · report made {generated_at}"
     )
-    sections = "\n".join(_section(address, row, profiles) for address, row in gallery.rows.items())
+    sections = "\n".join(
+        _section(address, row, profiles, hrefs) for address, row in gallery.rows.items()
+    )
     if not gallery.rows:
         sections = '<p class="absent">Nothing has been applied yet: the state is empty.</p>'
     return f"""<!doctype html>
@@ -86,8 +88,9 @@ def render(gallery: Gallery, *, title: str, generated_at: str) -> str:
 """
 
 
-def _section(address: str, row: dict[str, Entry], profiles: list[str]) -> str:
-    cells = "\n".join(_cell(row.get(profile), profile, len(profiles) > 1) for profile in profiles)
+def _section(address: str, row: dict[str, Entry], profiles: list[str], hrefs: Hrefs) -> str:
+    headed = len(profiles) > 1
+    cells = "\n".join(_cell(row.get(profile), profile, headed, hrefs) for profile in profiles)
     return (
         f'<section class="asset" data-address="{escape(address)}">\n'
         f"<h2>{escape(address)}</h2>\n"
@@ -95,7 +98,7 @@ def _section(address: str, row: dict[str, Entry], profiles: list[str]) -> str:
     )
 
 
-def _cell(entry: Entry | None, profile: str, headed: bool) -> str:
+def _cell(entry: Entry | None, profile: str, headed: bool, hrefs: Hrefs) -> str:
     heading = f"<h3>{escape(profile)}</h3>\n" if headed else ""
     if entry is None:
         return (
@@ -105,28 +108,15 @@ def _cell(entry: Entry | None, profile: str, headed: bool) -> str:
     state = "present" if entry.present else "missing"
     return (
         f'<figure class="cell" data-profile="{escape(profile)}" data-state="{state}">\n'
-        f"{heading}{_media(entry)}\n{_details(entry)}\n</figure>"
+        f"{heading}{_media(entry, hrefs)}\n{_details(entry)}\n</figure>"
     )
 
 
-def _media(entry: Entry) -> str:
-    if not entry.present:
+def _media(entry: Entry, hrefs: Hrefs) -> str:
+    if entry.source is None:
         return f'<p class="missing">missing: {escape(entry.output_path)}</p>'
-    src = escape(quote(entry.media_name))
-    label = escape(entry.address)
-    if entry.extension in VIDEO_EXTENSIONS:
-        return (
-            f'<div class="media"><video src="{src}" controls muted loop playsinline '
-            f'preload="none" aria-label="{label}"></video></div>'
-        )
-    if entry.extension in AUDIO_EXTENSIONS:
-        return f'<div class="media"><audio src="{src}" controls preload="none"></audio></div>'
-    if entry.extension in IMAGE_EXTENSIONS:
-        return (
-            f'<div class="media"><img src="{src}" alt="{label}" loading="lazy" '
-            'decoding="async"></div>'
-        )
-    return f'<p class="media"><a href="{src}">{escape(entry.output_path)}</a></p>'
+    shown = media_html(hrefs[entry.source], entry.extension, entry.address, entry.output_path)
+    return f'<div class="media">{shown}</div>'
 
 
 def _details(entry: Entry) -> str:
