@@ -135,7 +135,7 @@ def test_every_asset_appears_and_every_media_element_loads(
     found = rendered(chromium, served[1], tmp_path)
 
     assert found["assets"] == list(ADDRESSES)
-    assert len(found["media"]) == 6
+    assert len(found["media"]) == 6 + 3  # the outputs, and the inputs of two of them
     assert [m for m in found["media"] if not m["loaded"]] == []
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from wanplan.cost.ledger import Tally, select, spend_report
 from wanplan.project import DEFAULT_PROFILE, OUTPUTS_DIR, Project
+from wanplan.report.figure import extension_of
+from wanplan.report.inputs import Input, InputFinder
 from wanplan.state.base import StateReader
 from wanplan.state.records import AssetRecord
 
@@ -32,6 +34,7 @@ class Entry:
     cost: Decimal | None
     cost_source: str | None
     generated_at: str | None
+    inputs: tuple[Input, ...]
     spent: Tally
     """Every task the ledger records for this address in this profile, earlier ones too."""
 
@@ -41,7 +44,7 @@ class Entry:
 
     @property
     def extension(self) -> str:
-        return PurePosixPath(self.output_path).suffix.lstrip(".").lower()
+        return extension_of(self.output_path)
 
 
 @dataclass(frozen=True)
@@ -60,19 +63,27 @@ class Gallery:
     @property
     def project_files(self) -> set[Path]:
         """Every file of the project the page shows, resolved."""
-        return {entry.source for entry in self.entries if entry.source is not None}
+        shown = [entry.source for entry in self.entries]
+        shown += [i.source for entry in self.entries for i in entry.inputs]
+        return {source for source in shown if source is not None}
 
 
 def collect(project: Project, state: StateReader, profile: str | None = None) -> Gallery:
     records = [r for r in state.all_assets() if profile is None or r.profile == profile]
+    records.sort(key=lambda r: (r.address, r.profile))
     spending = spend_report(select(state.ledger(), profile=profile), ["asset"])
     by_asset = spending.groups["asset"]
+    outputs = {r: _output_file(project, r.output_path) for r in records}
+    finder = InputFinder(project, state, {r.content_key: (r.address, outputs[r]) for r in records})
     rows: dict[str, dict[str, Entry]] = {}
-    for record in sorted(records, key=lambda r: (r.address, r.profile)):
+    for record in records:
         details = state.generation_details(record.content_key) or {}
-        spent = by_asset.get((record.address, record.profile), Tally())
         rows.setdefault(record.address, {})[record.profile] = _entry(
-            project, record, details, spent
+            record,
+            details,
+            source=outputs[record],
+            inputs=finder.inputs(details.get("material") or {}, record.output_path),
+            spent=by_asset.get((record.address, record.profile), Tally()),
         )
     profiles = sorted({r.profile for r in records}, key=lambda p: (p != DEFAULT_PROFILE, p))
     if profile is not None and not profiles:
@@ -80,13 +91,20 @@ def collect(project: Project, state: StateReader, profile: str | None = None) ->
     return Gallery(profiles, rows, spending.total)
 
 
-def _entry(project: Project, record: AssetRecord, details: dict[str, Any], spent: Tally) -> Entry:
+def _entry(
+    record: AssetRecord,
+    details: dict[str, Any],
+    *,
+    source: Path | None,
+    inputs: list[Input],
+    spent: Tally,
+) -> Entry:
     cost = details.get("cost")
     return Entry(
         address=record.address,
         profile=record.profile,
         output_path=record.output_path,
-        source=_output_file(project, record.output_path),
+        source=source,
         media_type=details.get("media_type"),
         provider=details.get("provider"),
         model_id=details.get("model_id"),
@@ -95,6 +113,7 @@ def _entry(project: Project, record: AssetRecord, details: dict[str, Any], spent
         cost=Decimal(cost) if cost is not None else None,
         cost_source=details.get("cost_source"),
         generated_at=details.get("created_at"),
+        inputs=tuple(inputs),
         spent=spent,
     )
 

@@ -5,22 +5,19 @@ own folder only, styles inline, nothing else."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from html import escape
-from pathlib import Path
 from typing import Any
 
 from wanplan.cost.ledger import Tally
 from wanplan.money import as_decimal_string, format_usd
-from wanplan.report.figure import media_html
+from wanplan.report.figure import Hrefs, anchor, media_html
 from wanplan.report.gallery import Entry, Gallery
+from wanplan.report.inputs_html import inputs_html
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; "
     "base-uri 'none'; form-action 'none'"
 )
-Hrefs = Mapping[Path, str]
-"""Each file shown → its URL in the page (see media.MediaFolder)."""
 
 STYLE = """
 :root { color-scheme: light dark; --muted: #767676; --line: #8884; }
@@ -44,6 +41,11 @@ header p.spent { color: inherit; margin-bottom: 1.5rem; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem .75rem; margin: .6rem 0 0; }
 dt { color: var(--muted); }
 dd { margin: 0; overflow-wrap: anywhere; white-space: pre-wrap; }
+.inputs { display: flex; flex-wrap: wrap; gap: .5rem; margin: .5rem 0 0; padding: 0;
+  list-style: none; font-size: .85rem; }
+.inputs li { max-width: 10rem; overflow-wrap: anywhere; }
+.inputs img, .inputs video { display: block; max-width: 10rem; max-height: 6rem; }
+.inputs .note { color: var(--muted); }
 main.cards { display: grid; gap: 0 1.5rem;
   grid-template-columns: repeat(auto-fill, minmax(20rem, 1fr)); }
 """
@@ -92,7 +94,8 @@ def _section(address: str, row: dict[str, Entry], profiles: list[str], hrefs: Hr
     headed = len(profiles) > 1
     cells = "\n".join(_cell(row.get(profile), profile, headed, hrefs) for profile in profiles)
     return (
-        f'<section class="asset" data-address="{escape(address)}">\n'
+        f'<section class="asset" id="{escape(anchor(address))}" '
+        f'data-address="{escape(address)}">\n'
         f"<h2>{escape(address)}</h2>\n"
         f'<div class="profiles">\n{cells}\n</div>\n</section>'
     )
@@ -108,7 +111,8 @@ def _cell(entry: Entry | None, profile: str, headed: bool, hrefs: Hrefs) -> str:
     state = "present" if entry.present else "missing"
     return (
         f'<figure class="cell" data-profile="{escape(profile)}" data-state="{state}">\n'
-        f"{heading}{_media(entry, hrefs)}\n{_details(entry)}\n</figure>"
+        f"{heading}{_media(entry, hrefs)}\n{inputs_html(entry.inputs, hrefs)}{_details(entry)}\n"
+        "</figure>"
     )
 
 
