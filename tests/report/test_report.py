@@ -276,3 +276,42 @@ def test_a_sidecar_cannot_put_another_project_file_in_the_report(run: Run, proje
     assert not list((project / "report").rglob(".env"))
     assert not list((project / "report").rglob("other.png"))
     assert "first_frame: inputs/other.png <span" in _cell_of(page, "hero-to-forest")
+
+
+def regenerate_poster(run: Run, project: Path) -> bytes:
+    """Apply, then apply the poster again with another prompt; returns the first poster."""
+    assert run(project, "apply", "-y").exit_code == 0
+    first = (project / "outputs/poster.png").read_bytes()
+    spec = project / "specs/launch.toml"
+    spec.write_text(spec.read_text().replace("muted greens", "deep <greens>"))
+    assert run(project, "apply", "-y").exit_code == 0
+    assert (project / "outputs/poster.png").read_bytes() != first
+    return first
+
+
+def test_the_version_before_beside_the_current_one(run: Run, project: Path, tmp_path: Path) -> None:
+    first = regenerate_poster(run, project)
+    page = report(run, project)
+
+    poster = _cell_of(page, "poster")
+    before = poster[poster.index('<div class="earlier"') :]
+    src = re.findall(r'<img src="([^"]+)"', before)[0]
+    assert src.startswith("../.wanplan/blobs/")
+    assert (project / "report" / src).resolve().read_bytes() == first
+    assert "prompt then: A minimalist poster of a pine forest in fog, muted greens" in before
+    assert "deep &lt;greens&gt;" in poster
+    assert '<div class="earlier"' not in _cell_of(page, "forest-dolly")
+
+    copied = report(run, project, "--self-contained", "--out", str(tmp_path / "artifact"))
+    before = _cell_of(copied, "poster").split('<div class="earlier"')[1]
+    src = re.findall(r'<img src="([^"]+)"', before)[0]
+    assert src.startswith("media/earlier/") and src.endswith(".png")
+    assert (tmp_path / "artifact" / src).read_bytes() == first
+
+
+def test_a_version_gone_from_the_cache_is_said_to_be_gone(run: Run, project: Path) -> None:
+    regenerate_poster(run, project)
+    assert run(project, "gc").exit_code == 0
+
+    before = _cell_of(report(run, project), "poster").split('<div class="earlier"')[1]
+    assert "<img" not in before and "no longer in this disk's cache" in before

@@ -22,6 +22,8 @@ DEFAULT_DIR = "report"
 INDEX = "index.html"
 PROJECT_FILES = PurePosixPath("files")
 """Under media/: the project's files shown (outputs, inputs) at their paths in the project."""
+CACHED_FILES = PurePosixPath("earlier")
+"""Under media/: earlier versions from the cache, named by their sha256."""
 
 
 def build_report(
@@ -40,6 +42,10 @@ def build_report(
     hrefs = {
         source: media.href(source, PROJECT_FILES / source.relative_to(root).as_posix())
         for source in gallery.project_files
+    }
+    hrefs |= {
+        blob: media.href(blob, CACHED_FILES / f"{blob.name}.{extension}")
+        for blob, extension in gallery.cached_files.items()
     }
     index = out / INDEX
     check_inside(out, index)

@@ -12,6 +12,7 @@ from typing import Any
 from wanplan.cost.ledger import Tally, select, spend_report
 from wanplan.project import DEFAULT_PROFILE, OUTPUTS_DIR, Project
 from wanplan.report.figure import extension_of
+from wanplan.report.history import Earlier, EarlierFinder
 from wanplan.report.inputs import Input, InputFinder
 from wanplan.state.base import StateReader
 from wanplan.state.records import AssetRecord
@@ -35,6 +36,8 @@ class Entry:
     cost_source: str | None
     generated_at: str | None
     inputs: tuple[Input, ...]
+    earlier: Earlier | None
+    """The version before this one, when the ledger records one."""
     spent: Tally
     """Every task the ledger records for this address in this profile, earlier ones too."""
 
@@ -67,14 +70,22 @@ class Gallery:
         shown += [i.source for entry in self.entries for i in entry.inputs]
         return {source for source in shown if source is not None}
 
+    @property
+    def cached_files(self) -> dict[Path, str]:
+        """Every earlier version the page shows from the cache → its extension."""
+        earlier = [entry.earlier for entry in self.entries if entry.earlier is not None]
+        return {e.blob: e.extension for e in earlier if e.blob is not None}
+
 
 def collect(project: Project, state: StateReader, profile: str | None = None) -> Gallery:
     records = [r for r in state.all_assets() if profile is None or r.profile == profile]
     records.sort(key=lambda r: (r.address, r.profile))
-    spending = spend_report(select(state.ledger(), profile=profile), ["asset"])
+    ledger = list(state.ledger())
+    spending = spend_report(select(ledger, profile=profile), ["asset"])
     by_asset = spending.groups["asset"]
     outputs = {r: _output_file(project, r.output_path) for r in records}
     finder = InputFinder(project, state, {r.content_key: (r.address, outputs[r]) for r in records})
+    history = EarlierFinder(project, state, ledger)
     rows: dict[str, dict[str, Entry]] = {}
     for record in records:
         details = state.generation_details(record.content_key) or {}
@@ -83,6 +94,7 @@ def collect(project: Project, state: StateReader, profile: str | None = None) ->
             details,
             source=outputs[record],
             inputs=finder.inputs(details.get("material") or {}, record.output_path),
+            earlier=history.before(record.address, record.profile, record.content_key),
             spent=by_asset.get((record.address, record.profile), Tally()),
         )
     profiles = sorted({r.profile for r in records}, key=lambda p: (p != DEFAULT_PROFILE, p))
@@ -97,6 +109,7 @@ def _entry(
     *,
     source: Path | None,
     inputs: list[Input],
+    earlier: Earlier | None,
     spent: Tally,
 ) -> Entry:
     cost = details.get("cost")
@@ -114,6 +127,7 @@ def _entry(
         cost_source=details.get("cost_source"),
         generated_at=details.get("created_at"),
         inputs=tuple(inputs),
+        earlier=earlier,
         spent=spent,
     )
 

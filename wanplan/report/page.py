@@ -10,6 +10,7 @@ from typing import Any
 
 from wanplan.cost.ledger import Tally
 from wanplan.money import as_decimal_string, format_usd
+from wanplan.report.earlier_html import versions_html
 from wanplan.report.figure import Hrefs, anchor, media_html
 from wanplan.report.gallery import Entry, Gallery
 from wanplan.report.inputs_html import inputs_html
@@ -46,6 +47,9 @@ dd { margin: 0; overflow-wrap: anywhere; white-space: pre-wrap; }
 .inputs li { max-width: 10rem; overflow-wrap: anywhere; }
 .inputs img, .inputs video { display: block; max-width: 10rem; max-height: 6rem; }
 .inputs .note { color: var(--muted); }
+.versions { display: grid; grid-template-columns: 1fr 1fr; gap: .5rem; }
+.versions h4 { font-size: .75rem; font-weight: normal; color: var(--muted); margin: 0 0 .2rem; }
+.versions .note, .versions .gone { color: var(--muted); font-size: .85rem; margin: .2rem 0 0; }
 main.cards { display: grid; gap: 0 1.5rem;
   grid-template-columns: repeat(auto-fill, minmax(20rem, 1fr)); }
 """
@@ -111,9 +115,14 @@ def _cell(entry: Entry | None, profile: str, headed: bool, hrefs: Hrefs) -> str:
     state = "present" if entry.present else "missing"
     return (
         f'<figure class="cell" data-profile="{escape(profile)}" data-state="{state}">\n'
-        f"{heading}{_media(entry, hrefs)}\n{inputs_html(entry.inputs, hrefs)}{_details(entry)}\n"
+        f"{heading}{_versions(entry, hrefs)}\n{inputs_html(entry.inputs, hrefs)}{_details(entry)}\n"
         "</figure>"
     )
+
+
+def _versions(entry: Entry, hrefs: Hrefs) -> str:
+    prompt = entry.parameters.get("prompt")
+    return versions_html(_media(entry, hrefs), entry.earlier, prompt, hrefs)
 
 
 def _media(entry: Entry, hrefs: Hrefs) -> str:

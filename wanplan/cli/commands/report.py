@@ -27,13 +27,14 @@ from wanplan.cli.output import echo
 def report(directory: Path, out: Path, profile: str | None, self_contained: bool) -> None:
     """Write a static HTML gallery of the outputs: DIR/index.html.
 
-    Every asset in the state with its video, image or audio, its inputs (thumbnails; another
-    asset's output links to its entry), prompt, seed, model, mode, resolution, duration, cost
-    and when it was generated; the total spent from the ledger;
+    Every asset in the state with its video, image or audio, the version before it beside it
+    (where this disk's cache still has it), its inputs (thumbnails; another asset's output
+    links to its entry), prompt, seed, model, mode, resolution, duration, cost and when it was
+    generated; the total spent from the ledger;
     drafts beside finals when there are profiles; a missing output shown as missing. Nothing
     loads before it is scrolled to or played.
 
-    By default the page links to the outputs and inputs where they lie (relative
+    By default the page links to the outputs, inputs and cached versions where they lie (relative
     links: open it in place; moving the folder breaks them). With --self-contained they are
     copied under DIR/media/, for publishing. The page loads nothing from the network and runs
     no script. Reads the state only; prints the path of index.html.
