@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from wanplan import confine
-from wanplan.blobs.store import LocalBlobStore
+from wanplan.backends import open_disk_cache
 from wanplan.project import Project
 from wanplan.report.figure import MEDIA_EXTENSIONS
 from wanplan.state.base import StateReader
@@ -45,8 +45,7 @@ class EarlierFinder:
         self.project = project
         self.state = state
         self.keys = keys_by_asset(ledger)
-        # The local side of any cache: a shared one keeps its downloads there too.
-        self.cache = LocalBlobStore(project.cache_dir)
+        self.cache = open_disk_cache(project)
 
     def before(self, address: str, profile: str, current: str) -> Earlier | None:
         earlier = [key for key in self.keys.get((address, profile), []) if key != current]
