@@ -76,16 +76,22 @@ def open_cache(project: Project) -> BlobStore:
     """The store of generated blobs."""
     url = cache_url(project)
     if url is None:
-        return LocalBlobStore(project.cache_dir)
+        return open_disk_cache(project)
     if urlsplit(url).scheme == "s3":
         from wanplan.blobs.s3 import S3BlobStore  # obstore only when used
 
-        return S3BlobStore(url, LocalBlobStore(project.cache_dir))
+        return S3BlobStore(url, open_disk_cache(project))
     raise WanplanError(
         _unsupported(
             f"[cache] url (or {CACHE_URL_ENV})", url, "leave it unset for the local .wanplan/"
         )
     )
+
+
+def open_disk_cache(project: Project) -> LocalBlobStore:
+    """The blobs on this disk (a shared cache downloads into it too): what a reader that never
+    goes to the network (the report) can show."""
+    return LocalBlobStore(project.cache_dir)
 
 
 def _unsupported(setting: str, url: str, advice: str) -> str:

@@ -713,12 +713,16 @@ class Workspace:
             price_update.save_prices(self.project.root, PRICES_FILE, [q.entry for q in quoted])
         return price_update.PriceUpdate(provider, path, quoted, unquoted, written)
 
-    def report(self, out: Path, profile: str | None = None) -> Path:
+    def report(
+        self, out: Path, profile: str | None = None, *, self_contained: bool = False
+    ) -> Path:
         """Write the HTML gallery; returns the path of its index.html."""
         from wanplan.report.build import build_report
 
         with self._reading() as reader:
-            index, _ = build_report(self.project, reader, out, profile)
+            index, _ = build_report(
+                self.project, reader, out, profile, self_contained=self_contained
+            )
         return index
 
     def declared_assets(self) -> list[ResolvedAsset]:

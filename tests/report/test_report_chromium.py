@@ -7,6 +7,7 @@ which Chromium's --dump-dom prints."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import json
@@ -23,14 +24,15 @@ from typing import Any
 import pytest
 
 from tests.conftest import Run
-from tests.report.test_report import ADDRESSES
+from tests.report.test_report import ADDRESSES, regenerate_poster
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 IN_CI = bool(os.environ.get("CI"))  # read before the fixtures clear it
 
 HARNESS = """<!doctype html>
 <html><body><pre id="result">pending</pre>
-<iframe id="report" src="report/index.html" width="1200" height="900"></iframe>
+<!-- tall: the report's images load lazily, once in view -->
+<iframe id="report" src="report/index.html" width="1200" height="20000"></iframe>
 <script>
 const frame = document.getElementById("report");
 let tries = 0;
@@ -70,20 +72,27 @@ class _Quiet(SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
-    """A folder served on loopback: the harness and the report share one origin there."""
-    root = tmp_path / "served"
-    root.mkdir()
-    (root / "harness.html").write_text(HARNESS, "utf-8")
+@contextlib.contextmanager
+def serving(root: Path) -> Iterator[str]:
+    """`root` served on loopback: the harness and the report share one origin there."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=root))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield root, f"http://127.0.0.1:{server.server_address[1]}/harness.html"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A folder of its own with the harness, where a self-contained report goes."""
+    root = tmp_path / "served"
+    root.mkdir()
+    (root / "harness.html").write_text(HARNESS, "utf-8")
+    with serving(root) as url:
+        yield root, f"{url}/harness.html"
 
 
 def rendered(chromium: str, url: str, tmp_path: Path) -> dict[str, Any]:
@@ -113,7 +122,7 @@ def rendered(chromium: str, url: str, tmp_path: Path) -> dict[str, Any]:
 
 
 def report_in(run: Run, project: Path, served_root: Path) -> None:
-    result = run(project, "report", "--out", str(served_root / "report"))
+    result = run(project, "report", "--self-contained", "--out", str(served_root / "report"))
     assert result.exit_code == 0, result.output
 
 
@@ -126,7 +135,7 @@ def test_every_asset_appears_and_every_media_element_loads(
     found = rendered(chromium, served[1], tmp_path)
 
     assert found["assets"] == list(ADDRESSES)
-    assert len(found["media"]) == 6
+    assert len(found["media"]) == 6 + 3  # the outputs, and the inputs of two of them
     assert [m for m in found["media"] if not m["loaded"]] == []
 
 
@@ -141,5 +150,24 @@ def test_a_broken_output_is_seen_as_not_loaded(
     found = rendered(chromium, served[1], tmp_path)
 
     broken = [m["src"] for m in found["media"] if not m["loaded"]]
-    assert broken == ["media/poster.png"]
+    assert broken == ["media/files/outputs/poster.png"]
     assert len(found["assets"]) == 6
+
+
+def test_a_linked_report_loads_the_outputs_where_they_lie(
+    run: Run, project: Path, chromium: str, tmp_path: Path
+) -> None:
+    """The default report copies nothing: served from the project root, its links resolve,
+    to the poster's version before too (a cached blob, which has no extension)."""
+    regenerate_poster(run, project)
+    assert run(project, "report").exit_code == 0
+    (project / "harness.html").write_text(HARNESS, "utf-8")
+
+    with serving(project) as url:
+        found = rendered(chromium, f"{url}/harness.html", tmp_path)
+
+    assert found["assets"] == list(ADDRESSES)
+    sources = {m["src"] for m in found["media"]}
+    assert sources >= {f"../outputs/{a}.gif" for a in ADDRESSES if a != "poster"}
+    assert [s for s in sources if s.startswith("../.wanplan/blobs/")]
+    assert [m for m in found["media"] if not m["loaded"]] == []

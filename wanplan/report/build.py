@@ -1,53 +1,68 @@
-"""Writing the report folder: index.html and a copy of each output it shows, under media/.
+"""Writing the report folder: index.html, and with `self_contained` a copy of each file it
+shows under media/ (see media.py for why linking is the default).
 
-Self-contained, so that the folder can be uploaded as a CI artifact and opened offline. It
-writes inside the report folder only, and refuses a folder where it would overwrite the project
-(its root, outputs/ or the cache)."""
+It writes inside the report folder only, and refuses a folder where it would overwrite the
+project (its root, outputs/ or the cache)."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from wanplan import atomic, confine
-from wanplan.errors import WanplanError
+from wanplan.config import CONFIG_FILE
 from wanplan.project import Project
 from wanplan.report.gallery import Gallery, collect
+from wanplan.report.media import MediaFolder, ReportError, check_inside
 from wanplan.report.page import render
+from wanplan.spec.load import SPECS_DIR
 from wanplan.state.base import StateReader
 from wanplan.state.records import now_iso
 
 DEFAULT_DIR = "report"
 INDEX = "index.html"
-
-
-class ReportError(WanplanError):
-    pass
+PROJECT_FILES = PurePosixPath("files")
+"""Under media/: the project's files shown (outputs, inputs) at their paths in the project."""
+CACHED_FILES = PurePosixPath("earlier")
+"""Under media/: earlier versions from the cache, named by their sha256."""
 
 
 def build_report(
-    project: Project, state: StateReader, out: Path, profile: str | None = None
+    project: Project,
+    state: StateReader,
+    out: Path,
+    profile: str | None = None,
+    *,
+    self_contained: bool = False,
 ) -> tuple[Path, Gallery]:
+    _require_project(project)
     out = _checked_folder(project, out)
     gallery = collect(project, state, profile)
-    for entry in gallery.entries:
-        if entry.source is None:
-            continue
-        destination = out / entry.media_name
-        _check(out, destination)
-        _copy(entry.source, destination)
+    media = MediaFolder(out, copy=self_contained)
+    root = project.root.resolve()
+    hrefs = {
+        source: media.href(source, PROJECT_FILES / source.relative_to(root).as_posix())
+        for source in gallery.project_files
+    }
+    hrefs |= {
+        blob: media.href(blob, CACHED_FILES / f"{blob.name}.{extension}")
+        for blob, extension in gallery.cached_files.items()
+    }
     index = out / INDEX
-    _check(out, index)
-    page = render(gallery, title=f"wanplan report: {project.root.name}", generated_at=now_iso())
-    atomic.write_text(index, page)
+    check_inside(out, index)
+    title = f"wanplan report: {project.root.name}"
+    atomic.write_text(index, render(gallery, hrefs, title=title, generated_at=now_iso()))
     return index, gallery
 
 
-def _check(out: Path, destination: Path) -> None:
-    try:
-        confine.check_destination(out, destination)
-    except confine.Confined as exc:
-        raise ReportError(f"{destination}: {exc}") from None
+def _require_project(project: Project) -> None:
+    """Outside a project the state reads as empty: a report of nothing, in a folder nobody
+    asked for."""
+    if (project.root / CONFIG_FILE).is_file() or (project.root / SPECS_DIR).is_dir():
+        return
+    raise ReportError(
+        f"{project.root} is not a wanplan project (no {CONFIG_FILE}, no {SPECS_DIR}/): "
+        "name one with -C DIR, or make one here with `wanplan init`"
+    )
 
 
 def _checked_folder(project: Project, out: Path) -> Path:
@@ -72,16 +87,3 @@ def _checked_folder(project: Project, out: Path) -> Path:
         raise ReportError(f"--out {out}: not a folder")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def _copy(source: Path, destination: Path) -> None:
-    """Copied again only when the output changed since the last report."""
-    st = source.stat()
-    try:
-        copied = destination.stat()
-        if copied.st_size == st.st_size and copied.st_mtime_ns == st.st_mtime_ns:
-            return
-    except FileNotFoundError:
-        pass
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(source, destination)
