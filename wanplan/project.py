@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wanplan import confine
-from wanplan.config import Config, load_config
-from wanplan.errors import SettingsError, StateError
+from wanplan.config import CONFIG_FILE, Config, load_config
+from wanplan.errors import SettingsError, StateError, WanplanError
+from wanplan.spec.load import SPECS_DIR
 
 if TYPE_CHECKING:
     from wanplan.catalog.model import Catalog
@@ -50,6 +51,16 @@ class Project:
             from wanplan.spec.declared import with_spec_issues
 
             raise with_spec_issues(self, exc) from None
+
+    def require(self) -> None:
+        """Refuse a folder that is no project: there the state reads as empty, and a command
+        would report nothing, or write where nobody asked."""
+        if (self.root / CONFIG_FILE).is_file() or (self.root / SPECS_DIR).is_dir():
+            return
+        raise WanplanError(
+            f"{self.root} is not a wanplan project (no {CONFIG_FILE}, no {SPECS_DIR}/): "
+            "name one with -C DIR, or make one here with `wanplan init`"
+        )
 
     @cached_property
     def catalog(self) -> Catalog:

@@ -151,6 +151,7 @@ class Workspace:
 
     @contextmanager
     def _reading(self) -> Iterator[StateReader]:
+        self.project.require()
         _ = self.project.config  # settings errors first: they affect everything after
         reader = self.state.open_reader()
         try:
@@ -173,6 +174,7 @@ class Workspace:
         address) leaves the state untouched, not even locked and unlocked; the operation checks
         again under the lock, which is authoritative. `shared`: an apply, which shares the
         lock with other runners where the state coordinates them (PRODUCT §11)."""
+        self.project.require()
         self.project.check_confined()
         self.state.check_confined()
         if not create and not self.state.exists():

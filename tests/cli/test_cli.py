@@ -195,3 +195,17 @@ def test_one_unchanged_asset_is_singular(run: Run, empty_project: Path) -> None:
     assert "**No changes.** 1 asset matches the specs." in markdown
     assert "No changes. 1 asset matches the specs" in run(empty_project, "plan").output
     assert "1 assets" not in markdown
+
+
+@pytest.mark.parametrize(
+    "command", [("show",), ("state", "list"), ("cost",), ("output", "x"), ("plan",)]
+)
+def test_outside_a_project_a_command_says_so(
+    run: Run, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    folder = tmp_path / "not-a-project"
+    folder.mkdir()
+    result = run(folder, *command)
+    assert result.exit_code == 1
+    assert f"{folder} is not a wanplan project" in result.stderr
+    assert list(folder.iterdir()) == []  # nothing written

@@ -9,12 +9,10 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from wanplan import atomic, confine
-from wanplan.config import CONFIG_FILE
 from wanplan.project import Project
 from wanplan.report.gallery import Gallery, collect
 from wanplan.report.media import MediaFolder, ReportError, check_inside
 from wanplan.report.page import render
-from wanplan.spec.load import SPECS_DIR
 from wanplan.state.base import StateReader
 from wanplan.state.records import now_iso
 
@@ -34,7 +32,7 @@ def build_report(
     *,
     self_contained: bool = False,
 ) -> tuple[Path, Gallery]:
-    _require_project(project)
+    project.require()
     out = _checked_folder(project, out)
     gallery = collect(project, state, profile)
     media = MediaFolder(out, copy=self_contained)
@@ -52,17 +50,6 @@ def build_report(
     title = f"wanplan report: {project.root.name}"
     atomic.write_text(index, render(gallery, hrefs, title=title, generated_at=now_iso()))
     return index, gallery
-
-
-def _require_project(project: Project) -> None:
-    """Outside a project the state reads as empty: a report of nothing, in a folder nobody
-    asked for."""
-    if (project.root / CONFIG_FILE).is_file() or (project.root / SPECS_DIR).is_dir():
-        return
-    raise ReportError(
-        f"{project.root} is not a wanplan project (no {CONFIG_FILE}, no {SPECS_DIR}/): "
-        "name one with -C DIR, or make one here with `wanplan init`"
-    )
 
 
 def _checked_folder(project: Project, out: Path) -> Path:
