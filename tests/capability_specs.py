@@ -54,8 +54,10 @@ def references(entry: ModelEntry, count: int) -> list[str]:
 def input_lines(entry: ModelEntry) -> list[str]:
     """The entry's required inputs and every optional one it takes, each line a TOML key."""
     lines: list[str] = []
-    if entry.mode == "i2v":
+    if entry.mode in ("i2v", "s2v"):
         lines.append(f'image = "{IMAGE}"')
+    if entry.mode == "s2v":
+        lines.append(f'audio = "{AUDIO}"')
     if entry.mode == "flf2v":
         lines += [f'first_frame = "{IMAGE}"', f'last_frame = "{OTHER_IMAGE}"']
     if entry.mode == "edit":
@@ -81,6 +83,8 @@ def valid_spec(entry: ModelEntry, name: str = "x", **fields: object) -> str:
         "resolution": entry.resolutions[-1],
         "prompt_expansion": False,
     }
+    if not entry.takes_prompt:  # e.g. DashScope's wan2.2-s2v: no prompt is documented
+        values.update(prompt=None, prompt_expansion=None)
     values.update(fields)
     lines = [f"[assets.{name}]"]
     for key, value in values.items():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import io
+import wave
 
 import httpx
 
@@ -184,3 +186,53 @@ def test_messages_task_answers_choices(client: httpx.Client, clock: FakeClock) -
     (choice,) = output["choices"]
     (part,) = choice["message"]["content"]
     assert client.get(part["image"]).status_code == 200
+
+
+S2V = "/api/v1/services/aigc/image2video/video-synthesis"
+
+
+def test_speech_to_video_refuses_what_its_docs_do_not_list(client: httpx.Client) -> None:
+    # wan2.2-s2v: input.image_url and input.audio_url, parameters.resolution 480P|720P, and
+    # nothing else [doc: alibabacloud.com/help/en/model-studio/wan-s2v-api].
+    def refused(body: dict, path: str = S2V) -> str:
+        answer = client.post(path, json=body, headers=ASYNC)
+        assert answer.status_code == 400 and set(answer.json()) == {"request_id", "code", "message"}
+        assert answer.json()["code"] == "InvalidParameter"
+        return str(answer.json()["message"])
+
+    urls = {"image_url": "https://e.com/p.png", "audio_url": "https://e.com/v.mp3"}
+    s2v = {"model": "wan2.2-s2v", "input": urls, "parameters": {"resolution": "720P"}}
+    assert "input.prompt" in refused({**s2v, "input": {**urls, "prompt": "speak"}})
+    assert "parameters.duration" in refused({**s2v, "parameters": {"duration": 5}})
+    assert "parameters.seed" in refused({**s2v, "parameters": {"seed": 1}})
+    assert refused({**s2v, "input": {"image_url": urls["image_url"]}}) == (
+        "Field required: input.audio_url"
+    )
+    assert "480P, 720P" in refused({**s2v, "parameters": {"resolution": "1080P"}})
+    assert refused(s2v, CREATE) == "Model not exist."  # not on the video path
+    assert refused({**s2v, "model": "wan2.2-s2v-detect"}) == "Model not exist."
+    # The official SDK's extra input keys are tolerated; a prompt of null too.
+    sdk = {**urls, "prompt": None, "extend_prompt": True, "function": "video-synthesis"}
+    assert client.post(S2V, json={**s2v, "input": sdk}, headers=ASYNC).status_code == 200
+
+
+def test_speech_to_video_lasts_as_long_as_its_audio(
+    client: httpx.Client, clock: FakeClock, emulator: Emulator
+) -> None:
+    sound = io.BytesIO()
+    with wave.open(sound, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(bytes(2 * 16000 * 3 + 2000))  # 3.06 s
+    audio = "data:audio/wav;base64," + base64.b64encode(sound.getvalue()).decode()
+    image = "data:image/png;base64," + base64.b64encode(media.still(b"face", "9:16")).decode()
+    body = {"model": "wan2.2-s2v", "input": {"image_url": image, "audio_url": audio}}
+    answer = client.post(S2V, json=body, headers=ASYNC)
+    assert answer.status_code == 200, answer.text
+    task_id = answer.json()["output"]["task_id"]
+    clock.advance(LATENCY * 2)
+    done = DASHSCOPE.poll(client, task_id).json()
+    assert done["output"]["task_status"] == "SUCCEEDED"
+    assert done["usage"]["video_duration"] == 4  # 3.06 s of audio, in whole seconds
+    assert emulator.task(task_id).media.aspect_ratio == "9:16"  # shaped like its image

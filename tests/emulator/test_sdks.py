@@ -120,6 +120,30 @@ def test_dashscope_sdk_image_to_video_uploads_a_local_file(
     assert create.headers["x-dashscope-ossresourceresolve"] == "enable"
 
 
+def test_dashscope_sdk_speech_to_video(
+    live: tuple[Emulator, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The SDK has no image_url argument: wan2.2-s2v's image goes in `extra_input`, and `task`
+    # picks the image2video path, as its VideoSynthesis lets a caller do.
+    emulator, base_url = live
+    monkeypatch.setattr(dashscope, "base_http_api_url", f"{base_url}/api/v1")
+    response = dashscope.VideoSynthesis.call(
+        model="wan2.2-s2v",
+        task="image2video",
+        audio_url="https://example.com/voice.mp3",
+        extra_input={"image_url": "https://example.com/portrait.png"},
+        resolution="480P",
+        api_key=KEY,
+    )
+    assert response.status_code == 200, response
+    assert response.output.task_status == "SUCCEEDED"
+    download_matches(emulator, response.output.video_url, response.output.task_id)
+    create = emulator.requests(provider="dashscope", method="POST")[0]
+    assert create.path == "/api/v1/services/aigc/image2video/video-synthesis"
+    assert create.json["input"]["audio_url"] == "https://example.com/voice.mp3"
+    assert create.json["parameters"] == {"resolution": "480P"}
+
+
 def test_wavespeed_sdk_retries_throttled_polls_and_reports_failures(
     live: tuple[Emulator, str],
 ) -> None:

@@ -36,6 +36,9 @@ DASHSCOPE: dict[str, tuple[set[str], set[str]]] = {
     ),
     "2.6 r2v": ({"prompt", "negative_prompt", "reference_video_urls"}, _RUN | {"size"}),
     "t2i": ({"prompt", "negative_prompt"}, {"size", "n", "seed", "prompt_extend", "watermark"}),
+    # wan2.2-s2v [doc: alibabacloud.com/help/en/model-studio/wan-s2v-api]: an image and an
+    # audio, a resolution; no prompt, seed, duration, prompt_extend or watermark.
+    "s2v": ({"image_url", "audio_url"}, {"resolution"}),
     # §4b [sdk: aigc/image_generation.py]: wan2.6-t2i / wan2.6-image, one user message.
     "messages": (
         {"messages"},
@@ -52,6 +55,8 @@ def dashscope_protocol(model_id: str, mode: str) -> str:
         return "messages"
     if "kf2v" in model_id:
         return "kf2v"
+    if mode == "s2v":
+        return "s2v"
     if mode == "t2i":
         return "t2i"
     if mode == "r2v":

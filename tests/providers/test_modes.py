@@ -28,8 +28,9 @@ def test_the_modes_example_makes_every_mode_on_the_sim(run: Run, tmp_path: Path)
     assert plan["changes"] == []
     made = {p.name for p in (root / "outputs").iterdir() if not p.name.endswith(".json")}
     assert {"opening.gif", "cast.gif", "opening-at-night.gif", "poster.png"} <= made
+    assert "hero-speaks.gif" in made
     specs = (EXAMPLE / "specs" / "modes.toml").read_text()
-    for mode in ("t2v", "i2v", "flf2v", "r2v", "edit", "t2i"):
+    for mode in ("t2v", "i2v", "flf2v", "r2v", "edit", "t2i", "s2v"):
         assert f'mode = "{mode}"' in specs
     assert "grid = [" in specs and "audio = " in specs
 

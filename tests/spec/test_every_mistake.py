@@ -70,7 +70,7 @@ def test_five_mistakes_in_three_files_and_two_stages_show_in_one_run(
         "error: specs/a.toml:13: assets.two.duration: 7 is not allowed for this model; "
         "allowed: 5, 10 (did you mean 5?)",
         "error: specs/b.toml:2: assets.three.mode: 't2vv' is not allowed; allowed: t2v, i2v, "
-        "flf2v, r2v, edit, t2i (did you mean 't2v'?)",
+        "flf2v, r2v, edit, t2i, s2v (did you mean 't2v'?)",
         "error: specs/b.toml:8: assets.four.image: 'asset:three': three has problems of its "
         "own; fix it first",
     ]

@@ -56,7 +56,7 @@ def assert_one_error(run: Run, root: Path, expected: str) -> str:
         (
             GOOD.replace('mode = "t2v"', 'mode = "t2b"'),
             "specs/a.toml:7: assets.shot.mode: 't2b' is not allowed; allowed: t2v, i2v, flf2v, "
-            "r2v, edit, t2i (did you mean 't2v'?)",
+            "r2v, edit, t2i, s2v (did you mean 't2v'?)",
         ),
         (
             GOOD.replace("seed = 1", 'resolution = "721p"'),

@@ -12,10 +12,13 @@ from typing import Literal
 import tomli
 from pydantic import BaseModel, ConfigDict, Field
 
-Mode = Literal["t2v", "i2v", "flf2v", "r2v", "edit", "t2i"]
+Mode = Literal["t2v", "i2v", "flf2v", "r2v", "edit", "t2i", "s2v"]
 Media = Literal["image", "video", "audio"]
 OptionalInput = Literal["audio", "last_frame", "references", "grid", "video"]
-VIDEO_MODES: frozenset[str] = frozenset({"t2v", "i2v", "flf2v", "r2v", "edit"})
+VIDEO_MODES: frozenset[str] = frozenset({"t2v", "i2v", "flf2v", "r2v", "edit", "s2v"})
+LENGTH_KEEPING_MODES: frozenset[str] = frozenset({"edit", "s2v"})
+"""Modes whose output lasts as long as an input: an edit its source video, speech-to-video
+its audio. Their estimates read that input's length."""
 
 
 class ModelEntry(BaseModel):
@@ -60,6 +63,9 @@ class ModelEntry(BaseModel):
     """Whether the provider rewrites the prompt unless told not to (irreproducible)."""
     takes_seed: bool = True
     """Whether the provider documents a seed for this model (wanapi.io does not)."""
+    takes_prompt: bool = True
+    """Whether the provider documents a prompt for this model (DashScope's wan2.2-s2v does not:
+    a spec's `prompt` and `negative_prompt` are refused)."""
     watermark_default: bool | None = None
     """Whether the provider marks the output unless told otherwise; None: the model has no
     documented watermark option (a spec's `watermark` is refused)."""
@@ -88,15 +94,19 @@ class PriceEntry(BaseModel):
 
     @property
     def reads_inputs(self) -> bool:
-        """Whether an estimate needs the input videos' lengths: billed, or the output's length
-        when it has no duration of its own (an edit keeps its source's length)."""
-        return self.unit == "second" and (self.bills_input_video or self.mode == "edit")
+        """Whether an estimate needs the inputs' lengths: billed, or the output's length when it
+        has no duration of its own (an edit keeps its source's length, speech-to-video its
+        audio's)."""
+        return self.unit == "second" and (
+            self.bills_input_video or self.mode in LENGTH_KEEPING_MODES
+        )
 
     def estimate(
         self, duration: int | None, input_seconds: Sequence[Decimal | None] = ()
     ) -> Decimal | None:
         """The price of one generation; None when it depends on a length not known (never $0).
-        `input_seconds`: the length of each input video, None where unknown."""
+        `input_seconds`: the length of each input video (speech-to-video: of its audio), None
+        where unknown."""
         if self.unit == "item":
             return self.price
         billed = [self._billed_input(seconds) for seconds in input_seconds]
@@ -104,6 +114,10 @@ class PriceEntry(BaseModel):
         if output is None and self.mode == "edit" and input_seconds:
             # An edit keeps its source's length (which the provider caps like its input).
             output = self._billed_input(input_seconds[0])
+        if output is None and self.mode == "s2v" and input_seconds:
+            # The video lasts as long as the audio, billed by the second as reported
+            # (`usage.video_duration`, fractions included): the audio's length, unrounded.
+            output = input_seconds[0]
         if output is None or (self.bills_input_video and None in billed):
             return None
         seconds = max(output, Decimal(self.minimum_seconds))

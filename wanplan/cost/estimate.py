@@ -9,7 +9,7 @@ from typing import Any
 
 from wanplan.catalog import Catalog
 from wanplan.spec import media_kind
-from wanplan.spec.media_length import video_seconds
+from wanplan.spec.media_length import audio_seconds, video_seconds
 from wanplan.spec.resolved import ResolvedAsset
 
 
@@ -19,8 +19,20 @@ def estimate(asset: ResolvedAsset, catalog: Catalog, root: Path | None = None) -
     price = catalog.price(asset.provider, asset.model_id, asset.mode, asset.resolution)
     if price is None:
         return None
-    videos = input_video_seconds(asset, root) if price.reads_inputs else []
-    return price.estimate(asset.duration, videos)
+    if not price.reads_inputs:
+        return price.estimate(asset.duration)
+    if asset.mode == "s2v":  # the video lasts as long as its audio
+        return price.estimate(asset.duration, [input_audio_seconds(asset, root)])
+    return price.estimate(asset.duration, input_video_seconds(asset, root))
+
+
+def input_audio_seconds(asset: ResolvedAsset, root: Path | None) -> Decimal | None:
+    """The audio's length (a local WAV or M4A); None for a URL, another asset's output, or a
+    file whose length the header does not give (an MP3)."""
+    ref = next((r for r in asset.inputs if r.field == "audio"), None)
+    if ref is None or root is None or ref.sha256 is None or ref.is_url:
+        return None
+    return audio_seconds(root / ref.source)
 
 
 def input_video_seconds(asset: ResolvedAsset, root: Path | None) -> list[Decimal | None]:
@@ -62,6 +74,10 @@ def estimate_material(material: dict[str, Any], catalog: Catalog) -> Decimal | N
         only_videos = model is not None and "image" not in model.reference_kinds
         inputs = material.get("inputs")
         for name, value in (inputs if isinstance(inputs, dict) else {}).items():
-            if name == "video" or (name == "references" and only_videos):
+            if (
+                name == "video"
+                or (name == "references" and only_videos)
+                or (name == "audio" and price.mode == "s2v")  # the video is as long
+            ):
                 videos += [None] * (len(value) if isinstance(value, list) else 1)
     return price.estimate(int(duration) if duration is not None else None, videos)

@@ -1,7 +1,8 @@
 """Alibaba Cloud Model Studio / DashScope (PROVIDERS.md §2), under `/api/v1`.
 
 Create with `POST /services/aigc/video-generation/video-synthesis` (first+last-frame `kf2v`
-models: `/services/aigc/image2video/video-synthesis`) and the header `X-DashScope-Async: enable`
+models and speech-to-video `wan2.2-s2v`, dashscope_s2v.py:
+`/services/aigc/image2video/video-synthesis`) and the header `X-DashScope-Async: enable`
 (without it: 403 `AccessDenied`, as the service answers synchronous calls). Query with
 `GET /tasks/{id}`; cancel a PENDING task with `POST /tasks/{id}/cancel`. Every answer has a
 top-level `request_id`; task answers always have `output.task_id` and `output.task_status`:
@@ -19,7 +20,7 @@ import re
 import uuid
 from typing import Any
 
-from wanplan.emulator import dashscope_messages, results, times
+from wanplan.emulator import dashscope_messages, dashscope_s2v, results, times
 from wanplan.emulator.backend import Backend
 from wanplan.emulator.faults import Fault
 from wanplan.emulator.protocol import retry_after_headers
@@ -33,11 +34,18 @@ SYNTHESIS = {
     "services/aigc/text2image/image-synthesis": "image",
     dashscope_messages.PATH: "messages",
 }
-"""Create paths, and which models each serves: kf2v on the keyframe path, t2i on the image
-path (wan2.5 and below), wan2.6's image models on the messages path, every other video model
+"""Create paths, and which models each serves: kf2v and s2v on the keyframe path, t2i on the
+image path (wan2.5 and below), wan2.6's image models on the messages path, every other video model
 on the video path."""
-MODEL = re.compile(r"^wanx?2\.[1-7]-(t2v|i2v|kf2v|r2v|videoedit|t2i|image)(-[a-z]+)?$")
-URL_FIELDS = ("img_url", "first_frame_url", "last_frame_url", "audio_url", "reference_url")
+MODEL = re.compile(r"^wanx?2\.[1-7]-(t2v|i2v|kf2v|r2v|videoedit|t2i|image|s2v)(-[a-z]+)?$")
+URL_FIELDS = (
+    "img_url",
+    "image_url",
+    "first_frame_url",
+    "last_frame_url",
+    "audio_url",
+    "reference_url",
+)
 MEDIA_TYPES = {
     "i2v": ("first_frame", "last_frame", "driving_audio", "first_clip"),
     "r2v": ("reference_image", "reference_video"),
@@ -117,7 +125,9 @@ def _check_media(model: str, payload: dict[str, Any]) -> Response | None:
 def _served(model: str) -> str:
     if dashscope_messages.speaks_messages(model):
         return "messages"
-    return "keyframe" if "kf2v" in model else "image" if "-t2i" in model else "video"
+    if "kf2v" in model or dashscope_s2v.speaks_s2v(model):
+        return "keyframe"
+    return "image" if "-t2i" in model else "video"
 
 
 def _items(value: Any) -> list[Any]:
@@ -173,6 +183,8 @@ class DashScope:
         model = body.get("model")
         if not isinstance(model, str) or not MODEL.match(model):
             return error(400, "InvalidParameter", "Model not exist.")
+        if "-s2v" in model and not dashscope_s2v.speaks_s2v(model):  # wan2.2-s2v-detect
+            return error(400, "InvalidParameter", "Model not exist.")
         if SYNTHESIS[route] != _served(model):
             return error(400, "InvalidParameter", "Model not exist.")
         payload = body.get("input")
@@ -181,6 +193,9 @@ class DashScope:
             return error(400, "InvalidParameter", "input and parameters must be JSON objects")
         messages = dashscope_messages.speaks_messages(model)
         wrong = dashscope_messages.refusal(model, payload, parameters) if messages else None
+        speech = dashscope_s2v.speaks_s2v(model)
+        if speech:
+            wrong = dashscope_s2v.refusal(model, payload, parameters)
         if wrong is not None:
             return error(400, "InvalidParameter", wrong)
         refusal = self._check_urls(request, payload) or _check_media(model, payload)
@@ -204,7 +219,7 @@ class DashScope:
             key_id=key_id,
             media=results.media_spec(
                 "image" if mode == "t2i" else "video",
-                parameters.get("duration"),
+                self._seconds(payload) if speech else parameters.get("duration"),
                 self._aspect(payload, parameters),
                 results.request_seed(self.name, model, body, request.origin),
             ),
@@ -212,7 +227,7 @@ class DashScope:
             prompt=prompt if isinstance(prompt, str) else None,
             details={
                 "prompt": prompt,
-                "resolution": _sr(parameters),
+                "resolution": _sr(parameters, 480 if speech else 720),  # s2v: 480P [doc]
                 "image": mode == "t2i",
                 "messages": messages,
             },
@@ -237,6 +252,11 @@ class DashScope:
             elif not url.startswith(("http://", "https://")):
                 return error(400, "InvalidParameter", BAD_URL)
         return None
+
+    def _seconds(self, payload: dict[str, Any]) -> int | None:
+        """Speech-to-video lasts as long as its audio (the default length where the emulator
+        cannot read it: a URL it does not hold, an MP3)."""
+        return dashscope_s2v.seconds(self.backend.input_bytes(str(payload["audio_url"])))
 
     def _aspect(self, payload: dict[str, Any], parameters: dict[str, Any]) -> str | None:
         ratio = parameters.get("ratio")
@@ -376,9 +396,9 @@ def _list_time(value: str | None) -> float | None:
     return moment.replace(tzinfo=_BEIJING).timestamp()
 
 
-def _sr(parameters: dict[str, Any]) -> int:
+def _sr(parameters: dict[str, Any], default: int = 720) -> int:
     resolution = str(parameters.get("resolution") or "").upper().removesuffix("P")
     if resolution.isdigit():
         return int(resolution)
     sides = [int(side) for side in str(parameters.get("size") or "").split("*") if side.isdigit()]
-    return min(sides) if len(sides) == 2 else 720
+    return min(sides) if len(sides) == 2 else default

@@ -1,8 +1,9 @@
 """Alibaba Cloud Model Studio / DashScope (PROVIDERS.md §2).
 
 Several protocols share one task API: Wan 2.7 takes `input.media[]`; 2.1–2.6 take `size` (t2v) or
-`img_url` + `resolution` (i2v); the first+last-frame `*kf2v*` models post to another path, and
-so do text-to-image (`text2image`) and wan2.6's image models (messages, dashscope_messages.py).
+`img_url` + `resolution` (i2v); the first+last-frame `*kf2v*` models and speech-to-video
+(`wan2.2-s2v`: `image_url` + `audio_url`) post to another path, and so do text-to-image
+(`text2image`) and wan2.6's image models (messages, dashscope_messages.py).
 Local files go through the upload policy (an OSS form upload, then `oss://` with the
 `X-DashScope-OssResourceResolve` header). A finished task's `usage.video_duration` is the
 seconds DashScope bills: the ledger records them at the catalog's unit price ("reported").
@@ -53,6 +54,8 @@ VIDEO_PATH = "/services/aigc/video-generation/video-synthesis"
 IMAGE_PATH = "/services/aigc/text2image/image-synthesis"
 """Text-to-image, async, for wan2.5 and below [sdk: v2/resources/images.py]."""
 KEYFRAME_PATH = "/services/aigc/image2video/video-synthesis"
+"""First+last frame (`kf2v`) and speech-to-video (`wan2.2-s2v`) models post here."""
+S2V_DOC = "https://www.alibabacloud.com/help/en/model-studio/wan-s2v-api"
 # The docs suggest polling every 15 s; ramp up to it, as the SDK does.
 _POLL_RAMP = (2.0, 3.0, 5.0, 8.0, 10.0, 15.0)
 PAGE_SIZE = 100
@@ -185,6 +188,8 @@ class DashScopeProvider(HttpProvider):
             urls = [await self._upload_or_url(item, model) for item in references]
             return dashscope_messages.PATH, dashscope_messages.body(request, urls)
         resolution = str(params["resolution"]).upper()
+        if request.mode == "s2v":
+            return KEYFRAME_PATH, await self._speech_body(request, resolution)
         inputs: dict[str, Any] = {}
         parameters: dict[str, Any] = {}
         # Every protocol below: input.prompt, negative_prompt; parameters duration,
@@ -235,6 +240,18 @@ class DashScopeProvider(HttpProvider):
             parameters["watermark"] = params["watermark"]
         parameters.update(params.get("params") or {})
         return path, {"model": model, "input": inputs, "parameters": parameters}
+
+    async def _speech_body(self, request: GenerationRequest, resolution: str) -> dict[str, Any]:
+        """wan2.2-s2v [doc: S2V_DOC]: an image and an audio, a resolution, and nothing else
+        (no prompt, seed, duration, prompt_extend or watermark is documented)."""
+        model = request.model_id
+        inputs = {
+            "image_url": await self._url(request.input("image"), model),  # required [doc]
+            "audio_url": await self._url(request.input("audio"), model),  # required [doc]
+        }
+        parameters: dict[str, Any] = {"resolution": resolution}  # 480P | 720P [doc]
+        parameters.update(request.params.get("params") or {})
+        return {"model": model, "input": inputs, "parameters": parameters}
 
     async def submit(self, request: GenerationRequest) -> SubmittedTask:
         with self._sending_inputs():

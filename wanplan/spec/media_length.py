@@ -1,7 +1,9 @@
-"""How long an input video is, read from its container's header (no decoding): an MP4/MOV's
-movie header (`moov/mvhd`) or an animated GIF's frame delays. Providers that bill the input
-video's seconds (video edit, reference-to-video) are estimated from it; a file this cannot
-read has an unknown length, never zero."""
+"""How long an input video or audio is, read from its container's header (no decoding): an
+MP4/MOV's (and an M4A's) movie header (`moov/mvhd`), an animated GIF's frame delays, a WAV's
+`data` chunk over its byte rate. Providers that bill the input video's seconds (video edit,
+reference-to-video) and speech-to-video (its video lasts as long as its audio) are estimated
+from it; a file this cannot read (an MP3: its length needs a walk of every frame) has an
+unknown length, never zero."""
 
 from __future__ import annotations
 
@@ -27,6 +29,48 @@ def video_seconds(path: Path) -> Decimal | None:
     except (OSError, struct.error, ValueError, IndexError):  # a short or hostile file
         return None
     return None
+
+
+def audio_seconds(path: Path) -> Decimal | None:
+    """An audio's length: a WAV's or an M4A's; None for any other (MP3 included)."""
+    try:
+        with path.open("rb") as file:
+            return audio_seconds_in(file, path.stat().st_size)
+    except OSError:
+        return None
+
+
+def audio_seconds_in(file: BinaryIO, size: int) -> Decimal | None:
+    try:
+        head = file.read(12)
+        file.seek(0)
+        if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+            return _wav_seconds(file, size)
+        if head[4:8] == b"ftyp":
+            return _mp4_seconds(file, size)
+    except (OSError, struct.error, ValueError, IndexError):  # a short or hostile file
+        return None
+    return None
+
+
+def _wav_seconds(file: BinaryIO, size: int) -> Decimal | None:
+    """The `data` chunk's bytes over the `fmt ` chunk's byte rate (PCM and the like)."""
+    byte_rate = data = None
+    position = 12
+    for _ in range(_MAX_BOXES):
+        if position + 8 > size or (byte_rate is not None and data is not None):
+            break
+        file.seek(position)
+        kind, length = struct.unpack("<4sI", _read(file, 8))
+        if kind == b"fmt ":
+            byte_rate = struct.unpack("<I", _read(file, 16)[8:12])[0]
+        elif kind == b"data":
+            data = min(length, size - position - 8)  # a streamed WAV may claim 0xFFFFFFFF
+        position += 8 + length + (length & 1)
+    if not byte_rate or not data:
+        return None
+    seconds = Decimal(data) / Decimal(byte_rate)
+    return seconds if seconds <= _LONGEST else None
 
 
 def _read(file: BinaryIO, size: int) -> bytes:

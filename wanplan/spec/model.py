@@ -17,7 +17,7 @@ SPEC_FORMAT_VERSION = 1
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MAX_NAME_LENGTH = 100
 
-Mode = Literal["t2v", "i2v", "flf2v", "r2v", "edit", "t2i"]
+Mode = Literal["t2v", "i2v", "flf2v", "r2v", "edit", "t2i", "s2v"]
 
 TOP_LEVEL_KEYS = ("version", "defaults", "assets")
 

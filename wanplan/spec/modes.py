@@ -31,6 +31,9 @@ MODE_RULES: dict[str, ModeRule] = {
     "r2v": ModeRule(("references",), ("audio",), prompt_required=True),
     "edit": ModeRule(("video",), ("references",), prompt_required=True),
     "t2i": ModeRule((), ("references",), prompt_required=True),
+    # Speech-to-video: a person's image and the audio that drives it; the video lasts as long
+    # as the audio (no duration).
+    "s2v": ModeRule(("image", "audio"), (), prompt_required=False),
 }
 FIELD_MEDIA = {
     "image": "image",

@@ -162,13 +162,27 @@ class Resolver:
         rule = MODE_RULES[mode]
         params: dict[str, Any] = {}
         prompt = (spec.get("prompt") or "").strip()
+        negative = (spec.get("negative_prompt") or "").strip()
+        if not entry.takes_prompt:
+            # No prompt is documented: one of the asset's own is refused, one its file's
+            # [defaults] give is left out (and out of the content key), as for watermark.
+            for unused in ("prompt", "negative_prompt", "prompt_expansion"):
+                given = spec.get(unused)
+                if unused in asset.own_fields and given is not None and str(given).strip():
+                    issues.append(
+                        (
+                            unused,
+                            f"{entry.model_id} takes no {unused.replace('_', ' ')} on "
+                            f"{entry.provider}; remove it",
+                        )
+                    )
+            prompt = negative = ""
         if prompt:
             params["prompt"] = prompt
             if entry.max_prompt_chars and len(prompt) > entry.max_prompt_chars:
                 issues.append(("prompt", self._prompt_too_long(len(prompt), entry)))
         elif rule.prompt_required:
             issues.append(("prompt", f"required for mode {mode}; describe the shot"))
-        negative = (spec.get("negative_prompt") or "").strip()
         if negative:
             params["negative_prompt"] = negative
 
@@ -207,6 +221,8 @@ class Resolver:
         for field in ("seed", "prompt_expansion", "params"):
             if get(field) is not None:
                 params[field] = spec[field]
+        if not entry.takes_prompt:  # no prompt to expand (refused above when the asset sets it)
+            params.pop("prompt_expansion", None)
         if get("watermark") is not None:
             if entry.watermark_default is None:
                 if "watermark" in asset.own_fields:

@@ -11,7 +11,7 @@ from wanplan.cli.output import echo, style
 
 @click.command()
 @click.option("--provider", help="Only this provider's models.")
-@click.option("--mode", help="Only this mode (t2v, i2v, flf2v, r2v, edit, t2i).")
+@click.option("--mode", help="Only this mode (t2v, i2v, flf2v, r2v, edit, t2i, s2v).")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )

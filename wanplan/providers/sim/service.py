@@ -19,7 +19,7 @@ from wanplan.providers.sim import media
 
 HOST = "sim.wanplan.invalid"
 BASE_URL = f"https://{HOST}/v1"
-_VIDEO_MODES = {"t2v", "i2v", "flf2v", "r2v", "edit"}
+_VIDEO_MODES = {"t2v", "i2v", "flf2v", "r2v", "edit", "s2v"}
 
 
 def _encode(task: dict[str, Any]) -> str:
