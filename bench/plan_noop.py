@@ -46,7 +46,6 @@ import tomli
 import wanplan
 from wanplan.blobs import LocalBlobStore
 from wanplan.plan.model import Action, Plan
-from wanplan.plan.planner import make_plan
 from wanplan.project import CACHE_DIR, Project
 from wanplan.state.records import AssetRecord, now_iso
 from wanplan.state.sqlite import SqliteState
@@ -164,11 +163,18 @@ def write_project(root: Path, assets: int, files: int) -> None:
         start += count
 
 
+def plan_of(root: Path) -> Plan:
+    """The plan `wanplan plan` makes, in process (the Workspace opens the state and cache)."""
+    from wanplan.workspace import PlanRequest, Workspace
+
+    return Workspace.open(root).plan(PlanRequest()).plan
+
+
 def fake_apply(root: Path) -> tuple[int, float]:
     """Write the state as if every declared asset had been applied; returns (count, seconds)."""
     started = time.perf_counter()
     project = Project.at(root)
-    plan = make_plan(project)
+    plan = plan_of(root)
     creates = [c for c in plan.changes if c.action is Action.CREATE]
     if len(creates) != len(plan.changes):
         raise SystemExit(f"fresh project: expected only creates, got {summary(plan)}")
@@ -230,7 +236,7 @@ def summary(plan: Plan) -> str:
 
 
 def check_noop(root: Path, expected: int) -> None:
-    plan = make_plan(Project.at(root))
+    plan = plan_of(root)
     if plan.changes or plan.unchanged != expected:
         raise SystemExit(
             f"the applied project does not plan as a no-op ({summary(plan)}); "
@@ -298,7 +304,7 @@ def clear_wanplan_caches() -> int:
 def noop_plan(root: Path) -> int:
     """One no-op plan as `wanplan plan` does it: a new Project, nothing cached from before."""
     clear_wanplan_caches()
-    plan = make_plan(Project.at(root))
+    plan = plan_of(root)
     return plan.unchanged
 
 
@@ -364,7 +370,7 @@ def measure_memory_here(root: Path, limit: float | None) -> None:
     unchanged: int | None = None
     try:
         with deadline(limit):
-            unchanged = make_plan(Project.at(root)).unchanged
+            unchanged = plan_of(root).unchanged
     except PlanTimeout:
         pass
     peak = peak_rss_kib()
@@ -420,7 +426,7 @@ def profile_plan(root: Path, out: Path, limit: float | None, top: int = 25) -> N
         with deadline(limit):
             clear_wanplan_caches()
             profiler.enable()
-            make_plan(Project.at(root))
+            plan_of(root)
     except PlanTimeout:
         note = f" (INTERRUPTED after {time.perf_counter() - started:.0f} s)"
     finally:

@@ -47,8 +47,10 @@ def _board(project: Path) -> tuple[Board, Clock]:
 
 def test_every_asset_is_on_the_board_queued_until_it_starts(empty_project: Path) -> None:
     board, _ = _board(empty_project)
-    assert [a.stage for a in board.assets.values()] == [Stage.QUEUED] * 5
-    assert len(board.queued) == 5 and board.in_flight == []
+    assert [a.stage for a in board.first(10)] == [Stage.QUEUED] * 5
+    assert board.count(Stage.QUEUED) == 5 and board.waiting_or_running == 5
+    board.update(ApplyEvent("shot.seed-3", "submitting"))
+    assert [a.address for a in board.first(3)] == ["shot.seed-3", "shot.seed-1", "shot.seed-2"]
 
 
 def test_each_asset_has_its_own_time_in_its_state(empty_project: Path) -> None:

@@ -48,9 +48,7 @@ class LiveView:
             get_renderable=self._render,
             refresh_per_second=4,
             transient=True,
-            redirect_stdout=False,
-            redirect_stderr=False,
-        )
+        )  # stdout and stderr redirected: a warning during the apply prints above the view
 
     def __enter__(self) -> LiveView:
         self._live.start()
@@ -62,9 +60,8 @@ class LiveView:
     def __call__(self, event: ApplyEvent) -> None:
         with self._lock:
             self.board.update(event)
-        if event.kind not in TRANSIENT:
+        if event.kind not in TRANSIENT:  # the view itself redraws four times a second
             self.console.print(Text.from_ansi(event_line(event)))
-        self._live.refresh()
 
     def _render(self) -> Any:
         with self._lock:
@@ -76,8 +73,7 @@ class LiveView:
         table.add_column(no_wrap=True)
         table.add_column(no_wrap=True)
         table.add_column(justify="right", no_wrap=True)
-        in_flight, queued = board.in_flight, board.queued
-        shown = (in_flight + queued)[: self.rows]
+        shown = board.first(self.rows)
         for progress in shown:
             elapsed = "" if progress.stage is Stage.QUEUED else f"{board.elapsed(progress):.0f}s"
             table.add_row(
@@ -85,7 +81,7 @@ class LiveView:
                 Text(progress.stage.value, style=_STYLES[progress.stage]),
                 elapsed,
             )
-        hidden = len(in_flight) + len(queued) - len(shown)
+        hidden = board.waiting_or_running - len(shown)
         if hidden > 0:
             table.add_row(Text(f"  … and {hidden} more", style="dim"), "", "")
         return table
