@@ -184,3 +184,56 @@ def test_a_saved_plan_with_a_move_applies(run: Run, project: Path) -> None:
     assert applied.exit_code == 0, applied.output
     assert not (project / "outputs" / "poster.png").exists()
     assert _plan(run, project)["changes"] == []
+
+
+def test_a_move_never_removes_a_file_another_change_writes_there(run: Run, project: Path) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    _edit(project, "seed = 42", "seed = 43")
+    assert run(project, "apply", "-y").exit_code == 0  # seed 42's result stays in the cache
+    _edit(project, "[assets.square-loop]", "[assets.square-loop-2]", "social.toml")
+    spec = project / "specs" / "launch.toml"
+    spec.write_text(
+        spec.read_text()
+        + '\n[assets.aaa]\nmode = "t2v"\n'
+        + 'prompt = "A slow dolly shot through a foggy pine forest at dawn."\n'
+        + 'negative_prompt = "blurry, jitter"\naspect_ratio = "16:9"\nseed = 42\n'
+        + 'output = "square-loop.gif"\n'
+    )
+    changes = _changes(_plan(run, project))
+    assert changes["square-loop-2"]["moved_from"] == "square-loop"
+    assert changes["aaa"]["action"] == "reuse"
+    assert run(project, "apply", "-y").exit_code == 0
+    assert (project / "outputs" / "square-loop.gif").is_file()  # aaa's, whoever went first
+    assert (project / "outputs" / "square-loop-2.gif").is_file()
+    assert _plan(run, project)["changes"] == []
+
+
+def test_a_delete_never_removes_a_file_an_address_that_stays_holds(run: Run, project: Path) -> None:
+    _edit(project, "[assets.poster]", '[assets.poster]\noutput = "poster-print.png"')
+    assert run(project, "apply", "-y").exit_code == 0
+    _edit(project, "[assets.poster]", "[assets.print]")
+    # --target leaves the old address in the state, holding the same path as the new one
+    assert run(project, "apply", "-y", "--target", "print").exit_code == 0
+    assert _changes(_plan(run, project))["poster"]["action"] == "delete"
+    assert "- poster  delete   forget it (outputs/poster-print.png is print's now: kept)" in (
+        run(project, "plan").output
+    )
+    assert run(project, "apply", "-y").exit_code == 0
+    assert (project / "outputs" / "poster-print.png").is_file()
+    assert _plan(run, project)["changes"] == []
+
+
+def test_two_renames_of_the_same_content_are_two_moves(run: Run, project: Path) -> None:
+    spec = project / "specs" / "launch.toml"
+    text = spec.read_text()
+    block = text[text.index("[assets.poster]") :]
+    spec.write_text(text + "\n" + block.replace("[assets.poster]", "[assets.poster-copy]"))
+    assert run(project, "apply", "-y").exit_code == 0
+    spec.write_text(
+        spec.read_text()
+        .replace("[assets.poster]", "[assets.poster-a]")
+        .replace("[assets.poster-copy]", "[assets.poster-b]")
+    )
+    changes = _changes(_plan(run, project))
+    assert set(changes) == {"poster-a", "poster-b"}
+    assert {changes[a]["moved_from"] for a in changes} == {"poster", "poster-copy"}

@@ -141,6 +141,8 @@ class ApplyEngine:
         self._producing: set[str] = set()
         """Content keys this plan has a provider make."""
         self._records: dict[str, AssetRecord] = {}
+        self._kept_paths: set[str] = set()
+        """The output files of the addresses that stay: a delete or a move never removes them."""
         """The state's assets as this run began (an upstream's output file, by address)."""
         self._submitting: set[str] = set()
         self.foreground: dict[str, Foreground] = {}
@@ -182,6 +184,9 @@ class ApplyEngine:
         result = ApplyResult()
         self._producing = {c.asset.content_key for c in plan.changes if c.asset and c.generates}
         self._records = await self._store(self.state.assets, plan.profile)
+        going = {c.address for c in plan.changes if c.action is Action.DELETE}
+        going |= {c.moved.address for c in plan.changes if c.moved is not None}
+        self._kept_paths = {r.output_path for a, r in self._records.items() if a not in going}
         try:
             if self.runner is not None:
                 self.runner.start()
@@ -315,9 +320,11 @@ class ApplyEngine:
         return AssetOutcome(change.address, change.action, ok=True)
 
     async def _forget(self, plan: Plan, record: AssetRecord, keep: str = "") -> None:
-        """Forget an address and remove its output file (unless the new address writes the
-        same path, `keep`)."""
-        if record.output_path != keep:
+        """Forget an address and remove its output file, unless that path is another's now:
+        the new address of a move (`keep`), an address that stays, or a file this apply
+        writes."""
+        path = record.output_path
+        if path != keep and path not in self._kept_paths and path not in self.outputs.claimed:
             self.outputs.remove(record.output_path)
             provenance.remove(self.project.root, record.output_path)
         await self._store(self.state.forget_assets, plan.profile, [record.address])

@@ -58,6 +58,8 @@ class Outputs:
         self.state = state
         self.blobs = blobs
         self._store = store
+        self.claimed: set[str] = set()
+        """Every output path this apply writes, claimed before the file is written."""
 
     async def materialise(
         self,
@@ -70,6 +72,7 @@ class Outputs:
         asset = change.asset
         assert asset is not None
         relative = output_path(asset, plan.profile, extension)
+        self.claimed.add(relative)
         destination = self.project.root / relative
         try:
             confine.check_destination(self.project.outputs_dir, destination, OUTPUTS)

@@ -175,7 +175,7 @@ class _Planner:
         }
         for address in gone:
             recorded_costs[address] = self._recorded_cost(gone[address])
-        changes = _with_moves(changes, gone)
+        changes = _with_moves(changes, gone, current)
         changes.sort(key=lambda c: c.address)
         return Plan(
             profile=self.profile,
@@ -342,20 +342,26 @@ def _check_addresses(addresses: Iterable[str], known: set[str], option: str) -> 
     return chosen
 
 
-def _with_moves(changes: list[PlanChange], gone: dict[str, AssetRecord]) -> list[PlanChange]:
+def _with_moves(
+    changes: list[PlanChange], gone: dict[str, AssetRecord], current: dict[str, AssetRecord]
+) -> list[PlanChange]:
     """The changes plus a delete for each address no longer declared, except a rename: a new
     address that reuses the content a gone one holds takes it over (one change, no delete)."""
-    renamed: dict[str, int] = {}
-    """Content key -> the index of a reuse at a new address, from the cache."""
+    renamed: dict[str, list[int]] = {}
+    """Content key -> the indexes of the reuses at new addresses, from the cache."""
     for position, change in enumerate(changes):
         if change.action is Action.REUSE and change.previous is None and change.source:
-            renamed.setdefault(change.source.content_key, position)
+            renamed.setdefault(change.source.content_key, []).append(position)
+    holders = {r.output_path: a for a, r in current.items() if a not in gone}
     changes = list(changes)
     for address in sorted(gone):
         record = gone[address]
-        index = renamed.pop(record.content_key, None)
+        candidates = renamed.get(record.content_key)
+        index = candidates.pop(0) if candidates else None
         if index is None:
-            changes.append(PlanChange(address, Action.DELETE, previous=record))
+            holder = holders.get(record.output_path)
+            reasons = (f"{record.output_path} is {holder}'s now: kept",) if holder else ()
+            changes.append(PlanChange(address, Action.DELETE, reasons, previous=record))
         else:
             changes[index] = dataclasses.replace(
                 changes[index], reasons=(f"moved from {address}",), moved=record

@@ -42,6 +42,8 @@ _ORDER = (
 def describe(change: PlanChange) -> str:
     asset = change.asset
     if change.action is Action.DELETE:
+        if change.reasons:  # its file belongs to another address now
+            return f"forget it ({', '.join(change.reasons)})"
         path = change.previous.output_path if change.previous else "?"
         return f"forget it and remove {path}"
     if change.action is Action.RESUME and change.task is not None:
