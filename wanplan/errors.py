@@ -55,17 +55,20 @@ class SpecIssue:
     """The line is shared by several assets ([defaults], a profile): the text names the asset."""
 
     def __str__(self) -> str:
-        return self.text([self.asset] if self.asset else [])
+        return self.text([self])
 
-    def text(self, assets: list[str]) -> str:
-        """The issue, naming `assets` (all that have it) where the line does not."""
+    def text(self, alike: list[SpecIssue]) -> str:
+        """The issue, naming the assets of `alike` (every issue of its kind, itself first):
+        those that share its line, or the others with their own lines."""
         where = f"{self.file}:{self.line}" if self.line else self.file
         field = f"{self.field}: " if self.field else ""
         about = ""
-        if self.shared and assets:
-            about = f" (for {first_few(assets, 3)})"
-        elif len(assets) > 1:
-            about = f" (also in {first_few(assets[1:], 3)})"
+        if self.shared:
+            names = list(dict.fromkeys(i.asset for i in alike if i.asset))
+            about = f" (for {first_few(names, 3)})" if names else ""
+        elif len(alike) > 1:
+            others = [f"{i.asset} (line {i.line})" if i.line else str(i.asset) for i in alike[1:]]
+            about = f" (also in {first_few(others, 3)})"
         return printable(f"{where}: {field}{self.message}{about}")
 
     @property
@@ -92,12 +95,10 @@ class SpecError(WanplanError):
         )
         # One mistake found in many assets (a [defaults] value, a field they all lack) is one
         # line, naming the assets, at the first one's place.
-        groups: dict[tuple[str, str, str], tuple[SpecIssue, dict[str, None]]] = {}
+        groups: dict[tuple[str, str, str], list[SpecIssue]] = {}
         for issue in self.issues:
-            named = groups.setdefault(issue.kind, (issue, {}))[1]
-            if issue.asset:
-                named[issue.asset] = None
-        lines = [first.text(list(named)) for first, named in groups.values()]
+            groups.setdefault(issue.kind, []).append(issue)
+        lines = [alike[0].text(alike) for alike in groups.values()]
         shown = lines[:MAX_SHOWN_ISSUES]
         if len(lines) > MAX_SHOWN_ISSUES:
             shown.append(f"… and {len(lines) - MAX_SHOWN_ISSUES} more problems")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from wanplan import confine
 from wanplan.config import CONFIG_FILE, Config, load_config
-from wanplan.errors import SettingsError, StateError, WanplanError
+from wanplan.errors import StateError, WanplanError
 from wanplan.spec.load import SPECS_DIR
 
 if TYPE_CHECKING:
@@ -44,13 +44,9 @@ class Project:
 
     @cached_property
     def config(self) -> Config:
-        """The settings; when they are invalid, the error lists the specs' problems too."""
-        try:
-            return load_config(self.root)
-        except SettingsError as exc:
-            from wanplan.spec.declared import with_spec_issues
-
-            raise with_spec_issues(self, exc) from None
+        """The settings (SettingsError when invalid; `spec.declared.settings` adds the specs'
+        own problems, for the commands that read specs)."""
+        return load_config(self.root)
 
     def require(self) -> None:
         """Refuse a folder that is no project: there the state reads as empty, and a command

@@ -232,7 +232,9 @@ class Workspace:
         """The plan, read-only. Submits whose outcome is unknown are looked up in the providers'
         task lists where a key is set (a free request), so the plan shows what apply will do."""
         from wanplan.apply import reconcile
+        from wanplan.spec.declared import settings
 
+        settings(self.project, request.profile)  # with the specs' problems, all at once
         with self._reading() as reader:  # make_plan checks outputs/ and the cache links
             plan = self._plan_with(reader, request)
             if reconcile.unconfirmed_changes(plan):
@@ -303,7 +305,9 @@ class Workspace:
         plan over budget or no way to confirm must not create or touch the state. Then the
         plan again with the state locked for writing, which is authoritative."""
         from wanplan.apply.providers import providers_needed, setup_providers
+        from wanplan.spec.declared import settings
 
+        settings(self.project, request.profile)  # with the specs' problems, all at once
         with self._reading() as reader:  # make_plan checks outputs/ and the cache links
             first = self._plan_with(reader, request)
             try:

@@ -263,3 +263,33 @@ def test_a_malformed_preference_list_is_one_clear_line(
     result = run(project, "validate")
     assert result.exit_code == 1
     assert f"wanplan.toml:2: profiles.draft.resolution: {message}" in result.stderr
+
+
+def test_a_command_without_specs_reports_only_the_settings(run: Run, empty_project: Path) -> None:
+    """`state list` reads no specs: a settings typo is its only problem (and it hashes no
+    input to find the specs' own)."""
+    _settings(empty_project, FIVE_MISTAKES_SETTINGS)
+    write_spec(empty_project, "a.toml", A_TOML)
+    result = run(empty_project, "state", "list")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: wanplan.toml:5: budget.max_per_aply: unknown setting "
+        "(did you mean 'max_per_apply'?)"
+    ]
+
+
+def test_an_unreadable_file_does_not_make_its_assets_unknown_elsewhere(
+    run: Run, empty_project: Path
+) -> None:
+    write_spec(empty_project, "1.toml", '[assets.hero\nmode = "t2i"\n')
+    write_spec(
+        empty_project,
+        "2.toml",
+        '[assets.turn]\nmode = "i2v"\nmodel = "wan-2.5"\nimage = "asset:hero"\nprompt = "p"\n'
+        "seed = 1\n",
+    )
+    result = run(empty_project, "validate")
+    assert result.stderr.splitlines() == [
+        "error: specs/1.toml:1: invalid TOML: Expected ']' at the end of a table declaration "
+        "(column 13)"
+    ]

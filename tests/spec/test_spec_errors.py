@@ -206,7 +206,8 @@ def test_a_mistake_many_assets_share_is_reported_once_naming_them(
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         "error: specs/many.toml:4: assets.shot-0.model: required: the model family, one of "
-        "wan-2.2, wan-2.5, wan-2.7 for t2v on sim (also in shot-1, shot-2, shot-3 and 46 more)"
+        "wan-2.2, wan-2.5, wan-2.7 for t2v on sim (also in shot-1 (line 6), shot-2 (line 8), "
+        "shot-3 (line 10) and 46 more)"
     ]
 
 

@@ -25,7 +25,7 @@ from wanplan.key.file_hashes import FileHasher, sha256_file
 from wanplan.plan.diff import FieldDiff, field_diffs
 from wanplan.plan.model import Action, Plan, PlanChange, unconfirmed_reason
 from wanplan.project import DEFAULT_PROFILE, OUTPUTS_DIR, Project
-from wanplan.spec.declared import resolve_specs
+from wanplan.spec.declared import resolve_specs, settings
 from wanplan.spec.dependencies import with_upstreams
 from wanplan.spec.resolved import ResolvedAsset
 from wanplan.spec.suggest import did_you_mean
@@ -46,7 +46,7 @@ def make_plan(
 ) -> Plan:
     """The plan for `profile`: what apply would generate, reuse, repair or delete, against
     `state` and the blobs cached in `blobs` (both only read)."""
-    _ = project.config  # settings errors first (with the specs' own): they affect the rest
+    settings(project, profile)  # settings errors first (with the specs' own): they affect the rest
     project.check_confined()  # outputs and the cache are read: never through a link out
     with _gc_paused():
         catalog = project.catalog  # with the project's prices.toml

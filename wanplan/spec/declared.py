@@ -20,24 +20,32 @@ from wanplan.spec.resolved import ResolvedAsset
 from wanplan.spec.suggest import did_you_mean, listing, show
 
 
-def with_spec_issues(project: Project, error: SettingsError) -> SpecError:
-    """wanplan.toml's problems plus the specs' own, found with the valid settings where that
-    can be done (every mistake at once, not one stage at a time)."""
-    issues = list(error.issues)
-    if not isinstance(error.usable, Config):
-        return SpecError([*issues, *load_specs(project.root, collect=True).issues])
+def settings(project: Project, profile: str = DEFAULT_PROFILE) -> Config:
+    """wanplan.toml's settings, for a command that reads the specs. When they are invalid, the
+    error also lists the specs' own problems, found with the valid settings where that can be
+    done: every mistake at once, not one stage at a time."""
     try:
-        _resolve(project, error.usable, FileHasher(project.root, {}), project.catalog)
-    except SpecError as more:
-        issues += more.issues
-    return SpecError(issues)
+        return project.config
+    except SettingsError as error:
+        issues = list(error.issues)
+        try:
+            if not isinstance(error.usable, Config):
+                issues += load_specs(project.root, collect=True).issues
+            else:
+                hasher = FileHasher(project.root, {})
+                _resolve(project, error.usable, hasher, project.catalog, profile)
+        except SpecError as more:
+            issues += more.issues
+        except PlanError:
+            pass  # an unknown --profile: said once the settings are fixed
+        raise SpecError(issues) from None
 
 
 def resolve_specs(
     project: Project, hasher: FileHasher, catalog: Catalog, profile: str = DEFAULT_PROFILE
 ) -> list[ResolvedAsset]:
     """Every declared asset resolved, or a SpecError with every problem of every file."""
-    return _resolve(project, project.config, hasher, catalog, profile)
+    return _resolve(project, settings(project, profile), hasher, catalog, profile)
 
 
 def _resolve(

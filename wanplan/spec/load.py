@@ -61,6 +61,8 @@ class SpecSet:
     """Problems found reading the files (collected with `load_specs(..., collect=True)`)."""
     broken: set[str] = field(default_factory=set)
     """Addresses declared but left out of `assets` for problems of their own."""
+    unreadable: list[str] = field(default_factory=list)
+    """Files that could not be read or parsed: what they declare is not known."""
 
     def issue(self, asset: DeclaredAsset, field: str, message: str) -> SpecIssue:
         """An issue about `field` of `asset`, at the line that set it: the asset's, or its
@@ -146,6 +148,7 @@ def load_specs(root: Path, *, collect: bool = False) -> SpecSet:
     texts: dict[str, str] = {}
     defaults: dict[str, frozenset[str]] = {}
     broken: set[str] = set()
+    unreadable: list[str] = []
     first_seen: dict[str, str] = {}
     for path in spec_files(root):
         relative = path.relative_to(root).as_posix()
@@ -153,6 +156,8 @@ def load_specs(root: Path, *, collect: bool = False) -> SpecSet:
         file_assets, text = loaded.assets, loaded.text
         texts[relative], defaults[relative] = text, loaded.defaults
         broken |= loaded.broken
+        if loaded.unreadable:
+            unreadable.append(relative)
         if len(assets) + len(file_assets) > MAX_ASSETS:
             raise SpecError(
                 [
@@ -185,7 +190,7 @@ def load_specs(root: Path, *, collect: bool = False) -> SpecSet:
             assets.append(asset)
     if issues and not collect:
         raise SpecError(issues)
-    return SpecSet(assets, texts, defaults, issues, broken - first_seen.keys())
+    return SpecSet(assets, texts, defaults, issues, broken - first_seen.keys(), unreadable)
 
 
 def read_toml(root: Path, path: Path, relative: str) -> tuple[dict[str, Any], str]:
@@ -247,6 +252,7 @@ class _Loaded(NamedTuple):
     defaults: frozenset[str] = frozenset()
     broken: frozenset[str] = frozenset()
     """The asset tables left out for problems of their own."""
+    unreadable: bool = False
 
 
 def _load_file(root: Path, path: Path, relative: str, issues: list[SpecIssue]) -> _Loaded:
@@ -255,7 +261,7 @@ def _load_file(root: Path, path: Path, relative: str, issues: list[SpecIssue]) -
         document, text = read_toml(root, path, relative)
     except SpecError as exc:
         issues.extend(exc.issues)
-        return _Loaded([], "")
+        return _Loaded([], "", unreadable=True)
 
     found = len(issues)
     for key in document:

@@ -83,6 +83,7 @@ class Resolver:
         self._models: dict[tuple[Any, ...], tuple[tuple[ModelEntry, str] | None, list[Any]]] = {}
         self._files: dict[str, tuple[str, int, media_kind.Kinds | None] | str] = {}
         self._declared: Collection[str] = ()
+        self._unreadable: list[str] = []
         self._digests: dict[str, str] = {}
         self._taken: dict[tuple[str, str, str], tuple[str, ...]] = {}
         """The inputs a (provider, mode, model id) takes, remembered: the same for thousands of
@@ -102,6 +103,7 @@ class Resolver:
             ordered, cycles = specs.assets, []
         declared = {a.address: a for a in specs.assets} if linked else {}
         self._declared = declared.keys() | specs.broken
+        self._unreadable = specs.unreadable
         for cycle in cycles:
             first = declared[cycle[0]]
             field = next(f for f, upstream in references(first.spec) if upstream == cycle[1])
@@ -677,6 +679,8 @@ class Resolver:
     ) -> InputRef | None:
         name = source[len(ASSET_PREFIX) :]
         if name not in self._declared:
+            if self._unreadable:  # it may be there: that problem is reported, this one waits
+                return None
             issues.append(
                 (
                     field,
