@@ -178,11 +178,16 @@ def test_two_new_addresses_for_one_old_one_move_once(run: Run, project: Path) ->
 def test_a_saved_plan_with_a_move_applies(run: Run, project: Path) -> None:
     assert run(project, "apply", "-y").exit_code == 0
     _edit(project, "[assets.poster]", "[assets.forest-poster]")
-    saved = str(project / "moves.plan")
-    assert run(project, "plan", "--out", saved).exit_code == 0
-    applied = run(project, "apply", "-y", saved)
+    saved = project / "moves.plan"
+    assert run(project, "plan", "--out", str(saved)).exit_code == 0
+    document = json.loads(saved.read_text())
+    assert [(c["address"], c["moved_from"]) for c in document["changes"]] == [
+        ("forest-poster", "poster")
+    ]
+    applied = run(project, "apply", "-y", str(saved))
     assert applied.exit_code == 0, applied.output
     assert not (project / "outputs" / "poster.png").exists()
+    assert (project / "outputs" / "forest-poster.png").is_file()
     assert _plan(run, project)["changes"] == []
 
 
@@ -237,3 +242,41 @@ def test_two_renames_of_the_same_content_are_two_moves(run: Run, project: Path) 
     changes = _changes(_plan(run, project))
     assert set(changes) == {"poster-a", "poster-b"}
     assert {changes[a]["moved_from"] for a in changes} == {"poster", "poster-copy"}
+
+
+def test_a_prompt_in_the_pull_request_comment_is_shown_as_text(run: Run, project: Path) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    _edit(project, '"A slow dolly', '"@team ![x](u) *n* `A slow dolly')
+    markdown = run(project, "plan", "--format", "markdown").output
+    row = next(line for line in markdown.splitlines() if "`forest-dolly`" in line)
+    assert "@team" not in row and "&#64;team" in row  # no mention
+    assert "\\!\\[x\\](u)" in row and "\\*n\\*" in row and "\\`A slow" in row
+
+
+def test_a_rename_without_the_cache_moves_the_intact_file(run: Run, project: Path) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    poster = (project / "outputs" / "poster.png").read_bytes()
+    shutil.rmtree(project / ".wanplan" / "blobs")  # a fresh runner, or `gc` after a cleanup
+    _edit(project, "[assets.poster]", "[assets.forest-poster]")
+    document = _plan(run, project)
+    assert [(c["address"], c["action"], c["moved_from"]) for c in document["changes"]] == [
+        ("forest-poster", "reuse", "poster")
+    ]
+    assert document["summary"]["estimated_cost"] == "0.00"
+    applied = run(project, "apply", "-y")
+    assert applied.exit_code == 0, applied.output
+    assert (project / "outputs" / "forest-poster.png").read_bytes() == poster
+    assert not (project / "outputs" / "poster.png").exists()
+    assert _plan(run, project)["changes"] == []
+
+
+def test_a_rename_without_the_cache_and_an_altered_file_generates_again(
+    run: Run, project: Path
+) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    shutil.rmtree(project / ".wanplan" / "blobs")
+    (project / "outputs" / "poster.png").write_bytes(b"not the poster")
+    _edit(project, "[assets.poster]", "[assets.forest-poster]")
+    changes = _changes(_plan(run, project))
+    assert changes["forest-poster"]["action"] == "create"
+    assert changes["poster"]["action"] == "delete"

@@ -319,6 +319,26 @@ class ApplyEngine:
         self.emit(ApplyEvent(change.address, "deleted", record.output_path))
         return AssetOutcome(change.address, change.action, ok=True)
 
+    async def _cache_moved_file(self, record: AssetRecord, sha256: str) -> None:
+        """A move planned from the old file (its result was not in the cache): the file goes
+        into the cache first, checked to be the very bytes recorded."""
+        if await asyncio.to_thread(self.blobs.has, sha256):
+            return
+        path = self.project.root / record.output_path
+        try:
+            confine.check_destination(self.project.outputs_dir, path, OUTPUTS)
+            added = await asyncio.to_thread(self.blobs.add_file, path)
+        except (OSError, confine.Confined) as exc:
+            raise AssetFailed(
+                f"{record.output_path}, the result it moves from, cannot be read ({exc}); "
+                "plan again"
+            ) from None
+        if added != sha256:
+            raise AssetFailed(
+                f"{record.output_path}, the result it moves from, changed since the plan; plan "
+                "again"
+            )
+
     async def _forget(self, plan: Plan, record: AssetRecord, keep: str = "") -> None:
         """Forget an address and remove its output file, unless that path is another's now:
         the new address of a move (`keep`), an address that stays, or a file this apply
@@ -332,6 +352,8 @@ class ApplyEngine:
     async def _restore(self, plan: Plan, change: PlanChange, started: float) -> AssetOutcome:
         source, asset = change.source, change.asset
         assert source is not None and asset is not None
+        if change.moved is not None:
+            await self._cache_moved_file(change.moved, source.blob_sha256)
         path = await self.outputs.materialise(plan, change, source.blob_sha256, source.extension)
         message = path
         if change.moved is not None:  # a rename: the old address goes once the new one is kept

@@ -175,7 +175,7 @@ class _Planner:
         }
         for address in gone:
             recorded_costs[address] = self._recorded_cost(gone[address])
-        changes = _with_moves(changes, gone, current)
+        changes = _with_moves(self._moves_from_files(changes, gone), gone, current)
         changes.sort(key=lambda c: c.address)
         return Plan(
             profile=self.profile,
@@ -269,6 +269,54 @@ class _Planner:
             return (), ("previous parameters unknown",)
         diff = tuple(field_diffs(before, asset))
         return diff, tuple(d.field for d in diff) or ("content key format",)
+
+    def _moves_from_files(
+        self, changes: list[PlanChange], gone: dict[str, AssetRecord]
+    ) -> list[PlanChange]:
+        """A rename whose result is not in the cache (a fresh CI runner, `gc`) still moves
+        rather than pays: a create of the content a gone address holds, whose file is intact,
+        becomes a reuse of that file (apply puts it back in the cache first)."""
+        held: dict[str, AssetRecord] = {}
+        for record in gone.values():
+            held.setdefault(record.content_key, record)
+        if not held:
+            return changes
+        moved = list(changes)
+        for index, change in enumerate(changes):
+            holder = held.get(change.content_key or "")
+            if change.action is not Action.CREATE or change.asset is None or holder is None:
+                continue
+            source = self.state.generation(holder.content_key)
+            if source is None or source.blob_sha256 != holder.output_sha256:
+                continue
+            if self._intact(holder):
+                moved[index] = PlanChange(
+                    change.address,
+                    Action.REUSE,
+                    ("generated before",),
+                    asset=change.asset,
+                    source=source,
+                )
+                del held[holder.content_key]
+        return moved
+
+    def _intact(self, record: AssetRecord) -> bool:
+        """Whether an output file is still the one recorded (its size and time, else bytes)."""
+        path = self.project.root / record.output_path
+        try:
+            if self._folder_problem(record.output_path) is not None:
+                return False
+            st = os.lstat(path)
+        except OSError:
+            return False
+        return (
+            stat.S_ISREG(st.st_mode)
+            and st.st_size == record.output_size
+            and (
+                st.st_mtime_ns == record.output_mtime_ns
+                or sha256_file(path) == record.output_sha256
+            )
+        )
 
     def _folder_problem(self, output_path: str) -> str | None:
         """Why an output's folder (other than outputs/ itself) cannot hold it, once per folder."""

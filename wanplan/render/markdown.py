@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
 
+from wanplan.errors import printable
 from wanplan.money import format_total, format_usd, total
 from wanplan.plan.compare import Comparison
 from wanplan.plan.model import SYMBOLS, Action, Plan, PlanChange
@@ -34,6 +35,14 @@ def _cell(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace("|", "\\|")
 
 
+_MARKDOWN = str.maketrans({c: f"\\{c}" for c in "\\`*_[]!#~"})
+
+
+def _text_cell(text: str) -> str:
+    """Specs text (a prompt) shown as itself: no emphasis, links, images, code or @mentions."""
+    return _cell(printable(text).translate(_MARKDOWN)).replace("@", "&#64;")
+
+
 def _assets(count: int) -> str:
     return f"{count} asset{'' if count == 1 else 's'}"
 
@@ -49,7 +58,8 @@ def _row(change: PlanChange) -> str:
     details = describe(change)
     if change.warnings:
         details += " — " + "; ".join(change.warnings)
-    cell = "<br>".join([_cell(details), *(_cell(diff_line(d, DIFF_WIDTH)) for d in change.diff)])
+    parts = [details, *(diff_line(d, DIFF_WIDTH) for d in change.diff)]
+    cell = "<br>".join(_text_cell(part) for part in parts)
     return (
         f"| `{SYMBOLS[change.action]}` | `{_cell(change.address)}` | {change.action.value} "
         f"| {cell} | {cost} |"

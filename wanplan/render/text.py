@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from wanplan.errors import printable
 from wanplan.money import format_total, format_usd, total
 from wanplan.plan.model import SYMBOLS, Action, Plan, PlanChange
 from wanplan.render.diff_lines import diff_line
@@ -137,7 +138,7 @@ def render_text(plan: Plan, style: Styler = plain) -> str:
         detail = details[change.address + change.action]
         lines.append(f"{head}  {change.action.value:<8} {detail:<{detail_width}}  {cost}".rstrip())
         for diff in change.diff:
-            lines.append(f"      {style('~', fg=colour)} {diff_line(diff)}")
+            lines.append(f"      {style('~', fg=colour)} {printable(diff_line(diff))}")
         for warning in change.warnings:
             lines.append(style(f"      note: {warning}", dim=True))
     used = [a for a in _ORDER if plan.count(a)]
