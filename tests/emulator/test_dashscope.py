@@ -236,3 +236,22 @@ def test_speech_to_video_lasts_as_long_as_its_audio(
     assert done["output"]["task_status"] == "SUCCEEDED"
     assert done["usage"]["video_duration"] == 4  # 3.06 s of audio, in whole seconds
     assert emulator.task(task_id).media.aspect_ratio == "9:16"  # shaped like its image
+
+
+def test_video_protocols_refuse_what_their_docs_do_not_list(client: httpx.Client) -> None:
+    """Each video protocol takes its own fields (PROVIDERS.md §2, §4b): 2.7 has no `size`,
+    2.1–2.6 text-to-video no `resolution`, image-to-video no `media`."""
+
+    def answer(model: str, payload: dict, parameters: dict) -> tuple[int, str]:
+        body = {"model": model, "input": {"prompt": "a heron", **payload}}
+        response = create(client, {**body, "parameters": parameters})
+        return response.status_code, str(response.json().get("message", ""))
+
+    assert answer("wan2.7-t2v", {}, {"size": "1280*720"}) == (
+        400,
+        "parameters.size is not a parameter of wan2.7-t2v",
+    )
+    assert answer("wan2.5-t2v-preview", {}, {"resolution": "720P"})[0] == 400
+    assert answer("wan2.5-i2v-preview", {"media": []}, {"resolution": "720P"})[0] == 400
+    assert answer("wan2.5-t2v-preview", {}, {"size": "1280*720", "seed": 1})[0] == 200
+    assert answer("wan2.7-t2v", {}, {"resolution": "720P", "ratio": "16:9"})[0] == 200

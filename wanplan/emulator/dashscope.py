@@ -20,7 +20,7 @@ import re
 import uuid
 from typing import Any
 
-from wanplan.emulator import dashscope_messages, dashscope_s2v, results, times
+from wanplan.emulator import dashscope_fields, dashscope_messages, dashscope_s2v, results, times
 from wanplan.emulator.backend import Backend
 from wanplan.emulator.faults import Fault
 from wanplan.emulator.protocol import retry_after_headers
@@ -196,6 +196,8 @@ class DashScope:
         speech = dashscope_s2v.speaks_s2v(model)
         if speech:
             wrong = dashscope_s2v.refusal(model, payload, parameters)
+        elif not messages:
+            wrong = dashscope_fields.refusal(model, payload, parameters)
         if wrong is not None:
             return error(400, "InvalidParameter", wrong)
         refusal = self._check_urls(request, payload) or _check_media(model, payload)
