@@ -158,3 +158,9 @@ def test_wanapi_failure_and_errors(client: httpx.Client, clock: FakeClock) -> No
         refused = client.post(WANAPI.submit_path, json=body)
         assert refused.status_code == 400 and error_code(WANAPI, refused) == code
         assert refused.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_wanapi_refuses_a_field_its_docs_do_not_list(client: httpx.Client) -> None:
+    answer = client.post(WANAPI.submit_path, json={**WANAPI.body("a kite"), "seed": 7})
+    assert answer.status_code == 400
+    assert "seed" in answer.json()["error"]["message"]

@@ -139,7 +139,7 @@ def test_same_request_same_media_on_any_emulator() -> None:
     def result(port: int, prompt: str) -> str:
         emulator = Emulator(Knobs(latency=0))
         origin = f"http://127.0.0.1:{port}"
-        body = WAVESPEED.body(prompt) | {"image_hint": f"{origin}/files/uploads/u000001/a.png"}
+        body = WAVESPEED.body(prompt) | {"audio": f"{origin}/files/uploads/u000001/a.wav"}
         answer = emulator.handle(
             Request.build(
                 "POST",

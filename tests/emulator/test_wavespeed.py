@@ -162,6 +162,11 @@ def test_what_the_docs_do_not_allow_is_refused_with_400(client: httpx.Client) ->
     assert client.post(r2v, json={"prompt": "x"}).status_code == 400  # videos required
     fine = client.post(r2v, json={"prompt": "x", "videos": [video], "image": video})
     assert fine.status_code == 200
+    # Every other model keeps to its mode's documented inputs (PROVIDERS.md §1).
+    ratio = client.post(SUBMIT, json={"prompt": "a fox", "aspect_ratio": "16:9"})
+    assert ratio.status_code == 400 and "aspect_ratio" in ratio.json()["message"]
+    i2v = "/api/v3/alibaba/wan-2.6/image-to-video"
+    assert client.post(i2v, json={"prompt": "x", "image": video, "video": video}).status_code == 400
 
 
 def test_the_wan_25_image_edit_takes_one_or_two_images(client: httpx.Client) -> None:

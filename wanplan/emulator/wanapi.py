@@ -40,6 +40,9 @@ _SERVER_ERRORS = {
     504: ("server_error", "timeout", "The server timed out, please retry."),
 }
 _ALPHABET = string.ascii_letters + string.digits
+DOCUMENTED = frozenset({"model", "prompt", "image", "duration", "aspect_ratio", "webhook_url"})
+"""The body PROVIDERS.md §4 lists; the emulator refuses anything else, so that an adapter
+sending an undocumented field fails its tests."""
 
 
 def error(
@@ -92,6 +95,9 @@ class WanApi:
         model = body.get("model")
         if model not in MODELS:
             return invalid("model_not_found", f"The model {model!r} does not exist.")
+        extra = sorted(set(body) - DOCUMENTED)
+        if extra:
+            return invalid("unknown_parameter", f"Unrecognized request argument: {extra[0]}.")
         prompt = body.get("prompt")
         if not isinstance(prompt, str) or not prompt:
             return invalid("missing_required_parameter", "prompt is required.")

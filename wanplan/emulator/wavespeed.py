@@ -110,9 +110,23 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> R
     return json_response(status, {"code": status, "message": message, "data": None}, headers)
 
 
+_COMMON = frozenset(
+    {"prompt", "negative_prompt", "seed", "enable_prompt_expansion", "enable_sync_mode"}
+)
+FIELDS_BY_MODE = {
+    # PROVIDERS.md §1: t2v `size`, 2.5/2.6 `audio`; i2v `image`, `resolution` (2.5+), 2.2
+    # `size` and `last_image`; t2i `size`; 2.7 video edit `video`, reference `images`.
+    "t2v": _COMMON | {"duration", "size", "audio"},
+    "i2v": _COMMON | {"duration", "image", "resolution", "size", "last_image", "audio"},
+    "t2i": _COMMON | {"size"},
+    "edit": _COMMON | {"duration", "video", "images", "resolution"},
+}
+"""The other models' documented inputs, by the mode their id names."""
+
+
 def _undocumented(model: str, body: dict[str, Any]) -> str | None:
     """Why the model's documented inputs refuse this body, if they do."""
-    allowed = FIELDS.get(model)
+    allowed = FIELDS.get(model) or FIELDS_BY_MODE.get(mode_of(model))
     if allowed is not None:
         extra = sorted(set(body) - allowed)
         if extra:
