@@ -280,3 +280,26 @@ def test_a_rename_without_the_cache_and_an_altered_file_generates_again(
     changes = _changes(_plan(run, project))
     assert changes["forest-poster"]["action"] == "create"
     assert changes["poster"]["action"] == "delete"
+
+
+def test_a_move_from_the_old_file_serves_a_copy_of_the_same_content(
+    run: Run, project: Path
+) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    shutil.rmtree(project / ".wanplan" / "blobs")
+    spec = project / "specs" / "launch.toml"
+    text = spec.read_text()
+    block = text[text.index("[assets.poster]") :]
+    spec.write_text(
+        text.replace("[assets.poster]", "[assets.poster-a]")
+        + "\n"
+        + block.replace("[assets.poster]", "[assets.poster-b]")
+    )
+    changes = _changes(_plan(run, project))
+    assert changes["poster-a"]["moved_from"] == "poster"
+    assert changes["poster-b"]["action"] == "reuse"  # the same content as poster-a
+    applied = run(project, "apply", "-y")
+    assert applied.exit_code == 0, applied.output
+    outputs = project / "outputs"
+    assert (outputs / "poster-a.png").read_bytes() == (outputs / "poster-b.png").read_bytes()
+    assert _plan(run, project)["changes"] == []

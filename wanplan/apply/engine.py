@@ -285,16 +285,16 @@ class ApplyEngine:
                 return await self._delete(plan, change)
             if change.action is Action.UNCONFIRMED and self.runner is None:
                 raise AssetFailed(unconfirmed_failure(change))
-            if change.source is not None:
-                return await self._restore(plan, change, started)
             if change.waits_for is not None:
                 return await self._copy_when_generated(plan, change, started)
             try:
+                if change.source is not None:  # a move from the old file may be waited for too
+                    return await self._restore(plan, change, started)
                 return await self._generate(plan, change, started)
             finally:
                 if change.asset is not None:
                     self._finished(change.asset.content_key).set()
-                    if self.runner is not None:
+                    if self.runner is not None and change.source is None:
                         await self.runner.release(change.asset.content_key)
         except (AssetFailed, StateError) as exc:  # StateError: a shared state out of reach
             self.emit(ApplyEvent(change.address, "failed", str(exc), time.monotonic() - started))

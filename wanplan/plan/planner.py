@@ -33,6 +33,7 @@ from wanplan.state.base import StateReader
 from wanplan.state.records import AssetRecord, TaskRecord
 
 UNPINNED_SEED = "seed not pinned: the result is not reproducible"
+MISSING = "output file is missing"
 
 
 def make_plan(
@@ -175,7 +176,7 @@ class _Planner:
         }
         for address in gone:
             recorded_costs[address] = self._recorded_cost(gone[address])
-        changes = _with_moves(self._moves_from_files(changes, gone), gone, current)
+        changes = self._moves(changes, gone, current)
         changes.sort(key=lambda c: c.address)
         return Plan(
             profile=self.profile,
@@ -270,53 +271,81 @@ class _Planner:
         diff = tuple(field_diffs(before, asset))
         return diff, tuple(d.field for d in diff) or ("content key format",)
 
-    def _moves_from_files(
-        self, changes: list[PlanChange], gone: dict[str, AssetRecord]
+    def _moves(
+        self,
+        changes: list[PlanChange],
+        gone: dict[str, AssetRecord],
+        current: dict[str, AssetRecord],
     ) -> list[PlanChange]:
-        """A rename whose result is not in the cache (a fresh CI runner, `gc`) still moves
-        rather than pays: a create of the content a gone address holds, whose file is intact,
-        becomes a reuse of that file (apply puts it back in the cache first)."""
-        held: dict[str, AssetRecord] = {}
-        for record in gone.values():
-            held.setdefault(record.content_key, record)
-        if not held:
-            return changes
-        moved = list(changes)
-        for index, change in enumerate(changes):
-            holder = held.get(change.content_key or "")
-            if change.action is not Action.CREATE or change.asset is None or holder is None:
-                continue
-            source = self.state.generation(holder.content_key)
-            if source is None or source.blob_sha256 != holder.output_sha256:
-                continue
-            if self._intact(holder):
-                moved[index] = PlanChange(
-                    change.address,
-                    Action.REUSE,
-                    ("generated before",),
-                    asset=change.asset,
-                    source=source,
+        """The changes plus a delete for each address no longer declared, except a rename: a
+        new address with the content a gone one holds takes it over (one change, no delete).
+        It reuses the cached result, or, where the cache lacks it (a fresh CI runner, `gc`),
+        the gone address's intact file (apply puts it back in the cache first)."""
+        waiting: dict[str, list[int]] = {}
+        """Content key -> the new addresses (indexes) that reuse or create it."""
+        for position, change in enumerate(changes):
+            if change.previous is None and change.action in (Action.REUSE, Action.CREATE):
+                waiting.setdefault(change.content_key or "", []).append(position)
+        holders = {r.output_path: a for a, r in current.items() if a not in gone}
+        changes = list(changes)
+        for address in sorted(gone):
+            record = gone[address]
+            index = self._taker(changes, waiting.get(record.content_key, []), record)
+            if index is not None:
+                changes[index] = dataclasses.replace(
+                    changes[index], reasons=(f"moved from {address}",), moved=record
                 )
-                del held[holder.content_key]
-        return moved
+                continue
+            holder = holders.get(record.output_path)
+            reasons = (f"{record.output_path} is {holder}'s now: kept",) if holder else ()
+            changes.append(PlanChange(address, Action.DELETE, reasons, previous=record))
+        return changes
 
-    def _intact(self, record: AssetRecord) -> bool:
-        """Whether an output file is still the one recorded (its size and time, else bytes)."""
-        path = self.project.root / record.output_path
+    def _taker(
+        self, changes: list[PlanChange], candidates: list[int], record: AssetRecord
+    ) -> int | None:
+        """The first new address that can take over `record`'s result (removed from
+        `candidates`), turned into a reuse when it can only be had from the old file."""
+        for position in candidates:
+            change = changes[position]
+            if change.action is Action.REUSE and change.source is not None:
+                candidates.remove(position)
+                return position
+            if change.action is Action.CREATE and change.asset is not None:
+                source = self.state.generation(record.content_key)
+                if (
+                    source is not None
+                    and source.blob_sha256 == record.output_sha256
+                    and self._output_problem(record) is None
+                ):
+                    candidates.remove(position)
+                    changes[position] = PlanChange(
+                        change.address, Action.REUSE, asset=change.asset, source=source
+                    )
+                    return position
+        return None
+
+    def _output_problem(self, record: AssetRecord) -> str | None:
+        """What is wrong with a recorded output file (MISSING when it is gone); None when it is
+        still the one recorded (its size and time, else its bytes)."""
+        path = f"{self.root}/{record.output_path}"  # a str: a Path per asset would cost
+        folder_problem = self._folder_problem(record.output_path)
+        if folder_problem is not None:
+            return folder_problem
         try:
-            if self._folder_problem(record.output_path) is not None:
-                return False
             st = os.lstat(path)
-        except OSError:
-            return False
-        return (
-            stat.S_ISREG(st.st_mode)
-            and st.st_size == record.output_size
-            and (
-                st.st_mtime_ns == record.output_mtime_ns
-                or sha256_file(path) == record.output_sha256
-            )
-        )
+        except FileNotFoundError:
+            return MISSING
+        except OSError as exc:
+            return f"output file cannot be read ({exc.strerror or exc})"
+        if not stat.S_ISREG(st.st_mode):
+            return f"{record.output_path} is {confine.kind(st.st_mode)}: move it away"
+        if st.st_size == record.output_size and (
+            st.st_mtime_ns == record.output_mtime_ns
+            or sha256_file(Path(path)) == record.output_sha256
+        ):
+            return None
+        return "output file was altered"
 
     def _folder_problem(self, output_path: str) -> str | None:
         """Why an output's folder (other than outputs/ itself) cannot hold it, once per folder."""
@@ -335,30 +364,9 @@ class _Planner:
         return self.blobs.shared or self.blobs.has(sha256)
 
     def _check_output(self, asset: ResolvedAsset, record: AssetRecord) -> PlanChange | None:
-        path = f"{self.root}/{record.output_path}"  # a str: a Path per asset would cost
-        folder_problem = self._folder_problem(record.output_path)
-        try:
-            if folder_problem is not None:
-                raise confine.Confined(folder_problem)
-            st = os.lstat(path)
-        except confine.Confined as exc:
-            problem = str(exc)
-        except FileNotFoundError:
-            if self.blobs.shared:
-                return None  # in the shared store: `wanplan pull` writes it here
-            problem = "output file is missing"
-        except OSError as exc:
-            problem = f"output file cannot be read ({exc.strerror or exc})"
-        else:
-            if not stat.S_ISREG(st.st_mode):
-                problem = f"{record.output_path} is {confine.kind(st.st_mode)}: move it away"
-            elif st.st_size == record.output_size and (
-                st.st_mtime_ns == record.output_mtime_ns
-                or sha256_file(Path(path)) == record.output_sha256
-            ):
-                return None
-            else:
-                problem = "output file was altered"
+        problem = self._output_problem(record)
+        if problem is None or (problem == MISSING and self.blobs.shared):
+            return None  # missing but in the shared store: `wanplan pull` writes it here
         source = self.state.generation(record.content_key)
         if source is not None and self._cached(source.blob_sha256):
             return PlanChange(
@@ -388,30 +396,3 @@ def _check_addresses(addresses: Iterable[str], known: set[str], option: str) -> 
             )
         chosen |= members
     return chosen
-
-
-def _with_moves(
-    changes: list[PlanChange], gone: dict[str, AssetRecord], current: dict[str, AssetRecord]
-) -> list[PlanChange]:
-    """The changes plus a delete for each address no longer declared, except a rename: a new
-    address that reuses the content a gone one holds takes it over (one change, no delete)."""
-    renamed: dict[str, list[int]] = {}
-    """Content key -> the indexes of the reuses at new addresses, from the cache."""
-    for position, change in enumerate(changes):
-        if change.action is Action.REUSE and change.previous is None and change.source:
-            renamed.setdefault(change.source.content_key, []).append(position)
-    holders = {r.output_path: a for a, r in current.items() if a not in gone}
-    changes = list(changes)
-    for address in sorted(gone):
-        record = gone[address]
-        candidates = renamed.get(record.content_key)
-        index = candidates.pop(0) if candidates else None
-        if index is None:
-            holder = holders.get(record.output_path)
-            reasons = (f"{record.output_path} is {holder}'s now: kept",) if holder else ()
-            changes.append(PlanChange(address, Action.DELETE, reasons, previous=record))
-        else:
-            changes[index] = dataclasses.replace(
-                changes[index], reasons=(f"moved from {address}",), moved=record
-            )
-    return changes

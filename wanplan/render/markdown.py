@@ -16,7 +16,7 @@ from wanplan.money import format_total, format_usd, total
 from wanplan.plan.compare import Comparison
 from wanplan.plan.model import SYMBOLS, Action, Plan, PlanChange
 from wanplan.render.diff_lines import diff_line
-from wanplan.render.text import change_cost, committed, count_line, describe
+from wanplan.render.text import assets, change_cost, committed, count_line, describe
 
 MARKER = "<!-- wanplan -->"
 GITHUB_COMMENT_LIMIT = 65_536
@@ -41,10 +41,6 @@ _MARKDOWN = str.maketrans({c: f"\\{c}" for c in "\\`*_[]!#~"})
 def _text_cell(text: str) -> str:
     """Specs text (a prompt) shown as itself: no emphasis, links, images, code or @mentions."""
     return _cell(printable(text).translate(_MARKDOWN)).replace("@", "&#64;")
-
-
-def _assets(count: int) -> str:
-    return f"{count} asset{'' if count == 1 else 's'}"
 
 
 def _delta(before: tuple[Decimal, int], after: tuple[Decimal, int]) -> str:
@@ -127,7 +123,7 @@ def render_markdown(plan: Plan, comparison: Comparison | None = None) -> str:
     cost = total([c.estimated_cost for c in changes])
     if not changes:
         verb = "matches" if plan.unchanged == 1 else "match"
-        lines.append(f"**No changes.** {_assets(plan.unchanged)} {verb} the specs.")
+        lines.append(f"**No changes.** {assets(plan.unchanged)} {verb} the specs.")
     else:
         lines.append(f"**{count_line(label, changes)}**")
     lines.append("")
@@ -148,7 +144,7 @@ def render_markdown(plan: Plan, comparison: Comparison | None = None) -> str:
         total_row = f"| | **total** | | | **{format_total(cost)}** |"
         footer = [""]
         if plan.unchanged:
-            footer.append(f"{_assets(plan.unchanged)} unchanged.")
+            footer.append(f"{assets(plan.unchanged)} unchanged.")
         room = MAX_CHARS - sum(len(line) + 1 for line in lines + footer)
         lines.extend(_table(changes, total_row, room))
         lines.extend(footer)

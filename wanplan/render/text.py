@@ -103,6 +103,11 @@ def count_line(label: str, changes: Sequence[PlanChange]) -> str:
     return line
 
 
+def assets(count: int) -> str:
+    """`1 asset`, `3 assets`."""
+    return f"{count} asset{'' if count == 1 else 's'}"
+
+
 def committed(changes: Sequence[PlanChange]) -> tuple[str, str]:
     """What the resumed tasks cost, paid already, and how many they are: (`$5.00`, `10 tasks`)."""
     resumed = [c for c in changes if c.action is Action.RESUME]
@@ -124,7 +129,7 @@ def render_text(plan: Plan, style: Styler = plain) -> str:
     if not plan.has_changes:
         return (
             style("No changes.", bold=True)
-            + f" {plan.unchanged} asset{'s match' if plan.unchanged != 1 else ' matches'} the specs"
+            + f" {assets(plan.unchanged)} {'matches' if plan.unchanged == 1 else 'match'} the specs"
             f" (profile {plan.profile}).\n"
         )
     width = max(len(c.address) for c in plan.changes)
