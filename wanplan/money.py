@@ -26,6 +26,13 @@ def as_micros(amount: Decimal | str | None) -> int | None:
     return int((Decimal(amount) * MICROS_PER_USD).to_integral_value(rounding=ROUND_HALF_UP))
 
 
+def in_micros(amount: Decimal | None) -> Decimal | None:
+    """An amount rounded as `as_micros` rounds it: what the ledger keeps, so that its decimal
+    text and its integer are one figure."""
+    micros = as_micros(amount)
+    return None if micros is None else Decimal(micros) / MICROS_PER_USD
+
+
 def format_usd(amount: Decimal | None) -> str:
     if amount is None:
         return "unknown"

@@ -366,6 +366,10 @@ class Workspace:
         if not plan.has_changes:
             return None
         setups = setup_providers(config, providers_needed(plan), self.transport)
+        if not request.skip_balance_check:  # before the question: a "yes" then refused is no use
+            from wanplan.apply.balance import check_balances
+
+            check_balances(plan, setups, self.warn)  # exit 4 before the first submit
         if not request.auto_approve and not prompts.confirm(plan):
             raise ApplyRefused("apply cancelled; nothing was changed")
         if runner is not None and time.monotonic() - reserved_at > runner.lease_seconds / 3:
@@ -374,10 +378,6 @@ class Workspace:
             runner = self._check_and_reserve(
                 plan, state, request, dataclasses.replace(runner, reserved=False)
             )
-        if not request.skip_balance_check:
-            from wanplan.apply.balance import check_balances
-
-            check_balances(plan, setups, self.warn)  # exit 4 before the first submit
         if any(change.generates for change in plan.changes):
             self.cache.check()  # a result the cache cannot keep would be paid for, lost
         with prompts.progress(plan) as on_event:
@@ -733,10 +733,10 @@ class Workspace:
 
     def declared_assets(self) -> list[ResolvedAsset]:
         """The specs, resolved (unchanged input files are not hashed again)."""
-        from wanplan.catalog import load_catalog
         from wanplan.key.file_hashes import FileHasher
         from wanplan.spec.declared import resolve_specs
 
         with self._reading() as reader:
             stamps = reader.file_stamps()
-        return resolve_specs(self.project, FileHasher(self.project.root, stamps), load_catalog())
+        catalog = self.project.catalog
+        return resolve_specs(self.project, FileHasher(self.project.root, stamps), catalog)

@@ -423,3 +423,19 @@ def test_an_older_ledger_gains_its_exact_amounts_when_migrated(
         ("0.358385", 358_385),
         (None, None),
     ]
+
+
+def test_a_ledger_amount_past_six_decimals_is_one_figure_in_text_and_micros(
+    store: StateStore, writer: object, backend: Any
+) -> None:
+    """Billed seconds with fractions make amounts like 0.36125208: the ledger keeps them to
+    the micro-dollar, so its decimal text and its integer never disagree."""
+    ref = intent(writer)
+    writer.record_spend(  # type: ignore[attr-defined]
+        task_ref=ref, provider="dashscope", address="s", profile="default",
+        content_key="k1", amount=Decimal("0.36125258"), source="reported",
+    )  # fmt: skip
+    rows = backend.sql(store, "select amount, amount_micros from ledger where address = 's'")
+    assert [(Decimal(str(amount)), micros) for amount, micros in rows] == [
+        (Decimal("0.361253"), 361_253)
+    ]

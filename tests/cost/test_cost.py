@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import Run, write_spec
 from tests.providers.test_adapters import FAST_POLLING
 from tests.providers.test_adapters import emulator as emulator_fixture
+from wanplan.catalog import load_catalog
 from wanplan.config import ProviderSettings
 from wanplan.cost.spend import task_spend
 from wanplan.emulator import Emulator
@@ -40,6 +41,8 @@ resolution = "720p"
 duration = {duration}
 seed = 1
 """
+
+CATALOG = load_catalog()
 
 
 def state_path(project: Path) -> Path:
@@ -154,7 +157,7 @@ def test_dashscope_reports_the_billed_seconds_of_its_usage() -> None:
     assert status.billed_seconds == 7.0
     clip = asset("dashscope", "wan2.6-t2v", "1080p")
     # 7 s at the catalog's $0.15/s, whatever the plan estimated for the asked duration.
-    spend = task_spend(clip, status, quoted=None, estimate=Decimal("0.75"))
+    spend = task_spend(clip, status, quoted=None, estimate=Decimal("0.75"), catalog=CATALOG)
     assert (spend.amount, spend.source) == (Decimal("1.05"), "reported")
 
 
@@ -178,14 +181,16 @@ def test_which_figure_the_ledger_keeps() -> None:
     done = TaskStatus(TaskState.SUCCEEDED, result_urls=("u",))
     clip = asset("dashscope", "wan2.6-t2v", "720p")
     said = TaskStatus(TaskState.SUCCEEDED, reported_cost=Decimal("0.33"), billed_seconds=9)
-    assert task_spend(clip, said, Decimal("1"), Decimal("2")).source == "reported"
-    assert task_spend(clip, done, Decimal("0.42"), Decimal("0.50")).amount == Decimal("0.42")
-    assert task_spend(clip, done, None, Decimal("0.50")).source == "estimate"
-    assert task_spend(clip, done, None, None).amount is None
+    assert task_spend(clip, said, Decimal("1"), Decimal("2"), CATALOG).source == "reported"
+    assert task_spend(clip, done, Decimal("0.42"), Decimal("0.50"), CATALOG).amount == Decimal(
+        "0.42"
+    )
+    assert task_spend(clip, done, None, Decimal("0.50"), CATALOG).source == "estimate"
+    assert task_spend(clip, done, None, None, CATALOG).amount is None
     # Billed seconds without a catalog price leave the quote or estimate, never $0.
     unpriced = asset("apixo", "wan-2-6-video", "720p")
     billed = TaskStatus(TaskState.SUCCEEDED, billed_seconds=5)
-    assert task_spend(unpriced, billed, None, None).source == "unknown"
+    assert task_spend(unpriced, billed, None, None, CATALOG).source == "unknown"
 
 
 def test_the_wavespeed_quote_is_the_spend(run: Run, hosted: Path, emulator: Emulator) -> None:
@@ -199,6 +204,14 @@ def test_the_wavespeed_quote_is_the_spend(run: Run, hosted: Path, emulator: Emul
     )
     assert quote.json == {"model_id": "alibaba/wan-2.5/text-to-video", "inputs": submit.json}
     assert quote.headers["authorization"] == "Bearer [REDACTED]"
+
+
+def test_a_wavespeed_quote_of_nothing_is_not_recorded_as_spend(
+    run: Run, hosted: Path, emulator: Emulator
+) -> None:
+    emulator.set_knobs(price_discount_rate=Decimal(1))  # a discounted price of $0
+    row = apply_one_clip(run, hosted, "wavespeed", "wan-2.5")
+    assert row["source"] == "estimate" and row["amount"] != "0.00"
 
 
 def test_a_resumed_task_is_recorded_at_its_quote(

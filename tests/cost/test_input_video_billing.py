@@ -136,3 +136,16 @@ def test_the_recorded_side_counts_only_what_can_be_a_billed_video() -> None:
     }
     # wan2.7-r2v takes image references too: digests alone cannot say they are billed videos.
     assert estimate_material(material, load_catalog()) == Decimal("0.50")
+
+
+def test_a_reference_to_a_model_that_takes_only_images_is_not_billed_as_video(
+    run: Run, empty_project: Path
+) -> None:
+    """WaveSpeed's 2.7 edit takes image references: one whose kind its name does not tell (a
+    URL without an extension) adds nothing, rather than 10 s of video at the cap."""
+    alone = edit_estimate(run, empty_project, "wavespeed", mp4(4.2))
+    spec = empty_project / "specs" / "a.toml"
+    spec.write_text(spec.read_text() + 'references = ["https://e.example/look"]\n')
+    result = run(empty_project, "plan", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["changes"][0]["estimated_cost"] == alone

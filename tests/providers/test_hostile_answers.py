@@ -411,3 +411,21 @@ def test_a_providers_message_cannot_rewrite_a_terminal_line() -> None:
     ):
         shown = str(exc)
         assert shown.isprintable() and "\\x1b[2J\\rall good" in shown
+
+
+def test_a_provider_echoing_the_key_in_an_error_never_shows_it() -> None:
+    """Errors reach logs and pull-request comments: a key the provider echoes is masked."""
+    import httpx
+
+    from wanplan.errors import ProviderError
+    from wanplan.providers import wire
+
+    key = "sk-live-0123456789abcdef"
+    request = httpx.Request("POST", "https://api.example/x", headers=wire.bearer(key))
+    response = httpx.Response(400, request=request)
+    try:
+        wire.raise_for_status("wavespeed", response, "WAVESPEED_API_KEY", f"bad key {key}!")
+    except ProviderError as exc:
+        assert key not in str(exc) and "bad key ***!" in str(exc)
+    else:
+        raise AssertionError("a 400 must raise")

@@ -17,8 +17,9 @@ import httpx
 from wanplan import __version__
 from wanplan.ci.environment import Overrides, Target, resolve_credentials, resolve_target
 from wanplan.ci.forges import FORGES, Comment, CommentError, Forge
+from wanplan.render.markdown import MARKER_NAME
 
-MARKER_NAME = re.compile(r"[a-z0-9][a-z0-9_:-]*")
+MARKER_PATTERN = re.compile(r"[a-z0-9][a-z0-9_:-]*")
 LOG_TAIL = 60_000
 """Characters of a log's end that are posted: under GitHub's limit with the title and footer."""
 BODY_LIMITS = {"github": 65_536, "gitlab": 1_000_000}
@@ -28,7 +29,7 @@ BODY_LIMITS = {"github": 65_536, "gitlab": 1_000_000}
 class CommentRequest:
     text: str  # Markdown; or, with a title, a log shown under it
     title: str | None = None
-    marker: str = "wanplan"  # <!-- wanplan --> is the Markdown plan's own marker
+    marker: str = MARKER_NAME  # the Markdown plan's own marker
     author: str | None = None  # whose comment is ours; default: the token's own user
     merged_commit: str | None = None  # comment on the request that merged this commit
     where: Overrides = field(default_factory=Overrides)
@@ -42,7 +43,7 @@ class Posted:
 
 
 def marker(name: str) -> str:
-    if not MARKER_NAME.fullmatch(name):
+    if not MARKER_PATTERN.fullmatch(name):
         raise CommentError(f"--marker {name!r}: use lowercase letters, digits, '-', '_', ':'")
     return f"<!-- {name} -->"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from wanplan.ci.forges import CommentError, Credentials
+from wanplan.ci.forges import CommentError, Credentials, text_of
 
 ACTIONS_BOT = "github-actions[bot]"
 """Who writes with GitHub Actions' own token, which cannot ask GitHub who it is."""
@@ -82,6 +82,8 @@ def resolve_credentials(env: Mapping[str, str], forge: str, variable: str | None
     token = env.get(variable, "").strip()
     if not token:
         raise CommentError(f"no token: set {variable} to a token that may comment")
+    if not (token.isascii() and token.isprintable()):
+        raise CommentError(f"{variable} does not hold a token (it has characters no token has)")
     return Credentials(token, variable)
 
 
@@ -97,7 +99,7 @@ def _github(env: Mapping[str, str]) -> dict[str, Any]:
         "project": repository,
         "number": pull.get("number") if isinstance(pull.get("number"), int) else None,
         # On a pull request GITHUB_SHA is a merge GitHub made; the reviewer knows the head.
-        "sha": (pull.get("head") or {}).get("sha") or env.get("GITHUB_SHA"),
+        "sha": text_of(pull.get("head"), "sha") or env.get("GITHUB_SHA"),
         "run_url": run_url,
         "fallback_author": ACTIONS_BOT if env.get("GITHUB_ACTIONS") == "true" else None,
     }
@@ -131,9 +133,13 @@ def _check_api_url(url: str) -> None:
     """The token goes there: https only, plain http on loopback only (a test's fake)."""
     from wanplan.providers.wire import is_loopback
 
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        raise CommentError(f"API URL {url!r} is not a URL") from None
+    if parts.scheme == "https" and host:
         return
-    if parts.scheme == "http" and is_loopback(parts.hostname or ""):
+    if parts.scheme == "http" and is_loopback(host or ""):
         return
     raise CommentError(f"API URL {url!r}: use https (plain http only on loopback)")

@@ -74,10 +74,10 @@ class _Api:
             response = self.client.request(method, url, headers=self.headers(), **kwargs)
         except httpx.HTTPError as exc:
             raise CommentError(
-                self._redact(f"could not reach {self.api_url} to {what}: {type(exc).__name__}")
+                f"could not reach {self.api_url} to {what}: {type(exc).__name__}"
             ) from None
         if not response.is_success and response.status_code != tolerated:
-            raise CommentError(self._redact(self._refusal(response, what)))
+            raise CommentError(self._refusal(response, what))
         return response
 
     def json(self, response: httpx.Response, what: str) -> Any:
@@ -112,12 +112,18 @@ class _Api:
                 f"check the project ({self.project}) and the {self.request_noun} number, "
                 "and that the token can see the project"
             )
-        else:
-            hint = _api_message(response)
+        else:  # the API's own words, the only text that could echo the token
+            hint = self._redact(_api_message(response))
         return f"{self.name} answered HTTP {code} to {what}: {hint}"
 
     def _redact(self, message: str) -> str:
         return message.replace(self.credentials.token, "***") if self.credentials.token else message
+
+    def too_many(self, what: str) -> CommentError:
+        return CommentError(
+            f"{self.name} listed more than {MAX_PAGES} pages when asked to {what}; "
+            "pass --pr/--mr explicitly or tidy the request's comments"
+        )
 
 
 def _api_message(response: httpx.Response) -> str:
@@ -129,7 +135,7 @@ def _api_message(response: httpx.Response) -> str:
     return text[:200] or "no reason given"
 
 
-def _text(answer: Any, key: str) -> str | None:
+def text_of(answer: Any, key: str) -> str | None:
     value = answer.get(key) if isinstance(answer, dict) else None
     return value if isinstance(value, str) else None
 
@@ -163,6 +169,8 @@ class GitHub(_Api):
             following = response.links.get("next", {}).get("url")
             url = following if following and self.same_origin(following) else None
             params = None  # the next link carries them
+        if url is not None:
+            raise self.too_many(what)
 
     def create(self, number: int, body: str) -> Comment:
         url = f"{self.api_url}/repos/{self.project}/issues/{number}/comments"
@@ -178,7 +186,7 @@ class GitHub(_Api):
         response = self.call("GET", f"{self.api_url}/user", what, tolerated=403)
         if response.status_code == 403:
             return None  # GitHub Actions' own token cannot read /user; the caller falls back
-        return _text(self.json(response, what), "login")
+        return text_of(self.json(response, what), "login")
 
     def merged_request(self, sha: str) -> int | None:
         what = f"find the pull request of commit {sha[:12]}"
@@ -218,6 +226,7 @@ class GitLab(_Api):
             page = response.headers.get("X-Next-Page", "")
             if not page:
                 return
+        raise self.too_many(what)
 
     def create(self, number: int, body: str) -> Comment:
         url = f"{self._project_url()}/merge_requests/{number}/notes"
@@ -232,7 +241,7 @@ class GitLab(_Api):
         if self.credentials.job_token:
             return None  # a job token cannot read /user; the caller falls back
         what = "read the token's own user"
-        return _text(self.json(self.call("GET", f"{self.api_url}/user", what), what), "username")
+        return text_of(self.json(self.call("GET", f"{self.api_url}/user", what), what), "username")
 
     def merged_request(self, sha: str) -> int | None:
         what = f"find the merge request of commit {sha[:12]}"

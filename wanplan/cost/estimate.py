@@ -23,7 +23,9 @@ def estimate(asset: ResolvedAsset, catalog: Catalog, root: Path | None = None) -
         return price.estimate(asset.duration)
     if asset.mode == "s2v":  # the video lasts as long as its audio
         return price.estimate(asset.duration, [input_audio_seconds(asset, root)])
-    return price.estimate(asset.duration, input_video_seconds(asset, root))
+    model = catalog.model_by_id(asset.provider, asset.model_id, asset.mode)
+    video_references = model is None or "video" in model.reference_kinds
+    return price.estimate(asset.duration, input_video_seconds(asset, root, video_references))
 
 
 def input_audio_seconds(asset: ResolvedAsset, root: Path | None) -> Decimal | None:
@@ -35,13 +37,17 @@ def input_audio_seconds(asset: ResolvedAsset, root: Path | None) -> Decimal | No
     return audio_seconds(root / ref.source)
 
 
-def input_video_seconds(asset: ResolvedAsset, root: Path | None) -> list[Decimal | None]:
+def input_video_seconds(
+    asset: ResolvedAsset, root: Path | None, video_references: bool = True
+) -> list[Decimal | None]:
     """The length of each input video (an edit's source, r2v's reference videos), None where
-    it cannot be known before the run: a URL, another asset's output, an unreadable file."""
+    it cannot be known before the run: a URL, another asset's output, an unreadable file.
+    `video_references`: whether the model takes videos among its references (else every
+    reference is an image, never billed by the second)."""
     lengths: list[Decimal | None] = []
     for ref in asset.inputs:
         kind = ref.field.partition("[")[0]
-        if kind not in ("video", "references"):
+        if kind not in ("video", "references") or (kind == "references" and not video_references):
             continue
         local = root is not None and ref.sha256 is not None and not ref.is_url
         kinds = (

@@ -132,9 +132,7 @@ async def quote_models(
                 except httpx.HTTPError as exc:
                     return f"{type(exc).__name__}: the price quote could not be reached"
                 else:
-                    if quoted <= 0:  # a quote of nothing is no price: unknown, never $0
-                        return f"the quote answered {format_usd(quoted)}; not trusted"
-                    return quoted
+                    return quoted  # never 0: price_quote refuses a quote of nothing
             await asyncio.sleep(2**attempt)  # a busy quote (429, 503): again, a little later
         return "no quote"  # not reached: the last attempt returns
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from wanplan.catalog import load_catalog
 from wanplan.catalog.model import Catalog
 from wanplan.providers.base import TaskStatus
 from wanplan.spec.resolved import ResolvedAsset
@@ -33,9 +32,9 @@ def task_spend(
     status: TaskStatus,
     quoted: Decimal | None,
     estimate: Decimal | None,
-    catalog: Catalog | None = None,
+    catalog: Catalog,
 ) -> Spend:
-    """`catalog`: the project's, with its prices.toml (the built-in one when None)."""
+    """`catalog`: the project's, with its prices.toml."""
     if status.reported_cost is not None:
         return Spend(status.reported_cost, REPORTED)
     billed = billed_usage(asset, status.billed_seconds, catalog)
@@ -46,16 +45,12 @@ def task_spend(
     return Spend(estimate, ESTIMATE if estimate is not None else UNKNOWN)
 
 
-def billed_usage(
-    asset: ResolvedAsset, seconds: float | None, catalog: Catalog | None = None
-) -> Decimal | None:
+def billed_usage(asset: ResolvedAsset, seconds: float | None, catalog: Catalog) -> Decimal | None:
     """Billed seconds at the catalog's per-second price for this model and resolution; None
     when either is unknown (the estimate stands then, never $0)."""
     if seconds is None:
         return None
-    price = (catalog or load_catalog()).price(
-        asset.provider, asset.model_id, asset.mode, asset.resolution
-    )
+    price = catalog.price(asset.provider, asset.model_id, asset.mode, asset.resolution)
     if price is None or price.unit != "second":
         return None
     return price.price * max(Decimal(str(seconds)), Decimal(price.minimum_seconds))

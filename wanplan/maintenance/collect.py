@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from wanplan.blobs import BlobStore, StoredFile
-from wanplan.catalog import load_catalog
 from wanplan.key.file_hashes import FileHasher, FileStamp
 from wanplan.project import DEFAULT_PROFILE, Project
 from wanplan.spec.declared import resolve_specs
@@ -46,7 +45,7 @@ def declared_content_keys(project: Project, stamps: Mapping[str, FileStamp]) -> 
     """The content keys the specs declare, in every profile: a blob one of them can reuse
     (an asset removed from the state, say) is not garbage. `stamps`: the state's record of
     the input files, so that unchanged ones are not hashed again."""
-    catalog = load_catalog()
+    catalog = project.catalog  # with its prices.toml, as plan has it
     hasher = FileHasher(project.root, stamps)
     keys: set[str] = set()
     for profile in [DEFAULT_PROFILE, *project.config.profiles]:

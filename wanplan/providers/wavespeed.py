@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import httpx
 
 from wanplan.errors import ProviderError
+from wanplan.money import format_usd
 from wanplan.providers import answers, wire
 from wanplan.providers.base import (
     GenerationRequest,
@@ -188,6 +189,8 @@ class WaveSpeedProvider(HttpProvider):
             price = answers.usd(data.get("price"))
         if price is None:
             raise ProviderError(self.name, f"{what}: no price in the answer")
+        if price <= 0:  # a quote of nothing is no price: unknown, never $0 spent
+            raise ProviderError(self.name, f"{what}: it answered {format_usd(price)}; not trusted")
         return price
 
     async def balance(self) -> Decimal | None:

@@ -136,7 +136,7 @@ def raise_for_status(
     status = response.status_code
     if status < 400:
         return
-    detail = f"HTTP {status}: {message}" if message else f"HTTP {status}"
+    detail = f"HTTP {status}: {without_key(message, response)}" if message else f"HTTP {status}"
     if status in (401, 402, 403):
         raise ProviderAuthError(provider, detail, key_env)
     raise ProviderError(
@@ -146,6 +146,16 @@ def raise_for_status(
         retry_after=retry_after(response),
         status=status,
     )
+
+
+def without_key(text: str, response: httpx.Response) -> str:
+    """A provider's words with the request's own key masked, should they echo it: errors go to
+    logs and pull-request comments."""
+    try:
+        scheme, _, key = response.request.headers.get("authorization", "").partition(" ")
+    except RuntimeError:  # a response built without its request
+        return text
+    return text.replace(key, "***") if scheme.lower() == "bearer" and len(key) >= 8 else text
 
 
 def retry_after(response: httpx.Response) -> float | None:

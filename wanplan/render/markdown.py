@@ -18,7 +18,8 @@ from wanplan.plan.model import SYMBOLS, Action, Plan, PlanChange
 from wanplan.render.diff_lines import diff_line
 from wanplan.render.text import assets, change_cost, committed, count_line, describe
 
-MARKER = "<!-- wanplan -->"
+MARKER_NAME = "wanplan"
+MARKER = f"<!-- {MARKER_NAME} -->"
 GITHUB_COMMENT_LIMIT = 65_536
 MAX_CHARS = 60_000
 """Our own ceiling: below GitHub's limit with room for a bot's header or footer."""

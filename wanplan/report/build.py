@@ -32,7 +32,6 @@ def build_report(
     *,
     self_contained: bool = False,
 ) -> tuple[Path, Gallery]:
-    project.require()
     out = _checked_folder(project, out)
     gallery = collect(project, state, profile)
     media = MediaFolder(out, copy=self_contained)

@@ -114,5 +114,11 @@ class InputFinder:
 
 
 def _without_query(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else "a URL"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "a URL"
+    # No query and no user:password@: a report is published, a URL's secrets are not.
+    return f"{parts.scheme}://{host}{port}{parts.path}" if host else "a URL"

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from wanplan.errors import StateError, StateWriteError
 from wanplan.key.file_hashes import FileStamp
-from wanplan.money import as_decimal_string, as_micros
+from wanplan.money import as_decimal_string, as_micros, in_micros
 from wanplan.state import postgres_team
 from wanplan.state.lock import LockHolder, wait_for_lock
 from wanplan.state.records import (
@@ -712,7 +712,7 @@ class PostgresState:
                 address,
                 profile,
                 content_key,
-                as_decimal_string(amount),
+                as_decimal_string(in_micros(amount)),
                 as_micros(amount),
                 source,
             ],

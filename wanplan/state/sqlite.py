@@ -27,7 +27,7 @@ import sqlite_utils
 from wanplan import confine
 from wanplan.errors import StateError, StateWriteError
 from wanplan.key.file_hashes import FileStamp
-from wanplan.money import as_decimal_string, as_micros
+from wanplan.money import as_decimal_string, as_micros, in_micros
 from wanplan.state import migrations
 from wanplan.state.lock import LockHolder, is_alive, wait_for_lock
 from wanplan.state.records import (
@@ -696,7 +696,7 @@ class SqliteState:
                     "address": address,
                     "profile": profile,
                     "content_key": content_key,
-                    "amount": as_decimal_string(amount),
+                    "amount": as_decimal_string(in_micros(amount)),
                     "amount_micros": as_micros(amount),
                     "currency": "USD",
                     "source": source,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -13,7 +14,9 @@ FORGES = ("github", "gitlab")  # ci.forges.FORGES, imported only when used
 
 @click.command()
 @click.argument(
-    "file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default="-"
+    "file",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
+    default="-",
 )
 @click.option(
     "--title",
@@ -21,10 +24,8 @@ FORGES = ("github", "gitlab")  # ci.forges.FORGES, imported only when used
 )
 @click.option(
     "--marker",
-    default="wanplan",
-    show_default=True,
     help="The hidden <!-- NAME --> that finds the comment again; another NAME keeps another "
-    "comment (the apply result beside the plan).",
+    "comment (the apply result beside the plan). Default: wanplan, the plan's own.",
 )
 @click.option(
     "--pr",
@@ -82,7 +83,7 @@ FORGES = ("github", "gitlab")  # ci.forges.FORGES, imported only when used
 def comment(
     file: Path,
     title: str | None,
-    marker: str,
+    marker: str | None,
     number: int | None,
     merged_commit: str | None,
     repo: str | None,
@@ -115,9 +116,20 @@ def comment(
     from wanplan.ci.comment import CommentRequest, publish
     from wanplan.ci.environment import Overrides
 
-    where = Overrides(forge, api_url, repo, number, sha, run_url, token_env)
-    text = sys.stdin.read() if str(file) == "-" else file.read_text("utf-8", "replace")
-    request = CommentRequest(text, title, marker, author, merged_commit, where)
+    where = Overrides(
+        forge=forge,
+        api_url=api_url,
+        project=repo,
+        number=number,
+        sha=sha,
+        run_url=run_url,
+        token_variable=token_env,
+    )
+    raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
+    text = raw.decode("utf-8", "replace")  # a log may hold anything; the API takes UTF-8
+    request = CommentRequest(text, title, author=author, merged_commit=merged_commit, where=where)
+    if marker is not None:
+        request = dataclasses.replace(request, marker=marker)
     posted = publish(request, os.environ)
     if posted is None:
         echo(f"No pull or merge request merged {merged_commit}; nothing was posted.")
