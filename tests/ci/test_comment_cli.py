@@ -56,3 +56,14 @@ def test_a_commit_no_request_merged_posts_nothing_and_succeeds(
     assert done.exit_code == 0
     assert done.output == "No pull or merge request merged abc; nothing was posted.\n"
     assert forge.comments == {}
+
+
+def test_a_missing_file_is_one_line_not_a_crash(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from wanplan.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["comment", str(tmp_path / "nope.md")])
+    assert result.exit_code == 1
+    assert "nope.md: No such file or directory" in result.output
+    assert "crashed" not in result.output

@@ -534,3 +534,24 @@ def test_github_apply_keeps_its_exit_code_and_comments_on_the_merged_pull_reques
         "<!-- wanplan-apply -->\n### wanplan apply: failure, but the state was NOT pushed"
     )
     assert log.strip().splitlines()[-1] in result["body"] and f"commit {'b' * 40}" in result["body"]
+
+
+def test_gitlab_commits_the_state_once_per_job(tmp_path: Path) -> None:
+    """after_script repeats the state commit only when the script never reached it: a push
+    that failed in the script is not retried (and waited for) a second time."""
+    apply = load(GITLAB)["wanplan:apply"]
+    (step,) = _flatten(apply["after_script"])
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    for tool in ("wanplan", "git"):
+        stub = bin_dir / tool
+        stub.write_text(f'#!/bin/sh\necho "{tool} $*" >> {calls}\n')
+        stub.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "CI_JOB_ID": f"test-{os.getpid()}"}
+    try:
+        for _ in range(2):  # the script's run, then after_script's
+            subprocess.run(["bash", "-c", step], cwd=tmp_path, env=env, check=True)
+    finally:
+        Path(f"/tmp/wanplan-state-{env['CI_JOB_ID']}").unlink(missing_ok=True)
+    assert calls.read_text().splitlines().count("wanplan force-unlock --if-dead") == 1

@@ -15,7 +15,7 @@ FORGES = ("github", "gitlab")  # ci.forges.FORGES, imported only when used
 @click.command()
 @click.argument(
     "file",
-    type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     default="-",
 )
 @click.option(
@@ -125,7 +125,10 @@ def comment(
         run_url=run_url,
         token_variable=token_env,
     )
-    raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
+    try:
+        raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
+    except OSError as exc:  # read when it runs: a CI step may write it after parsing
+        raise click.BadParameter(f"{file}: {exc.strerror or exc}", param_hint="FILE") from None
     text = raw.decode("utf-8", "replace")  # a log may hold anything; the API takes UTF-8
     request = CommentRequest(text, title, author=author, merged_commit=merged_commit, where=where)
     if marker is not None:
