@@ -232,6 +232,15 @@ def test_the_journal_keeps_each_step_in_order(store: StateStore, writer: object)
     assert Decimal(str(spent["amount"])) == Decimal("0.50")
 
 
+def test_a_task_is_taken_for_collection_once(writer: object) -> None:
+    ref = intent(writer)
+    writer.record_submitted(ref, "t-1")  # type: ignore[attr-defined]
+    assert writer.take_collection(ref) is True  # type: ignore[attr-defined]
+    assert writer.task(ref).status == COLLECTED  # type: ignore[attr-defined]
+    assert writer.take_collection(ref) is False  # type: ignore[attr-defined]
+    assert writer.open_tasks() == []  # type: ignore[attr-defined]
+
+
 def test_an_unconfirmed_submit_stays_open_with_its_window(writer: object) -> None:
     ref = intent(writer)
     writer.record_unconfirmed(ref, "timed out", "2026-12-06T10:00:05.000+00:00")  # type: ignore[attr-defined]

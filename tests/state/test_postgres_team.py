@@ -487,3 +487,27 @@ def test_runners_that_disagree_on_the_limit_never_exceed_the_lower(runner: OpenR
     team_a.release_slot("p", 1, "a")
     assert team_b.take_slot("p", 2, "b", LONG) is None  # two run already
     assert team_b.take_slot("p", 3, "b", LONG) == 0
+
+
+def test_two_runners_collecting_one_task_record_it_once(runner: OpenRunner) -> None:
+    """A runner that took a stalled key over and the stalled one both finish the same task:
+    the second's take waits for the first's transaction and then finds the task collected."""
+    (first, _), (second, _) = runner(), runner()
+    ref = first.record_intent(
+        provider="sim",
+        model_id="sim/wan-2.2/t2v",
+        content_key="k-shared",
+        address="a",
+        profile="default",
+        estimated_cost=Decimal("0.50"),
+    )
+    first.record_submitted(ref, "t-1")
+    outcome: list[bool] = []
+    with first.transaction():
+        assert first.take_collection(ref) is True
+        late = threading.Thread(target=lambda: outcome.append(second.take_collection(ref)))
+        late.start()
+        time.sleep(SHORT)
+        assert outcome == []  # waiting on the first runner's row lock
+    late.join(timeout=LONG)
+    assert outcome == [False]

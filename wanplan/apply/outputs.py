@@ -23,7 +23,7 @@ from wanplan.plan.model import Plan, PlanChange
 from wanplan.project import Project, default_output_path, outputs_of
 from wanplan.spec.resolved import ResolvedAsset
 from wanplan.state.base import StateWriter
-from wanplan.state.records import COLLECTED, AssetRecord, now_iso
+from wanplan.state.records import AssetRecord, now_iso
 
 T = TypeVar("T")
 StoreCall = Callable[..., Awaitable[Any]]
@@ -118,9 +118,11 @@ class Outputs:
     ) -> None:
         """In one transaction: what was generated (its generation, spend and task's close,
         when it was), and the asset's new current output; then the output it replaces, if
-        elsewhere, is removed (in the same job: a Ctrl-C cannot come between)."""
+        elsewhere, is removed (in the same job: a Ctrl-C cannot come between). A task another
+        runner collected first (it took the key over after this one stalled past its lease)
+        is recorded once: its generation and spend are not written again."""
         with self.state.transaction():
-            if collected is not None and not self._collected_already(collected.task_ref):
+            if collected is not None and self.state.take_collection(collected.task_ref):
                 fetched = collected.fetched
                 self.state.record_generation(
                     content_key=asset.content_key,
@@ -144,17 +146,10 @@ class Outputs:
                     amount=collected.spend.amount,
                     source=collected.spend.source,
                 )
-                self.state.record_task_status(collected.task_ref, COLLECTED)
             self.state.set_asset(record)
         if replaced is not None and replaced != record.output_path:
             self.remove(replaced)
             provenance.remove(self.project.root, replaced)
-
-    def _collected_already(self, task_ref: int) -> bool:
-        """Another runner collected this task (it took the key over after this one stalled
-        past its lease): its generation and spend are recorded once, not again."""
-        task = self.state.task(task_ref)
-        return task is not None and task.status == COLLECTED
 
     async def _write_provenance(self, asset: ResolvedAsset, record: AssetRecord) -> None:
         details = await self._store(self.state.generation_details, asset.content_key)

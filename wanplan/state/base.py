@@ -145,6 +145,11 @@ class StateWriter(StateReader, Protocol):
 
     def record_task_status(self, task_ref: int, status: str, error: str | None = None) -> None: ...
 
+    def take_collection(self, task_ref: int) -> bool:
+        """Mark the task collected, atomically: True for the one writer that did, False when
+        another runner collected it first (its generation and spend are recorded once)."""
+        ...
+
     def record_generation(
         self,
         *,

@@ -27,6 +27,7 @@ from wanplan.money import as_decimal_string, as_micros, in_micros
 from wanplan.state import postgres_team
 from wanplan.state.lock import LockHolder, wait_for_lock
 from wanplan.state.records import (
+    COLLECTED,
     COPIED_TABLES,
     INTENT,
     OPEN_STATUSES,
@@ -645,6 +646,16 @@ class PostgresState:
             "update tasks set status = %s, error = %s, updated_at = %s where id = %s",
             [status, error, now_iso(), task_ref],
         )
+
+    def take_collection(self, task_ref: int) -> bool:
+        # A second runner's update waits on the row lock and then finds the status changed.
+        with self.transaction():
+            cursor = self.conn.execute(
+                "update tasks set status = %s, error = null, updated_at = %s"
+                " where id = %s and status != %s",
+                [COLLECTED, now_iso(), task_ref, COLLECTED],
+            )
+            return bool(cursor.rowcount == 1)
 
     def record_generation(
         self,

@@ -31,6 +31,7 @@ from wanplan.money import as_decimal_string, as_micros, in_micros
 from wanplan.state import migrations
 from wanplan.state.lock import LockHolder, is_alive, wait_for_lock
 from wanplan.state.records import (
+    COLLECTED,
     COPIED_TABLES,
     INTENT,
     OPEN_STATUSES,
@@ -637,6 +638,15 @@ class SqliteState:
                 "update tasks set status = ?, error = ?, updated_at = ? where id = ?",
                 [status, error, now_iso(), task_ref],
             )
+
+    def take_collection(self, task_ref: int) -> bool:
+        with self.transaction():
+            cursor = self.db.execute(
+                "update tasks set status = ?, error = null, updated_at = ?"
+                " where id = ? and status != ?",
+                [COLLECTED, now_iso(), task_ref, COLLECTED],
+            )
+            return cursor.rowcount == 1
 
     def record_generation(
         self,
