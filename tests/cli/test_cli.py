@@ -113,7 +113,7 @@ def test_models_lists_the_catalog_as_json(run: Run, project: Path) -> None:
     assert price["price"] == "0.036" and price["unit"] == "second" and price["as_of"]
     assert {m["provider"] for m in document["models"]} == {"dashscope"}
     apixo = json.loads(run(project, "models", "--provider", "apixo", "--format", "json").output)
-    unknown = next(m for m in apixo["models"] if m["model_id"] == "wan-2-6-video")
+    unknown = next(m for m in apixo["models"] if m["model_id"] == "wan-2-7-video")
     assert all(p["price"] is None for p in unknown["prices"])  # unknown, never $0
 
 

@@ -133,8 +133,8 @@ def test_dashscope_usage_at_the_catalog_unit_price_is_the_reported_spend(
         hosted,
         "a.toml",
         CLIP.format(name="priced", provider="dashscope", family="wan-2.6", duration=4)
-        # The catalog has no APIXO price for Wan 2.6: nothing can make a figure.
-        + CLIP.format(name="unpriced", provider="apixo", family="wan-2.6", duration=5),
+        # The catalog has no APIXO price for Wan 2.7: nothing can make a figure.
+        + CLIP.format(name="unpriced", provider="apixo", family="wan-2.7", duration=5),
     )
     result = run(hosted, "apply", "-y")
     assert result.exit_code == 0, result.output
@@ -188,7 +188,7 @@ def test_which_figure_the_ledger_keeps() -> None:
     assert task_spend(clip, done, None, Decimal("0.50"), CATALOG).source == "estimate"
     assert task_spend(clip, done, None, None, CATALOG).amount is None
     # Billed seconds without a catalog price leave the quote or estimate, never $0.
-    unpriced = asset("apixo", "wan-2-6-video", "720p")
+    unpriced = asset("apixo", "wan-2-7-video", "720p")
     billed = TaskStatus(TaskState.SUCCEEDED, billed_seconds=5)
     assert task_spend(unpriced, billed, None, None, CATALOG).source == "unknown"
 

@@ -66,11 +66,11 @@ def test_a_team_price_replaces_the_catalogs(run: Run, tmp_path: Path) -> None:
 
 
 def test_a_team_price_makes_an_unknown_price_known(run: Run, tmp_path: Path) -> None:
-    root = team_project(tmp_path, provider="apixo")  # the catalog has no price for it
+    root = team_project(tmp_path, model="wan-2.7", provider="apixo")  # the catalog has no price
     plan = json.loads(run(root, "plan", "--format", "json").stdout)["summary"]
     assert plan["unknown_cost"] == 1  # unknown, never $0
     (root / "prices.toml").write_text(
-        '[[prices]]\nprovider = "apixo"\nmodel_id = "wan-2-6-video"\nmode = "t2v"\n'
+        '[[prices]]\nprovider = "apixo"\nmodel_id = "wan-2-7-video"\nmode = "t2v"\n'
         'resolution = "720p"\nunit = "second"\nprice = "0.10"\nas_of = 2026-12-01\n'
     )
     plan = json.loads(run(root, "plan", "--format", "json").stdout)["summary"]
@@ -112,7 +112,7 @@ def test_a_prices_file_linked_from_outside_is_refused(run: Run, tmp_path: Path) 
 def test_the_cost_gate_names_changes_of_unknown_price_and_the_ways_through(
     run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = team_project(tmp_path, provider="apixo")  # no catalog price
+    root = team_project(tmp_path, model="wan-2.7", provider="apixo")  # no catalog price
     gated = run(root, "plan", "--fail-on-cost-increase", "5")
     assert gated.exit_code == 4
     message = gated.stderr.strip()
@@ -126,7 +126,7 @@ def test_the_cost_gate_names_changes_of_unknown_price_and_the_ways_through(
     assert run(root, "plan", "--fail-on-cost-increase", "5").exit_code == 4
 
     (root / "prices.toml").write_text(
-        '[[prices]]\nprovider = "apixo"\nmodel_id = "wan-2-6-video"\nmode = "t2v"\n'
+        '[[prices]]\nprovider = "apixo"\nmodel_id = "wan-2-7-video"\nmode = "t2v"\n'
         'resolution = "720p"\nunit = "second"\nprice = "0.10"\nas_of = 2026-12-01\n'
     )
     assert run(root, "plan", "--fail-on-cost-increase", "5").exit_code == 0  # priced: $0.50

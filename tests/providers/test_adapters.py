@@ -278,8 +278,8 @@ def test_every_catalog_model_applies(
 def test_unknown_prices_are_not_reported_as_free(
     run: Run, project: Path, emulator: Emulator
 ) -> None:
-    # No price anywhere for APIXO's Wan 2.6 (and no quote): the spend stays unknown.
-    write_spec(project, "a.toml", T2V.format(provider="apixo", family="wan-2.6"))
+    # No price anywhere for APIXO's Wan 2.7 (and no quote): the spend stays unknown.
+    write_spec(project, "a.toml", T2V.format(provider="apixo", family="wan-2.7"))
     result = run(project, "apply", "-y")
     assert result.exit_code == 0, result.output
     assert "Estimated cost: $0.00 + 1 of unknown price" in result.output
