@@ -340,3 +340,53 @@ def test_a_huge_grid_image_is_refused_before_it_is_decoded(tmp_path: Path) -> No
         bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
         with pytest.raises(ValueError, match=r"bomb\.png"):
             compose_grid([bomb])
+
+
+def test_a_dashscope_grid_is_composed_and_uploaded_before_the_submit(tmp_path: Path) -> None:
+    """The composed grid is sent by `prepare`, as every other input: the submit that follows
+    sends its request alone, so a slow upload cannot run into the submit's time limit."""
+    import asyncio
+
+    import httpx
+
+    from wanplan.config import ProviderSettings
+    from wanplan.providers.base import GenerationRequest, ProviderContext, RequestInput
+    from wanplan.providers.dashscope import DashScopeProvider
+
+    cell = tmp_path / "cell.png"
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(cell)
+    grid = tuple(RequestInput(f"grid[{n}]", "inputs/cell.png", "ab" * 32, cell) for n in range(3))
+    request = GenerationRequest(
+        "board", "k" * 64, "wan2.7-i2v", "i2v", {"resolution": "720p", "duration": 5}, grid
+    )
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.host}{request.url.path}")
+        if request.url.params.get("action") == "getPolicy":
+            policy = {"upload_host": "https://oss.example.com/", "upload_dir": "dir"}
+            return httpx.Response(200, json={"data": policy})
+        if request.url.host == "oss.example.com":
+            return httpx.Response(200)
+        return httpx.Response(200, json={"output": {"task_id": "t-1", "task_status": "PENDING"}})
+
+    async def prepare_then_submit() -> tuple[GenerationRequest, list[str], str]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+            context = ProviderContext(
+                ProviderSettings(), client, "https://ds.example.com/api/v1", "k", None
+            )
+            provider = DashScopeProvider(context)
+            prepared = await provider.prepare(request)
+            before = list(seen)
+            seen.clear()
+            task = await provider.submit(prepared)
+            return prepared, before, task.task_id
+
+    prepared, before_submit, task_id = asyncio.run(prepare_then_submit())
+    assert before_submit == ["GET ds.example.com/api/v1/uploads", "POST oss.example.com/"]
+    url = prepared.inputs[0].sent_as
+    assert url is not None and url.startswith("oss://dir/")
+    assert seen == [
+        "POST ds.example.com/api/v1/services/aigc/video-generation/video-synthesis"
+    ]  # the submit alone
+    assert task_id == "t-1"

@@ -17,6 +17,7 @@ gives its prompt (`orig_prompt`) where the service returns it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 import hashlib
 import math
@@ -146,12 +147,27 @@ class DashScopeProvider(HttpProvider):
                 media.append({"type": kind, "url": url})
         grid = wire.listed(request, "grid")
         if grid:  # no grid input is documented: composed into the first frame (PRODUCT §3)
-            media.insert(0, {"type": "first_frame", "url": await self._composed(grid, model)})
+            url = grid[0].sent_as or await self._composed(grid, model)
+            media.insert(0, {"type": "first_frame", "url": url})
         for kind, items in wire.references(request).items():
             for item in items:
                 url = await self._upload_or_url(item, model)
                 media.append({"type": f"reference_{kind}", "url": url})
         return media
+
+    async def prepare(self, request: GenerationRequest) -> GenerationRequest:
+        """Each local input uploaded, and a grid composed and uploaded too, before the submit:
+        the submit then sends its request alone (its time limit is the request's). The
+        composed image's URL rides on the grid's first item."""
+        request = await super().prepare(request)
+        grid = wire.listed(request, "grid")
+        if not grid or grid[0].sent_as is not None:
+            return request
+        with self._sending_inputs():
+            url = await self._composed(grid, request.model_id)
+        first = dataclasses.replace(grid[0], sent_as=url)
+        inputs = tuple(first if item is grid[0] else item for item in request.inputs)
+        return dataclasses.replace(request, inputs=inputs)
 
     async def _composed(self, grid: list[RequestInput], model_id: str) -> str:
         """The grid's images on one 3×3 image, uploaded as any local input is."""
