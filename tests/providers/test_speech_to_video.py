@@ -153,6 +153,9 @@ def test_the_estimate_follows_the_audio_and_is_unknown_where_it_cannot_be_read(
     # $0.129018 per second of 720P video [doc], as long as the audio: 10 s of WAV.
     (project / AUDIO).write_bytes(wav(10))
     assert estimated(run, project, speech()) == "1.29018"
+    # 2.4 s of audio: counted as the 3 started seconds a bill may count, never short of it.
+    (project / AUDIO).write_bytes(wav(2.4))
+    assert estimated(run, project, speech()) == "0.387054"
     # An MP3's length is not read from its header, nor a URL's: unknown, never $0.
     (project / "inputs" / "line.mp3").write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + bytes(64))
     assert estimated(run, project, speech(audio="inputs/line.mp3")) is None

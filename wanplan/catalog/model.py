@@ -115,9 +115,11 @@ class PriceEntry(BaseModel):
             # An edit keeps its source's length (which the provider caps like its input).
             output = self._billed_input(input_seconds[0])
         if output is None and self.mode == "s2v" and input_seconds:
-            # The video lasts as long as the audio, billed by the second as reported
-            # (`usage.video_duration`, fractions included): the audio's length, unrounded.
-            output = input_seconds[0]
+            # The video lasts as long as the audio. The spend is what is reported
+            # (`usage.video_duration`); the estimate counts a started second, as the
+            # provider may: an estimate that budgets are checked against never falls short.
+            seconds = input_seconds[0]
+            output = None if seconds is None else _whole(seconds)
         if output is None or (self.bills_input_video and None in billed):
             return None
         seconds = max(output, Decimal(self.minimum_seconds))
