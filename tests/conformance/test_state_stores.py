@@ -17,7 +17,7 @@ import sqlite_utils
 
 from tests.conftest import POSTGRES_ADMIN, postgres_admin
 from wanplan.errors import StateError
-from wanplan.state import migrations, postgres
+from wanplan.state import migrations, postgres, views
 from wanplan.state.base import StateStore
 from wanplan.state.lock import this_process
 from wanplan.state.postgres import PostgresStore
@@ -72,7 +72,18 @@ class SqliteBackend:
 
     @staticmethod
     def before_last_migration(monkeypatch: pytest.MonkeyPatch) -> None:
+        """A wanplan of the schema before today's, whose views were none."""
         monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:-1])
+        monkeypatch.setattr(migrations, "view_definitions", lambda dialect: {})
+
+    @staticmethod
+    def with_a_later_migration(monkeypatch: pytest.MonkeyPatch) -> None:
+        def add_note(db: sqlite_utils.Database) -> None:
+            db.table("ledger").add_column("note", str)
+
+        later = [*migrations.MIGRATIONS, ("9000_ledger_note", add_note)]
+        monkeypatch.setattr(migrations, "MIGRATIONS", later)
+        monkeypatch.setattr(migrations, "view_definitions", with_a_notes_view)
 
 
 class PostgresBackend:
@@ -127,7 +138,20 @@ class PostgresBackend:
 
     @staticmethod
     def before_last_migration(monkeypatch: pytest.MonkeyPatch) -> None:
+        """A wanplan of the schema before today's, whose views were none."""
         monkeypatch.setattr(postgres, "MIGRATIONS", postgres.MIGRATIONS[:-1])
+        monkeypatch.setattr(postgres, "view_definitions", lambda dialect: {})
+
+    @staticmethod
+    def with_a_later_migration(monkeypatch: pytest.MonkeyPatch) -> None:
+        later = [*postgres.MIGRATIONS, ("9000_ledger_note", ["alter table ledger add note text"])]
+        monkeypatch.setattr(postgres, "MIGRATIONS", later)
+        monkeypatch.setattr(postgres, "view_definitions", with_a_notes_view)
+
+
+def with_a_notes_view(dialect: Any) -> dict[str, str]:
+    """Today's views and one over a column that only a later migration adds."""
+    return {**views.view_definitions(dialect), "notes": "select note from ledger"}
 
 
 BACKENDS: dict[str, Any] = {"sqlite": SqliteBackend, "postgres": PostgresBackend}
@@ -432,6 +456,17 @@ def test_an_older_ledger_gains_its_exact_amounts_when_migrated(
         ("0.358385", 358_385),
         (None, None),
     ]
+
+
+def test_views_are_made_from_todays_definitions_once_every_migration_ran(
+    store: StateStore, backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A view may read a column a later migration adds: the views are derived from today's
+    definitions after the tables reached today's schema, never inside an older step."""
+    backend.with_a_later_migration(monkeypatch)
+    store.open_writer().close()
+    assert backend.sql(store, "select count(*) from notes") == [(0,)]
+    assert backend.sql(store, "select count(*) from spend_by_day") == [(0,)]
 
 
 def test_a_ledger_amount_past_six_decimals_is_one_figure_in_text_and_micros(

@@ -144,13 +144,20 @@ def _claims(db: sqlite_utils.Database) -> None:
 
 def _ledger_micros_and_views(db: sqlite_utils.Database) -> None:
     # SQLite has no exact decimal type: amounts also kept as an integer of micro-units sum and
-    # sort exactly; views give spend by day, provider and asset, and prompts as columns.
+    # sort exactly. (The views over them are made after the migrations: `_rebuild_views`.)
     db.table("ledger").add_column("amount_micros", int)
     for row in list(db.query("select id, amount from ledger where amount is not null")):
         db.execute(
             "update ledger set amount_micros = ? where id = ?",
             [as_micros(row["amount"]), row["id"]],
         )
+
+
+def _rebuild_views(db: sqlite_utils.Database) -> None:
+    """The views are derived, not migrated: made anew from today's definitions once the tables
+    are at today's schema (a migration step never reads definitions newer than itself)."""
+    for name in reversed(list(view_definitions(SQLITE))):
+        db.execute(f"drop view if exists {name}")
     for name, select in view_definitions(SQLITE).items():
         db.execute(f"create view {name} as {select}")
 
@@ -201,3 +208,10 @@ def migrate(db: sqlite_utils.Database, now: str) -> None:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        _rebuild_views(db)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
