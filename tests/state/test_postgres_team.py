@@ -480,6 +480,22 @@ def test_a_live_holder_is_not_forced_and_a_dead_ones_row_is_removed(runner: Open
     assert count(other, "select count(*) from locks where id = %s", live.id) == 0
 
 
+def test_forcing_a_dead_applys_row_names_the_live_apply_that_holds_the_lock(
+    runner: OpenRunner,
+) -> None:
+    (dead, _), (applying, _), (other, _) = runner(), runner(), runner()
+    gone = this_process("wanplan apply (dead)")
+    assert dead.acquire_lock(gone, 0, shared=True) == []
+    live = this_process("wanplan apply (live)")
+    assert applying.acquire_lock(live, 0, shared=True) == []
+    dead.conn.execute("select pg_advisory_unlock_all()")  # its share gone, its row left
+    with pytest.raises(StateError) as refused:
+        other.force_unlock(gone.id)
+    message = str(refused.value)
+    assert message.startswith(f"the state is locked by {live.describe()} through its open")
+    assert f"the row of {gone.describe()} goes once the lock is free" in message
+
+
 def test_runners_that_disagree_on_the_limit_never_exceed_the_lower(runner: OpenRunner) -> None:
     (_, team_a), (_, team_b) = runner(), runner()
     assert [team_a.take_slot("p", 4, "a", LONG) for _ in range(4)] == [0, 1, 2, 3]

@@ -507,9 +507,20 @@ class PostgresState:
         named = LockHolder(*rows[0])
         free = self.execute("select pg_try_advisory_lock(%s)", [_STATE_LOCK_KEY]).fetchone()
         if not free[0]:
+            # Applies share the lock: while another holds it, the named one may be long dead.
+            others = [
+                LockHolder(*row)
+                for row in self._rows(
+                    f"{self._HOLDER} where id <> %s order by started_at", [lock_id]
+                )
+            ]
+            holder = others[0].describe() if others else named.describe()
+            if len(others) > 1:
+                holder += f" (and {len(others) - 1} more)"
             raise StateError(
-                f"the state is locked by {named.describe()} through its open connection to the "
-                "state; the lock ends with that connection (stop that run), nothing to force"
+                f"the state is locked by {holder} through its open connection to the state; "
+                "the lock ends with that connection (stop that run), nothing to force"
+                + (f"; the row of {named.describe()} goes once the lock is free" if others else "")
             )
         try:
             with self.transaction():
