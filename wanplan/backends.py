@@ -9,6 +9,7 @@ in the project. Everything else works through the interfaces in `state/base.py` 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from wanplan.blobs.store import BlobStore, LocalBlobStore
@@ -59,7 +60,13 @@ def open_state_at(project: Project, where: str) -> StateStore:
         except ValueError as exc:
             raise WanplanError(f"--to {exc}") from None
         return _state_at_url(where, "--to", "give a postgresql:// URL or an SQLite file's path")
-    store = SqliteStore(project.root, project.root / where)
+    path = Path(os.path.normpath(project.root / where))
+    if not path.is_relative_to(os.path.normpath(project.root)):
+        raise WanplanError(
+            f"--to {where}: outside the project; wanplan writes only inside it: give a path "
+            "inside the project or a postgresql:// URL"
+        )
+    store = SqliteStore(project.root, path)
     store.check_confined()
     return store
 

@@ -53,3 +53,13 @@ def test_a_copy_goes_only_into_an_empty_state(run: Run, project: Path, postgres_
     assert own.exit_code == 1 and "this project's own state" in own.output
     secret = run(project, "state", "copy", "--to", "postgresql://bob:hunter2@127.0.0.1/x")
     assert secret.exit_code == 1 and "hunter2" not in secret.output
+
+
+def test_a_copy_outside_the_project_is_one_line(run: Run, project: Path, tmp_path: Path) -> None:
+    for where in (str(tmp_path / "elsewhere.db"), "../elsewhere.db", "/etc/wanplan.db"):
+        refused = run(project, "state", "copy", "--to", where)
+        assert refused.exit_code == 1, refused.output
+        lines = [line for line in refused.output.splitlines() if line.strip()]
+        assert len(lines) == 1 and "outside the project" in lines[0], refused.output
+        assert "crashed" not in refused.output
+    assert not (tmp_path / "elsewhere.db").exists()

@@ -144,7 +144,11 @@ def test_what_is_not_a_saved_plan_is_refused(run: Run, project: Path, tmp_path: 
     nested.write_text("[" * 100_000)
     digits = tmp_path / "digits.json"
     digits.write_text("1" * 5_000)
+    newer = tmp_path / "newer.json"
+    run(project, "plan", "--out", str(newer))
+    newer.write_text(newer.read_text().replace('"format_version": "1"', '"format_version": "2"'))
     expected = {
+        newer: "a plan of format_version '2', which this wanplan (format_version 1) does not",
         plain: "not a plan saved by `wanplan plan --out`",
         garbage: "not a saved plan",
         nested: "not a saved plan",

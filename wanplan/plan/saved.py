@@ -23,7 +23,7 @@ from wanplan.errors import PlanError
 from wanplan.key.file_hashes import sha256_file
 from wanplan.plan.model import Plan
 from wanplan.project import Project
-from wanplan.render.json_plan import change_document, plan_document
+from wanplan.render.json_plan import FORMAT_VERSION, change_document, plan_document
 from wanplan.spec.load import spec_files
 from wanplan.spec.suggest import first_few
 from wanplan.state.base import StateStore
@@ -128,6 +128,12 @@ def load_saved_plan(path: Path) -> SavedPlan:
             f"{path}: not a plan saved by `wanplan plan --out` (a --format json plan cannot be "
             "applied: it carries no check against a stale state)"
         )
+    version = document.get("format_version")
+    if version is not None and version != FORMAT_VERSION:
+        raise PlanError(
+            f"{path}: a plan of format_version {repr(version)[:40]}, which this wanplan "
+            f"(format_version {FORMAT_VERSION}) does not apply; plan again with this wanplan"
+        )
     try:
         options, files = saved["options"], saved["files"]
         if not (
@@ -138,6 +144,7 @@ def load_saved_plan(path: Path) -> SavedPlan:
             and isinstance(files["inputs"], dict)
             and isinstance(document["changes"], list)
             and isinstance(document["state"], dict)
+            and version == FORMAT_VERSION
         ):
             raise TypeError
         _change_identity(document)
