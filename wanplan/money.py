@@ -46,6 +46,11 @@ def total(amounts: list[Decimal | None]) -> tuple[Decimal, int]:
 
 
 def format_total(amount: tuple[Decimal, int]) -> str:
-    """A `total()`: `$1.50`, or `$1.50 + 2 of unknown price` (never counted as $0)."""
+    """A `total()`: `$1.50`, `$1.50 + 2 of unknown price`, or `unknown (2 of unknown price)`
+    when nothing of it is known: an unknown price is never shown as $0."""
     known, unknown = amount
-    return format_usd(known) + (f" + {unknown} of unknown price" if unknown else "")
+    if not unknown:
+        return format_usd(known)
+    if not known:
+        return f"unknown ({unknown} of unknown price)"
+    return f"{format_usd(known)} + {unknown} of unknown price"

@@ -84,7 +84,8 @@ def test_ctrl_c_stops_submitting_and_the_next_apply_resumes(project: Path) -> No
     plan = subprocess.run(
         [WANPLAN, "-C", str(project), "plan"], capture_output=True, text=True, env=os.environ
     )
-    assert "4 to create, 0 to replace, 2 to resume" in plan.stdout
+    assert "Plan: 4 to create, 0 to replace, 0 to delete. Estimated cost: $" in plan.stdout
+    assert "already committed by 2 tasks in flight" in plan.stdout
     # The two tasks in flight are paid already: kept apart from the new spend, not as $0.
     document = json.loads(
         subprocess.run(

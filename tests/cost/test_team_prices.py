@@ -69,6 +69,9 @@ def test_a_team_price_makes_an_unknown_price_known(run: Run, tmp_path: Path) -> 
     root = team_project(tmp_path, model="wan-2.7", provider="apixo")  # the catalog has no price
     plan = json.loads(run(root, "plan", "--format", "json").stdout)["summary"]
     assert plan["unknown_cost"] == 1  # unknown, never $0
+    for shown in (run(root, "plan").stdout, run(root, "plan", "--format", "markdown").stdout):
+        assert "Estimated cost: unknown (1 of unknown price)" in shown
+        assert "$0.00 +" not in shown and "$0.00)" not in shown
     (root / "prices.toml").write_text(
         '[[prices]]\nprovider = "apixo"\nmodel_id = "wan-2-7-video"\nmode = "t2v"\n'
         'resolution = "720p"\nunit = "second"\nprice = "0.10"\nas_of = 2026-12-01\n'

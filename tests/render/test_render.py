@@ -96,7 +96,7 @@ def test_text_plan_has_symbols_legend_and_closing_line(run: Run, project: Path) 
     assert "  - hero-to-forest" in output and "  - square-loop" in output
     assert "Legend: ~ replace (generate again), = reuse a cached result, - delete" in output
     assert output.rstrip().endswith(
-        "Plan: 0 to create, 1 to replace, 1 to reuse, 2 to delete. Estimated cost: $0.50"
+        "Plan: 0 to create, 1 to replace, 2 to delete. Estimated cost: $0.50. Also 1 to reuse"
     )
 
 

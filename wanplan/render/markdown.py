@@ -47,7 +47,11 @@ def _text_cell(text: str) -> str:
 def _delta(before: tuple[Decimal, int], after: tuple[Decimal, int]) -> str:
     change = after[0] - before[0]
     sign = "+" if change >= 0 else "-"
-    return f"{format_total(before)} → {format_total(after)} ({sign}{format_usd(abs(change))})"
+    # Where prices are unknown, only the known part's change is a figure.
+    known = " of known prices" if before[1] or after[1] else ""
+    return (
+        f"{format_total(before)} → {format_total(after)} ({sign}{format_usd(abs(change))}{known})"
+    )
 
 
 def _row(change: PlanChange) -> str:

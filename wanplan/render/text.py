@@ -83,15 +83,15 @@ def change_cost(change: PlanChange) -> str:
 
 
 def count_line(label: str, changes: Sequence[PlanChange]) -> str:
-    """`Plan: 2 to create, 1 to replace, 0 to delete. Estimated cost: $1.50`"""
+    """`Plan: 2 to create, 1 to replace, 0 to delete. Estimated cost: $1.50`, as PRODUCT §5
+    writes it (scripts read it); what else the plan does follows it."""
     tally = Counter(c.action for c in changes)
-    counts = [f"{tally[Action.CREATE]} to create", f"{tally[Action.REPLACE]} to replace"]
-    for action in (Action.REUSE, Action.RESUME, Action.REPAIR):
-        if tally[action]:
-            counts.append(f"{tally[action]} to {action.value}")
-    counts.append(f"{tally[Action.DELETE]} to delete")
+    counts = (
+        f"{tally[Action.CREATE]} to create, {tally[Action.REPLACE]} to replace, "
+        f"{tally[Action.DELETE]} to delete"
+    )
     cost = format_total(total([c.estimated_cost for c in changes]))
-    line = f"{label}: {', '.join(counts)}. Estimated cost: {cost}"
+    line = f"{label}: {counts}. Estimated cost: {cost}"
     if tally[Action.RESUME]:
         line += f" ({committed_phrase(changes)})"
     if tally[Action.UNCONFIRMED]:
@@ -100,6 +100,9 @@ def count_line(label: str, changes: Sequence[PlanChange]) -> str:
             f" ({tally[Action.UNCONFIRMED]} unconfirmed: {format_total(at_risk)} at risk, "
             "not paid again)"
         )
+    also = [f"{tally[a]} to {a.value}" for a in (Action.REUSE, Action.REPAIR) if tally[a]]
+    if also:
+        line += f". Also {', '.join(also)}"
     return line
 
 
