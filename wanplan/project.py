@@ -34,6 +34,16 @@ def default_output_path(address: str, profile: str, extension: str) -> str:
     return f"{outputs_of(profile)}/{address}.{extension}"
 
 
+def declared_output_path(address: str, output: str | None, profile: str, extension: str) -> str:
+    """outputs/<address>.<ext>, or the spec's `output` (its extension added where it has none);
+    other profiles under outputs/<profile>/."""
+    if output is None:
+        return default_output_path(address, profile, extension)
+    if "." not in output.rsplit("/", 1)[-1]:
+        output = f"{output}.{extension}"
+    return f"{outputs_of(profile)}/{output}"
+
+
 @dataclass(frozen=True)
 class Project:
     root: Path

@@ -303,3 +303,44 @@ def test_a_move_from_the_old_file_serves_a_copy_of_the_same_content(
     outputs = project / "outputs"
     assert (outputs / "poster-a.png").read_bytes() == (outputs / "poster-b.png").read_bytes()
     assert _plan(run, project)["changes"] == []
+
+
+def _journal_rows(project: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(project / "state" / "wanplan.db") as db:
+        return int(db.execute("select count(*) from tasks").fetchone()[0])
+
+
+def test_an_output_file_named_anew_is_written_there_and_the_old_one_removed(
+    run: Run, project: Path
+) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    old = project / "outputs" / "poster.png"
+    made = old.read_bytes()
+    tasks = _journal_rows(project)
+    _edit(project, "seed = 1234\n", 'seed = 1234\noutput = "print/poster-a3"\n')
+    (change,) = _plan(run, project)["changes"]
+    assert (change["address"], change["action"]) == ("poster", "repair")
+    assert change["reasons"][0] == (
+        "output file is now outputs/print/poster-a3.png (was outputs/poster.png)"
+    )
+    assert change["estimated_cost"] == "0.00" and change.get("moved_from") is None
+    assert run(project, "apply", "-y").exit_code == 0
+    new = project / "outputs" / "print" / "poster-a3.png"
+    assert new.read_bytes() == made and not old.exists()
+    assert run(project, "output", "poster").output.strip() == "outputs/print/poster-a3.png"
+    assert _plan(run, project)["changes"] == []
+    assert _journal_rows(project) == tasks  # nothing generated again
+
+    # Named anew where the cache lacks the result (a fresh runner): the intact file moves.
+    shutil.rmtree(project / ".wanplan")
+    _edit(project, 'output = "print/poster-a3"\n', "")
+    (change,) = _plan(run, project)["changes"]
+    assert change["action"] == "repair" and change["reasons"][1] == (
+        "move outputs/print/poster-a3.png"
+    )
+    assert run(project, "apply", "-y").exit_code == 0
+    assert old.read_bytes() == made and not new.exists()
+    assert _plan(run, project)["changes"] == []
+    assert _journal_rows(project) == tasks

@@ -45,7 +45,7 @@ from wanplan.apply.failures import (
 )
 from wanplan.apply.foreground import Foreground
 from wanplan.apply.limits import TokenBucket, Unlimited
-from wanplan.apply.outputs import Collected, Outputs, output_path
+from wanplan.apply.outputs import Collected, Outputs
 from wanplan.apply.polling import JITTER, PollSchedule
 from wanplan.apply.providers import ProviderSetup, providers_needed, setup_providers
 from wanplan.apply.retry import (
@@ -67,7 +67,7 @@ from wanplan.errors import (
 )
 from wanplan.key.file_hashes import sha256_file
 from wanplan.plan.model import Action, Plan, PlanChange
-from wanplan.project import OUTPUTS_DIR, Project
+from wanplan.project import OUTPUTS_DIR, Project, declared_output_path
 from wanplan.providers import wire
 from wanplan.providers.base import (
     GenerationRequest,
@@ -185,7 +185,7 @@ class ApplyEngine:
         self._producing = {c.asset.content_key for c in plan.changes if c.asset and c.generates}
         self._records = await self._store(self.state.assets, plan.profile)
         going = {c.address for c in plan.changes if c.action is Action.DELETE}
-        going |= {c.moved.address for c in plan.changes if c.moved is not None}
+        going |= {c.moved.address for c in plan.changes if c.moved is not None and c.renamed}
         self._kept_paths = {r.output_path for a, r in self._records.items() if a not in going}
         try:
             if self.runner is not None:
@@ -356,7 +356,8 @@ class ApplyEngine:
             await self._cache_moved_file(change.moved, source.blob_sha256)
         path = await self.outputs.materialise(plan, change, source.blob_sha256, source.extension)
         message = path
-        if change.moved is not None:  # a rename: the old address goes once the new one is kept
+        if change.moved is not None and change.renamed:
+            # A rename: the old address goes once the new one is kept.
             await self._forget(plan, change.moved, keep=path)
             message += f" (moved from {change.moved.address})"
         kind = "reused" if change.action is Action.REUSE else "repaired"
@@ -510,7 +511,9 @@ class ApplyEngine:
         return change
 
     def _check_output_folder(self, asset: ResolvedAsset, profile: str) -> None:
-        folder = (self.project.root / output_path(asset, profile, "x")).parent
+        folder = (
+            self.project.root / declared_output_path(asset.address, asset.output, profile, "x")
+        ).parent
         try:
             confine.check_folder(self.project.outputs_dir, folder, OUTPUTS)
         except confine.Confined as exc:

@@ -20,7 +20,7 @@ from wanplan.confine import OUTPUTS
 from wanplan.cost.spend import Spend
 from wanplan.errors import os_advice
 from wanplan.plan.model import Plan, PlanChange
-from wanplan.project import Project, default_output_path, outputs_of
+from wanplan.project import Project, declared_output_path
 from wanplan.spec.resolved import ResolvedAsset
 from wanplan.state.base import StateWriter
 from wanplan.state.records import AssetRecord, now_iso
@@ -38,16 +38,6 @@ class Collected:
     task_id: str
     task_ref: int
     spend: Spend
-
-
-def output_path(asset: ResolvedAsset, profile: str, extension: str) -> str:
-    """outputs/<address>.<ext> (or the spec's `output`); other profiles under outputs/<profile>/."""
-    if asset.output is None:
-        return default_output_path(asset.address, profile, extension)
-    name = asset.output
-    if "." not in name.rsplit("/", 1)[-1]:
-        name = f"{name}.{extension}"
-    return f"{outputs_of(profile)}/{name}"
 
 
 class Outputs:
@@ -71,7 +61,7 @@ class Outputs:
     ) -> str:
         asset = change.asset
         assert asset is not None
-        relative = output_path(asset, plan.profile, extension)
+        relative = declared_output_path(asset.address, asset.output, plan.profile, extension)
         self.claimed.add(relative)
         destination = self.project.root / relative
         try:

@@ -24,13 +24,19 @@ from wanplan.errors import PlanError
 from wanplan.key.file_hashes import FileHasher, sha256_file
 from wanplan.plan.diff import FieldDiff, field_diffs
 from wanplan.plan.model import Action, Plan, PlanChange, unconfirmed_reason
-from wanplan.project import DEFAULT_PROFILE, OUTPUTS_DIR, Project
+from wanplan.project import (
+    DEFAULT_PROFILE,
+    OUTPUTS_DIR,
+    Project,
+    declared_output_path,
+    outputs_of,
+)
 from wanplan.spec.declared import resolve_specs, settings
 from wanplan.spec.dependencies import with_upstreams
 from wanplan.spec.resolved import ResolvedAsset
 from wanplan.spec.suggest import did_you_mean
 from wanplan.state.base import StateReader
-from wanplan.state.records import AssetRecord, TaskRecord
+from wanplan.state.records import AssetRecord, GenerationRecord, TaskRecord
 
 UNPINNED_SEED = "seed not pinned: the result is not reproducible"
 MISSING = "output file is missing"
@@ -90,6 +96,7 @@ class _Planner:
         self._estimates: dict[tuple[str, str, str, str, int | None], Decimal | None] = {}
         self._materials: dict[str, dict[str, Any] | None] = {}
         self._folders: dict[str, str | None] = {OUTPUTS_DIR: None}
+        self._outputs = outputs_of(profile)
 
     def _rebuild_cost(self, asset: ResolvedAsset) -> Decimal | None:
         shape = (asset.provider, asset.model_id, asset.mode, asset.resolution, asset.duration)
@@ -365,6 +372,14 @@ class _Planner:
 
     def _check_output(self, asset: ResolvedAsset, record: AssetRecord) -> PlanChange | None:
         problem = self._output_problem(record)
+        if self._output_renamed(asset, record):
+            source = self.state.generation(record.content_key)
+            if source is not None:
+                declared = declared_output_path(
+                    asset.address, asset.output, self.profile, source.extension
+                )
+                if declared != record.output_path:
+                    return self._move_output(asset, record, source, declared, problem)
         if problem is None or (problem == MISSING and self.blobs.shared):
             return None  # missing but in the shared store: `wanplan pull` writes it here
         source = self.state.generation(record.content_key)
@@ -378,6 +393,47 @@ class _Planner:
                 source=source,
             )
         change = self._generate(asset, record, (problem, "not in the cache: generate again"))
+        return dataclasses.replace(change, action=Action.REPAIR)
+
+    def _output_renamed(self, asset: ResolvedAsset, record: AssetRecord) -> bool:
+        """Whether the spec names another output file than the recorded one (with the recorded
+        file's extension: no query per asset where nothing was renamed)."""
+        path = record.output_path
+        if asset.output is None:  # the common case, per asset: string tests only
+            stem = f"{self._outputs}/{asset.address}."
+            return not path.startswith(stem) or "." in path[len(stem) :]
+        extension = path.rpartition(".")[2]
+        return declared_output_path(asset.address, asset.output, self.profile, extension) != path
+
+    def _move_output(
+        self,
+        asset: ResolvedAsset,
+        record: AssetRecord,
+        source: GenerationRecord,
+        declared: str,
+        problem: str | None,
+    ) -> PlanChange:
+        """The spec names another output file for the same content: the result is written
+        there (from the cache, else from the intact old file) and the old file removed."""
+        reason = f"output file is now {declared} (was {record.output_path})"
+        if self._cached(source.blob_sha256):
+            reasons = (reason, "restore from the cache")
+            return PlanChange(
+                asset.address, Action.REPAIR, reasons, asset=asset, previous=record, source=source
+            )
+        if problem is None:
+            return PlanChange(
+                asset.address,
+                Action.REPAIR,
+                (reason, f"move {record.output_path}"),
+                asset=asset,
+                previous=record,
+                source=source,
+                moved=record,
+            )
+        change = self._generate(
+            asset, record, (reason, problem, "not in the cache: generate again")
+        )
         return dataclasses.replace(change, action=Action.REPAIR)
 
 
