@@ -222,14 +222,32 @@ def test_a_preference_list_none_of_which_fits_names_asset_and_model(
 ) -> None:
     _settings(empty_project, "[profiles.draft]\nduration = [3, 4]\n")
     write_spec(empty_project, "a.toml", DRAFT_SPECS)
+    expected = [
+        "error: wanplan.toml:2: profiles.draft.duration: none of 3, 4 is allowed for "
+        "sim/wan-2.5/t2v; allowed: 5, 10 (did you mean 5?) (for clip)",
+        "error: wanplan.toml:2: profiles.draft.duration: none of 3, 4 is allowed for "
+        "sim/wan-2.2/t2v; allowed: 5 (did you mean 5?) (for old-clip)",
+    ]
     result = run(empty_project, "plan", "--profile", "draft")
     assert result.exit_code == 1
-    assert result.stderr.splitlines() == [
-        "error: wanplan.toml:2: profiles.draft.duration: none of 3, 4 is allowed for "
-        "sim/wan-2.5/t2v; allowed: 5, 10 (for clip)",
-        "error: wanplan.toml:2: profiles.draft.duration: none of 3, 4 is allowed for "
-        "sim/wan-2.2/t2v; allowed: 5 (for old-clip)",
-    ]
+    assert result.stderr.splitlines() == expected
+    # validate tries every profile: the same mistake, before anyone plans with it
+    checked = run(empty_project, "validate")
+    assert checked.exit_code == 1 and checked.stderr.splitlines() == expected
+    assert run(empty_project, "plan").exit_code == 0  # the default profile is fine
+
+
+def test_validate_says_which_profile_makes_an_asset_wrong(run: Run, empty_project: Path) -> None:
+    # Under the profile's model, the clip's own 10 s is no longer allowed: the asset's line,
+    # said to be the profile's doing.
+    _settings(empty_project, '[profiles.old]\nmodel = "wan-2.2"\n')
+    write_spec(empty_project, "a.toml", DRAFT_SPECS.replace("[assets.still]", "[assets.x]"))
+    result = run(empty_project, "validate")
+    assert result.exit_code == 1
+    clip = [line for line in result.stderr.splitlines() if "assets.clip.duration" in line]
+    assert len(clip) == 1 and clip[0].startswith("error: specs/a.toml:7: "), result.stderr
+    assert clip[0].endswith("(with --profile old)")
+    assert run(empty_project, "plan").exit_code == 0
 
 
 def test_a_model_preference_takes_the_first_family_with_the_mode(

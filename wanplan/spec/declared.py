@@ -3,6 +3,7 @@ overrides, checked against the catalog, each with its content key."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,6 +47,36 @@ def resolve_specs(
 ) -> list[ResolvedAsset]:
     """Every declared asset resolved, or a SpecError with every problem of every file."""
     return _resolve(project, settings(project, profile), hasher, catalog, profile)
+
+
+def validate_project(project: Project, hasher: FileHasher, catalog: Catalog) -> list[ResolvedAsset]:
+    """Every declared asset resolved, and each profile of wanplan.toml tried on them too (a
+    profile none of whose values a model allows is found now, not at `plan --profile`): the
+    assets of the default profile, or a SpecError with every problem of every file."""
+    config = settings(project)
+    issues: list[SpecIssue] = []
+    assets: list[ResolvedAsset] = []
+    try:
+        assets = _resolve(project, config, hasher, catalog)
+    except SpecError as exc:
+        issues += exc.issues
+    seen = {(i.file, i.line, i.field, i.message) for i in issues}
+    for profile in sorted(config.profiles):
+        try:
+            _resolve(project, config, hasher, catalog, profile)
+        except SpecError as exc:
+            for issue in exc.issues:
+                if (issue.file, issue.line, issue.field, issue.message) in seen:
+                    continue  # the specs' own mistake, said once
+                seen.add((issue.file, issue.line, issue.field, issue.message))
+                if issue.file != CONFIG_FILE:  # the profile's values made it a mistake
+                    issue = dataclasses.replace(
+                        issue, message=f"{issue.message} (with --profile {profile})"
+                    )
+                issues.append(issue)
+    if issues:
+        raise SpecError(issues)
+    return assets
 
 
 def _resolve(

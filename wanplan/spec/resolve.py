@@ -435,7 +435,7 @@ class Resolver:
                     (
                         field,
                         f"none of {listing(wanted)} is allowed for {owner}; allowed: "
-                        f"{listing(allowed)}",
+                        f"{listing(allowed)}{did_you_mean(wanted[0], allowed)}",
                     )
                 )
                 return wanted[0]

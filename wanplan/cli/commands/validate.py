@@ -14,7 +14,8 @@ def validate(directory: Path) -> None:
     """Check wanplan.toml and every specs file, without reading the state.
 
     Every problem is one line naming the file, line and field, what is allowed and the nearest
-    valid value. Exit 0 when valid, 1 otherwise.
+    valid value; each profile of wanplan.toml is tried on the assets too. Exit 0 when valid, 1
+    otherwise.
 
     \b
     Example:
@@ -23,10 +24,10 @@ def validate(directory: Path) -> None:
     from wanplan.cli.output import warn
     from wanplan.key.file_hashes import FileHasher
     from wanplan.plan.planner import UNPINNED_SEED
-    from wanplan.spec.declared import resolve_specs
+    from wanplan.spec.declared import validate_project
 
     project = open_project(directory)
-    assets = resolve_specs(project, FileHasher(project.root, {}), project.catalog)
+    assets = validate_project(project, FileHasher(project.root, {}), project.catalog)
     files = len({a.file for a in assets})
     echo(f"Valid: {_count(len(assets), 'asset')} in {_count(files, 'file')}.")
     texts: dict[str, str] = {}
