@@ -152,6 +152,11 @@ def load_config(root: Path) -> Config:
             elif loc[0] in ("providers", "state", "cache") or loc == ("project", "state"):
                 # Nor anything else under [providers], nor a URL: a key or password in it.
                 message = error["msg"].removeprefix("Value error, ")
+            elif loc[0] == "budget" and error["type"] in ("is_instance_of", "decimal_parsing"):
+                message = (
+                    f"expected an amount in USD like 20.0, got {error['input']!r}; leave it out "
+                    "for no cap"
+                )
             else:
                 message = f"{error['msg'].removeprefix('Value error, ')}, got {error['input']!r}"
             issues.append(SpecIssue(CONFIG_FILE, locate(text, loc), ".".join(loc), message))

@@ -311,3 +311,38 @@ def test_an_unreadable_file_does_not_make_its_assets_unknown_elsewhere(
         "error: specs/1.toml:1: invalid TOML: Expected ']' at the end of a table declaration "
         "(column 13)"
     ]
+
+
+def test_a_wrong_field_does_not_hide_the_assets_other_mistakes(
+    run: Run, empty_project: Path
+) -> None:
+    write_spec(
+        empty_project,
+        "a.toml",
+        '[assets.b3]\nmode = "i2v"\nmodel = "wan-2.5"\nprompt = "z"\n'
+        'resolution = "1280x720"\nseed = "abc"\n\n'
+        '[assets.c1]\nmode = "t2v"\nmodel = "wan-2.5"\nprompt = "q"\nseed = -1\n\n'
+        '[assets.c2]\nmode = "t2v"\nmodel = "wan-2.5"\nprompt = "q"\nseed = 2.6\n',
+    )
+    result = run(empty_project, "validate")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: specs/a.toml:1: assets.b3.image: required for mode i2v",
+        "error: specs/a.toml:5: assets.b3.resolution: '1280x720' is not allowed for this model;"
+        " allowed: 480p, 720p, 1080p (did you mean '720p'?)",
+        "error: specs/a.toml:6: assets.b3.seed: expected a whole number, got string 'abc'",
+        "error: specs/a.toml:12: assets.c1.seed: -1 is not allowed; allowed: at least 0"
+        " (did you mean 0?)",
+        "error: specs/a.toml:18: assets.c2.seed: expected a whole number, got float 2.6"
+        " (did you mean 3?)",
+    ]
+
+
+def test_a_budget_that_is_no_amount_says_what_is(run: Run, empty_project: Path) -> None:
+    _settings(empty_project, '[budget]\nmax_per_apply = "lots"\n')
+    result = run(empty_project, "validate")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: wanplan.toml:2: budget.max_per_apply: expected an amount in USD like 20.0, got"
+        " 'lots'; leave it out for no cap"
+    ]

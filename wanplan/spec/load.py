@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import typing
@@ -47,6 +48,9 @@ class DeclaredAsset(NamedTuple):
     """The [assets.NAME] table that declares it, when that is not its address (a matrix)."""
     varied: frozenset[str] = frozenset()
     """The fields its matrix varies."""
+    dropped: frozenset[str] = frozenset()
+    """Fields left out because they failed the schema (reported already): the rest is still
+    checked, so one wrong field does not hide the asset's other mistakes."""
 
 
 @dataclass
@@ -372,9 +376,15 @@ def _load_file(root: Path, path: Path, relative: str, issues: list[SpecIssue]) -
         validated = _ASSETS.validate_python(merged)
     except ValidationError as exc:
         failed = set()
+        wrong: dict[str, set[str]] = {}
+        whole: set[str] = set()
         for error in exc.errors():
             name, *rest = error["loc"]
             failed.add(str(name))
+            if rest:
+                wrong.setdefault(str(name), set()).add(str(rest[0]))
+            else:
+                whole.add(str(name))
             field = str(rest[0]) if rest else ""
             table = tables.get(str(name), str(name))
             raw = raw_assets[table]
@@ -396,17 +406,28 @@ def _load_file(root: Path, path: Path, relative: str, issues: list[SpecIssue]) -
             )
         # The others are valid: they go on to be resolved, so every problem shows at once.
         validated = _ASSETS.validate_python({k: v for k, v in merged.items() if k not in failed})
+        # So does the rest of a failed asset, without its wrong fields, where it holds together.
+        for name in sorted(failed - whole):
+            rest_of = {k: v for k, v in merged[name].items() if k not in wrong[name]}
+            try:
+                validated.update(_ASSETS.validate_python({name: rest_of}))
+            except ValidationError:
+                continue
+            failed.discard(name)
     else:
         failed = set()
+        wrong = {}
     declared = []
     for name, spec in validated.items():
         origin = tables.get(name)
+        dropped = frozenset(wrong.get(name, ()))
         if origin is None:
-            declared.append(DeclaredAsset(name, relative, spec, raw_assets[name].keys()))
+            own_fields = raw_assets[name].keys()
+            declared.append(DeclaredAsset(name, relative, spec, own_fields, dropped=dropped))
         else:
             varied = frozenset(raw_assets[origin]["matrix"])
             own = {*raw_assets[origin], *varied} - {"matrix"}
-            declared.append(DeclaredAsset(name, relative, spec, own, origin, varied))
+            declared.append(DeclaredAsset(name, relative, spec, own, origin, varied, dropped))
     return _Loaded(declared, text, inherited, frozenset(failed))
 
 
@@ -488,7 +509,19 @@ def _describe(error: Any) -> str:
         hint = ""
         if kind == "int_type" and isinstance(value, str) and value.strip().isdigit():
             hint = f" (did you mean {value.strip()} without quotes?)"
+        elif kind == "int_type" and isinstance(value, float) and math.isfinite(value):
+            hint = f" (did you mean {max(round(value), 0)}?)"
         elif kind == "string_type" and not isinstance(value, dict | list):
             hint = f' (did you mean "{value}"?)'
         return f"expected {_KINDS[kind]}, got {got} {value!r}{hint}"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = next(iter((error.get("ctx") or {}).values()), None)
+        words = {
+            "greater_than_equal": "at least",
+            "greater_than": "more than",
+            "less_than_equal": "at most",
+            "less_than": "less than",
+        }[kind]
+        nearest = f" (did you mean {bound}?)" if kind.endswith("_equal") else ""
+        return f"{value!r} is not allowed; allowed: {words} {bound}{nearest}"
     return f"{error['msg']}, got {value!r}"

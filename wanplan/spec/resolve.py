@@ -118,8 +118,10 @@ class Resolver:
         for asset in ordered:
             found: list[tuple[str, str]] = []
             result = self._resolve(asset, found)
+            if asset.dropped:  # its wrong fields were reported: nothing more is said of them
+                found = [(f, m) for f, m in found if f.split("[")[0] not in asset.dropped]
             issues.extend(specs.issue(asset, field, message) for field, message in found)
-            if result is not None and not found:
+            if result is not None and not found and not asset.dropped:
                 resolved.append(result)
                 if linked:
                     self._made[asset.address] = (result.content_key, result.mode)
