@@ -96,7 +96,7 @@ def test_dashscope_regions() -> None:
 
 
 def test_input_files_over_the_provider_limit_are_refused(run: Run, empty_project: Path) -> None:
-    (empty_project / "inputs" / "huge.png").write_bytes(b"\0" * (10 * 1024 * 1024 + 1))
+    (empty_project / "inputs" / "huge.png").write_bytes(b"\x89PNG" + b"\0" * (10 * 1024 * 1024 - 3))
     write_spec(
         empty_project,
         "a.toml",

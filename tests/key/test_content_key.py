@@ -66,7 +66,7 @@ def test_input_files_count_by_their_bytes_not_their_path(project: Path) -> None:
     shutil.copy(project / "inputs/hero.png", project / "inputs/renamed.png")
     assert key_of(project, BASE.replace("hero.png", "renamed.png")) == base
     assert key_of(project, BASE.replace("hero.png", "forest.png")) != base
-    (project / "inputs/renamed.png").write_bytes(b"other bytes")
+    (project / "inputs/renamed.png").write_bytes(b"\x89PNG other bytes")
     assert key_of(project, BASE.replace("hero.png", "renamed.png")) != base
 
 

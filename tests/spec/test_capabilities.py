@@ -120,6 +120,20 @@ def test_an_mp3_is_not_an_image_whatever_its_name(run: Run, media_project: Path)
     )
 
 
+def test_bytes_that_are_no_image_are_not_one_for_its_name(run: Run, media_project: Path) -> None:
+    (media_project / "inputs" / "still.png").write_bytes(bytes(range(200)) * 5)
+    result = validate(
+        run,
+        media_project,
+        '[assets.x]\nmode = "i2v"\nmodel = "wan-2.5"\nimage = "inputs/still.png"\nseed = 1\n',
+    )
+    assert result.exit_code == 1
+    assert (
+        "specs/a.toml:4: assets.x.image: 'inputs/still.png' is not a file type wanplan "
+        "recognises; image takes an image (did you mean a png, jpg, webp file?)"
+    ) in result.output
+
+
 def test_model_id_overrides_the_family_and_a_typo_gets_a_suggestion(
     run: Run, media_project: Path
 ) -> None:

@@ -53,7 +53,7 @@ def test_upstream_is_applied_first_and_its_output_is_the_input(
 ) -> None:
     """The still is made offline (sim), the clip from it by APIXO, which takes local files as
     data: URLs: the bytes it received are the still's."""
-    (empty_project / "inputs" / "forest.png").write_bytes(b"png")
+    (empty_project / "inputs" / "forest.png").write_bytes(b"\x89PNG fake")
     spec = CHAIN.replace('image = "asset:still"\n', 'image = "asset:still"\nprovider = "apixo"\n')
     write_spec(empty_project, "chain.toml", spec)
     sent: list[bytes] = []
@@ -94,7 +94,7 @@ def test_a_change_upstream_replaces_downstream(run: Run, empty_project: Path) ->
 
 
 def test_a_target_brings_the_assets_it_uses(run: Run, empty_project: Path) -> None:
-    (empty_project / "inputs" / "forest.png").write_bytes(b"png")
+    (empty_project / "inputs" / "forest.png").write_bytes(b"\x89PNG fake")
     write_spec(empty_project, "chain.toml", CHAIN)
     plan = json.loads(
         run(empty_project, "plan", "--target", "still-moves", "--format", "json").stdout
@@ -103,7 +103,7 @@ def test_a_target_brings_the_assets_it_uses(run: Run, empty_project: Path) -> No
 
 
 def test_a_failed_upstream_skips_its_dependants_only(run: Run, empty_project: Path) -> None:
-    (empty_project / "inputs" / "forest.png").write_bytes(b"png")
+    (empty_project / "inputs" / "forest.png").write_bytes(b"\x89PNG fake")
     write_spec(
         empty_project,
         "chain.toml",
@@ -165,7 +165,7 @@ def test_upstream_order_puts_every_upstream_first() -> None:
 
 
 def test_graph_in_mermaid_and_dot(run: Run, empty_project: Path) -> None:
-    (empty_project / "inputs" / "forest.png").write_bytes(b"png")
+    (empty_project / "inputs" / "forest.png").write_bytes(b"\x89PNG fake")
     write_spec(empty_project, "chain.toml", CHAIN)
     mermaid = run(empty_project, "graph").stdout.splitlines()
     assert mermaid[0] == "flowchart LR"
@@ -183,7 +183,7 @@ def test_graph_in_mermaid_and_dot(run: Run, empty_project: Path) -> None:
 def test_a_lost_cache_does_not_strand_the_dependants(run: Run, empty_project: Path) -> None:
     """A fresh CI runner has outputs but no blob cache: the upstream's intact output feeds
     its dependant; and when the upstream itself must be made again, the dependant waits."""
-    (empty_project / "inputs" / "forest.png").write_bytes(b"png")
+    (empty_project / "inputs" / "forest.png").write_bytes(b"\x89PNG fake")
     write_spec(empty_project, "chain.toml", CHAIN)
     assert run(empty_project, "apply", "-y").exit_code == 0
     shutil.rmtree(empty_project / ".wanplan" / "blobs")

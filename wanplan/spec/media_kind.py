@@ -27,7 +27,7 @@ SNIFF_BYTES = 16
 
 def sniff(head: bytes) -> Kinds | None:
     """The kinds the leading bytes of a file announce, or None when they are not recognised."""
-    if head.startswith(b"\x89PNG") or head.startswith(b"\xff\xd8\xff"):
+    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"BM")):
         return IMAGE
     if head.startswith(b"GIF8"):
         return GIF
@@ -48,9 +48,15 @@ def by_name(name: str) -> Kinds | None:
 
 
 def of_file(path: Path) -> Kinds | None:
+    """From the first bytes, else the name; None for bytes no image has under an image's name
+    (every image format announces itself: these are not one, whatever the name says)."""
     with path.open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
-    return sniff(head) or by_name(path.name)
+    kinds = sniff(head)
+    if kinds is not None:
+        return kinds
+    named = by_name(path.name)
+    return None if named is not None and "image" in named else named
 
 
 def describe(kinds: Kinds) -> str:
