@@ -109,6 +109,33 @@ def test_answers_dropped_after_the_task_was_made_are_adopted_not_paid_again(
     assert len(ledger) == 6
 
 
+def test_a_list_that_lags_more_than_told_costs_one_extra_task_at_most(
+    run: Run, empty_project: Path, emulator: Emulator
+) -> None:
+    """listing_lag says 0.8 s; the list lags 5 s. Every answer is lost: the first submit's
+    window looks empty when judged (a wrong "none", the setting's risk), the second's would
+    too, but is not taken on trust: two tasks, never a third. The row stays unconfirmed for
+    plan and for every apply after, whatever the list shows, until the user settles it."""
+    (empty_project / "wanplan.toml").write_text(settings("wavespeed"))
+    write_spec(empty_project, "a.toml", clips("wavespeed", 1))
+    emulator.set_knobs(drop_answer_rate=1.0, listing_lag=5.0)
+    result = run(empty_project, "apply", "-y")
+    assert result.exit_code == 1, result.output
+    assert own_tasks(emulator) == Counter({"wavespeed shot 0.": 2}), result.output
+    assert "the list may lag more than listing_lag (0.8 s, [providers.wavespeed])" in (
+        result.output
+    )
+    plan = json.loads(run(empty_project, "plan", "--format", "json").output)
+    (change,) = plan["changes"]
+    assert change["action"] == "unconfirmed"
+    assert sum("listing_lag" in reason for reason in change["reasons"]) == 1  # said once
+
+    emulator.set_knobs(drop_answer_rate=0.0)
+    again = run(empty_project, "apply", "-y")  # the list still lags: its "none" is no proof
+    assert again.exit_code == 1 and "wanplan import wavespeed-0 --task-id ID" in again.output
+    assert own_tasks(emulator) == Counter({"wavespeed shot 0.": 2})  # nothing paid again
+
+
 def test_503_on_a_third_of_submits_is_retried_and_one_apply_completes(
     run: Run, empty_project: Path, emulator: Emulator
 ) -> None:

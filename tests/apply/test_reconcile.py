@@ -119,6 +119,27 @@ def test_no_task_in_the_settled_window_proves_none_was_made(lister: type[Lister]
     assert verdict.outcome is Outcome.NOT_CREATED
 
 
+def test_a_none_that_followed_a_none_is_no_proof_but_its_task_still_settles_it(
+    lister: type[Lister],
+) -> None:
+    from wanplan.apply.reconcile import LIST_MAY_LAG
+
+    doubted = row()._replace(error=f"unconfirmed: no task yet: {LIST_MAY_LAG} (3 s)")
+    lister.tasks = [listed("before", T0 - 30), listed("after", T0 + 30)]
+    verdict = judge(lister, [doubted], known={"before", "after"})[1]
+    assert verdict.outcome is Outcome.UNCONFIRMED and LIST_MAY_LAG in verdict.reason
+    lister.tasks = [listed("mine", T0 + 0.4)]
+    verdict = judge(lister, [doubted])[1]
+    assert (verdict.outcome, verdict.task_id) == (Outcome.ADOPT, "mine")
+
+
+def test_an_unsettled_submit_says_its_cause_in_one_sentence() -> None:
+    from wanplan.apply.failures import unconfirmed_failure_for
+
+    told = unconfirmed_failure_for("clip", row()._replace(error="unconfirmed: please retry."))
+    assert "please retry. Found on fake's dashboard" in told and ".." not in told
+
+
 def test_the_one_unknown_task_in_the_window_is_adopted(lister: type[Lister]) -> None:
     lister.tasks = [listed("mine", T0 + 0.4), listed("known", T0 + 0.2)]
     verdict = judge(lister, [row()], known={"known"})[1]

@@ -95,8 +95,13 @@ from wanplan.state.records import (
 DEFAULT_CONCURRENCY = 4
 MAX_DOWNLOADS = 16
 MAX_WAIT_SECONDS = 3 * 3600
-MAX_UNKNOWN_OUTCOMES = 3
-"""Submits of one asset in a row that end without an answer and, reconciled, made no task."""
+MAX_UNKNOWN_OUTCOMES = 2
+"""Submits of one asset in a row that may end without an answer. A task list that shows no
+task proves none was made only if it lags no more than `listing_lag`: the last submit's "none"
+is not taken on trust (its row stays unconfirmed), so a list that lags more costs at most one
+extra task, never a string of them."""
+MAX_LIST_READS = 9
+"""Readings of a task list for one unknown submit that still says to wait."""
 INLINE_BYTES_PER_SECOND = 128 * 1024
 """The slowest upload a submit carrying its input files is given time for."""
 QUOTE_GRACE_SECONDS = 1.0
@@ -607,19 +612,19 @@ class ApplyEngine:
                 inputs=inputs,
             ),
         )
-        for _ in range(MAX_UNKNOWN_OUTCOMES):
+        for attempt in range(1, MAX_UNKNOWN_OUTCOMES + 1):
             task_ref, submitted = await self._submit_once(
                 plan, provider, asset, request, estimate, replaces
             )
             if submitted is not None:
                 return task_ref, submitted
-            adopted = await self._reconcile(provider, asset, task_ref, replaces)
+            last = attempt == MAX_UNKNOWN_OUTCOMES
+            adopted = await self._reconcile(
+                provider, asset, task_ref, replaces, trust_none=not last
+            )
             if adopted is not None:
                 return task_ref, SubmittedTask(adopted)
-        raise AssetFailed(
-            f"{MAX_UNKNOWN_OUTCOMES} submits in a row ended without an answer and made no "
-            "task; apply again later"
-        )
+        raise AssertionError("the last unknown submit is adopted or left unconfirmed")
 
     async def _prepare(self, provider: Provider, request: GenerationRequest) -> GenerationRequest:
         """Send the input files first (uploads): a failure there made no task."""
@@ -828,10 +833,13 @@ class ApplyEngine:
         asset: ResolvedAsset,
         task_ref: int,
         replaces: TaskRecord | None = None,
+        *,
+        trust_none: bool = True,
     ) -> str | None:
         """Settle an unknown submit now: wait until the provider's task list can be trusted for
         its window, then adopt its task (its id is returned), or learn that none was made
-        (None: submit again), or fail the asset with the two ways out."""
+        (None: submit again; without `trust_none`, the row stays unconfirmed instead), or fail
+        the asset with the two ways out."""
         setup = self.setups[provider.name]
         row = await self._store(self.state.task, task_ref)
         assert row is not None
@@ -840,7 +848,7 @@ class ApplyEngine:
         prompt = asset.params.get("prompt")
         prompts = {asset.content_key: prompt if isinstance(prompt, str) else None}
         settles_at = setup.timing.settles_at(row)
-        for _ in range(MAX_UNKNOWN_OUTCOMES * 3):
+        for _ in range(MAX_LIST_READS):
             await asyncio.sleep(max(settles_at - time.time(), 0.0))
             # Under the model's gate: no submit of it is in flight, whose task would be in
             # the list before its id is in the journal. Every unknown submit of the model is
@@ -863,6 +871,14 @@ class ApplyEngine:
                     if now is not None and now.status == NOT_CREATED:
                         return None
                     raise AssetFailed(unconfirmed_failure_for(asset.address, now or row))
+                if verdict.outcome is reconcile.Outcome.NOT_CREATED and not trust_none:
+                    verdict = reconcile.Verdict(
+                        reconcile.Outcome.UNCONFIRMED,
+                        f"{provider.name}'s task list shows no task of it yet, as it showed "
+                        f"none for the submit before it: {reconcile.LIST_MAY_LAG} "
+                        f"({setup.timing.listing_lag:g} s, [providers.{provider.name}]); not "
+                        "submitted again",
+                    )
                 if verdict.outcome is not reconcile.Outcome.WAIT:
                     return await self._settled(asset, provider.name, task_ref, verdict, replaces)
             settles_at = (verdict.settles_at or time.time()) + 0.05
@@ -1056,6 +1072,8 @@ def _inline_bytes(request: GenerationRequest) -> int:
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, httpx.HTTPError):
         return f"network error ({type(exc).__name__})"
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return "no answer within the submit timeout"
     return str(exc)
 
 

@@ -18,7 +18,7 @@ class Interrupted(Exception):
 def unconfirmed_failure_for(address: str, task: TaskRecord) -> str:
     """An unknown submit that reconciliation could not settle, and the two ways out."""
     return (
-        f"{unconfirmed_reason(task)}. Found on {task.provider}'s dashboard: "
+        f"{unconfirmed_reason(task).rstrip('.')}. Found on {task.provider}'s dashboard: "
         f"`wanplan import {address} --task-id ID`; or pay again: "
         f"`wanplan apply --replace {address}`"
     )

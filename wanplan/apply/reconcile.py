@@ -58,6 +58,9 @@ LISTING_BACKOFF = Backoff(base=0.5, attempts=4)
 RETENTION_MARGIN = 3600.0
 """A window this close to the end of the provider's retention is not trusted to be listed."""
 SHOWN_CANDIDATES = 3
+LIST_MAY_LAG = "the list may lag more than listing_lag"
+"""In a row's reason when a second unknown submit of its asset followed a "none": that row's
+own "none" is never taken on trust (only its task, once listed, settles it)."""
 
 
 class Outcome(enum.StrEnum):
@@ -92,6 +95,7 @@ async def examine(
 ) -> dict[int, Verdict]:
     """A verdict for each row; reads the providers' task lists, writes nothing."""
     now = time.time() if now is None else now
+    rows = list(rows)
     groups: dict[tuple[str, str], list[TaskRecord]] = defaultdict(list)
     for row in rows:
         groups[(row.provider, row.model_id)].append(row)
@@ -107,6 +111,11 @@ async def examine(
             verdicts.update(
                 await _examine_model(lister, setup, model_id, group, known, prompts, now)
             )
+    for row in rows:
+        verdict = verdicts.get(row.id)
+        if verdict and verdict.outcome is Outcome.NOT_CREATED and LIST_MAY_LAG in (row.error or ""):
+            reason = (row.error or "").removeprefix("unconfirmed: ")
+            verdicts[row.id] = Verdict(Outcome.UNCONFIRMED, reason)
     return verdicts
 
 
@@ -525,7 +534,10 @@ def revised(plan: Plan, verdicts: Mapping[int, Verdict]) -> Plan:
                 if verdict.settles_at is not None
                 else ""
             )
-            changes.append(
-                dataclasses.replace(change, reasons=(*change.reasons, f"{verdict.reason}{when}"))
+            # The reason apply recorded is shown already: said again only when new.
+            said = any(verdict.reason in reason for reason in change.reasons)
+            reasons = (
+                change.reasons if said and not when else (*change.reasons, verdict.reason + when)
             )
+            changes.append(dataclasses.replace(change, reasons=reasons))
     return dataclasses.replace(plan, changes=changes)
