@@ -344,3 +344,21 @@ def test_an_output_file_named_anew_is_written_there_and_the_old_one_removed(
     assert old.read_bytes() == made and not new.exists()
     assert _plan(run, project)["changes"] == []
     assert _journal_rows(project) == tasks
+
+
+def test_two_assets_that_swap_their_output_names_keep_both_files(run: Run, project: Path) -> None:
+    stills = project / "specs" / "stills.toml"
+    still = (
+        '[assets.{0}]\nmode = "t2i"\nmodel = "wan-2.5"\nprompt = "{0}"\nseed = 1\n'
+        'output = "{1}"\n\n'
+    )
+    stills.write_text(still.format("one", "a") + still.format("two", "b"))
+    assert run(project, "apply", "-y").exit_code == 0
+    one, two = ((project / "outputs" / n).read_bytes() for n in ("a.png", "b.png"))
+    assert one != two
+    stills.write_text(still.format("one", "b") + still.format("two", "a"))
+    result = run(project, "apply", "-y")
+    assert result.exit_code == 0, result.output
+    assert (project / "outputs" / "b.png").read_bytes() == one
+    assert (project / "outputs" / "a.png").read_bytes() == two
+    assert _plan(run, project)["changes"] == []

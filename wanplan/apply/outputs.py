@@ -137,7 +137,9 @@ class Outputs:
                     source=collected.spend.source,
                 )
             self.state.set_asset(record)
-        if replaced is not None and replaced != record.output_path:
+        # The old file goes, unless this apply writes that path for another asset (two
+        # assets that swap their output names).
+        if replaced is not None and replaced != record.output_path and replaced not in self.claimed:
             self.remove(replaced)
             provenance.remove(self.project.root, replaced)
 
