@@ -136,6 +136,41 @@ def test_a_list_that_lags_more_than_told_costs_one_extra_task_at_most(
     assert own_tasks(emulator) == Counter({"wavespeed shot 0.": 2})  # nothing paid again
 
 
+def test_after_one_none_for_an_asset_another_unknown_submit_of_it_is_not_judged_none(
+    run: Run, empty_project: Path, emulator: Emulator
+) -> None:
+    """Every submit answers 502 (a gateway's: the outcome is unknown) and the list rightly
+    shows no task: the first "none" is trusted and the asset is submitted again; the second
+    is doubted (a list that lags would look the same), so nothing is sent a third time, in
+    this apply or the next."""
+    (empty_project / "wanplan.toml").write_text(settings("dashscope"))
+    write_spec(empty_project, "a.toml", clips("dashscope", 1))
+    emulator.set_knobs(server_error_status=502, server_error_every=1, fault_methods=["POST"])
+    result = run(empty_project, "apply", "-y")
+    assert result.exit_code == 1
+    assert "may lag more than listing_lag" in result.output, result.output
+    submits = [e for e in emulator.log if e.method == "POST" and e.fault == "5xx"]
+    assert len(submits) == 2 and not emulator.tasks()
+    again = run(empty_project, "apply", "-y")
+    assert again.exit_code == 1 and "wanplan import dashscope-0 --task-id ID" in again.output
+    assert len([e for e in emulator.log if e.method == "POST" and e.fault == "5xx"]) == 2
+
+
+def test_a_none_judged_in_an_earlier_apply_makes_the_next_unknown_submit_doubtful(
+    run: Run, empty_project: Path, emulator: Emulator
+) -> None:
+    (empty_project / "wanplan.toml").write_text(settings("dashscope"))
+    write_spec(empty_project, "a.toml", clips("dashscope", 1))
+    emulator.set_knobs(server_error_status=502, server_error_burst=1, fault_methods=["POST"])
+    assert run(empty_project, "apply", "-y").exit_code == 0  # a 502, none listed, sent again
+    assert len(emulator.tasks()) == 1
+    emulator.set_knobs(server_error_burst=1)
+    replaced = run(empty_project, "apply", "-y", "--replace", "dashscope-0")
+    assert replaced.exit_code == 1, replaced.output  # its one unknown submit is not judged none
+    assert "may lag more than listing_lag" in replaced.output
+    assert len(emulator.tasks()) == 1
+
+
 def test_503_on_a_third_of_submits_is_retried_and_one_apply_completes(
     run: Run, empty_project: Path, emulator: Emulator
 ) -> None:

@@ -24,6 +24,7 @@ from wanplan.state.postgres import PostgresStore
 from wanplan.state.records import (
     COLLECTED,
     INTENT,
+    NOT_CREATED,
     SUBMITTED,
     SUCCEEDED,
     UNCONFIRMED,
@@ -263,6 +264,16 @@ def test_a_task_is_taken_for_collection_once(writer: object) -> None:
     assert writer.task(ref).status == COLLECTED  # type: ignore[attr-defined]
     assert writer.take_collection(ref) is False  # type: ignore[attr-defined]
     assert writer.open_tasks() == []  # type: ignore[attr-defined]
+
+
+def test_submits_judged_to_have_made_no_task_are_counted_by_content_key(writer: object) -> None:
+    first, second, other = intent(writer), intent(writer), intent(writer, key="k2")
+    for ref in (first, second, other):
+        writer.record_sending(ref)  # type: ignore[attr-defined]
+        writer.record_task_status(ref, NOT_CREATED, "no task in the list")  # type: ignore[attr-defined]
+    assert writer.judged_none("k1", "2000-01-01T00:00:00.000+00:00") == 2  # type: ignore[attr-defined]
+    assert writer.judged_none("k1", "2999-01-01T00:00:00.000+00:00") == 0  # type: ignore[attr-defined]
+    assert writer.judged_none("k3", "2000-01-01T00:00:00.000+00:00") == 0  # type: ignore[attr-defined]
 
 
 def test_an_unconfirmed_submit_stays_open_with_its_window(writer: object) -> None:

@@ -30,6 +30,7 @@ from wanplan.state.records import (
     COLLECTED,
     COPIED_TABLES,
     INTENT,
+    NOT_CREATED,
     OPEN_STATUSES,
     SUBMITTED,
     UNCONFIRMED,
@@ -379,6 +380,14 @@ class PostgresState:
     def task(self, task_ref: int) -> TaskRecord | None:
         rows = self._rows(f"{self._TASKS} where id = %s", [task_ref])
         return self._task(rows[0]) if rows else None
+
+    def judged_none(self, content_key: str, since: str) -> int:
+        rows = self._rows(
+            "select count(*) from tasks where content_key = %s and status = %s"
+            " and coalesce(sent_at, submitted_at) >= %s",
+            [content_key, NOT_CREATED, since],
+        )
+        return int(rows[0][0]) if rows else 0
 
     def known_task_ids(self, provider: str, task_ids: Sequence[str]) -> dict[str, str | None]:
         rows = self._rows(

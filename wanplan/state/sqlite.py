@@ -34,6 +34,7 @@ from wanplan.state.records import (
     COLLECTED,
     COPIED_TABLES,
     INTENT,
+    NOT_CREATED,
     OPEN_STATUSES,
     SUBMITTED,
     UNCONFIRMED,
@@ -399,6 +400,16 @@ class SqliteState:
             return None
         row = self.db.execute(f"{self._TASK_COLUMNS} where id = ?", [task_ref]).fetchone()
         return self._task_record(row) if row else None
+
+    def judged_none(self, content_key: str, since: str) -> int:
+        if not self._has("tasks"):
+            return 0
+        row = self.db.execute(
+            "select count(*) from tasks where content_key = ? and status = ?"
+            " and coalesce(sent_at, submitted_at) >= ?",
+            [content_key, NOT_CREATED, since],
+        ).fetchone()
+        return int(row[0])
 
     def known_task_ids(self, provider: str, task_ids: Sequence[str]) -> dict[str, str | None]:
         if not self._has("tasks") or not task_ids:
