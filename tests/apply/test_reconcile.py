@@ -20,7 +20,7 @@ from wanplan.config import ProviderSettings
 from wanplan.providers.base import ListedTask, ProviderContext, TaskListing
 from wanplan.providers.dashscope import DashScopeProvider
 from wanplan.providers.wavespeed import WaveSpeedProvider
-from wanplan.state.records import INTENT, UNCONFIRMED, TaskRecord, iso
+from wanplan.state.records import INTENT, NOT_CREATED, UNCONFIRMED, TaskRecord, iso
 
 T0 = 1_800_000_000.0
 NOW = T0 + 60
@@ -450,6 +450,13 @@ class _Journal:
     def known_task_ids(self, provider: str, ids: Sequence[str]) -> dict[str, str | None]:
         return {}
 
+    def judged_none(self, content_key: str, since: str) -> int:
+        return sum(
+            1
+            for r in self.rows.values()
+            if self.written.get(r.id) == NOT_CREATED and r.content_key == content_key
+        )
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         yield
@@ -484,3 +491,16 @@ def test_among_runners_every_unknown_submit_is_judged_and_only_ones_own_recorded
     )
     assert verdicts[1].outcome is Outcome.UNCONFIRMED  # the task may be either's
     assert journal.written == {1: "unconfirmed"}  # the other runner's row is its own
+
+
+def test_settling_doubts_a_none_for_a_key_already_judged_none(lister: type[Lister]) -> None:
+    """A submit of K1 was judged to have made no task; another of K1 is unknown and its
+    window looks empty too: not taken on trust, it stays unconfirmed."""
+    lister.tasks = []
+    earlier, later = row(1, sent=T0 - 20, key="K1"), row(2, key="K1")
+    journal = _Journal([earlier, later])
+    journal.written[1] = NOT_CREATED
+    setup = ProviderSetup("fake", lister, ProviderSettings(), "https://fake.invalid", None)  # type: ignore[arg-type]
+    verdicts = settle(journal, {"fake": setup}, {}, clock=lambda: NOW, sleep=lambda _: None)  # type: ignore[arg-type]
+    assert verdicts[2].outcome is Outcome.UNCONFIRMED and "may lag" in verdicts[2].reason
+    assert journal.written == {1: NOT_CREATED, 2: "unconfirmed"}

@@ -89,7 +89,6 @@ from wanplan.state.records import (
     SUCCEEDED,
     AssetRecord,
     TaskRecord,
-    epoch,
     iso,
 )
 
@@ -101,8 +100,6 @@ MAX_UNKNOWN_OUTCOMES = 2
 task proves none was made only if it lags no more than `listing_lag`: the last submit's "none"
 is not taken on trust (its row stays unconfirmed), so a list that lags more costs at most one
 extra task, never a string of them."""
-NONE_MEMORY_SECONDS = 86400.0
-"""How long a "none" verdict for a content key makes the next one of it doubtful (a day)."""
 MAX_LIST_READS = 9
 """Readings of a task list for one unknown submit that still says to wait."""
 INLINE_BYTES_PER_SECOND = 128 * 1024
@@ -851,8 +848,8 @@ class ApplyEngine:
         prompt = asset.params.get("prompt")
         prompts = {asset.content_key: prompt if isinstance(prompt, str) else None}
         if trust_none:  # a "none" already judged for this content key: this one is doubted
-            since = iso(epoch(row.sent_at or row.submitted_at) - NONE_MEMORY_SECONDS)
-            trust_none = not await self._store(self.state.judged_none, asset.content_key, since)
+            doubted = reconcile.doubted_before
+            trust_none = not await self._store(doubted, row, self.state.judged_none)
         settles_at = setup.timing.settles_at(row)
         for _ in range(MAX_LIST_READS):
             await asyncio.sleep(max(settles_at - time.time(), 0.0))
@@ -878,13 +875,7 @@ class ApplyEngine:
                         return None
                     raise AssetFailed(unconfirmed_failure_for(asset.address, now or row))
                 if verdict.outcome is reconcile.Outcome.NOT_CREATED and not trust_none:
-                    verdict = reconcile.Verdict(
-                        reconcile.Outcome.UNCONFIRMED,
-                        f"{provider.name}'s task list shows no task of it yet, as it showed "
-                        f"none for an earlier submit of it: {reconcile.LIST_MAY_LAG} "
-                        f"({setup.timing.listing_lag:g} s, [providers.{provider.name}]); not "
-                        "submitted again",
-                    )
+                    verdict = reconcile.lag_doubt(provider.name, setup.timing.listing_lag)
                 if verdict.outcome is not reconcile.Outcome.WAIT:
                     return await self._settled(asset, provider.name, task_ref, verdict, replaces)
             settles_at = (verdict.settles_at or time.time()) + 0.05

@@ -61,6 +61,42 @@ SHOWN_CANDIDATES = 3
 LIST_MAY_LAG = "the list may lag more than listing_lag"
 """In a row's reason when a second unknown submit of its asset followed a "none": that row's
 own "none" is never taken on trust (only its task, once listed, settles it)."""
+NONE_MEMORY_SECONDS = 86400.0
+"""How long a "none" verdict for a content key makes the next one of it doubtful (a day)."""
+JudgedNone = Callable[[str, str], int]
+"""The journal's count of a content key's submits judged to have made no task since a time."""
+
+
+def lag_doubt(provider: str, listing_lag: float) -> Verdict:
+    """A "none" not taken on trust: an earlier submit of the same content key was judged to
+    have made no task too, and a list that lags past `listing_lag` would look just so."""
+    return Verdict(
+        Outcome.UNCONFIRMED,
+        f"{provider}'s task list shows no task of it yet, as it showed none for an earlier "
+        f"submit of it: {LIST_MAY_LAG} ({listing_lag:g} s, [providers.{provider}]); not "
+        "submitted again",
+    )
+
+
+def doubted_before(row: TaskRecord, judged_none: JudgedNone) -> bool:
+    """Whether a submit of the row's content key was judged to have made no task within a day
+    before this row's."""
+    since = iso(epoch(row.sent_at or row.submitted_at) - NONE_MEMORY_SECONDS)
+    return judged_none(row.content_key, since) > 0
+
+
+def _doubting_repeated_nones(
+    verdicts: dict[int, Verdict],
+    rows: Iterable[TaskRecord],
+    setups: Mapping[str, ProviderSetup],
+    judged_none: JudgedNone,
+) -> dict[int, Verdict]:
+    for row in rows:
+        verdict = verdicts.get(row.id)
+        none = verdict is not None and verdict.outcome is Outcome.NOT_CREATED
+        if none and row.provider in setups and doubted_before(row, judged_none):
+            verdicts[row.id] = lag_doubt(row.provider, setups[row.provider].timing.listing_lag)
+    return verdicts
 
 
 class Outcome(enum.StrEnum):
@@ -417,6 +453,7 @@ def settle(
         if not mine:
             return {}
         verdicts = run_examine(rows, setups, state.known_task_ids, prompts, clock())
+        verdicts = _doubting_repeated_nones(verdicts, mine, setups, state.judged_none)
         waits = [s for t in mine if (s := verdicts[t.id].settles_at) is not None]
         if waits and max(waits) <= deadline:
             on_wait(len(waits), max(max(waits) - clock(), 0.0))
@@ -488,6 +525,7 @@ def look(
     setups = listing_setups(config, names, transport)
     rows = [c.task for c in changes if c.task is not None and c.task.provider in setups]
     verdicts = run_examine(rows, setups, reader.known_task_ids, _prompts(changes)) if rows else {}
+    verdicts = _doubting_repeated_nones(verdicts, rows, setups, reader.judged_none)
     for change in changes:
         assert change.task is not None
         if change.task.provider not in setups and lists_tasks(change.task.provider):
