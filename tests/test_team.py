@@ -142,3 +142,38 @@ def test_gc_with_a_shared_cache_forgets_what_it_removes(
     plan = run(root, "plan", "--target", "poster")
     assert "reuse" not in plan.output, plan.output
     assert run(root, "apply", "-y", "--target", "poster").exit_code == 0
+
+
+def test_a_cache_that_stops_taking_results_stops_the_submits(
+    run: Run, tmp_path: Path, s3_cache: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What is made once the cache refuses could not be kept either: no further submit, and
+    the paid, uncollected task is said, for the next apply to collect."""
+    import errno
+
+    from wanplan.blobs import s3
+
+    monkeypatch.setenv("WANPLAN_CACHE_URL", s3_cache)
+    commits: list[str] = []
+    real = s3.S3BlobStore.commit
+
+    def refusing(store: s3.S3BlobStore, staged: s3.StagedBlob) -> str:
+        commits.append("commit")
+        if len(commits) > 1:
+            raise s3.CacheRefused(errno.EIO, f"{s3_cache}: an upload failed (HTTP 503)")
+        return real(store, staged)
+
+    monkeypatch.setattr(s3.S3BlobStore, "commit", refusing)
+    root = runner(tmp_path, "alone")
+    settings = root / "wanplan.toml"
+    settings.write_text(settings.read_text().replace("concurrency = 4", "concurrency = 1"))
+    result = run(root, "apply", "-y", "--target", "forest-dolly", "--target", "city-timelapse")
+    assert result.exit_code == 1, result.output
+    assert "1 created" in result.output and len(commits) == 2
+    assert "the task is recorded: apply again collects it" in result.output
+    assert "committed by 1 task made but not collected: the next apply collects it" in (
+        result.output
+    )
+    monkeypatch.setattr(s3.S3BlobStore, "commit", real)
+    again = run(root, "apply", "-y", "--target", "forest-dolly", "--target", "city-timelapse")
+    assert again.exit_code == 0 and "1 resumed" in again.output, again.output

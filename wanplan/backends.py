@@ -9,11 +9,12 @@ in the project. Everything else works through the interfaces in `state/base.py` 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from wanplan.blobs.store import BlobStore, LocalBlobStore
-from wanplan.config import no_secret_in
+from wanplan.config import no_secret_in, plain_cache_url
 from wanplan.errors import WanplanError
 from wanplan.project import Project
 from wanplan.state.base import StateStore
@@ -30,13 +31,15 @@ def state_url(project: Project) -> str | None:
 
 def cache_url(project: Project) -> str | None:
     """The cache's URL, or None for the project's own `.wanplan/`."""
-    return _from_environment(CACHE_URL_ENV) or project.config.cache.url
+    return _from_environment(CACHE_URL_ENV, plain_cache_url) or project.config.cache.url
 
 
-def _from_environment(variable: str) -> str | None:
+def _from_environment(
+    variable: str, check: Callable[[str | None], str | None] = no_secret_in
+) -> str | None:
     url = os.environ.get(variable) or None
     try:
-        return no_secret_in(url)
+        return check(url)
     except ValueError as exc:
         raise WanplanError(f"{variable} {exc}") from None
 

@@ -96,6 +96,18 @@ class StateSettings(_Strict):
         return no_secret_in(value)
 
 
+def plain_cache_url(url: str | None) -> str | None:
+    """A cache URL names a bucket and a prefix, and nothing else: credentials, region and
+    endpoint come from the AWS_* variables, never from a query that would sit in git."""
+    url = no_secret_in(url)
+    if url is not None and (urlsplit(url).query or urlsplit(url).fragment):
+        raise ValueError(
+            "takes no query: give the bucket and prefix only (s3://bucket/prefix); the "
+            "credentials, region and endpoint come from the AWS_* variables"
+        )
+    return url
+
+
 class CacheSettings(_Strict):
     url: str | None = None
     """Where generated blobs live; None: .wanplan/ in the project."""
@@ -103,7 +115,7 @@ class CacheSettings(_Strict):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        return no_secret_in(value)
+        return plain_cache_url(value)
 
 
 class Config(_Strict):

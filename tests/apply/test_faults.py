@@ -198,6 +198,10 @@ def test_truncated_downloads_are_retried_and_then_resumed_without_paying_again(
     result = run(empty_project, "apply", "-y")
     assert result.exit_code == 1
     assert "truncated" in result.output
+    # Paid, not collected: the closing line says so, rather than "Spent: $0.00" alone.
+    assert "Spent: $0.00 (plus $0.40 committed by 1 task made but not collected: the next " in (
+        result.output
+    )
     downloads = emulator.downloads
     assert len(downloads) > 1 and not any(d.complete for d in downloads)  # retried
     assert not (empty_project / "outputs").exists()

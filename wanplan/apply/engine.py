@@ -56,14 +56,15 @@ from wanplan.apply.retry import (
 )
 from wanplan.apply.team import Runner, RunnerSettings, SharedRate
 from wanplan.blobs import BlobStore
+from wanplan.blobs.s3 import CacheRefused
 from wanplan.confine import OUTPUTS
 from wanplan.cost.spend import task_spend
 from wanplan.errors import (
     EXIT_INTERRUPTED,
     ProviderAuthError,
     ProviderError,
-    StateError,
     StateWriteError,
+    WanplanError,
 )
 from wanplan.key.file_hashes import sha256_file
 from wanplan.plan.model import Action, Plan, PlanChange
@@ -143,6 +144,9 @@ class ApplyEngine:
         self.learned: dict[tuple[str, str], asyncio.Event] = {}
         self.downloads = asyncio.Semaphore(MAX_DOWNLOADS)
         self._generated: dict[str, asyncio.Event] = {}
+        self._uncollected: dict[int, Decimal | None] = {}
+        """Tasks this apply sent or resumed and has not collected yet, by journal row: what
+        each costs (paid, or being paid), until collected or failed at the provider."""
         self._producing: set[str] = set()
         """Content keys this plan has a provider make."""
         self._records: dict[str, AssetRecord] = {}
@@ -210,6 +214,7 @@ class ApplyEngine:
             if self.runner is not None:
                 await self.runner.stop()
         result.unrecorded.extend(self.unrecorded)
+        result.uncollected.extend(self._uncollected.values())
         with contextlib.suppress(StateWriteError):  # a cache of input hashes, not a record
             await self._store(self.state.save_file_stamps, plan.fresh_file_stamps)
         return result
@@ -301,7 +306,7 @@ class ApplyEngine:
                     self._finished(change.asset.content_key).set()
                     if self.runner is not None and change.source is None:
                         await self.runner.release(change.asset.content_key)
-        except (AssetFailed, StateError) as exc:  # StateError: a shared state out of reach
+        except (AssetFailed, WanplanError) as exc:  # a shared state or cache out of reach
             self.emit(ApplyEvent(change.address, "failed", str(exc), time.monotonic() - started))
             return AssetOutcome(change.address, change.action, ok=False, error=str(exc))
         except (asyncio.CancelledError, Interrupted):
@@ -411,6 +416,7 @@ class ApplyEngine:
                 task_ref, task_id = change.task.id, change.task.task_id
                 estimate = change.task.estimated_cost
                 quoted = change.task.quoted_cost
+                self._uncollected[task_ref] = quoted if quoted is not None else estimate
                 submitted_at: float | None = None
                 self.emit(
                     ApplyEvent(asset.address, "running", f"task {task_id} (submitted before)")
@@ -425,6 +431,7 @@ class ApplyEngine:
                     plan, provider, asset, inputs, estimate, replaces
                 )
                 task_id = submitted.task_id
+                self._uncollected[task_ref] = estimate
                 submitted_at = time.monotonic()
                 self.emit(
                     ApplyEvent(asset.address, "submitted", task_id, time.monotonic() - started)
@@ -439,6 +446,8 @@ class ApplyEngine:
                 status = await self._wait(provider, task_ref, task_id, asset.model_id, submitted_at)
                 if quote is not None:
                     quoted = await quote
+                    if quoted is not None:
+                        self._uncollected[task_ref] = quoted
             finally:
                 if quote is not None:
                     quote.cancel()
@@ -460,6 +469,7 @@ class ApplyEngine:
         kind = {Action.CREATE: "created", Action.REPLACE: "replaced", Action.RESUME: "resumed"}.get(
             change.action, "repaired"
         )
+        self._uncollected.pop(task_ref, None)
         spent = collected.spend.amount
         self.emit(ApplyEvent(asset.address, kind, path, time.monotonic() - started, spent))
         return AssetOutcome(
@@ -991,9 +1001,11 @@ class ApplyEngine:
                 await self._store(self.state.record_task_status, task_ref, SUCCEEDED)
                 return status
             elif status.state is TaskState.FAILED:
+                self._uncollected.pop(task_ref, None)  # a failed task is not charged
                 await self._store(self.state.record_task_status, task_ref, FAILED, status.error)
                 raise AssetFailed(f"{provider.name} task {task_id} failed: {status.error}")
             else:
+                self._uncollected.pop(task_ref, None)  # gone: nothing left to collect
                 await self._store(
                     self.state.record_task_status, task_ref, FAILED, "task expired at the provider"
                 )
@@ -1031,6 +1043,10 @@ class ApplyEngine:
         for attempt in range(self.backoff.attempts):
             try:
                 return await download(self.clients[asset.provider], url, self.blobs)
+            except CacheRefused as exc:
+                # The cache takes no result: what is made next could not be kept either.
+                self.stopped_by = f"the cache cannot be written: {exc}"
+                raise AssetFailed(f"{exc}; the task is recorded: apply again collects it") from None
             except DownloadError as exc:
                 if exc.expired and not refreshed:
                     refreshed = True

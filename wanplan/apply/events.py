@@ -55,6 +55,9 @@ class UnrecordedTask:
 class ApplyResult:
     outcomes: list[AssetOutcome] = field(default_factory=list)
     unrecorded: list[UnrecordedTask] = field(default_factory=list)
+    uncollected: list[Decimal | None] = field(default_factory=list)
+    """What each task this apply sent or resumed but did not collect costs (None: unknown):
+    paid, and collected by the next apply."""
 
     def done(self, action: Action) -> list[AssetOutcome]:
         return [o for o in self.outcomes if o.ok and o.action is action]

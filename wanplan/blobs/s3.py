@@ -48,11 +48,23 @@ class CacheRefused(OSError, WanplanError):
         return str(self.strerror)
 
 
+_CAUSES = (
+    ("connection refused", "connection refused"),
+    ("dns error", "host not found"),
+    ("failed to lookup", "host not found"),
+    ("timed out", "timed out"),
+    ("certificate", "TLS certificate not trusted"),
+)
+"""Words of the client's error that name the cause, and how this says it."""
+
+
 def _refused(url: str, what: str, exc: Exception) -> CacheRefused:
-    """One line for a failed request: its kind and HTTP status, never the body (an S3 error
-    body can echo the access key id and the signed request)."""
+    """One line for a failed request: its kind and HTTP status, or the connection's cause,
+    never the body (an S3 error body can echo the access key id and the signed request)."""
     status = re.search(r"status (\d{3})", str(exc))
-    detail = f"HTTP {status.group(1)}" if status else type(exc).__name__
+    text = str(exc).lower()
+    cause = next((said for words, said in _CAUSES if words in text), None)
+    detail = f"HTTP {status.group(1)}" if status else cause or type(exc).__name__
     message = f"{url}: {what} failed ({detail}); check the bucket and the AWS_* variables"
     return CacheRefused(errno.EIO, message)
 
@@ -68,8 +80,10 @@ class NotInBucket(FileNotFoundError, WanplanError):
 def _asking(url: str, what: str) -> Iterator[None]:
     try:
         yield
-    except NotInBucket:
+    except (NotInBucket, CacheRefused):
         raise
+    except WanplanError:
+        raise  # its own line already (an endpoint refused before any request)
     except FileNotFoundError as exc:
         if exc.errno is not None:
             raise  # this disk's

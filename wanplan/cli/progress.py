@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from wanplan.apply.events import ApplyEvent, ApplyResult
 from wanplan.cli.output import echo, style
-from wanplan.money import as_decimal_string, format_total
+from wanplan.money import as_decimal_string, format_total, total
 from wanplan.plan.model import Action
 
 _COLOURS = {
@@ -87,6 +87,9 @@ def summary_document(result: ApplyResult) -> dict[str, Any]:
         "unknown_spend": result.unknown_spend,
         "committed_spent": as_decimal_string(result.committed_spend[0]),
         "unknown_committed_spent": result.committed_spend[1],
+        "uncollected_tasks": len(result.uncollected),
+        "uncollected_cost": as_decimal_string(total(result.uncollected)[0]),
+        "unknown_uncollected_cost": total(result.uncollected)[1],
     }
 
 
@@ -107,6 +110,13 @@ def render_summary(result: ApplyResult) -> str:
     line = f"Apply complete: {', '.join(parts)}. Spent: {spent}"
     if any(o.ok and o.committed_before for o in result.outcomes):
         line += f" ({format_total(result.committed_spend)} of it committed before this apply)"
+    if result.uncollected:
+        count = len(result.uncollected)
+        line += (
+            f" (plus {format_total(total(result.uncollected))} committed by {count} "
+            f"task{'s' if count != 1 else ''} made but not collected: the next apply collects "
+            f"{'them' if count != 1 else 'it'})"
+        )
     if not result.failed and not result.interrupted:
         return style(line, fg="green", bold=True)
     if not result.failed:  # stopped on request: nothing failed, the rest resumes next time
