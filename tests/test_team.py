@@ -177,3 +177,17 @@ def test_a_cache_that_stops_taking_results_stops_the_submits(
     monkeypatch.setattr(s3.S3BlobStore, "commit", real)
     again = run(root, "apply", "-y", "--target", "forest-dolly", "--target", "city-timelapse")
     assert again.exit_code == 0 and "1 resumed" in again.output, again.output
+
+
+def test_pulling_from_a_machine_without_the_shared_cache_says_how(
+    run: Run, tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WANPLAN_STATE_URL", postgres_url)
+    first = runner(tmp_path, "first")
+    assert run(first, "apply", "-y", "--target", "poster").exit_code == 0
+    pulled = run(runner(tmp_path, "second"), "pull")
+    assert pulled.exit_code == 1
+    assert pulled.output.strip().splitlines() == [
+        "error: outputs/poster.png: this machine's cache (.wanplan/) has no copy; pull from the "
+        "shared one: set [cache] url or WANPLAN_CACHE_URL; nothing was written"
+    ]

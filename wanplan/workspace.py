@@ -594,6 +594,12 @@ class Workspace:
                 self.cache.copy_to(record.output_sha256, path)
             except OSError as exc:
                 done = f"{len(written)} written before it" if written else "nothing was written"
+                if isinstance(exc, FileNotFoundError) and not self.cache.shared:
+                    raise WanplanError(
+                        f"{record.output_path}: this machine's cache (.wanplan/) has no copy; "
+                        "pull from the shared one: set [cache] url or WANPLAN_CACHE_URL; "
+                        f"{done}"
+                    ) from None
                 raise WanplanError(
                     f"{record.output_path}: cannot be pulled ({exc.strerror or exc}); {done}"
                 ) from None
