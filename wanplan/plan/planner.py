@@ -38,7 +38,6 @@ from wanplan.spec.suggest import did_you_mean
 from wanplan.state.base import StateReader
 from wanplan.state.records import AssetRecord, GenerationRecord, TaskRecord
 
-UNPINNED_SEED = "seed not pinned: the result is not reproducible"
 MISSING = "output file is missing"
 
 
@@ -255,7 +254,7 @@ class _Planner:
         self, asset: ResolvedAsset, record: AssetRecord | None, reasons: tuple[str, ...]
     ) -> PlanChange:
         action = Action.CREATE if record is None else Action.REPLACE
-        warnings = (() if asset.seed_pinned else (UNPINNED_SEED,)) + asset.warnings
+        warnings = asset.cautions
         return PlanChange(
             asset.address,
             action,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from wanplan.catalog import Catalog
@@ -47,6 +48,45 @@ def resolve_specs(
 ) -> list[ResolvedAsset]:
     """Every declared asset resolved, or a SpecError with every problem of every file."""
     return _resolve(project, settings(project, profile), hasher, catalog, profile)
+
+
+@dataclass(frozen=True)
+class Validation:
+    assets: list[ResolvedAsset]
+    """The default profile's assets."""
+    cautions: list[str]
+    """`specs/a.toml:3: assets.x: seed not pinned…`: what makes a result not reproducible."""
+
+    @property
+    def files(self) -> int:
+        return len({a.file for a in self.assets})
+
+
+def validate(project: Project, hasher: FileHasher, catalog: Catalog) -> Validation:
+    """`wanplan validate`: every problem of every file (`validate_project`), else the assets
+    and where each may not be reproducible, by file and line."""
+    assets = validate_project(project, hasher, catalog)
+    texts: dict[str, str] = {}
+    cautions: list[str] = []
+    for asset in assets:
+        if not asset.cautions:
+            continue
+        if asset.file not in texts:
+            texts[asset.file] = (project.root / asset.file).read_text("utf-8")
+        line = _asset_line(texts[asset.file], asset.address)
+        where = f"{asset.file}:{line}" if line else asset.file
+        cautions += [f"{where}: assets.{asset.address}: {caution}" for caution in asset.cautions]
+    return Validation(assets, cautions)
+
+
+def _asset_line(text: str, address: str) -> int | None:
+    """The line of an asset's table; a matrix member's is its matrix table's."""
+    name = address
+    while True:
+        line = locate(text, ("assets", name))
+        if line is not None or "." not in name:
+            return line
+        name = name.rpartition(".")[0]
 
 
 def validate_project(project: Project, hasher: FileHasher, catalog: Catalog) -> list[ResolvedAsset]:

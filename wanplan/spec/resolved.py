@@ -32,6 +32,9 @@ class InputRef(NamedTuple):
         return f"url:{self.source}" if self.sha256 is None else f"sha256:{self.sha256}"
 
 
+UNPINNED_SEED = "seed not pinned: the result is not reproducible"
+
+
 class ResolvedAsset(NamedTuple):
     address: str
     file: str
@@ -52,6 +55,11 @@ class ResolvedAsset(NamedTuple):
     def seed_pinned(self) -> bool:
         extra = self.params.get("params") or {}
         return self.params.get("seed") is not None or extra.get("seed") is not None
+
+    @property
+    def cautions(self) -> tuple[str, ...]:
+        """Every reason the result may not be reproducible, an unpinned seed first."""
+        return (() if self.seed_pinned else (UNPINNED_SEED,)) + self.warnings
 
     @property
     def resolution(self) -> str:

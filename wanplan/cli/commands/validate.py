@@ -23,37 +23,14 @@ def validate(directory: Path) -> None:
     """
     from wanplan.cli.output import warn
     from wanplan.key.file_hashes import FileHasher
-    from wanplan.plan.planner import UNPINNED_SEED
-    from wanplan.spec.declared import validate_project
+    from wanplan.spec.declared import validate
 
     project = open_project(directory)
-    assets = validate_project(project, FileHasher(project.root, {}), project.catalog)
-    files = len({a.file for a in assets})
-    echo(f"Valid: {_count(len(assets), 'asset')} in {_count(files, 'file')}.")
-    texts: dict[str, str] = {}
-    for asset in assets:
-        warnings = (() if asset.seed_pinned else (UNPINNED_SEED,)) + asset.warnings
-        if not warnings:
-            continue
-        if asset.file not in texts:
-            texts[asset.file] = (project.root / asset.file).read_text("utf-8")
-        line = _line(texts[asset.file], asset.address)
-        where = f"{asset.file}:{line}" if line else asset.file
-        for warning in warnings:
-            warn(f"{where}: assets.{asset.address}: {warning}")
+    checked = validate(project, FileHasher(project.root, {}), project.catalog)
+    echo(f"Valid: {_count(len(checked.assets), 'asset')} in {_count(checked.files, 'file')}.")
+    for caution in checked.cautions:
+        warn(caution)
 
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-def _line(text: str, address: str) -> int | None:
-    """The line of an asset's table; a matrix member's is its matrix table's."""
-    from wanplan.spec.locate import locate
-
-    name = address
-    while True:
-        line = locate(text, ("assets", name))
-        if line is not None or "." not in name:
-            return line
-        name = name.rpartition(".")[0]
