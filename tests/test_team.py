@@ -148,35 +148,37 @@ def test_a_cache_that_stops_taking_results_stops_the_submits(
     run: Run, tmp_path: Path, s3_cache: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What is made once the cache refuses could not be kept either: no further submit, and
-    the paid, uncollected task is said, for the next apply to collect."""
+    the paid, uncollected tasks are said, for the next apply to collect. One at a time: the
+    second was sent when the first task ended, before its result was refused; the third
+    would be sent after, and is not."""
     import errno
+    import sqlite3
 
     from wanplan.blobs import s3
 
     monkeypatch.setenv("WANPLAN_CACHE_URL", s3_cache)
-    commits: list[str] = []
     real = s3.S3BlobStore.commit
 
     def refusing(store: s3.S3BlobStore, staged: s3.StagedBlob) -> str:
-        commits.append("commit")
-        if len(commits) > 1:
-            raise s3.CacheRefused(errno.EIO, f"{s3_cache}: an upload failed (HTTP 503)")
-        return real(store, staged)
+        raise s3.CacheRefused(errno.EIO, f"{s3_cache}: an upload failed (HTTP 503)")
 
     monkeypatch.setattr(s3.S3BlobStore, "commit", refusing)
     root = runner(tmp_path, "alone")
     settings = root / "wanplan.toml"
     settings.write_text(settings.read_text().replace("concurrency = 4", "concurrency = 1"))
-    result = run(root, "apply", "-y", "--target", "forest-dolly", "--target", "city-timelapse")
+    targets = ["--target", "city-timelapse", "--target", "forest-dolly", "--target", "poster"]
+    result = run(root, "apply", "-y", *targets)
     assert result.exit_code == 1, result.output
-    assert "1 created" in result.output and len(commits) == 2
     assert "the task is recorded: apply again collects it" in result.output
-    assert "committed by 1 task made but not collected: the next apply collects it" in (
+    assert "not submitted: the cache cannot be written" in result.output
+    assert "committed by 2 tasks made but not collected: the next apply collects them" in (
         result.output
     )
+    with sqlite3.connect(root / "state" / "wanplan.db") as db:
+        assert db.execute("select count(*) from tasks").fetchone()[0] == 2
     monkeypatch.setattr(s3.S3BlobStore, "commit", real)
-    again = run(root, "apply", "-y", "--target", "forest-dolly", "--target", "city-timelapse")
-    assert again.exit_code == 0 and "1 resumed" in again.output, again.output
+    again = run(root, "apply", "-y", *targets)
+    assert again.exit_code == 0 and "2 resumed" in again.output, again.output
 
 
 def test_pulling_from_a_machine_without_the_shared_cache_says_how(

@@ -362,3 +362,16 @@ def test_two_assets_that_swap_their_output_names_keep_both_files(run: Run, proje
     assert (project / "outputs" / "b.png").read_bytes() == one
     assert (project / "outputs" / "a.png").read_bytes() == two
     assert _plan(run, project)["changes"] == []
+    # Back again where the cache holds neither (a fresh runner): each takes the other's
+    # file, and both are kept before either is written over.
+    shutil.rmtree(project / ".wanplan")
+    stills.write_text(still.format("one", "a") + still.format("two", "b"))
+    assert {c["reasons"][1] for c in _plan(run, project)["changes"]} == {
+        "move outputs/a.png",
+        "move outputs/b.png",
+    }
+    result = run(project, "apply", "-y")
+    assert result.exit_code == 0, result.output
+    assert (project / "outputs" / "a.png").read_bytes() == one
+    assert (project / "outputs" / "b.png").read_bytes() == two
+    assert _plan(run, project)["changes"] == []

@@ -196,6 +196,7 @@ class ApplyEngine:
         going = {c.address for c in plan.changes if c.action is Action.DELETE}
         going |= {c.moved.address for c in plan.changes if c.moved is not None and c.renamed}
         self._kept_paths = {r.output_path for a, r in self._records.items() if a not in going}
+        await self._cache_move_sources(plan)
         try:
             if self.runner is not None:
                 self.runner.start()
@@ -328,6 +329,16 @@ class ApplyEngine:
         await self._forget(plan, record)
         self.emit(ApplyEvent(change.address, "deleted", record.output_path))
         return AssetOutcome(change.address, change.action, ok=True)
+
+    async def _cache_move_sources(self, plan: Plan) -> None:
+        """Every old file a move takes its result from goes into the cache before any output
+        is written or removed: moves that trade paths (two assets swapping their output
+        names) cannot overwrite a result not yet kept. A source that cannot be cached fails
+        its own change later, when `_restore` tries again."""
+        for change in plan.changes:
+            if change.moved is not None and change.source is not None:
+                with contextlib.suppress(AssetFailed):
+                    await self._cache_moved_file(change.moved, change.source.blob_sha256)
 
     async def _cache_moved_file(self, record: AssetRecord, sha256: str) -> None:
         """A move planned from the old file (its result was not in the cache): the file goes
