@@ -450,11 +450,13 @@ class _Journal:
     def known_task_ids(self, provider: str, ids: Sequence[str]) -> dict[str, str | None]:
         return {}
 
-    def judged_none(self, content_key: str, since: str) -> int:
+    def judged_none(self, content_key: str, since: str, before: str) -> int:
         return sum(
             1
             for r in self.rows.values()
-            if self.written.get(r.id) == NOT_CREATED and r.content_key == content_key
+            if self.written.get(r.id) == NOT_CREATED
+            and r.content_key == content_key
+            and since <= (r.sent_at or r.submitted_at) < before
         )
 
     @contextlib.contextmanager
@@ -504,3 +506,33 @@ def test_settling_doubts_a_none_for_a_key_already_judged_none(lister: type[Liste
     verdicts = settle(journal, {"fake": setup}, {}, clock=lambda: NOW, sleep=lambda _: None)  # type: ignore[arg-type]
     assert verdicts[2].outcome is Outcome.UNCONFIRMED and "may lag" in verdicts[2].reason
     assert journal.written == {1: NOT_CREATED, 2: "unconfirmed"}
+
+
+def test_a_doubt_lasts_an_hour_and_needs_a_none_from_the_hour_before(
+    lister: type[Lister],
+) -> None:
+    from wanplan.apply.reconcile import LIST_MAY_LAG, NONE_MEMORY_SECONDS
+
+    lister.tasks = []
+    setup = ProviderSetup("fake", lister, ProviderSettings(), "https://fake.invalid", None)  # type: ignore[arg-type]
+
+    def settled(rows: list[TaskRecord], judged: set[int], now: float) -> Verdict:
+        journal = _Journal(rows)
+        journal.written.update(dict.fromkeys(judged, NOT_CREATED))
+        verdicts = settle(journal, {"fake": setup}, {}, clock=lambda: now, sleep=lambda _: None)  # type: ignore[arg-type]
+        return verdicts[rows[-1].id]
+
+    earlier = row(1, sent=T0 - 20, key="K1")
+    # A "none" more than an hour before: no doubt.
+    long_ago = row(1, sent=T0 - NONE_MEMORY_SECONDS - 20, key="K1")
+    assert settled([long_ago, row(2, key="K1")], {1}, NOW).outcome is Outcome.NOT_CREATED
+    # A "none" after this row's send: no doubt about this one.
+    after = row(1, sent=T0 + 0.5, key="K1")
+    assert settled([after, row(2, key="K1")], {1}, NOW).outcome is Outcome.NOT_CREATED
+    # Doubted within the hour; an hour past its end, its "none" proves again.
+    assert settled([earlier, row(2, key="K1")], {1}, NOW).outcome is Outcome.UNCONFIRMED
+    late = NOW + NONE_MEMORY_SECONDS
+    assert settled([earlier, row(2, key="K1")], {1}, late).outcome is Outcome.NOT_CREATED
+    marked = row(2)._replace(error=f"unconfirmed: {LIST_MAY_LAG}")
+    assert settled([marked], set(), NOW).outcome is Outcome.UNCONFIRMED
+    assert settled([marked], set(), late).outcome is Outcome.NOT_CREATED

@@ -271,9 +271,12 @@ def test_submits_judged_to_have_made_no_task_are_counted_by_content_key(writer: 
     for ref in (first, second, other):
         writer.record_sending(ref)  # type: ignore[attr-defined]
         writer.record_task_status(ref, NOT_CREATED, "no task in the list")  # type: ignore[attr-defined]
-    assert writer.judged_none("k1", "2000-01-01T00:00:00.000+00:00") == 2  # type: ignore[attr-defined]
-    assert writer.judged_none("k1", "2999-01-01T00:00:00.000+00:00") == 0  # type: ignore[attr-defined]
-    assert writer.judged_none("k3", "2000-01-01T00:00:00.000+00:00") == 0  # type: ignore[attr-defined]
+    sent = writer.task(first).sent_at  # type: ignore[attr-defined]
+    long_ago, later = "2000-01-01T00:00:00.000+00:00", "2999-01-01T00:00:00.000+00:00"
+    assert writer.judged_none("k1", long_ago, later) == 2  # type: ignore[attr-defined]
+    assert writer.judged_none("k1", later, later) == 0  # type: ignore[attr-defined]
+    assert writer.judged_none("k1", long_ago, sent) == 0  # type: ignore[attr-defined]  # before
+    assert writer.judged_none("k3", long_ago, later) == 0  # type: ignore[attr-defined]
 
 
 def test_an_unconfirmed_submit_stays_open_with_its_window(writer: object) -> None:

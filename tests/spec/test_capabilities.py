@@ -207,3 +207,25 @@ def test_models_lists_the_inputs_each_model_takes(run: Run, media_project: Path)
     assert dashscope["prompt_expansion_default"] is True
     text = run(media_project, "models", "--provider", "dashscope", "--mode", "i2v").output
     assert "takes: audio, last_frame, grid (up to 9 images)" in text
+
+
+def test_an_image_is_known_by_its_first_bytes_not_by_two_letters() -> None:
+    from wanplan.spec.media_kind import IMAGE, sniff
+
+    bmp = b"BM" + (70).to_bytes(4, "little") + bytes(8) + (40).to_bytes(4, "little")
+    assert sniff(bmp) == IMAGE
+    assert sniff(b"BMW drivers' notes, not a picture") is None
+    assert sniff(b"\x89PNG\r\n\x1a\n" + bytes(10)) == IMAGE
+
+
+def test_speech_to_video_is_estimated_for_every_started_second() -> None:
+    from decimal import Decimal
+
+    from wanplan.catalog import load_catalog
+
+    price = load_catalog().price("dashscope", "wan2.2-s2v", "s2v", "720p")
+    assert price is not None
+    per_second = price.price
+    assert price.estimate(None, [Decimal("5.04")]) == per_second * 6
+    assert price.estimate(None, [Decimal("5")]) == per_second * 5
+    assert price.estimate(None, [Decimal("0.2")]) == per_second * 1

@@ -322,7 +322,8 @@ def test_a_wrong_field_does_not_hide_the_assets_other_mistakes(
         '[assets.b3]\nmode = "i2v"\nmodel = "wan-2.5"\nprompt = "z"\n'
         'resolution = "1280x720"\nseed = "abc"\n\n'
         '[assets.c1]\nmode = "t2v"\nmodel = "wan-2.5"\nprompt = "q"\nseed = -1\n\n'
-        '[assets.c2]\nmode = "t2v"\nmodel = "wan-2.5"\nprompt = "q"\nseed = 2.6\n',
+        '[assets.c2]\nmode = "t2v"\nmodel = "wan-2.5"\nprompt = "q"\nseed = 2.6\n\n'
+        '[assets.c3]\nmode = "t2v"\nprovider = 5\nmodel = "wan-2.6"\nprompt = "q"\nseed = 1\n',
     )
     result = run(empty_project, "validate")
     assert result.exit_code == 1
@@ -335,6 +336,10 @@ def test_a_wrong_field_does_not_hide_the_assets_other_mistakes(
         " (did you mean 0?)",
         "error: specs/a.toml:18: assets.c2.seed: expected a whole number, got float 2.6"
         " (did you mean 3?)",
+        # A wrong provider is all that is said of c3: the default provider standing in for it
+        # would make its model look wrong too.
+        "error: specs/a.toml:22: assets.c3.provider: expected a string, got int 5"
+        ' (did you mean "5"?)',
     ]
 
 

@@ -645,7 +645,9 @@ class ApplyEngine:
             )
             if adopted is not None:
                 return task_ref, SubmittedTask(adopted)
-        raise AssertionError("the last unknown submit is adopted or left unconfirmed")
+        raise AssetFailed(  # the last unknown submit's "none" is not trusted: not reached
+            f"{MAX_UNKNOWN_OUTCOMES} submits in a row ended without an answer; apply again later"
+        )
 
     async def _prepare(self, provider: Provider, request: GenerationRequest) -> GenerationRequest:
         """Send the input files first (uploads): a failure there made no task."""
@@ -892,7 +894,7 @@ class ApplyEngine:
                     now = await self._store(self.state.task, task_ref)
                     if now is not None and now.task_id and now.status != NOT_CREATED:
                         return now.task_id
-                    if now is not None and now.status == NOT_CREATED:
+                    if now is not None and now.status == NOT_CREATED and trust_none:
                         return None
                     raise AssetFailed(unconfirmed_failure_for(asset.address, now or row))
                 if verdict.outcome is reconcile.Outcome.NOT_CREATED and not trust_none:
@@ -999,6 +1001,7 @@ class ApplyEngine:
                 timer.running(sent_at)
             elif status.state is TaskState.SUCCEEDED:
                 if not status.result_urls:
+                    self._uncollected.pop(task_ref, None)  # nothing to collect, ever
                     await self._store(
                         self.state.record_task_status,
                         task_ref,

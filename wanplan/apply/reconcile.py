@@ -61,10 +61,13 @@ SHOWN_CANDIDATES = 3
 LIST_MAY_LAG = "the list may lag more than listing_lag"
 """In a row's reason when a second unknown submit of its asset followed a "none": that row's
 own "none" is never taken on trust (only its task, once listed, settles it)."""
-NONE_MEMORY_SECONDS = 86400.0
-"""How long a "none" verdict for a content key makes the next one of it doubtful (a day)."""
-JudgedNone = Callable[[str, str], int]
-"""The journal's count of a content key's submits judged to have made no task since a time."""
+NONE_MEMORY_SECONDS = 3600.0
+"""How long a "none" verdict for a content key makes the next unknown submit of it doubtful,
+and how long that doubt lasts: a list an hour behind is no lag but an outage, so past it a
+"none" proves again what PRODUCT §6 says it proves."""
+JudgedNone = Callable[[str, str, str], int]
+"""The journal's count of a content key's submits judged to have made no task, sent between
+two times."""
 
 
 def lag_doubt(provider: str, listing_lag: float) -> Verdict:
@@ -79,10 +82,16 @@ def lag_doubt(provider: str, listing_lag: float) -> Verdict:
 
 
 def doubted_before(row: TaskRecord, judged_none: JudgedNone) -> bool:
-    """Whether a submit of the row's content key was judged to have made no task within a day
-    before this row's."""
-    since = iso(epoch(row.sent_at or row.submitted_at) - NONE_MEMORY_SECONDS)
-    return judged_none(row.content_key, since) > 0
+    """Whether a submit of the row's content key sent within the hour before it was judged to
+    have made no task."""
+    sent = epoch(row.sent_at or row.submitted_at)
+    return judged_none(row.content_key, iso(sent - NONE_MEMORY_SECONDS), iso(sent)) > 0
+
+
+def _doubt_lasts(row: TaskRecord, now: float) -> bool:
+    """Whether a doubt about this row's "none" still holds (within the hour after its end)."""
+    end = epoch(row.unknown_until or row.sent_at or row.submitted_at)
+    return now < end + NONE_MEMORY_SECONDS
 
 
 def _doubting_repeated_nones(
@@ -90,11 +99,13 @@ def _doubting_repeated_nones(
     rows: Iterable[TaskRecord],
     setups: Mapping[str, ProviderSetup],
     judged_none: JudgedNone,
+    now: float,
 ) -> dict[int, Verdict]:
     for row in rows:
         verdict = verdicts.get(row.id)
         none = verdict is not None and verdict.outcome is Outcome.NOT_CREATED
-        if none and row.provider in setups and doubted_before(row, judged_none):
+        doubtful = none and row.provider in setups and _doubt_lasts(row, now)
+        if doubtful and doubted_before(row, judged_none):
             verdicts[row.id] = lag_doubt(row.provider, setups[row.provider].timing.listing_lag)
     return verdicts
 
@@ -149,7 +160,8 @@ async def examine(
             )
     for row in rows:
         verdict = verdicts.get(row.id)
-        if verdict and verdict.outcome is Outcome.NOT_CREATED and LIST_MAY_LAG in (row.error or ""):
+        doubted = LIST_MAY_LAG in (row.error or "") and _doubt_lasts(row, now)
+        if verdict and verdict.outcome is Outcome.NOT_CREATED and doubted:
             reason = (row.error or "").removeprefix("unconfirmed: ")
             verdicts[row.id] = Verdict(Outcome.UNCONFIRMED, reason)
     return verdicts
@@ -453,7 +465,7 @@ def settle(
         if not mine:
             return {}
         verdicts = run_examine(rows, setups, state.known_task_ids, prompts, clock())
-        verdicts = _doubting_repeated_nones(verdicts, mine, setups, state.judged_none)
+        verdicts = _doubting_repeated_nones(verdicts, mine, setups, state.judged_none, clock())
         waits = [s for t in mine if (s := verdicts[t.id].settles_at) is not None]
         if waits and max(waits) <= deadline:
             on_wait(len(waits), max(max(waits) - clock(), 0.0))
@@ -525,7 +537,7 @@ def look(
     setups = listing_setups(config, names, transport)
     rows = [c.task for c in changes if c.task is not None and c.task.provider in setups]
     verdicts = run_examine(rows, setups, reader.known_task_ids, _prompts(changes)) if rows else {}
-    verdicts = _doubting_repeated_nones(verdicts, rows, setups, reader.judged_none)
+    verdicts = _doubting_repeated_nones(verdicts, rows, setups, reader.judged_none, time.time())
     for change in changes:
         assert change.task is not None
         if change.task.provider not in setups and lists_tasks(change.task.provider):

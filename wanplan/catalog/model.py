@@ -116,10 +116,11 @@ class PriceEntry(BaseModel):
             output = self._billed_input(input_seconds[0])
         if output is None and self.mode == "s2v" and input_seconds:
             # The video lasts as long as the audio. The spend is what is reported
-            # (`usage.video_duration`); the estimate counts a started second, as the
-            # provider may: an estimate that budgets are checked against never falls short.
+            # (`usage.video_duration`); the estimate counts every started second (no slack
+            # for a container's overshoot here: an estimate budgets are checked against
+            # never falls short of a bill in fractions).
             seconds = input_seconds[0]
-            output = None if seconds is None else _whole(seconds)
+            output = None if seconds is None else max(_ceiling(seconds), Decimal(1))
         if output is None or (self.bills_input_video and None in billed):
             return None
         seconds = max(output, Decimal(self.minimum_seconds))
@@ -135,6 +136,10 @@ class PriceEntry(BaseModel):
 
 
 _FRAME_SLACK = Decimal("0.05")
+
+
+def _ceiling(seconds: Decimal) -> Decimal:
+    return seconds.to_integral_value(rounding=ROUND_CEILING)
 
 
 def _whole(seconds: Decimal) -> Decimal:

@@ -406,8 +406,12 @@ def _load_file(root: Path, path: Path, relative: str, issues: list[SpecIssue]) -
             )
         # The others are valid: they go on to be resolved, so every problem shows at once.
         validated = _ASSETS.validate_python({k: v for k, v in merged.items() if k not in failed})
-        # So does the rest of a failed asset, without its wrong fields, where it holds together.
+        # So does the rest of a failed asset, without its wrong fields, where it holds together
+        # and what is left still names its model (else the defaults would stand in for it, and
+        # the checks against them would be about a model nobody asked for).
         for name in sorted(failed - whole):
+            if wrong[name] & _NAMING_THE_MODEL:
+                continue
             rest_of = {k: v for k, v in merged[name].items() if k not in wrong[name]}
             try:
                 validated.update(_ASSETS.validate_python({name: rest_of}))
@@ -429,6 +433,9 @@ def _load_file(root: Path, path: Path, relative: str, issues: list[SpecIssue]) -
             own = {*raw_assets[origin], *varied} - {"matrix"}
             declared.append(DeclaredAsset(name, relative, spec, own, origin, varied, dropped))
     return _Loaded(declared, text, inherited, frozenset(failed))
+
+
+_NAMING_THE_MODEL = frozenset({"provider", "model", "model_id", "mode"})
 
 
 def _names(raw_assets: Any) -> frozenset[str]:

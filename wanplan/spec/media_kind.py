@@ -22,12 +22,12 @@ EXTENSIONS: dict[str, Kinds] = {
     "gif": GIF,
 }
 EXAMPLES = {"image": "png, jpg, webp", "video": "mp4, mov, webm", "audio": "mp3, wav, m4a"}
-SNIFF_BYTES = 16
+SNIFF_BYTES = 18
 
 
 def sniff(head: bytes) -> Kinds | None:
     """The kinds the leading bytes of a file announce, or None when they are not recognised."""
-    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"BM")):
+    if head.startswith((b"\x89PNG", b"\xff\xd8\xff")) or _bmp(head):
         return IMAGE
     if head.startswith(b"GIF8"):
         return GIF
@@ -40,6 +40,18 @@ def sniff(head: bytes) -> Kinds | None:
     if head.startswith((b"ID3", b"OggS", b"fLaC")) or head[:2] in (b"\xff\xfb", b"\xff\xf3"):
         return AUDIO
     return None
+
+
+_BMP_HEADER_SIZES = frozenset({12, 40, 56, 64, 108, 124})
+"""The sizes a BMP's info header has (after the 14-byte file header): `BM` alone is not one."""
+
+
+def _bmp(head: bytes) -> bool:
+    return (
+        head.startswith(b"BM")
+        and len(head) >= 18
+        and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES
+    )
 
 
 def by_name(name: str) -> Kinds | None:

@@ -52,9 +52,9 @@ class StateReader(Protocol):
         its submit was sent (ISO 8601; None for a row written before send times were kept)."""
         ...
 
-    def judged_none(self, content_key: str, since: str) -> int:
-        """How many submits of this content key sent since `since` (ISO 8601) were judged to
-        have made no task (`not_created`)."""
+    def judged_none(self, content_key: str, since: str, before: str) -> int:
+        """How many submits of this content key sent from `since` to just before `before` (ISO
+        8601) were judged to have made no task (`not_created`)."""
         ...
 
     def file_stamps(self) -> dict[str, FileStamp]: ...

@@ -153,11 +153,17 @@ def _ledger_micros_and_views(db: sqlite_utils.Database) -> None:
         )
 
 
-def _rebuild_views(db: sqlite_utils.Database) -> None:
-    """The views are derived, not migrated: made anew from today's definitions once the tables
-    are at today's schema (a migration step never reads definitions newer than itself)."""
+def _drop_views(db: sqlite_utils.Database) -> None:
+    """Before a migration step: a step may change a column a view reads."""
     for name in reversed(list(view_definitions(SQLITE))):
         db.execute(f"drop view if exists {name}")
+
+
+def _create_views(db: sqlite_utils.Database) -> None:
+    """The views are derived, not migrated: made anew from today's definitions, with the last
+    migration, once the tables are at today's schema (a step never reads definitions newer
+    than itself)."""
+    _drop_views(db)
     for name, select in view_definitions(SQLITE).items():
         db.execute(f"create view {name} as {select}")
 
@@ -196,22 +202,19 @@ def migrate(db: sqlite_utils.Database, now: str) -> None:
     whether it is still pending: two processes opening an old state at once migrate it once."""
     if not pending(db):
         return
+    last = MIGRATIONS[-1][0]
     for name, step in MIGRATIONS:
         db.execute("BEGIN IMMEDIATE")
         try:
             if MIGRATIONS_TABLE not in db.table_names():
                 db.table(MIGRATIONS_TABLE).create({"name": str, "applied_at": str}, pk="name")
             if name not in applied(db):
+                _drop_views(db)
                 step(db)
                 db.table(MIGRATIONS_TABLE).insert({"name": name, "applied_at": now})
+            if name == last:  # in the same transaction: never a state left without its views
+                _create_views(db)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        _rebuild_views(db)
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise

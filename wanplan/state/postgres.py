@@ -232,21 +232,19 @@ def _migrate(conn: Any, label: str) -> None:
             )
         _check_compatible(conn, label)
         done = set(_applied(conn))
-        ran = False
-        for name, statements in MIGRATIONS:
-            if name in done:
-                continue
+        pending = [(name, statements) for name, statements in MIGRATIONS if name not in done]
+        views = view_definitions(POSTGRES)
+        if pending:  # a step may change a column a view reads: made anew after the last
+            for view in reversed(list(views)):
+                conn.execute(f"drop view if exists {view}")
+        for name, statements in pending:
             for statement in statements:
                 conn.execute(statement)
             conn.execute(
                 f"insert into {MIGRATIONS_TABLE} (name, applied_at) values (%s, %s)",
                 [name, now_iso()],
             )
-            ran = True
-        if ran:
-            views = view_definitions(POSTGRES)
-            for view in reversed(list(views)):
-                conn.execute(f"drop view if exists {view}")
+        if pending:
             for view, select in views.items():
                 conn.execute(f"create view {view} as {select}")
         conn.execute(
@@ -381,11 +379,11 @@ class PostgresState:
         rows = self._rows(f"{self._TASKS} where id = %s", [task_ref])
         return self._task(rows[0]) if rows else None
 
-    def judged_none(self, content_key: str, since: str) -> int:
+    def judged_none(self, content_key: str, since: str, before: str) -> int:
         rows = self._rows(
             "select count(*) from tasks where content_key = %s and status = %s"
-            " and coalesce(sent_at, submitted_at) >= %s",
-            [content_key, NOT_CREATED, since],
+            " and coalesce(sent_at, submitted_at) >= %s and coalesce(sent_at, submitted_at) < %s",
+            [content_key, NOT_CREATED, since, before],
         )
         return int(rows[0][0]) if rows else 0
 

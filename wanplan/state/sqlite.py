@@ -401,13 +401,13 @@ class SqliteState:
         row = self.db.execute(f"{self._TASK_COLUMNS} where id = ?", [task_ref]).fetchone()
         return self._task_record(row) if row else None
 
-    def judged_none(self, content_key: str, since: str) -> int:
+    def judged_none(self, content_key: str, since: str, before: str) -> int:
         if not self._has("tasks"):
             return 0
         row = self.db.execute(
             "select count(*) from tasks where content_key = ? and status = ?"
-            " and coalesce(sent_at, submitted_at) >= ?",
-            [content_key, NOT_CREATED, since],
+            " and coalesce(sent_at, submitted_at) >= ? and coalesce(sent_at, submitted_at) < ?",
+            [content_key, NOT_CREATED, since, before],
         ).fetchone()
         return int(row[0])
 
