@@ -196,8 +196,8 @@ class ApplyEngine:
         going = {c.address for c in plan.changes if c.action is Action.DELETE}
         going |= {c.moved.address for c in plan.changes if c.moved is not None and c.renamed}
         self._kept_paths = {r.output_path for a, r in self._records.items() if a not in going}
-        await self._cache_move_sources(plan)
         try:
+            await self._cache_move_sources(plan)
             if self.runner is not None:
                 self.runner.start()
             for setup in self.setups.values():
@@ -337,7 +337,7 @@ class ApplyEngine:
         its own change later, when `_restore` tries again."""
         for change in plan.changes:
             if change.moved is not None and change.source is not None:
-                with contextlib.suppress(AssetFailed):
+                with contextlib.suppress(AssetFailed, OSError, WanplanError):
                     await self._cache_moved_file(change.moved, change.source.blob_sha256)
 
     async def _cache_moved_file(self, record: AssetRecord, sha256: str) -> None:
