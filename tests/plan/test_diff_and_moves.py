@@ -375,3 +375,55 @@ def test_two_assets_that_swap_their_output_names_keep_both_files(run: Run, proje
     assert (project / "outputs" / "a.png").read_bytes() == one
     assert (project / "outputs" / "b.png").read_bytes() == two
     assert _plan(run, project)["changes"] == []
+
+
+def test_an_output_is_never_written_over_a_file_that_would_be_lost(run: Run, project: Path) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    # The user's own file at the path the spec now names: kept, the asset fails.
+    mine = project / "outputs" / "cover.png"
+    mine.write_bytes(b"my own notes")
+    _edit(project, "seed = 1234\n", 'seed = 1234\noutput = "cover"\n')
+    result = run(project, "apply", "-y")
+    assert result.exit_code == 1
+    assert "outputs/cover.png is there already and wanplan did not write it" in result.output
+    assert mine.read_bytes() == b"my own notes"
+    mine.unlink()
+    _edit(project, 'seed = 1234\noutput = "cover"\n', "seed = 1234\n")
+    # Another address's output, which it keeps (only this asset is applied): kept too.
+    _edit(project, "seed = 1234\n", 'seed = 1234\noutput = "forest-dolly.gif"\n')
+    dolly = (project / "outputs" / "forest-dolly.gif").read_bytes()
+    _edit(project, "seed = 42\n", 'seed = 42\noutput = "dolly-new"\n')
+    result = run(project, "apply", "-y", "--target", "poster")
+    assert result.exit_code == 1
+    assert "outputs/forest-dolly.gif is forest-dolly's output still" in result.output
+    assert (project / "outputs" / "forest-dolly.gif").read_bytes() == dolly
+    # Both applied: the dolly moves away first or after, and nothing is lost.
+    assert run(project, "apply", "-y").exit_code == 0
+    assert (project / "outputs" / "dolly-new.gif").read_bytes() == dolly
+    assert _plan(run, project)["changes"] == []
+
+
+def test_a_resumed_change_never_removes_a_path_another_address_took_meanwhile(
+    run: Run, project: Path
+) -> None:
+    """An interrupted apply moved hero-turn's output onto forest-dolly's old path before
+    forest-dolly's new content was collected; forest-dolly's record still names that path.
+    When forest-dolly is written, its old path is hero-turn's: not removed."""
+    import sqlite3
+
+    assert run(project, "apply", "-y").exit_code == 0
+    _edit(project, "seed = 42\n", 'seed = 42\noutput = "dolly-new"\n')
+    _edit(project, '"inputs/hero.png"\n', '"inputs/hero.png"\noutput = "forest-dolly"\n')
+    dolly = project / "outputs" / "forest-dolly.gif"
+    # What the interrupted apply left: hero-turn at forest-dolly's old path, recorded.
+    shutil.copy(project / "outputs" / "hero-turn.gif", dolly)
+    with sqlite3.connect(project / "state" / "wanplan.db") as db:
+        db.execute(
+            "update assets set output_path = 'outputs/forest-dolly.gif', output_mtime_ns = ?"
+            " where address = 'hero-turn'",
+            [dolly.stat().st_mtime_ns],
+        )
+    hero = dolly.read_bytes()
+    assert run(project, "apply", "-y").exit_code == 0
+    assert dolly.read_bytes() == hero
+    assert _plan(run, project)["changes"] == []

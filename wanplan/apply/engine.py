@@ -193,6 +193,10 @@ class ApplyEngine:
         result = ApplyResult()
         self._producing = {c.asset.content_key for c in plan.changes if c.asset and c.generates}
         self._records = await self._store(self.state.assets, plan.profile)
+        for record in await self._store(self.state.all_assets):
+            self.outputs.holders.setdefault(record.output_path, set()).add(record.address)
+        self.outputs.changing = {c.address for c in plan.changes}
+        self.outputs.changing |= {c.moved.address for c in plan.changes if c.moved is not None}
         going = {c.address for c in plan.changes if c.action is Action.DELETE}
         going |= {c.moved.address for c in plan.changes if c.moved is not None and c.renamed}
         self._kept_paths = {r.output_path for a, r in self._records.items() if a not in going}

@@ -8,6 +8,7 @@ import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from wanplan import confine
@@ -50,6 +51,12 @@ class Outputs:
         self._store = store
         self.claimed: set[str] = set()
         """Every output path this apply writes, claimed before the file is written."""
+        self.holders: dict[str, set[str]] = {}
+        """The addresses whose recorded output is at each path, as the apply began (every
+        profile's): a path another address holds is never removed, and written over only when
+        that address changes in this apply too (it moves elsewhere: a swap)."""
+        self.changing: set[str] = set()
+        """The addresses this apply changes."""
 
     async def materialise(
         self,
@@ -68,6 +75,9 @@ class Outputs:
             confine.check_destination(self.project.outputs_dir, destination, OUTPUTS)
         except confine.Confined as exc:
             raise AssetFailed(f"{relative} {exc}") from None
+        await asyncio.to_thread(
+            self._check_not_foreign, asset.address, relative, destination, blob_sha256
+        )
         # File creation is slow on some disks; in a thread, it does not hold up the polls and
         # submits of other assets.
         try:
@@ -138,10 +148,43 @@ class Outputs:
                 )
             self.state.set_asset(record)
         # The old file goes, unless this apply writes that path for another asset (two
-        # assets that swap their output names).
-        if replaced is not None and replaced != record.output_path and replaced not in self.claimed:
+        # assets that swap their output names) or another address's record holds it (one
+        # an interrupted apply gave it).
+        others = self.holders.get(replaced or "", set()) - {asset.address}
+        if (
+            replaced is not None
+            and replaced != record.output_path
+            and replaced not in self.claimed
+            and not others
+        ):
             self.remove(replaced)
             provenance.remove(self.project.root, replaced)
+
+    def _check_not_foreign(
+        self, address: str, relative: str, destination: Path, blob_sha256: str
+    ) -> None:
+        """Never write over what would be lost: a file no address's record holds (the user's),
+        or another address's output that this apply does not move elsewhere; unless it holds
+        these very bytes already (the same content, or what an interrupted apply wrote)."""
+        others = self.holders.get(relative, set()) - {address}
+        foreign = relative not in self.holders
+        if not (others - self.changing or foreign) or not os.path.lexists(destination):
+            return
+        try:
+            if confine.sha256_regular(destination) == blob_sha256:
+                return
+        except (OSError, confine.Confined):
+            pass
+        if foreign:
+            raise AssetFailed(
+                f"{relative} is there already and wanplan did not write it; move it away, or "
+                "name another output in the spec"
+            )
+        holder = sorted(others - self.changing)[0]
+        raise AssetFailed(
+            f"{relative} is {holder}'s output still; apply {holder} too (its change moves it "
+            "elsewhere), or name another output"
+        )
 
     async def _write_provenance(self, asset: ResolvedAsset, record: AssetRecord) -> None:
         details = await self._store(self.state.generation_details, asset.content_key)
