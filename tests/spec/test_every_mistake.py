@@ -351,3 +351,14 @@ def test_a_budget_that_is_no_amount_says_what_is(run: Run, empty_project: Path) 
         "error: wanplan.toml:2: budget.max_per_apply: expected an amount in USD like 20.0, got"
         " 'lots'; leave it out for no cap"
     ]
+
+
+def test_an_output_in_a_profiles_folder_is_refused(run: Run, empty_project: Path) -> None:
+    _settings(empty_project, '[profiles.draft]\nresolution = ["480p", "720p"]\n')
+    write_spec(empty_project, "a.toml", DRAFT_SPECS + 'output = "draft/still"\n')
+    result = run(empty_project, "validate")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: specs/a.toml:20: assets.still.output: outputs/draft/ holds the outputs of"
+        " --profile draft; name a file outside it"
+    ]

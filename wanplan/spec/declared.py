@@ -139,6 +139,8 @@ def _resolve(
         specs.assets[:] = [a._replace(spec={**a.spec, **overrides}) for a in specs.assets]
     default_provider = config.project.default_provider
     issues = [*specs.issues, *_default_provider_issues(project, default_provider, specs)]
+    if profile == DEFAULT_PROFILE:
+        issues += _outputs_in_profile_folders(specs, profiles)
     resolver = Resolver(project.root, catalog, provider_names(), default_provider, hasher)
     linked = any(ASSET_PREFIX in str(value) for value in (overrides or {}).values())
     resolved: list[ResolvedAsset] = []
@@ -153,6 +155,25 @@ def _resolve(
     if issues:
         raise SpecError(issues)
     return resolved
+
+
+def _outputs_in_profile_folders(specs: SpecSet, profiles: Mapping[str, Any]) -> list[SpecIssue]:
+    """outputs/<profile>/ is that profile's: an `output` of the default profile may not
+    write into it (the two would overwrite each other's files)."""
+    issues = []
+    for asset in specs.assets:
+        output = asset.spec.get("output")
+        folder = str(output).split("/", 1)[0] if output and "/" in str(output) else None
+        if folder in profiles:
+            issues.append(
+                specs.issue(
+                    asset,
+                    "output",
+                    f"outputs/{folder}/ holds the outputs of --profile {folder}; name a file "
+                    "outside it",
+                )
+            )
+    return issues
 
 
 def _default_provider_issues(project: Project, name: str, specs: SpecSet) -> list[SpecIssue]:
