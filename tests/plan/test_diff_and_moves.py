@@ -427,3 +427,57 @@ def test_a_resumed_change_never_removes_a_path_another_address_took_meanwhile(
     assert run(project, "apply", "-y").exit_code == 0
     assert dolly.read_bytes() == hero
     assert _plan(run, project)["changes"] == []
+
+
+def _tasks(project: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(project / "state" / "wanplan.db") as db:
+        return int(db.execute("select count(*) from tasks").fetchone()[0])
+
+
+def test_two_addresses_that_trade_contents_pay_nothing_even_without_the_cache(
+    run: Run, project: Path
+) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    outputs = project / "outputs"
+    dolly, city = (outputs / "forest-dolly.gif").read_bytes(), (outputs / "city-timelapse.gif")
+    city_bytes, tasks = city.read_bytes(), _tasks(project)
+    shutil.rmtree(project / ".wanplan")  # a fresh runner: each result only in the other's file
+    _edit(project, "[assets.forest-dolly]", "[assets.swap-tmp]")
+    _edit(project, "[assets.city-timelapse]", "[assets.forest-dolly]")
+    _edit(project, "[assets.swap-tmp]", "[assets.city-timelapse]")
+    changes = _changes(_plan(run, project))
+    assert {a: (c["action"], c["estimated_cost"]) for a, c in changes.items()} == {
+        "city-timelapse": ("reuse", "0.00"),
+        "forest-dolly": ("reuse", "0.00"),
+    }
+    assert run(project, "apply", "-y").exit_code == 0
+    assert _tasks(project) == tasks  # nothing paid again
+    assert (outputs / "city-timelapse.gif").read_bytes() == dolly
+    assert (outputs / "forest-dolly.gif").read_bytes() == city_bytes
+    assert _plan(run, project)["changes"] == []
+
+
+def test_a_rename_onto_an_address_that_goes_is_one_move(run: Run, project: Path) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    dolly, tasks = (project / "outputs" / "forest-dolly.gif").read_bytes(), _tasks(project)
+    spec = project / "specs" / "launch.toml"
+    text = spec.read_text()
+    start = text.index("[assets.hero-turn]")
+    end = text.index("[assets.", start + 1)
+    spec.write_text(
+        (text[:start] + text[end:]).replace("[assets.forest-dolly]", "[assets.hero-turn]")
+    )
+    for cache in ("cached", "not cached"):
+        if cache == "not cached":
+            shutil.rmtree(project / ".wanplan")
+        document = _plan(run, project)
+        assert [(c["address"], c["action"], c.get("moved_from")) for c in document["changes"]] == [
+            ("hero-turn", "reuse", "forest-dolly")
+        ], cache
+    assert run(project, "apply", "-y").exit_code == 0
+    assert _tasks(project) == tasks
+    assert (project / "outputs" / "hero-turn.gif").read_bytes() == dolly
+    assert not (project / "outputs" / "forest-dolly.gif").exists()
+    assert _plan(run, project)["changes"] == []

@@ -198,7 +198,7 @@ class ApplyEngine:
         self.outputs.changing = {c.address for c in plan.changes}
         self.outputs.changing |= {c.moved.address for c in plan.changes if c.moved is not None}
         going = {c.address for c in plan.changes if c.action is Action.DELETE}
-        going |= {c.moved.address for c in plan.changes if c.moved is not None and c.renamed}
+        going |= {c.moved.address for c in plan.changes if c.moved is not None}
         self._kept_paths = {r.output_path for a, r in self._records.items() if a not in going}
         try:
             await self._cache_move_sources(plan)
@@ -340,9 +340,9 @@ class ApplyEngine:
         names) cannot overwrite a result not yet kept. A source that cannot be cached fails
         its own change later, when `_restore` tries again."""
         for change in plan.changes:
-            if change.moved is not None and change.source is not None:
+            if change.file_source is not None and change.source is not None:
                 with contextlib.suppress(AssetFailed, OSError, WanplanError):
-                    await self._cache_moved_file(change.moved, change.source.blob_sha256)
+                    await self._cache_moved_file(change.file_source, change.source.blob_sha256)
 
     async def _cache_moved_file(self, record: AssetRecord, sha256: str) -> None:
         """A move planned from the old file (its result was not in the cache): the file goes
@@ -377,12 +377,11 @@ class ApplyEngine:
     async def _restore(self, plan: Plan, change: PlanChange, started: float) -> AssetOutcome:
         source, asset = change.source, change.asset
         assert source is not None and asset is not None
-        if change.moved is not None:
-            await self._cache_moved_file(change.moved, source.blob_sha256)
+        if change.file_source is not None:
+            await self._cache_moved_file(change.file_source, source.blob_sha256)
         path = await self.outputs.materialise(plan, change, source.blob_sha256, source.extension)
         message = path
-        if change.moved is not None and change.renamed:
-            # A rename: the old address goes once the new one is kept.
+        if change.moved is not None:  # a rename: the old address goes once the new one is kept
             await self._forget(plan, change.moved, keep=path)
             message += f" (moved from {change.moved.address})"
         kind = "reused" if change.action is Action.REUSE else "repaired"

@@ -61,17 +61,15 @@ class PlanChange:
     """For a change of content at a recorded address: each field, before → after."""
     moved: AssetRecord | None = None
     """For a rename: the record of the old address, which this change takes over (its output
-    file is removed and the address forgotten once the new one is written). For an output
-    file renamed in the spec (the same address): its old file, taken when not in the cache."""
-
-    @property
-    def renamed(self) -> bool:
-        """Whether this change takes over another address (a rename of the asset)."""
-        return self.moved is not None and self.moved.address != self.address
+    file is removed and the address forgotten once the new one is written)."""
+    file_source: AssetRecord | None = None
+    """Where the cache lacks the result (a fresh CI runner, `gc`): the recorded output whose
+    intact file holds it (an old address, this one's own old path, or another address that
+    moves away); apply puts that file in the cache first, checked against its digest."""
 
     @property
     def moved_from(self) -> str | None:
-        return self.moved.address if self.moved is not None and self.renamed else None
+        return self.moved.address if self.moved is not None else None
 
     @property
     def generates(self) -> bool:

@@ -96,6 +96,10 @@ class _Planner:
         self._materials: dict[str, dict[str, Any] | None] = {}
         self._folders: dict[str, str | None] = {OUTPUTS_DIR: None}
         self._outputs = outputs_of(profile)
+        self._current: dict[str, AssetRecord] = {}
+        self._recorded_by_key: dict[str, list[AssetRecord]] | None = None
+        """This profile's records by content key, made when first needed: where a result not
+        in the cache may still be on disk (another address's intact file)."""
 
     def _rebuild_cost(self, asset: ResolvedAsset) -> Decimal | None:
         shape = (asset.provider, asset.model_id, asset.mode, asset.resolution, asset.duration)
@@ -142,6 +146,8 @@ class _Planner:
                 open_tasks[task.content_key] = task
         generating: dict[str, str] = {}
         """Content key -> the address that generates it in this plan."""
+        self._current = current
+        self._recorded_by_key = None
 
         changes: list[PlanChange] = []
         unchanged = 0
@@ -248,7 +254,34 @@ class _Planner:
                 source=source,
                 diff=diff,
             )
+        holder = self._intact_holder(source) if source is not None else None
+        if source is not None and holder is not None:  # two assets that trade contents
+            return PlanChange(
+                asset.address,
+                Action.REUSE,
+                ("generated before", f"from {holder.output_path}", *reasons),
+                asset=asset,
+                previous=record,
+                source=source,
+                diff=diff,
+                file_source=holder,
+            )
         return dataclasses.replace(self._generate(asset, record, reasons), diff=diff)
+
+    def _intact_holder(self, source: GenerationRecord) -> AssetRecord | None:
+        """A recorded output that holds this generation's bytes intact, where the cache lacks
+        them: apply takes the result from that file instead of paying again."""
+        if self._recorded_by_key is None:
+            self._recorded_by_key = {}
+            for recorded in self._current.values():
+                self._recorded_by_key.setdefault(recorded.content_key, []).append(recorded)
+        for recorded in self._recorded_by_key.get(source.content_key, ()):
+            if (
+                recorded.output_sha256 == source.blob_sha256
+                and self._output_problem(recorded) is None
+            ):
+                return recorded
+        return None
 
     def _generate(
         self, asset: ResolvedAsset, record: AssetRecord | None, reasons: tuple[str, ...]
@@ -290,7 +323,7 @@ class _Planner:
         waiting: dict[str, list[int]] = {}
         """Content key -> the new addresses (indexes) that reuse or create it."""
         for position, change in enumerate(changes):
-            if change.previous is None and change.action in (Action.REUSE, Action.CREATE):
+            if change.action in (Action.REUSE, Action.CREATE, Action.REPLACE):
                 waiting.setdefault(change.content_key or "", []).append(position)
         holders = {r.output_path: a for a, r in current.items() if a not in gone}
         changes = list(changes)
@@ -317,7 +350,7 @@ class _Planner:
             if change.action is Action.REUSE and change.source is not None:
                 candidates.remove(position)
                 return position
-            if change.action is Action.CREATE and change.asset is not None:
+            if change.action in (Action.CREATE, Action.REPLACE) and change.asset is not None:
                 source = self.state.generation(record.content_key)
                 if (
                     source is not None
@@ -325,8 +358,13 @@ class _Planner:
                     and self._output_problem(record) is None
                 ):
                     candidates.remove(position)
-                    changes[position] = PlanChange(
-                        change.address, Action.REUSE, asset=change.asset, source=source
+                    changes[position] = dataclasses.replace(
+                        change,
+                        action=Action.REUSE,
+                        source=source,
+                        file_source=record,
+                        estimated_cost=Decimal(0),
+                        warnings=(),
                     )
                     return position
         return None
@@ -428,7 +466,7 @@ class _Planner:
                 asset=asset,
                 previous=record,
                 source=source,
-                moved=record,
+                file_source=record,
             )
         change = self._generate(
             asset, record, (reason, problem, "not in the cache: generate again")
