@@ -515,7 +515,9 @@ class Workspace:
         with self._writing() as writer:
             # Invalid specs: refuse rather than guess what they would keep.
             declared = declared_content_keys(self.project, writer.file_stamps())
-            return collect_garbage(writer, self.cache, dry_run=dry_run, keep=declared)
+            return collect_garbage(
+                writer, self.cache, dry_run=dry_run, keep=declared, project=self.project
+            )
 
     def forget(self, addresses: Sequence[str], profile: str) -> list[AssetRecord]:
         """`state rm`: forget addresses in the state; no file is deleted."""

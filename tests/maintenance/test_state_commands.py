@@ -278,6 +278,15 @@ def test_gc_collects_unused_blobs_and_staging_files(run: Run, applied: Path) -> 
     staging = applied / ".wanplan" / "tmp"
     staging.mkdir(exist_ok=True)
     (staging / "incoming-x.part").write_bytes(b"x" * 2048)
+    # What a killed apply leaves beside the outputs: a result and a provenance file half
+    # copied. A file of the user's that merely ends in .part is not wanplan's.
+    half = [
+        applied / "outputs" / ".wanplan-abc123.part",
+        applied / "outputs" / ".p.png.wanplan.json.x1.part",
+    ]
+    for path in half:
+        path.write_bytes(b"half")
+    (applied / "outputs" / "notes.part").write_bytes(b"mine")
     blobs_before = cached_blobs(applied)
 
     dry = run(applied, "gc", "--dry-run")
@@ -287,12 +296,15 @@ def test_gc_collects_unused_blobs_and_staging_files(run: Run, applied: Path) -> 
     assert "Would free" in dry.output
     assert cached_blobs(applied) == blobs_before and (staging / "incoming-x.part").exists()
 
+    assert "would remove staging file outputs/.wanplan-abc123.part (4 B)" in dry.output
     done = run(applied, "gc", "--format", "json")
     assert done.exit_code == 0, done.output
     report = json.loads(done.output)
-    assert report["count"] == 2
+    assert report["count"] == 4
+    assert not any(path.exists() for path in half)
+    assert (applied / "outputs" / "notes.part").read_bytes() == b"mine"
     assert [b["sha256"] for b in report["blobs"]] == sorted(old_poster)
-    assert report["bytes"] == sum(b["size"] for b in report["blobs"]) + 2048
+    assert report["bytes"] == sum(b["size"] for b in report["blobs"]) + 2048 + 2 * 4
     assert cached_blobs(applied) == blobs_before - old_poster
     assert not (staging / "incoming-x.part").exists()
     assert planned(run, applied) == {}  # nothing in use was collected

@@ -3,8 +3,10 @@ an interrupted apply."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from wanplan.blobs import BlobStore, StoredFile
 from wanplan.key.file_hashes import FileHasher, FileStamp
@@ -53,13 +55,44 @@ def declared_content_keys(project: Project, stamps: Mapping[str, FileStamp]) -> 
     return keys
 
 
+def _output_leftovers(project: Project) -> list[Path]:
+    """The temporary files an apply killed mid-write leaves in outputs/ (a result being
+    copied, `.wanplan-*.part`; a provenance file, `.<name>.wanplan.json.*.part`), found
+    without following links."""
+    found: list[Path] = []
+    if not project.outputs_dir.is_dir() or project.outputs_dir.is_symlink():
+        return found
+    for folder, _, files in os.walk(project.outputs_dir, followlinks=False):
+        for name in files:
+            if name.endswith(".part") and (
+                name.startswith(".wanplan-") or ".wanplan.json." in name
+            ):
+                path = Path(folder) / name
+                if path.is_file() and not path.is_symlink():
+                    found.append(path)
+    return found
+
+
 def collect_garbage(
-    state: StateWriter, blobs: BlobStore, *, dry_run: bool, keep: Iterable[str] = ()
+    state: StateWriter,
+    blobs: BlobStore,
+    *,
+    dry_run: bool,
+    keep: Iterable[str] = (),
+    project: Project | None = None,
 ) -> Collection:
     used = in_use(state, keep)
+    outputs = (
+        {project.relative(path): path for path in _output_leftovers(project)}
+        if project is not None
+        else {}
+    )
     found = Collection(
         blobs=[b for b in blobs.blobs() if b.name not in used],
-        leftovers=blobs.leftovers(),
+        leftovers=[
+            *blobs.leftovers(),
+            *(StoredFile(name, path.stat().st_size) for name, path in outputs.items()),
+        ],
     )
     if not dry_run:
         if blobs.shared:  # a recorded generation promises its blob there: forget it first
@@ -69,7 +102,10 @@ def collect_garbage(
         for blob in found.blobs:
             blobs.remove(blob.name)
         for leftover in found.leftovers:
-            blobs.remove_leftover(leftover.name)
+            if leftover.name in outputs:  # the caller holds the state lock: no apply writes
+                outputs[leftover.name].unlink(missing_ok=True)
+            else:
+                blobs.remove_leftover(leftover.name)
     return found
 
 
