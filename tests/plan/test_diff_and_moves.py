@@ -481,3 +481,14 @@ def test_a_rename_onto_an_address_that_goes_is_one_move(run: Run, project: Path)
     assert (project / "outputs" / "hero-turn.gif").read_bytes() == dolly
     assert not (project / "outputs" / "forest-dolly.gif").exists()
     assert _plan(run, project)["changes"] == []
+
+
+def test_replace_on_a_renamed_asset_pays_again_knowingly(run: Run, project: Path) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    _edit(project, "[assets.poster]", "[assets.print]")
+    shutil.rmtree(project / ".wanplan")  # the old file could stand in: --replace says no
+    result = run(project, "plan", "--format", "json", "--replace", "print")
+    changes = _changes(json.loads(result.output))
+    assert (changes["print"]["action"], changes["print"].get("moved_from")) == ("create", None)
+    assert changes["print"]["estimated_cost"] not in (None, "0.00")
+    assert changes["poster"]["action"] == "delete"

@@ -188,7 +188,7 @@ class _Planner:
         }
         for address in gone:
             recorded_costs[address] = self._recorded_cost(gone[address])
-        changes = self._moves(changes, gone, current)
+        changes = self._moves(changes, gone, current, forced)
         changes.sort(key=lambda c: c.address)
         return Plan(
             profile=self.profile,
@@ -315,6 +315,7 @@ class _Planner:
         changes: list[PlanChange],
         gone: dict[str, AssetRecord],
         current: dict[str, AssetRecord],
+        forced: set[str],
     ) -> list[PlanChange]:
         """The changes plus a delete for each address no longer declared, except a rename: a
         new address with the content a gone one holds takes it over (one change, no delete).
@@ -323,7 +324,9 @@ class _Planner:
         waiting: dict[str, list[int]] = {}
         """Content key -> the new addresses (indexes) that reuse or create it."""
         for position, change in enumerate(changes):
-            if change.action in (Action.REUSE, Action.CREATE, Action.REPLACE):
+            if change.action in (Action.REUSE, Action.CREATE, Action.REPLACE) and (
+                change.address not in forced  # --replace pays again, knowingly
+            ):
                 waiting.setdefault(change.content_key or "", []).append(position)
         holders = {r.output_path: a for a, r in current.items() if a not in gone}
         changes = list(changes)
