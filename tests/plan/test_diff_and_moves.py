@@ -492,3 +492,16 @@ def test_replace_on_a_renamed_asset_pays_again_knowingly(run: Run, project: Path
     assert (changes["print"]["action"], changes["print"].get("moved_from")) == ("create", None)
     assert changes["print"]["estimated_cost"] not in (None, "0.00")
     assert changes["poster"]["action"] == "delete"
+
+
+def test_an_output_wanplan_wrote_and_forgot_is_written_again(run: Run, project: Path) -> None:
+    """`state rm` forgets an address and keeps its files: applying it again writes over its
+    old output (wanplan's: its provenance file is beside it), never refusing it."""
+    assert run(project, "apply", "-y").exit_code == 0
+    assert run(project, "state", "rm", "poster").exit_code == 0
+    old = project / "outputs" / "poster.png"
+    old.write_bytes(old.read_bytes() + b"changed since")  # not the bytes it will write
+    _edit(project, "seed = 1234\n", "seed = 4321\n")
+    result = run(project, "apply", "-y")
+    assert result.exit_code == 0, result.output
+    assert _plan(run, project)["changes"] == []

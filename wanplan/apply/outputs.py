@@ -163,9 +163,10 @@ class Outputs:
     def _check_not_foreign(
         self, address: str, relative: str, destination: Path, blob_sha256: str
     ) -> None:
-        """Never write over what would be lost: a file no address's record holds (the user's),
-        or another address's output that this apply does not move elsewhere; unless it holds
-        these very bytes already (the same content, or what an interrupted apply wrote)."""
+        """Never write over what would be lost: a file no address's record holds and that has
+        no provenance file of wanplan's beside it (the user's), or another address's output
+        that this apply does not move elsewhere; unless it holds these very bytes already (the
+        same content, or what an interrupted apply wrote)."""
         others = self.holders.get(relative, set()) - {address}
         foreign = relative not in self.holders
         if not (others - self.changing or foreign) or not os.path.lexists(destination):
@@ -175,6 +176,8 @@ class Outputs:
                 return
         except (OSError, confine.Confined):
             pass
+        if foreign and os.path.isfile(self.project.root / provenance.sidecar_path(relative)):
+            return  # wanplan wrote it (its provenance file is beside it), and forgot it since
         if foreign:
             raise AssetFailed(
                 f"{relative} is there already and wanplan did not write it; move it away, or "
