@@ -505,3 +505,31 @@ def test_an_output_wanplan_wrote_and_forgot_is_written_again(run: Run, project: 
     result = run(project, "apply", "-y")
     assert result.exit_code == 0, result.output
     assert _plan(run, project)["changes"] == []
+
+
+def test_a_file_in_the_way_is_found_before_the_task_is_paid(run: Run, project: Path) -> None:
+    assert run(project, "apply", "-y").exit_code == 0
+    tasks = _tasks(project)
+    (project / "outputs" / "teaser.gif").write_bytes(b"mine")
+    spec = project / "specs" / "more.toml"
+    spec.write_text('[assets.teaser]\nmode = "t2v"\nmodel = "wan-2.5"\nprompt = "t"\nseed = 3\n')
+    result = run(project, "apply", "-y")
+    assert result.exit_code == 1
+    assert "outputs/teaser.gif is there already and wanplan did not write it" in result.output
+    assert _tasks(project) == tasks  # refused before the submit: nothing paid
+    assert (project / "outputs" / "teaser.gif").read_bytes() == b"mine"
+
+
+def test_one_side_of_a_swap_applied_alone_keeps_the_other_result(run: Run, project: Path) -> None:
+    """--target a with an empty cache: a takes b's result from b's file, and a's own old
+    result, which b now declares, goes into the cache before a.gif is written over."""
+    assert run(project, "apply", "-y").exit_code == 0
+    tasks = _tasks(project)
+    shutil.rmtree(project / ".wanplan")
+    _edit(project, "[assets.forest-dolly]", "[assets.swap-tmp]")
+    _edit(project, "[assets.city-timelapse]", "[assets.forest-dolly]")
+    _edit(project, "[assets.swap-tmp]", "[assets.city-timelapse]")
+    assert run(project, "apply", "-y", "--target", "forest-dolly").exit_code == 0
+    assert _changes(_plan(run, project))["city-timelapse"]["action"] == "reuse"
+    assert run(project, "apply", "-y").exit_code == 0
+    assert _tasks(project) == tasks

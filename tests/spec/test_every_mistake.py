@@ -362,3 +362,12 @@ def test_an_output_in_a_profiles_folder_is_refused(run: Run, empty_project: Path
         "error: specs/a.toml:20: assets.still.output: outputs/draft/ holds the outputs of"
         " --profile draft; name a file outside it"
     ]
+
+
+def test_an_output_in_a_profiles_folder_is_refused_however_written(
+    run: Run, empty_project: Path
+) -> None:
+    _settings(empty_project, '[profiles.draft]\nresolution = ["480p", "720p"]\n')
+    write_spec(empty_project, "a.toml", DRAFT_SPECS + 'output = "./draft/still"\n')
+    result = run(empty_project, "validate")
+    assert result.exit_code == 1 and "outputs/draft/ holds the outputs" in result.stderr

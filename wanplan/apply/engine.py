@@ -195,6 +195,7 @@ class ApplyEngine:
         self._records = await self._store(self.state.assets, plan.profile)
         for record in await self._store(self.state.all_assets):
             self.outputs.holders.setdefault(record.output_path, set()).add(record.address)
+            self.outputs.recorded[record.output_path] = record.output_sha256
         self.outputs.changing = {c.address for c in plan.changes}
         self.outputs.changing |= {c.moved.address for c in plan.changes if c.moved is not None}
         going = {c.address for c in plan.changes if c.action is Action.DELETE}
@@ -418,6 +419,10 @@ class ApplyEngine:
                 return await self._restore(plan, change, started)
         resuming = change.action is Action.RESUME and change.task is not None
         self._check_output_folder(asset, plan.profile)  # before paying for what cannot be kept
+        if not resuming:  # a file of the user's in the way: said before paying, not after
+            await asyncio.to_thread(
+                self.outputs.check_before_paying, asset.address, asset.output, plan.profile
+            )
         # Upstream outputs first, before taking a provider slot that the upstream may need.
         inputs = () if resuming else await self._request_inputs(asset)
         quote: asyncio.Future[Decimal | None] | None = None

@@ -57,6 +57,10 @@ class Outputs:
         that address changes in this apply too (it moves elsewhere: a swap)."""
         self.changing: set[str] = set()
         """The addresses this apply changes."""
+        self.recorded: dict[str, str] = {}
+        """The sha256 recorded for each output path as the apply began: a recorded result
+        about to be written over or removed goes into the cache first if it is not there (the
+        cache may have been emptied: its file is then the only copy)."""
 
     async def materialise(
         self,
@@ -81,6 +85,7 @@ class Outputs:
         # File creation is slow on some disks; in a thread, it does not hold up the polls and
         # submits of other assets.
         try:
+            await asyncio.to_thread(self._keep_in_cache, relative)
             await asyncio.to_thread(self.blobs.copy_to, blob_sha256, destination)
             st = os.stat(destination)
         except BlobDamaged:
@@ -160,6 +165,21 @@ class Outputs:
             self.remove(replaced)
             provenance.remove(self.project.root, replaced)
 
+    def check_before_paying(self, address: str, output: str | None, profile: str) -> None:
+        """`_check_not_foreign` before the submit, for every extension the result may have:
+        a file in the way is found before the task is paid for, not after."""
+        pattern = declared_output_path(address, output, profile, "*")
+        folder = self.project.root / pattern.rpartition("/")[0]
+        name = pattern.rpartition("/")[2]
+        if not folder.is_dir():
+            return
+        for path in folder.glob(name):
+            if provenance.is_sidecar(path.name) or not path.is_file():
+                continue
+            relative = self.project.relative(path)
+            # Unknown bytes yet: only what the same bytes could not excuse anyway.
+            self._check_not_foreign(address, relative, path, blob_sha256="")
+
     def _check_not_foreign(
         self, address: str, relative: str, destination: Path, blob_sha256: str
     ) -> None:
@@ -202,13 +222,28 @@ class Outputs:
                 f"file ({exc.strerror or exc}); the output itself is in place and recorded"
             ) from None
 
+    def _keep_in_cache(self, relative: str) -> None:
+        """The recorded result at this path, into the cache if it is not there and the file
+        still holds it."""
+        sha256 = self.recorded.get(relative)
+        if sha256 is None or self.blobs.has(sha256):
+            return
+        path = self.project.root / relative
+        try:
+            if confine.sha256_regular(path) == sha256:
+                self.blobs.add_file(path)
+        except (OSError, confine.Confined):
+            return  # gone or altered: nothing recorded is left in it to keep
+
     def remove(self, relative: str) -> None:
-        """Remove an output wanplan wrote: a file (or a link) inside outputs/, nothing else."""
+        """Remove an output wanplan wrote: a file (or a link) inside outputs/, nothing else;
+        its recorded result goes into the cache first where the cache lacks it."""
         path = self.project.root / relative
         try:
             confine.check_destination(self.project.outputs_dir, path, OUTPUTS)
         except confine.Confined:
             return  # not ours to remove: a folder, or a place outside outputs/
+        self._keep_in_cache(relative)
         try:
             path.unlink()
         except FileNotFoundError:

@@ -4,6 +4,7 @@ overrides, checked against the catalog, each with its content key."""
 from __future__ import annotations
 
 import dataclasses
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -162,8 +163,8 @@ def _outputs_in_profile_folders(specs: SpecSet, profiles: Mapping[str, Any]) -> 
     write into it (the two would overwrite each other's files)."""
     issues = []
     for asset in specs.assets:
-        output = asset.spec.get("output")
-        folder = str(output).split("/", 1)[0] if output and "/" in str(output) else None
+        output = posixpath.normpath(str(asset.spec.get("output") or "."))
+        folder = output.split("/", 1)[0] if "/" in output else None
         if folder in profiles:
             issues.append(
                 specs.issue(
