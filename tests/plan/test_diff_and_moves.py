@@ -305,7 +305,14 @@ def test_a_move_from_the_old_file_serves_a_copy_of_the_same_content(
     assert _plan(run, project)["changes"] == []
 
 
-def _journal_rows(project: Path) -> int:
+def _swap_dolly_and_city(project: Path) -> None:
+    _edit(project, "[assets.forest-dolly]", "[assets.swap-tmp]")
+    _edit(project, "[assets.city-timelapse]", "[assets.forest-dolly]")
+    _edit(project, "[assets.swap-tmp]", "[assets.city-timelapse]")
+
+
+def _tasks(project: Path) -> int:
+    """Journal rows: one per submit (and per task adopted or imported)."""
     import sqlite3
 
     with sqlite3.connect(project / "state" / "wanplan.db") as db:
@@ -318,7 +325,7 @@ def test_an_output_file_named_anew_is_written_there_and_the_old_one_removed(
     assert run(project, "apply", "-y").exit_code == 0
     old = project / "outputs" / "poster.png"
     made = old.read_bytes()
-    tasks = _journal_rows(project)
+    tasks = _tasks(project)
     _edit(project, "seed = 1234\n", 'seed = 1234\noutput = "print/poster-a3"\n')
     (change,) = _plan(run, project)["changes"]
     assert (change["address"], change["action"]) == ("poster", "repair")
@@ -331,7 +338,7 @@ def test_an_output_file_named_anew_is_written_there_and_the_old_one_removed(
     assert new.read_bytes() == made and not old.exists()
     assert run(project, "output", "poster").output.strip() == "outputs/print/poster-a3.png"
     assert _plan(run, project)["changes"] == []
-    assert _journal_rows(project) == tasks  # nothing generated again
+    assert _tasks(project) == tasks  # nothing generated again
 
     # Named anew where the cache lacks the result (a fresh runner): the intact file moves.
     shutil.rmtree(project / ".wanplan")
@@ -343,7 +350,7 @@ def test_an_output_file_named_anew_is_written_there_and_the_old_one_removed(
     assert run(project, "apply", "-y").exit_code == 0
     assert old.read_bytes() == made and not new.exists()
     assert _plan(run, project)["changes"] == []
-    assert _journal_rows(project) == tasks
+    assert _tasks(project) == tasks
 
 
 def test_two_assets_that_swap_their_output_names_keep_both_files(run: Run, project: Path) -> None:
@@ -429,13 +436,6 @@ def test_a_resumed_change_never_removes_a_path_another_address_took_meanwhile(
     assert _plan(run, project)["changes"] == []
 
 
-def _tasks(project: Path) -> int:
-    import sqlite3
-
-    with sqlite3.connect(project / "state" / "wanplan.db") as db:
-        return int(db.execute("select count(*) from tasks").fetchone()[0])
-
-
 def test_two_addresses_that_trade_contents_pay_nothing_even_without_the_cache(
     run: Run, project: Path
 ) -> None:
@@ -444,9 +444,7 @@ def test_two_addresses_that_trade_contents_pay_nothing_even_without_the_cache(
     dolly, city = (outputs / "forest-dolly.gif").read_bytes(), (outputs / "city-timelapse.gif")
     city_bytes, tasks = city.read_bytes(), _tasks(project)
     shutil.rmtree(project / ".wanplan")  # a fresh runner: each result only in the other's file
-    _edit(project, "[assets.forest-dolly]", "[assets.swap-tmp]")
-    _edit(project, "[assets.city-timelapse]", "[assets.forest-dolly]")
-    _edit(project, "[assets.swap-tmp]", "[assets.city-timelapse]")
+    _swap_dolly_and_city(project)
     changes = _changes(_plan(run, project))
     assert {a: (c["action"], c["estimated_cost"]) for a, c in changes.items()} == {
         "city-timelapse": ("reuse", "0.00"),
@@ -526,9 +524,7 @@ def test_one_side_of_a_swap_applied_alone_keeps_the_other_result(run: Run, proje
     assert run(project, "apply", "-y").exit_code == 0
     tasks = _tasks(project)
     shutil.rmtree(project / ".wanplan")
-    _edit(project, "[assets.forest-dolly]", "[assets.swap-tmp]")
-    _edit(project, "[assets.city-timelapse]", "[assets.forest-dolly]")
-    _edit(project, "[assets.swap-tmp]", "[assets.city-timelapse]")
+    _swap_dolly_and_city(project)
     assert run(project, "apply", "-y", "--target", "forest-dolly").exit_code == 0
     assert _changes(_plan(run, project))["city-timelapse"]["action"] == "reuse"
     assert run(project, "apply", "-y").exit_code == 0

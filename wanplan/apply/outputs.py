@@ -85,7 +85,7 @@ class Outputs:
         # File creation is slow on some disks; in a thread, it does not hold up the polls and
         # submits of other assets.
         try:
-            await asyncio.to_thread(self._keep_in_cache, relative)
+            await asyncio.to_thread(self._keep_in_cache, relative, blob_sha256)
             await asyncio.to_thread(self.blobs.copy_to, blob_sha256, destination)
             st = os.stat(destination)
         except BlobDamaged:
@@ -177,11 +177,10 @@ class Outputs:
             if provenance.is_sidecar(path.name) or not path.is_file():
                 continue
             relative = self.project.relative(path)
-            # Unknown bytes yet: only what the same bytes could not excuse anyway.
-            self._check_not_foreign(address, relative, path, blob_sha256="")
+            self._check_not_foreign(address, relative, path, blob_sha256=None)  # bytes unknown
 
     def _check_not_foreign(
-        self, address: str, relative: str, destination: Path, blob_sha256: str
+        self, address: str, relative: str, destination: Path, blob_sha256: str | None
     ) -> None:
         """Never write over what would be lost: a file no address's record holds and that has
         no provenance file of wanplan's beside it (the user's), or another address's output
@@ -191,13 +190,14 @@ class Outputs:
         foreign = relative not in self.holders
         if not (others - self.changing or foreign) or not os.path.lexists(destination):
             return
-        try:
-            if confine.sha256_regular(destination) == blob_sha256:
-                return
-        except (OSError, confine.Confined):
-            pass
         if foreign and os.path.isfile(self.project.root / provenance.sidecar_path(relative)):
             return  # wanplan wrote it (its provenance file is beside it), and forgot it since
+        if blob_sha256 is not None:
+            try:
+                if confine.sha256_regular(destination) == blob_sha256:
+                    return
+            except (OSError, confine.Confined):
+                pass
         if foreign:
             raise AssetFailed(
                 f"{relative} is there already and wanplan did not write it; move it away, or "
@@ -222,11 +222,11 @@ class Outputs:
                 f"file ({exc.strerror or exc}); the output itself is in place and recorded"
             ) from None
 
-    def _keep_in_cache(self, relative: str) -> None:
+    def _keep_in_cache(self, relative: str, written: str | None = None) -> None:
         """The recorded result at this path, into the cache if it is not there and the file
-        still holds it."""
+        still holds it (nothing to keep when the bytes `written` over it are the same)."""
         sha256 = self.recorded.get(relative)
-        if sha256 is None or self.blobs.has(sha256):
+        if sha256 is None or sha256 == written or self.blobs.has(sha256):
             return
         path = self.project.root / relative
         try:

@@ -80,10 +80,8 @@ class NotInBucket(FileNotFoundError, WanplanError):
 def _asking(url: str, what: str) -> Iterator[None]:
     try:
         yield
-    except (NotInBucket, CacheRefused):
-        raise
     except WanplanError:
-        raise  # its own line already (an endpoint refused before any request)
+        raise  # its own line already (not in the bucket, refused, an endpoint not allowed)
     except FileNotFoundError as exc:
         if exc.errno is not None:
             raise  # this disk's
